@@ -1,0 +1,72 @@
+// Structs shared by the Rust host code and the CUDA kernels. This header is the
+// single definition: build.rs runs bindgen on it to produce src/cuda/commands.rs's
+// Rust side, and layout assertions pin both. Keep every struct plain-old-data with
+// explicit padding so host and device agree byte for byte.
+#ifndef CUDADRAW_COMMANDS_H
+#define CUDADRAW_COMMANDS_H
+
+#include <stdint.h>
+
+// Operation codes of CdCmd::op.
+#define CD_OP_RECT 1        // outline and/or fill of a box
+#define CD_OP_BLUR_BOX 2    // box blur, param = radius
+#define CD_OP_BLUR_GAUSS 3  // separable gaussian, param = radius, aux = offset in weight table
+#define CD_OP_PIXELATE 4    // cell means, param = block size
+#define CD_OP_SOLID 5       // opaque fill of the region with `color` (redaction)
+#define CD_OP_OVERLAY 6     // RGBA image blend, param = image slot, aux = alpha multiplier | filter << 16
+
+// Overlay filters (bits 16.. of CdCmd::aux for CD_OP_OVERLAY).
+#define CD_FILTER_NEAREST 0
+#define CD_FILTER_BILINEAR 1
+
+// Pixel formats of CdFrame::format: byte order in memory.
+#define CD_FMT_RGBA 0
+#define CD_FMT_BGRA 1
+#define CD_FMT_RGBX 2
+#define CD_FMT_BGRX 3
+
+// Gaussian weights are Q16 fixed point summing to exactly 1 << CD_GAUSS_SHIFT.
+#define CD_GAUSS_SHIFT 16
+
+// A half-open pixel rectangle [x0, x1) x [y0, y1). Empty when x1 <= x0 or y1 <= y0.
+typedef struct CdRegion {
+    int32_t x0;
+    int32_t y0;
+    int32_t x1;
+    int32_t y1;
+} CdRegion;
+
+// One resolved draw command: geometry already rounded and clipped on the host, so
+// every backend sees the same integers. 56 bytes.
+typedef struct CdCmd {
+    uint32_t op;      // CD_OP_*
+    uint32_t param;   // see CD_OP_*
+    CdRegion clip;    // every pixel the command may write, clipped to the frame, never empty
+    CdRegion inner;   // RECT: pixels inside get `fill`, the rest of `clip` gets `color`.
+                      // OVERLAY: the unclipped destination rectangle D (scaling reference).
+    uint8_t color[4]; // RECT: outline colour; SOLID: colour. Bytes 0..2 in the frame's
+                      // byte order, byte 3 the straight alpha used for blending.
+    uint8_t fill[4];  // RECT: fill colour, same layout; alpha 0 = no fill
+    uint32_t aux;     // see CD_OP_*
+    uint32_t reserved;
+} CdCmd;
+
+// One frame of a batch as the kernels see it.
+typedef struct CdFrame {
+    uint64_t ptr;        // device address of pixel (0, 0)
+    uint32_t pitch;      // bytes between rows
+    int32_t width;
+    int32_t height;
+    uint32_t format;     // CD_FMT_*
+    uint32_t cmd_offset; // first command of this frame in the batch's command array
+    uint32_t cmd_count;
+} CdFrame;
+
+// An overlay image in device memory: tightly packed straight-alpha RGBA.
+typedef struct CdImage {
+    uint64_t ptr;
+    int32_t width;
+    int32_t height;
+} CdImage;
+
+#endif

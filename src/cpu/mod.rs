@@ -1,0 +1,1 @@
+//! The CPU renderer: the project's oracle, its system-memory path and its Jetson path.

@@ -1,0 +1,297 @@
+//! The draw model: what users ask for, per frame, applied in list order.
+//!
+//! A [`DrawList`] holds [`Op`]s for one frame. Backends never see these directly:
+//! [`resolve`] validates them and turns them into integer commands ([`CdCmd`], shared
+//! with the kernels) so that every backend draws from the very same numbers.
+//! The exact bytes each op produces are in [`crate::semantics`].
+//!
+//! [`CdCmd`]: crate::cuda::commands::CdCmd
+
+pub mod resolve;
+pub mod scene;
+
+use crate::color::Color;
+use crate::geom::Rect;
+
+pub use resolve::{Resolved, resolve_batch};
+
+/// Accepted outline widths, in pixels.
+pub const BORDER_WIDTH_RANGE: std::ops::RangeInclusive<u32> = 1..=1024;
+/// Accepted box-blur radii (window = 2r + 1).
+pub const BLUR_RADIUS_RANGE: std::ops::RangeInclusive<u32> = 1..=127;
+/// Accepted gaussian sigmas; the kernel radius is ceil(3 sigma) <= 96.
+pub const GAUSS_SIGMA_RANGE: std::ops::RangeInclusive<f32> = 0.1..=32.0;
+/// Accepted pixelation cell sizes.
+pub const PIXELATE_BLOCK_RANGE: std::ops::RangeInclusive<u32> = 1..=1024;
+/// Accepted expansion margins, in pixels.
+pub const EXPAND_RANGE: std::ops::RangeInclusive<f32> = 0.0..=4096.0;
+/// Largest overlay image side.
+pub const MAX_IMAGE_DIMENSION: u32 = 8192;
+
+/// Where a box outline's stroke lies relative to the box edge.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Align {
+    /// The `width` outermost pixel rings of the box.
+    #[default]
+    Inside,
+    /// Straddling the edge: floor((w-1)/2) pixels outside, the rest inside.
+    Center,
+    /// The `width` pixel rings just outside the box.
+    Outside,
+}
+
+/// A box outline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Border {
+    /// Stroke width in pixels, in [`BORDER_WIDTH_RANGE`].
+    pub width: u32,
+    pub color: Color,
+    #[serde(default)]
+    pub align: Align,
+}
+
+impl Border {
+    pub fn new(width: u32, color: Color) -> Self {
+        Self {
+            width,
+            color,
+            align: Align::Inside,
+        }
+    }
+
+    pub fn align(mut self, align: Align) -> Self {
+        self.align = align;
+        self
+    }
+}
+
+/// A box: outline, fill, or both.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BoxOp {
+    pub rect: Rect,
+    pub border: Option<Border>,
+    /// Alpha-blended over the box minus its outline.
+    pub fill: Option<Color>,
+}
+
+/// How a region is blurred or redacted.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlurKind {
+    /// Mean of the (2r+1) x (2r+1) window, r in [`BLUR_RADIUS_RANGE`].
+    Box { radius: u32 },
+    /// Separable gaussian, sigma in [`GAUSS_SIGMA_RANGE`].
+    Gaussian { sigma: f32 },
+    /// Cell means, block in [`PIXELATE_BLOCK_RANGE`].
+    Pixelate { block: u32 },
+    /// Opaque colour (redaction). The colour's alpha is ignored: the region is replaced.
+    Solid { color: Color },
+}
+
+/// Blur or redaction of a region.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BlurOp {
+    pub rect: Rect,
+    pub kind: BlurKind,
+    /// Pixels added on every side before rounding, in [`EXPAND_RANGE`].
+    pub expand: f32,
+}
+
+/// Scaling filter for overlays.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Filter {
+    Nearest,
+    #[default]
+    Bilinear,
+}
+
+/// Handle of an overlay image registered with a renderer (`add_image`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ImageId(pub u32);
+
+/// Blend of a registered RGBA image into a destination rectangle.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OverlayOp {
+    pub image: ImageId,
+    pub rect: Rect,
+    /// In [0, 1]; multiplies the image's alpha.
+    pub opacity: f32,
+    pub filter: Filter,
+}
+
+/// One drawing operation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Op {
+    Box(BoxOp),
+    Blur(BlurOp),
+    Overlay(OverlayOp),
+}
+
+impl From<BoxOp> for Op {
+    fn from(v: BoxOp) -> Self {
+        Op::Box(v)
+    }
+}
+impl From<BlurOp> for Op {
+    fn from(v: BlurOp) -> Self {
+        Op::Blur(v)
+    }
+}
+impl From<OverlayOp> for Op {
+    fn from(v: OverlayOp) -> Self {
+        Op::Overlay(v)
+    }
+}
+
+/// The operations for one frame, applied in order. Reuse a list across frames with
+/// [`DrawList::clear`] to avoid allocating per frame.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DrawList {
+    ops: Vec<Op>,
+}
+
+impl DrawList {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            ops: Vec::with_capacity(n),
+        }
+    }
+
+    pub fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.ops.clear();
+    }
+
+    pub fn push(&mut self, op: impl Into<Op>) -> &mut Self {
+        self.ops.push(op.into());
+        self
+    }
+
+    /// An outlined box.
+    pub fn outline(&mut self, rect: Rect, border: Border) -> &mut Self {
+        self.push(BoxOp {
+            rect,
+            border: Some(border),
+            fill: None,
+        })
+    }
+
+    /// A filled box without outline.
+    pub fn fill(&mut self, rect: Rect, color: Color) -> &mut Self {
+        self.push(BoxOp {
+            rect,
+            border: None,
+            fill: Some(color),
+        })
+    }
+
+    /// A box with optional outline and fill.
+    pub fn rect(&mut self, rect: Rect, border: Option<Border>, fill: Option<Color>) -> &mut Self {
+        self.push(BoxOp { rect, border, fill })
+    }
+
+    /// Blur or redact a region.
+    pub fn blur(&mut self, rect: Rect, kind: BlurKind) -> &mut Self {
+        self.push(BlurOp {
+            rect,
+            kind,
+            expand: 0.0,
+        })
+    }
+
+    /// Blend an image into `rect` (bilinear).
+    pub fn overlay(&mut self, image: ImageId, rect: Rect, opacity: f32) -> &mut Self {
+        self.push(OverlayOp {
+            image,
+            rect,
+            opacity,
+            filter: Filter::Bilinear,
+        })
+    }
+}
+
+impl AsRef<DrawList> for DrawList {
+    fn as_ref(&self) -> &DrawList {
+        self
+    }
+}
+
+impl FromIterator<Op> for DrawList {
+    fn from_iter<T: IntoIterator<Item = Op>>(iter: T) -> Self {
+        Self {
+            ops: iter.into_iter().collect(),
+        }
+    }
+}
+
+/// A straight-alpha RGBA image, tightly packed (row = 4 * width bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    width: u32,
+    height: u32,
+    data: Vec<u8>,
+}
+
+impl Image {
+    /// Fails unless 1 <= width, height <= [`MAX_IMAGE_DIMENSION`] and
+    /// `data.len() == 4 * width * height`.
+    pub fn new(width: u32, height: u32, data: Vec<u8>) -> crate::Result<Self> {
+        if width == 0 || height == 0 || width > MAX_IMAGE_DIMENSION || height > MAX_IMAGE_DIMENSION
+        {
+            return Err(crate::Error::InvalidImage(format!(
+                "size {width}x{height} outside 1..={MAX_IMAGE_DIMENSION}"
+            )));
+        }
+        let need = width as usize * height as usize * 4;
+        if data.len() != need {
+            return Err(crate::Error::InvalidImage(format!(
+                "{} bytes of data for {width}x{height} RGBA (need {need})",
+                data.len()
+            )));
+        }
+        Ok(Self {
+            width,
+            height,
+            data,
+        })
+    }
+
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+/// What validation needs to know of registered images.
+pub trait ImageSizes {
+    /// (width, height) of a registered image, `None` if the handle is unknown.
+    fn image_size(&self, id: ImageId) -> Option<(u32, u32)>;
+}

@@ -1,0 +1,383 @@
+//! Validation and resolution: user ops -> integer commands ([`CdCmd`]) that every
+//! backend executes. All rounding, clipping and range checks happen here, once, on the
+//! host, so backends cannot disagree on geometry.
+
+use super::{
+    Align, BLUR_RADIUS_RANGE, BORDER_WIDTH_RANGE, BlurKind, BlurOp, BoxOp, DrawList, EXPAND_RANGE,
+    GAUSS_SIGMA_RANGE, ImageSizes, Op, OverlayOp, PIXELATE_BLOCK_RANGE,
+};
+use crate::color::Color;
+use crate::cuda::commands::{
+    CD_FILTER_BILINEAR, CD_FILTER_NEAREST, CD_GAUSS_SHIFT, CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS,
+    CD_OP_OVERLAY, CD_OP_PIXELATE, CD_OP_RECT, CD_OP_SOLID, CdCmd, CdRegion,
+};
+use crate::error::{Error, Result};
+use crate::frame::FrameInfo;
+use crate::geom::{PixelRect, Rect};
+
+/// The commands of a whole batch, ready for a backend. Reuse one across calls: its
+/// vectors keep their capacity, so steady-state resolution allocates nothing.
+#[derive(Debug, Default, Clone)]
+pub struct Resolved {
+    /// Commands of all frames, frame after frame.
+    pub cmds: Vec<CdCmd>,
+    /// Per frame: (first command, command count).
+    pub ranges: Vec<(u32, u32)>,
+    /// Gaussian weight tables (Q16, each summing to exactly 1 << 16), referenced by
+    /// `CdCmd::aux` of `CD_OP_BLUR_GAUSS` commands.
+    pub weights: Vec<u32>,
+}
+
+impl Resolved {
+    pub fn clear(&mut self) {
+        self.cmds.clear();
+        self.ranges.clear();
+        self.weights.clear();
+    }
+
+    /// The commands of frame `i`.
+    pub fn frame_cmds(&self, i: usize) -> &[CdCmd] {
+        let (start, n) = self.ranges[i];
+        &self.cmds[start as usize..(start + n) as usize]
+    }
+
+    /// The weight table of a gaussian command (2 * radius + 1 entries).
+    pub fn gauss_weights(&self, cmd: &CdCmd) -> &[u32] {
+        let start = cmd.aux as usize;
+        &self.weights[start..start + 2 * cmd.param as usize + 1]
+    }
+}
+
+/// Validates every list against its frame and resolves the batch into `out` (cleared
+/// first). On error `out` is left cleared and nothing should be drawn.
+pub fn resolve_batch<L: AsRef<DrawList>>(
+    frames: &[FrameInfo],
+    lists: &[L],
+    images: &dyn ImageSizes,
+    out: &mut Resolved,
+) -> Result<()> {
+    out.clear();
+    if frames.len() != lists.len() {
+        return Err(Error::BatchMismatch {
+            frames: frames.len(),
+            lists: lists.len(),
+        });
+    }
+    let result = (|| {
+        for (i, (info, list)) in frames.iter().zip(lists).enumerate() {
+            info.validate(i)?;
+            let start = out.cmds.len() as u32;
+            for (j, op) in list.as_ref().ops().iter().enumerate() {
+                resolve_op(op, info, images, out).map_err(|e| match e {
+                    OpError::Invalid(reason) => Error::InvalidOp {
+                        frame: i,
+                        op: j,
+                        reason,
+                    },
+                    OpError::UnknownImage(image) => Error::UnknownImage {
+                        frame: i,
+                        op: j,
+                        image,
+                    },
+                })?;
+            }
+            out.ranges.push((start, out.cmds.len() as u32 - start));
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        out.clear();
+    }
+    result
+}
+
+enum OpError {
+    Invalid(String),
+    UnknownImage(u32),
+}
+
+fn check_rect(what: &str, r: &Rect) -> Result<(), OpError> {
+    r.check()
+        .map_err(|e| OpError::Invalid(format!("{what}: {e}")))
+}
+
+fn resolve_op(
+    op: &Op,
+    info: &FrameInfo,
+    images: &dyn ImageSizes,
+    out: &mut Resolved,
+) -> Result<(), OpError> {
+    let frame = PixelRect::frame(info.width, info.height);
+    match op {
+        Op::Box(b) => resolve_box(b, info, frame, out),
+        Op::Blur(b) => resolve_blur(b, info, frame, out),
+        Op::Overlay(o) => resolve_overlay(o, frame, images, out),
+    }
+}
+
+fn cmd(op: u32, clip: PixelRect) -> CdCmd {
+    CdCmd {
+        op,
+        clip: clip.into(),
+        ..Default::default()
+    }
+}
+
+fn resolve_box(
+    b: &BoxOp,
+    info: &FrameInfo,
+    frame: PixelRect,
+    out: &mut Resolved,
+) -> Result<(), OpError> {
+    check_rect("rect", &b.rect)?;
+    let r = b.rect.to_pixels();
+    let (outer, inner, stroke) = match b.border {
+        Some(border) => {
+            if !BORDER_WIDTH_RANGE.contains(&border.width) {
+                return Err(OpError::Invalid(format!(
+                    "border width {} outside {BORDER_WIDTH_RANGE:?}",
+                    border.width
+                )));
+            }
+            let t = border.width as i32;
+            let (outer, inner) = match border.align {
+                Align::Inside => (r, r.grow(-t)),
+                Align::Outside => (r.grow(t), r),
+                // floor((t-1)/2) outside the edge, ceil((t-1)/2) + 1 inside it.
+                Align::Center => (r.grow((t - 1) / 2), r.grow(-(t / 2 + 1))),
+            };
+            (outer, inner, border.color)
+        }
+        None => (r, r, Color::TRANSPARENT),
+    };
+    let fill = b.fill.unwrap_or(Color::TRANSPARENT);
+    let clip = outer.intersect(&frame);
+    if r.is_empty() || clip.is_empty() || (stroke.a == 0 && fill.a == 0) {
+        return Ok(());
+    }
+    // An inverted inner rectangle (stroke wider than the box) becomes the canonical
+    // empty one, so "inside inner" is a plain containment test everywhere.
+    let inner = if inner.is_empty() {
+        PixelRect::EMPTY
+    } else {
+        inner
+    };
+    out.cmds.push(CdCmd {
+        inner: inner.into(),
+        color: stroke.to_frame_order(info.format),
+        fill: fill.to_frame_order(info.format),
+        ..cmd(CD_OP_RECT, clip)
+    });
+    Ok(())
+}
+
+fn resolve_blur(
+    b: &BlurOp,
+    info: &FrameInfo,
+    frame: PixelRect,
+    out: &mut Resolved,
+) -> Result<(), OpError> {
+    check_rect("blur rect", &b.rect)?;
+    if !b.expand.is_finite() || !EXPAND_RANGE.contains(&b.expand) {
+        return Err(OpError::Invalid(format!(
+            "expand {} outside {EXPAND_RANGE:?}",
+            b.expand
+        )));
+    }
+    let e = b.expand;
+    let grown = Rect::new(
+        b.rect.left - e,
+        b.rect.top - e,
+        b.rect.width + 2.0 * e,
+        b.rect.height + 2.0 * e,
+    );
+    let (op, param, color, aux) = match b.kind {
+        BlurKind::Box { radius } => {
+            if !BLUR_RADIUS_RANGE.contains(&radius) {
+                return Err(OpError::Invalid(format!(
+                    "box radius {radius} outside {BLUR_RADIUS_RANGE:?}"
+                )));
+            }
+            (CD_OP_BLUR_BOX, radius, [0; 4], 0)
+        }
+        BlurKind::Gaussian { sigma } => {
+            if !sigma.is_finite() || !GAUSS_SIGMA_RANGE.contains(&sigma) {
+                return Err(OpError::Invalid(format!(
+                    "gaussian sigma {sigma} outside {GAUSS_SIGMA_RANGE:?}"
+                )));
+            }
+            let radius = gauss_radius(sigma);
+            let aux = out.weights.len() as u32;
+            push_gauss_weights(sigma, &mut out.weights);
+            (CD_OP_BLUR_GAUSS, radius, [0; 4], aux)
+        }
+        BlurKind::Pixelate { block } => {
+            if !PIXELATE_BLOCK_RANGE.contains(&block) {
+                return Err(OpError::Invalid(format!(
+                    "pixelate block {block} outside {PIXELATE_BLOCK_RANGE:?}"
+                )));
+            }
+            (CD_OP_PIXELATE, block, [0; 4], 0)
+        }
+        BlurKind::Solid { color } => (
+            CD_OP_SOLID,
+            0,
+            Color { a: 255, ..color }.to_frame_order(info.format),
+            0,
+        ),
+    };
+    let clip = grown.to_pixels().intersect(&frame);
+    if clip.is_empty() {
+        // Drop any weights pushed for a command that will not exist.
+        if op == CD_OP_BLUR_GAUSS {
+            out.weights.truncate(aux as usize);
+        }
+        return Ok(());
+    }
+    out.cmds.push(CdCmd {
+        param,
+        color,
+        aux,
+        ..cmd(op, clip)
+    });
+    Ok(())
+}
+
+fn resolve_overlay(
+    o: &OverlayOp,
+    frame: PixelRect,
+    images: &dyn ImageSizes,
+    out: &mut Resolved,
+) -> Result<(), OpError> {
+    check_rect("overlay rect", &o.rect)?;
+    if !o.opacity.is_finite() || !(0.0..=1.0).contains(&o.opacity) {
+        return Err(OpError::Invalid(format!(
+            "opacity {} outside [0, 1]",
+            o.opacity
+        )));
+    }
+    if images.image_size(o.image).is_none() {
+        return Err(OpError::UnknownImage(o.image.0));
+    }
+    let dest = o.rect.to_pixels();
+    let clip = dest.intersect(&frame);
+    let mult = opacity_multiplier(o.opacity);
+    if dest.is_empty() || clip.is_empty() || mult == 0 {
+        return Ok(());
+    }
+    let filter = match o.filter {
+        super::Filter::Nearest => CD_FILTER_NEAREST,
+        super::Filter::Bilinear => CD_FILTER_BILINEAR,
+    };
+    out.cmds.push(CdCmd {
+        param: o.image.0,
+        inner: CdRegion::from(dest),
+        aux: mult | (filter << 16),
+        ..cmd(CD_OP_OVERLAY, clip)
+    });
+    Ok(())
+}
+
+/// round(o * 255), half away from zero, for o in [0, 1].
+pub fn opacity_multiplier(opacity: f32) -> u32 {
+    (f64::from(opacity) * 255.0).round() as u32
+}
+
+/// Gaussian kernel radius: ceil(3 sigma).
+pub fn gauss_radius(sigma: f32) -> u32 {
+    (3.0 * f64::from(sigma)).ceil() as u32
+}
+
+/// Appends the Q16 weights of a gaussian of `sigma`: exp(-k^2 / (2 sigma^2)) for
+/// k = -r..=r, normalised, each rounded to the nearest 1/65536, and the centre weight
+/// corrected so the table sums to exactly 65536 (a flat region stays flat).
+pub fn push_gauss_weights(sigma: f32, weights: &mut Vec<u32>) {
+    let r = gauss_radius(sigma) as i64;
+    let s = f64::from(sigma);
+    let start = weights.len();
+    let total: f64 = (-r..=r)
+        .map(|k| (-((k * k) as f64) / (2.0 * s * s)).exp())
+        .sum();
+    let one = 1u32 << CD_GAUSS_SHIFT;
+    for k in -r..=r {
+        let w = (-((k * k) as f64) / (2.0 * s * s)).exp() / total;
+        weights.push((w * f64::from(one)).round() as u32);
+    }
+    let sum: u32 = weights[start..].iter().sum();
+    let centre = start + r as usize;
+    weights[centre] = weights[centre] + one - sum;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::color::PixelFormat;
+    use crate::draw::{Border, ImageId};
+
+    struct NoImages;
+    impl ImageSizes for NoImages {
+        fn image_size(&self, _: ImageId) -> Option<(u32, u32)> {
+            None
+        }
+    }
+
+    fn one(list: &DrawList) -> Result<Resolved> {
+        let mut out = Resolved::default();
+        resolve_batch(
+            &[FrameInfo::packed(1000, 800, PixelFormat::Rgba)],
+            &[list],
+            &NoImages,
+            &mut out,
+        )?;
+        Ok(out)
+    }
+
+    #[test]
+    fn center_alignment_matches_spec_example() {
+        let mut l = DrawList::new();
+        l.outline(
+            Rect::new(400.0, 100.0, 100.0, 100.0),
+            Border::new(8, Color::RED).align(Align::Center),
+        );
+        let r = one(&l).unwrap();
+        let c = r.cmds[0];
+        // Columns 397..=404 are stroke on the left edge.
+        assert_eq!(c.clip.x0, 397);
+        assert_eq!(c.inner.x0, 405);
+        assert_eq!(c.clip.x1 - c.inner.x1, 8);
+    }
+
+    #[test]
+    fn gauss_weights_sum_exactly() {
+        for s in [0.1f32, 0.5, 1.0, 2.7, 10.0, 32.0] {
+            let mut w = Vec::new();
+            push_gauss_weights(s, &mut w);
+            assert_eq!(w.len() as u32, 2 * gauss_radius(s) + 1);
+            assert_eq!(w.iter().sum::<u32>(), 65536);
+        }
+    }
+
+    #[test]
+    fn errors_name_frame_and_op() {
+        let mut l = DrawList::new();
+        l.fill(Rect::new(0.0, 0.0, 1.0, 1.0), Color::RED);
+        l.blur(Rect::new(0.0, 0.0, 10.0, 10.0), BlurKind::Box { radius: 0 });
+        let e = one(&l).unwrap_err().to_string();
+        assert!(e.contains("op 1") && e.contains("radius 0"), "{e}");
+        let mut l = DrawList::new();
+        l.overlay(ImageId(7), Rect::new(0.0, 0.0, 1.0, 1.0), 1.0);
+        assert!(matches!(one(&l), Err(Error::UnknownImage { image: 7, .. })));
+        let mut l = DrawList::new();
+        l.fill(Rect::new(f32::NAN, 0.0, 1.0, 1.0), Color::RED);
+        assert!(one(&l).unwrap_err().to_string().contains("left is NaN"));
+    }
+
+    #[test]
+    fn empty_and_offscreen_ops_are_dropped() {
+        let mut l = DrawList::new();
+        l.fill(Rect::new(10.0, 10.0, -5.0, 5.0), Color::RED);
+        l.fill(Rect::new(2000.0, 10.0, 5.0, 5.0), Color::RED);
+        l.fill(Rect::new(10.0, 10.0, 5.0, 5.0), Color::TRANSPARENT);
+        assert!(one(&l).unwrap().cmds.is_empty());
+    }
+}

@@ -1,0 +1,1 @@
+//! Scene files: draw lists as JSON.

@@ -1,0 +1,30 @@
+//! # cudadraw
+//!
+//! Draw boxes, blurs and image overlays on RGBA video frames where they already live:
+//! CUDA memory inside GStreamer and NVIDIA DeepStream pipelines (NvBufSurface), or
+//! host memory (system memory, Jetson's mapped NVMM surfaces).
+//!
+//! Layers, lowest first: [`geom`], [`color`] and [`frame`] (what a frame and a
+//! rectangle are); [`draw`] (the draw model, validation, scene files); the backends
+//! [`cpu`] (the oracle) and [`cuda`] (PTX kernels through cudarc); the frame sources
+//! [`nvmm`] (DeepStream descriptors); and [`gst`] (pad probes and elements).
+//! The exact bytes every backend writes are specified in [`semantics`].
+
+pub mod color;
+pub mod cpu;
+pub mod cuda;
+pub mod draw;
+pub mod error;
+pub mod frame;
+pub mod geom;
+pub mod gst;
+pub mod nvmm;
+
+#[doc = include_str!("../docs/semantics.md")]
+pub mod semantics {}
+
+pub use color::{Color, PixelFormat};
+pub use draw::{Align, BlurKind, Border, DrawList, Filter, Image, ImageId, Op};
+pub use error::{Error, Result};
+pub use frame::{DeviceFrame, FrameInfo, HostFrame};
+pub use geom::{PixelRect, Rect};

@@ -1,0 +1,1 @@
+//! DeepStream `NvBufSurface` batches.
