@@ -24,7 +24,7 @@ pub mod nvmm;
 pub mod semantics {}
 
 pub use color::{Color, PixelFormat};
-pub use draw::{Align, BlurKind, Border, DrawList, Filter, Image, ImageId, Op};
+pub use draw::{Align, BlurKind, Border, DrawList, Filter, Image, ImageId, ImageStore, Op};
 pub use error::{Error, Result};
 pub use frame::{DeviceFrame, FrameInfo, HostFrame};
 pub use geom::{PixelRect, Rect};

@@ -295,3 +295,54 @@ pub trait ImageSizes {
     /// (width, height) of a registered image, `None` if the handle is unknown.
     fn image_size(&self, id: ImageId) -> Option<(u32, u32)>;
 }
+
+/// The registry of overlay images: add an image once, draw it by handle from any
+/// backend. Images never change once added, so backends may cache them by
+/// (`store id`, handle); the CUDA backend uploads each image once per device.
+#[derive(Debug)]
+pub struct ImageStore {
+    id: u64,
+    images: Vec<std::sync::Arc<Image>>,
+}
+
+impl Default for ImageStore {
+    fn default() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Self { id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed), images: Vec::new() }
+    }
+}
+
+impl ImageStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Process-unique identity of this store (part of backend cache keys).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Registers an image and returns its handle.
+    pub fn add(&mut self, image: Image) -> ImageId {
+        self.images.push(std::sync::Arc::new(image));
+        ImageId(self.images.len() as u32 - 1)
+    }
+
+    pub fn get(&self, id: ImageId) -> Option<&std::sync::Arc<Image>> {
+        self.images.get(id.0 as usize)
+    }
+
+    pub fn len(&self) -> usize {
+        self.images.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
+}
+
+impl ImageSizes for ImageStore {
+    fn image_size(&self, id: ImageId) -> Option<(u32, u32)> {
+        self.get(id).map(|i| (i.width(), i.height()))
+    }
+}
