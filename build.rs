@@ -84,6 +84,8 @@ fn compile_kernels(root: &Path, kernels: &Path, out: &Path) {
              or point NVCC at an nvcc of CUDA <= 13.0.\n"
         )
     });
+    // Tests find ptxas beside the nvcc that built the PTX (tests/ptx.rs).
+    println!("cargo:rustc-env=CUDADRAW_NVCC={}", nvcc.display());
     let arch = env::var("CUDADRAW_CUDA_ARCH").unwrap_or_else(|_| "compute_75".to_string());
 
     let mut sources: Vec<PathBuf> = fs::read_dir(kernels)

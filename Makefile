@@ -1,0 +1,40 @@
+# The two commands: `make test` and `make demo`. Both set the machine up first.
+CARGO ?= cargo
+NVCC_BIN := $(CURDIR)/.toolchain/nvcc/nvidia/cu13/bin
+
+.PHONY: setup test lint unit demo render-sample bundle fuzz doc
+
+setup:
+	@scripts/setup
+
+## Everything CI checks: formatting, clippy (warnings denied), the whole test suite
+## (GPU tests report themselves skipped on machines without a CUDA device).
+test: setup lint unit
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets --all-features -- -D warnings
+
+unit:
+	$(CARGO) test --all-features
+
+## The pipeline demo: moving detections boxed, blurred and overlaid; writes out/.
+demo: setup
+	$(CARGO) run --release --example demo
+
+## Renders the sample scene onto the sample picture with the render tool.
+render-sample: setup
+	@mkdir -p out
+	$(CARGO) run --release --example render -- examples/scenes/sample.json examples/scenes/sample-input.png out/sample.png
+	@echo "picture: out/sample.png"
+
+## The portable GPU test bundle (binaries + libraries + plugins) in bundle/.
+bundle: setup
+	scripts/gpu-bundle
+
+## Ten minutes of fuzzing over scene parsing, validation and CPU rendering.
+fuzz: setup
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run scene -- -max_total_time=600
+
+doc:
+	$(CARGO) doc --no-deps --all-features
