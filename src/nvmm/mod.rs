@@ -1,1 +1,43 @@
-//! DeepStream `NvBufSurface` batches.
+//! DeepStream `NvBufSurface` batches: from a GstBuffer of `video/x-raw(memory:NVMM)` to
+//! drawn frames, in either DeepStream ABI and every memory type.
+//!
+//! - [`abi`]: both binary layouts (DeepStream 4.0-7.1 and 8.0+) and their detection.
+//! - [`NvmmBatch`] ([`surface`]): maps a buffer read-only, validates the descriptor and
+//!   exposes its frames; [`NvmmBatch::render`] draws on them through
+//!   [`crate::render::Renderer`], picking the path from the memory type:
+//!   CUDA device / pinned / unified / default memory go to the CUDA backend on the
+//!   descriptor's GPU; Jetson's SURFACE_ARRAY / HANDLE go through the CPU map path
+//!   ([`map`]: `NvBufSurfaceMap`, CPU renderer, `NvBufSurfaceUnMap`), with
+//!   `libnvbufsurface.so` opened at run time; SYSTEM memory is drawn in place.
+//! - `synthetic` (feature `synthetic-nvmm`): a producer of DeepStream-identical batches
+//!   for machines without DeepStream.
+
+pub mod abi;
+// map and surface are wired once crate::render lands.
+#[cfg(feature = "synthetic-nvmm")]
+pub mod synthetic;
+
+use std::path::PathBuf;
+
+pub use abi::Abi;
+
+/// How NVMM buffers are read and drawn.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NvmmOptions {
+    /// The descriptor layout; `None` detects it ([`Abi::detect`]).
+    pub abi: Option<Abi>,
+    /// Draw CUDA_UNIFIED memory through the CPU map path (`NvBufSurfaceMap`) instead of
+    /// the CUDA backend, e.g. on hosts where the GPU is busy.
+    pub force_cpu_map_for_unified: bool,
+    /// `libnvbufsurface.so` to open for the CPU map path; `None` uses
+    /// `CUDADRAW_NVBUFSURFACE_LIB`, then the DeepStream install, then the loader's
+    /// search path.
+    pub nvbufsurface_lib: Option<PathBuf>,
+}
+
+impl NvmmOptions {
+    /// The ABI these options select.
+    pub fn abi(&self) -> Abi {
+        self.abi.unwrap_or_else(Abi::detect)
+    }
+}

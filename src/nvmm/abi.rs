@@ -1,0 +1,738 @@
+//! The two binary layouts of `NvBufSurface` (DeepStream 4.0-7.1 and 8.0+), LP64 only.
+//!
+//! The structs mirror `nvbufsurface.h` field for field, with pointers as `u64`, C
+//! `bool`s as `u8` and enums as `u32` (so that reading untrusted bytes is never
+//! undefined behaviour) and the compiler's implicit padding spelled out (so that
+//! `bytemuck` can read and write them). Sizes and offsets are pinned by the tests below
+//! against `../shared/notes/nvbufsurface-abi.md`, and, when DeepStream headers are
+//! installed at build time, against `bindgen` output of the real header.
+
+use std::fmt;
+use std::path::Path;
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::error::{Error, Result};
+
+/// `NVBUF_MAX_PLANES`.
+pub const MAX_PLANES: usize = 4;
+
+/// `NvBufSurfaceMemType` values (unchanged from DeepStream 4.0 to 8.x).
+pub mod mem_type {
+    pub const DEFAULT: u32 = 0;
+    pub const CUDA_PINNED: u32 = 1;
+    pub const CUDA_DEVICE: u32 = 2;
+    pub const CUDA_UNIFIED: u32 = 3;
+    pub const SURFACE_ARRAY: u32 = 4;
+    pub const HANDLE: u32 = 5;
+    pub const SYSTEM: u32 = 6;
+}
+
+/// `NvBufSurfaceColorFormat` values cudadraw names (RGBA is 19, not 4).
+pub mod color_format {
+    pub const INVALID: u32 = 0;
+    pub const GRAY8: u32 = 1;
+    pub const NV12: u32 = 6;
+    pub const NV12_ER: u32 = 7;
+    pub const NV21: u32 = 8;
+    pub const RGBA: u32 = 19;
+    pub const BGRA: u32 = 20;
+    pub const ARGB: u32 = 21;
+    pub const ABGR: u32 = 22;
+    pub const RGBX: u32 = 23;
+    pub const BGRX: u32 = 24;
+    pub const XRGB: u32 = 25;
+    pub const XBGR: u32 = 26;
+    pub const RGB: u32 = 27;
+    pub const BGR: u32 = 28;
+}
+
+/// `NvBufSurfaceLayout` values.
+pub mod layout {
+    pub const PITCH: u32 = 0;
+    pub const BLOCK_LINEAR: u32 = 1;
+}
+
+/// `NvBufSurfaceMemMapFlags` values.
+pub mod map_flags {
+    pub const READ: i32 = 0;
+    pub const WRITE: i32 = 1;
+    pub const READ_WRITE: i32 = 2;
+}
+
+/// Human name of an `NvBufSurfaceColorFormat`, for error messages.
+pub fn color_format_name(v: u32) -> String {
+    use color_format::*;
+    let s = match v {
+        INVALID => "INVALID",
+        GRAY8 => "GRAY8",
+        2 => "YUV420",
+        3 => "YVU420",
+        4 => "YUV420_ER",
+        5 => "YVU420_ER",
+        NV12 => "NV12",
+        NV12_ER => "NV12_ER",
+        NV21 => "NV21",
+        9 => "NV21_ER",
+        10..=18 => "a YUV 4:2:2/packed format",
+        RGBA => "RGBA",
+        BGRA => "BGRA",
+        ARGB => "ARGB",
+        ABGR => "ABGR",
+        RGBX => "RGBx",
+        BGRX => "BGRx",
+        XRGB => "xRGB",
+        XBGR => "xBGR",
+        RGB => "RGB",
+        BGR => "BGR",
+        _ => "an unnamed format",
+    };
+    format!("{s} (NvBufSurfaceColorFormat {v})")
+}
+
+/// Human name of an `NvBufSurfaceMemType`.
+pub fn mem_type_name(v: u32) -> &'static str {
+    match v {
+        mem_type::DEFAULT => "DEFAULT",
+        mem_type::CUDA_PINNED => "CUDA_PINNED",
+        mem_type::CUDA_DEVICE => "CUDA_DEVICE",
+        mem_type::CUDA_UNIFIED => "CUDA_UNIFIED",
+        mem_type::SURFACE_ARRAY => "SURFACE_ARRAY",
+        mem_type::HANDLE => "HANDLE",
+        mem_type::SYSTEM => "SYSTEM",
+        _ => "unknown",
+    }
+}
+
+/// `NvBufSurfacePlaneParams`: 232 bytes in every version.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+pub struct PlaneParams {
+    pub num_planes: u32,
+    pub width: [u32; MAX_PLANES],
+    pub height: [u32; MAX_PLANES],
+    pub pitch: [u32; MAX_PLANES],
+    pub offset: [u32; MAX_PLANES],
+    pub psize: [u32; MAX_PLANES],
+    pub bytes_per_pix: [u32; MAX_PLANES],
+    pub _pad0: u32,
+    pub reserved: [u64; 16],
+}
+
+/// DeepStream 4.0 - 7.1 layouts.
+pub mod ds4to7 {
+    use super::*;
+
+    /// `NvBufSurfaceMappedAddr`, 72 bytes.
+    #[repr(C)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+    pub struct MappedAddr {
+        pub addr: [u64; MAX_PLANES],
+        pub egl_image: u64,
+        pub reserved: [u64; 4],
+    }
+
+    /// `NvBufSurfaceParams`, 384 bytes.
+    #[repr(C)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+    pub struct Params {
+        pub width: u32,
+        pub height: u32,
+        pub pitch: u32,
+        pub color_format: u32,
+        pub layout: u32,
+        pub _pad0: u32,
+        pub buffer_desc: u64,
+        pub data_size: u32,
+        pub _pad1: u32,
+        pub data_ptr: u64,
+        pub plane_params: PlaneParams,
+        pub mapped_addr: MappedAddr,
+        pub paramex: u64,
+        pub reserved: [u64; 3],
+    }
+
+    /// `NvBufSurface`, 64 bytes.
+    #[repr(C)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+    pub struct Surface {
+        pub gpu_id: u32,
+        pub batch_size: u32,
+        pub num_filled: u32,
+        /// C `bool`.
+        pub is_contiguous: u8,
+        pub _pad0: [u8; 3],
+        pub mem_type: u32,
+        pub _pad1: u32,
+        pub surface_list: u64,
+        pub reserved: [u64; 4],
+    }
+}
+
+/// DeepStream 8.0+ layouts.
+pub mod ds8 {
+    use super::*;
+
+    /// `NvBufSurfaceMappedAddr`, 88 bytes.
+    #[repr(C)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+    pub struct MappedAddr {
+        pub addr: [u64; MAX_PLANES],
+        pub egl_image: u64,
+        pub nvmm_ptr: u64,
+        pub cuda_ptr: u64,
+        pub reserved: [u64; 4],
+    }
+
+    /// `NvBufSurfaceParams`, 416 bytes.
+    #[repr(C)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+    pub struct Params {
+        pub width: u32,
+        pub height: u32,
+        pub pitch: u32,
+        pub color_format: u32,
+        pub layout: u32,
+        pub _pad0: u32,
+        pub buffer_desc: u64,
+        pub data_size: u32,
+        pub _pad1: u32,
+        pub data_ptr: u64,
+        pub plane_params: PlaneParams,
+        pub mapped_addr: MappedAddr,
+        pub paramex: u64,
+        pub cuda_buffer: u64,
+        pub reserved: [u64; 4],
+    }
+
+    /// `NvBufSurface`, 72 bytes.
+    #[repr(C)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+    pub struct Surface {
+        pub gpu_id: u32,
+        pub batch_size: u32,
+        pub num_filled: u32,
+        /// C `bool`.
+        pub is_contiguous: u8,
+        pub _pad0: [u8; 3],
+        pub mem_type: u32,
+        pub _pad1: u32,
+        pub surface_list: u64,
+        /// C `bool`.
+        pub is_imported_buf: u8,
+        pub _pad2: [u8; 7],
+        pub reserved: [u64; 4],
+    }
+}
+
+/// Offset of `mappedAddr.addr[0]` inside `NvBufSurfaceParams` (both ABIs).
+pub const MAPPED_ADDR0_OFFSET: usize = 280;
+
+/// Which `NvBufSurface` layout a descriptor uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Abi {
+    /// DeepStream 4.0 to 7.1: descriptor 64 bytes, per-frame params 384.
+    Ds4To7,
+    /// DeepStream 8.0 and later: descriptor 72 bytes, per-frame params 416.
+    Ds8,
+}
+
+/// Environment variable that overrides ABI detection: `ds7` / `ds4to7` / `7` or `ds8` / `8`.
+pub const ABI_ENV: &str = "CUDADRAW_NVMM_ABI";
+
+/// Default DeepStream install, whose `version` file tells the ABI.
+pub const DEFAULT_DEEPSTREAM_DIR: &str = "/opt/nvidia/deepstream/deepstream";
+
+impl Abi {
+    /// Size of `NvBufSurface`.
+    pub const fn surface_size(self) -> usize {
+        match self {
+            Abi::Ds4To7 => size_of::<ds4to7::Surface>(),
+            Abi::Ds8 => size_of::<ds8::Surface>(),
+        }
+    }
+
+    /// Size of `NvBufSurfaceParams` (the stride of `surfaceList`).
+    pub const fn params_size(self) -> usize {
+        match self {
+            Abi::Ds4To7 => size_of::<ds4to7::Params>(),
+            Abi::Ds8 => size_of::<ds8::Params>(),
+        }
+    }
+
+    /// Short name used in properties and the environment: `ds4to7` or `ds8`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Abi::Ds4To7 => "ds4to7",
+            Abi::Ds8 => "ds8",
+        }
+    }
+
+    /// Parses `ds4to7`, `ds7`, `7`, `ds8`, `8` (also `7.1`, `8.0`, case-insensitive).
+    pub fn parse(s: &str) -> Option<Abi> {
+        let s = s.trim().to_ascii_lowercase();
+        let s = s.strip_prefix("ds").unwrap_or(&s);
+        match s {
+            "4to7" | "4-7" | "4" | "5" | "6" | "7" => Some(Abi::Ds4To7),
+            "8" | "8+" => Some(Abi::Ds8),
+            other => {
+                let major: u32 = other.split('.').next()?.parse().ok()?;
+                Some(Abi::from_major(major))
+            }
+        }
+    }
+
+    fn from_major(major: u32) -> Abi {
+        if major >= 8 { Abi::Ds8 } else { Abi::Ds4To7 }
+    }
+
+    /// The ABI of this machine: `CUDADRAW_NVMM_ABI` if set, else the installed
+    /// DeepStream's version file (`$DEEPSTREAM_DIR/version`, default
+    /// [`DEFAULT_DEEPSTREAM_DIR`]), else [`Abi::Ds4To7`] (the layout of every release
+    /// before 8.0; synthetic producers default to the same value, so they agree).
+    /// Read once per process; [`Abi::detect_now`] reads again.
+    pub fn detect() -> Abi {
+        static DETECTED: std::sync::OnceLock<Abi> = std::sync::OnceLock::new();
+        *DETECTED.get_or_init(Abi::detect_now)
+    }
+
+    /// [`Abi::detect`] without the per-process cache.
+    pub fn detect_now() -> Abi {
+        if let Some(abi) = std::env::var(ABI_ENV).ok().and_then(|v| Abi::parse(&v)) {
+            return abi;
+        }
+        let dir = std::env::var_os("DEEPSTREAM_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| DEFAULT_DEEPSTREAM_DIR.into());
+        Abi::from_version_file(&dir.join("version")).unwrap_or(Abi::Ds4To7)
+    }
+
+    /// Reads a DeepStream `version` file (a line like `Version: 7.1`).
+    pub fn from_version_file(path: &Path) -> Option<Abi> {
+        let text = std::fs::read_to_string(path).ok()?;
+        Abi::from_version_text(&text)
+    }
+
+    /// Parses the text of a DeepStream `version` file.
+    pub fn from_version_text(text: &str) -> Option<Abi> {
+        text.lines().find_map(|line| {
+            let rest = line.trim().strip_prefix("Version:")?;
+            let major: u32 = rest.trim().split('.').next()?.parse().ok()?;
+            Some(Abi::from_major(major))
+        })
+    }
+
+    /// An [`Error::NvBufSurface`] naming this ABI.
+    pub fn error(self, reason: impl Into<String>) -> Error {
+        Error::NvBufSurface {
+            abi: self.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Decodes a descriptor from the start of `bytes`; errors if it is too short.
+    pub fn read_header(self, bytes: &[u8]) -> Result<SurfaceHeader> {
+        let need = self.surface_size();
+        if bytes.len() < need {
+            return Err(self.error(format!(
+                "buffer of {} bytes is too short for an NvBufSurface ({need} bytes)",
+                bytes.len()
+            )));
+        }
+        let h = match self {
+            Abi::Ds4To7 => {
+                let s: ds4to7::Surface = bytemuck::pod_read_unaligned(&bytes[..need]);
+                SurfaceHeader {
+                    gpu_id: s.gpu_id,
+                    batch_size: s.batch_size,
+                    num_filled: s.num_filled,
+                    is_contiguous: s.is_contiguous != 0,
+                    mem_type: s.mem_type,
+                    surface_list: s.surface_list,
+                }
+            }
+            Abi::Ds8 => {
+                let s: ds8::Surface = bytemuck::pod_read_unaligned(&bytes[..need]);
+                SurfaceHeader {
+                    gpu_id: s.gpu_id,
+                    batch_size: s.batch_size,
+                    num_filled: s.num_filled,
+                    is_contiguous: s.is_contiguous != 0,
+                    mem_type: s.mem_type,
+                    surface_list: s.surface_list,
+                }
+            }
+        };
+        Ok(h)
+    }
+
+    /// Encodes a descriptor into the start of `bytes` (at least [`Abi::surface_size`]).
+    pub fn write_header(self, bytes: &mut [u8], h: &SurfaceHeader) -> Result<()> {
+        let need = self.surface_size();
+        let Some(dst) = bytes.get_mut(..need) else {
+            return Err(self.error(format!("{} bytes cannot hold a descriptor", bytes.len())));
+        };
+        match self {
+            Abi::Ds4To7 => dst.copy_from_slice(bytemuck::bytes_of(&ds4to7::Surface {
+                gpu_id: h.gpu_id,
+                batch_size: h.batch_size,
+                num_filled: h.num_filled,
+                is_contiguous: h.is_contiguous.into(),
+                mem_type: h.mem_type,
+                surface_list: h.surface_list,
+                ..Zeroable::zeroed()
+            })),
+            Abi::Ds8 => dst.copy_from_slice(bytemuck::bytes_of(&ds8::Surface {
+                gpu_id: h.gpu_id,
+                batch_size: h.batch_size,
+                num_filled: h.num_filled,
+                is_contiguous: h.is_contiguous.into(),
+                mem_type: h.mem_type,
+                surface_list: h.surface_list,
+                ..Zeroable::zeroed()
+            })),
+        }
+        Ok(())
+    }
+
+    /// Decodes one `NvBufSurfaceParams` from exactly [`Abi::params_size`] bytes or more.
+    pub fn read_params(self, bytes: &[u8]) -> Result<FrameParams> {
+        let need = self.params_size();
+        if bytes.len() < need {
+            return Err(self.error(format!("{} bytes cannot hold frame params", bytes.len())));
+        }
+        let p = match self {
+            Abi::Ds4To7 => {
+                let p: ds4to7::Params = bytemuck::pod_read_unaligned(&bytes[..need]);
+                FrameParams::from_parts(
+                    [
+                        p.width,
+                        p.height,
+                        p.pitch,
+                        p.color_format,
+                        p.layout,
+                        p.data_size,
+                    ],
+                    p.buffer_desc,
+                    p.data_ptr,
+                    p.plane_params,
+                    p.mapped_addr.addr,
+                )
+            }
+            Abi::Ds8 => {
+                let p: ds8::Params = bytemuck::pod_read_unaligned(&bytes[..need]);
+                FrameParams::from_parts(
+                    [
+                        p.width,
+                        p.height,
+                        p.pitch,
+                        p.color_format,
+                        p.layout,
+                        p.data_size,
+                    ],
+                    p.buffer_desc,
+                    p.data_ptr,
+                    p.plane_params,
+                    p.mapped_addr.addr,
+                )
+            }
+        };
+        Ok(p)
+    }
+
+    /// Encodes one `NvBufSurfaceParams` into the start of `bytes`.
+    pub fn write_params(self, bytes: &mut [u8], p: &FrameParams) -> Result<()> {
+        let need = self.params_size();
+        let Some(dst) = bytes.get_mut(..need) else {
+            return Err(self.error(format!("{} bytes cannot hold frame params", bytes.len())));
+        };
+        match self {
+            Abi::Ds4To7 => dst.copy_from_slice(bytemuck::bytes_of(&ds4to7::Params {
+                width: p.width,
+                height: p.height,
+                pitch: p.pitch,
+                color_format: p.color_format,
+                layout: p.layout,
+                buffer_desc: p.buffer_desc,
+                data_size: p.data_size,
+                data_ptr: p.data_ptr,
+                plane_params: p.plane_params,
+                mapped_addr: ds4to7::MappedAddr {
+                    addr: p.mapped_addr,
+                    ..Zeroable::zeroed()
+                },
+                ..Zeroable::zeroed()
+            })),
+            Abi::Ds8 => dst.copy_from_slice(bytemuck::bytes_of(&ds8::Params {
+                width: p.width,
+                height: p.height,
+                pitch: p.pitch,
+                color_format: p.color_format,
+                layout: p.layout,
+                buffer_desc: p.buffer_desc,
+                data_size: p.data_size,
+                data_ptr: p.data_ptr,
+                plane_params: p.plane_params,
+                mapped_addr: ds8::MappedAddr {
+                    addr: p.mapped_addr,
+                    ..Zeroable::zeroed()
+                },
+                ..Zeroable::zeroed()
+            })),
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Abi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Abi::Ds4To7 => "DeepStream 4.0-7.1 ABI",
+            Abi::Ds8 => "DeepStream 8.0+ ABI",
+        })
+    }
+}
+
+/// The ABI-independent fields of `NvBufSurface` that cudadraw uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SurfaceHeader {
+    pub gpu_id: u32,
+    pub batch_size: u32,
+    pub num_filled: u32,
+    pub is_contiguous: bool,
+    pub mem_type: u32,
+    /// Address of `surfaceList[0]`.
+    pub surface_list: u64,
+}
+
+/// The ABI-independent fields of `NvBufSurfaceParams` that cudadraw uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameParams {
+    pub width: u32,
+    pub height: u32,
+    pub pitch: u32,
+    pub color_format: u32,
+    pub layout: u32,
+    pub buffer_desc: u64,
+    pub data_size: u32,
+    pub data_ptr: u64,
+    pub plane_params: PlaneParams,
+    /// `mappedAddr.addr[]`: CPU addresses filled by `NvBufSurfaceMap`.
+    pub mapped_addr: [u64; MAX_PLANES],
+}
+
+impl FrameParams {
+    fn from_parts(
+        v: [u32; 6],
+        buffer_desc: u64,
+        data_ptr: u64,
+        plane_params: PlaneParams,
+        mapped_addr: [u64; MAX_PLANES],
+    ) -> Self {
+        let [width, height, pitch, color_format, layout, data_size] = v;
+        Self {
+            width,
+            height,
+            pitch,
+            color_format,
+            layout,
+            buffer_desc,
+            data_size,
+            data_ptr,
+            plane_params,
+            mapped_addr,
+        }
+    }
+
+    /// Params of a single-plane, pitch-linear, 4-byte-per-pixel frame, as DeepStream
+    /// fills them (plane 0 repeats size and pitch).
+    pub fn packed_rgba(
+        width: u32,
+        height: u32,
+        pitch: u32,
+        color_format: u32,
+        data_ptr: u64,
+    ) -> Self {
+        let mut plane_params = PlaneParams::zeroed();
+        plane_params.num_planes = 1;
+        plane_params.width[0] = width;
+        plane_params.height[0] = height;
+        plane_params.pitch[0] = pitch;
+        plane_params.psize[0] = pitch.saturating_mul(height);
+        plane_params.bytes_per_pix[0] = 4;
+        Self {
+            width,
+            height,
+            pitch,
+            color_format,
+            layout: layout::PITCH,
+            buffer_desc: 0,
+            data_size: pitch.saturating_mul(height),
+            data_ptr,
+            plane_params,
+            mapped_addr: [0; MAX_PLANES],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::offset_of;
+
+    #[test]
+    fn lp64() {
+        assert_eq!(size_of::<*const u8>(), 8, "NvBufSurface ABIs are LP64");
+    }
+
+    #[test]
+    fn plane_params_layout() {
+        assert_eq!(size_of::<PlaneParams>(), 232);
+        assert_eq!(offset_of!(PlaneParams, num_planes), 0);
+        assert_eq!(offset_of!(PlaneParams, width), 4);
+        assert_eq!(offset_of!(PlaneParams, height), 20);
+        assert_eq!(offset_of!(PlaneParams, pitch), 36);
+        assert_eq!(offset_of!(PlaneParams, offset), 52);
+        assert_eq!(offset_of!(PlaneParams, psize), 68);
+        assert_eq!(offset_of!(PlaneParams, bytes_per_pix), 84);
+        assert_eq!(offset_of!(PlaneParams, reserved), 104);
+    }
+
+    #[test]
+    fn ds4to7_layout() {
+        use ds4to7::*;
+        assert_eq!(size_of::<MappedAddr>(), 72);
+        assert_eq!(offset_of!(MappedAddr, addr), 0);
+        assert_eq!(offset_of!(MappedAddr, egl_image), 32);
+        assert_eq!(offset_of!(MappedAddr, reserved), 40);
+
+        assert_eq!(size_of::<Params>(), 384);
+        assert_eq!(offset_of!(Params, width), 0);
+        assert_eq!(offset_of!(Params, height), 4);
+        assert_eq!(offset_of!(Params, pitch), 8);
+        assert_eq!(offset_of!(Params, color_format), 12);
+        assert_eq!(offset_of!(Params, layout), 16);
+        assert_eq!(offset_of!(Params, buffer_desc), 24);
+        assert_eq!(offset_of!(Params, data_size), 32);
+        assert_eq!(offset_of!(Params, data_ptr), 40);
+        assert_eq!(offset_of!(Params, plane_params), 48);
+        assert_eq!(offset_of!(Params, mapped_addr), MAPPED_ADDR0_OFFSET);
+        assert_eq!(offset_of!(Params, paramex), 352);
+        assert_eq!(offset_of!(Params, reserved), 360);
+
+        assert_eq!(size_of::<Surface>(), 64);
+        assert_eq!(offset_of!(Surface, gpu_id), 0);
+        assert_eq!(offset_of!(Surface, batch_size), 4);
+        assert_eq!(offset_of!(Surface, num_filled), 8);
+        assert_eq!(offset_of!(Surface, is_contiguous), 12);
+        assert_eq!(offset_of!(Surface, mem_type), 16);
+        assert_eq!(offset_of!(Surface, surface_list), 24);
+        assert_eq!(offset_of!(Surface, reserved), 32);
+        assert_eq!(Abi::Ds4To7.surface_size(), 64);
+        assert_eq!(Abi::Ds4To7.params_size(), 384);
+    }
+
+    #[test]
+    fn ds8_layout() {
+        use ds8::*;
+        assert_eq!(size_of::<MappedAddr>(), 88);
+        assert_eq!(offset_of!(MappedAddr, addr), 0);
+        assert_eq!(offset_of!(MappedAddr, egl_image), 32);
+        assert_eq!(offset_of!(MappedAddr, nvmm_ptr), 40);
+        assert_eq!(offset_of!(MappedAddr, cuda_ptr), 48);
+        assert_eq!(offset_of!(MappedAddr, reserved), 56);
+
+        assert_eq!(size_of::<Params>(), 416);
+        assert_eq!(offset_of!(Params, width), 0);
+        assert_eq!(offset_of!(Params, height), 4);
+        assert_eq!(offset_of!(Params, pitch), 8);
+        assert_eq!(offset_of!(Params, color_format), 12);
+        assert_eq!(offset_of!(Params, layout), 16);
+        assert_eq!(offset_of!(Params, buffer_desc), 24);
+        assert_eq!(offset_of!(Params, data_size), 32);
+        assert_eq!(offset_of!(Params, data_ptr), 40);
+        assert_eq!(offset_of!(Params, plane_params), 48);
+        assert_eq!(offset_of!(Params, mapped_addr), MAPPED_ADDR0_OFFSET);
+        assert_eq!(offset_of!(Params, paramex), 368);
+        assert_eq!(offset_of!(Params, cuda_buffer), 376);
+        assert_eq!(offset_of!(Params, reserved), 384);
+
+        assert_eq!(size_of::<Surface>(), 72);
+        assert_eq!(offset_of!(Surface, gpu_id), 0);
+        assert_eq!(offset_of!(Surface, batch_size), 4);
+        assert_eq!(offset_of!(Surface, num_filled), 8);
+        assert_eq!(offset_of!(Surface, is_contiguous), 12);
+        assert_eq!(offset_of!(Surface, mem_type), 16);
+        assert_eq!(offset_of!(Surface, surface_list), 24);
+        assert_eq!(offset_of!(Surface, is_imported_buf), 32);
+        assert_eq!(offset_of!(Surface, reserved), 40);
+        assert_eq!(Abi::Ds8.surface_size(), 72);
+        assert_eq!(Abi::Ds8.params_size(), 416);
+    }
+
+    #[test]
+    fn enum_values() {
+        assert_eq!(color_format::RGBA, 19);
+        assert_eq!(color_format::NV12, 6);
+        assert_eq!(mem_type::SURFACE_ARRAY, 4);
+        assert_eq!(map_flags::READ_WRITE, 2);
+        assert_eq!(layout::BLOCK_LINEAR, 1);
+    }
+
+    #[test]
+    fn round_trip_and_raw_offsets() {
+        for abi in [Abi::Ds4To7, Abi::Ds8] {
+            let h = SurfaceHeader {
+                gpu_id: 1,
+                batch_size: 4,
+                num_filled: 3,
+                is_contiguous: true,
+                mem_type: mem_type::CUDA_DEVICE,
+                surface_list: 0x1234_5678_9abc,
+            };
+            let mut b = vec![0u8; abi.surface_size()];
+            abi.write_header(&mut b, &h).unwrap();
+            assert_eq!(abi.read_header(&b).unwrap(), h);
+            // The raw offsets of the notes, independent of our structs.
+            assert_eq!(u32::from_ne_bytes(b[4..8].try_into().unwrap()), 4);
+            assert_eq!(b[12], 1);
+            assert_eq!(u32::from_ne_bytes(b[16..20].try_into().unwrap()), 2);
+            assert_eq!(
+                u64::from_ne_bytes(b[24..32].try_into().unwrap()),
+                0x1234_5678_9abc
+            );
+            assert!(abi.read_header(&b[..abi.surface_size() - 1]).is_err());
+
+            let mut p = FrameParams::packed_rgba(640, 480, 2560, color_format::BGRX, 0xdead_0000);
+            p.mapped_addr[0] = 0x77;
+            let mut b = vec![0u8; abi.params_size()];
+            abi.write_params(&mut b, &p).unwrap();
+            assert_eq!(abi.read_params(&b).unwrap(), p);
+            assert_eq!(u32::from_ne_bytes(b[12..16].try_into().unwrap()), 24);
+            assert_eq!(
+                u64::from_ne_bytes(b[40..48].try_into().unwrap()),
+                0xdead_0000
+            );
+            assert_eq!(u32::from_ne_bytes(b[84..88].try_into().unwrap()), 2560);
+            assert_eq!(u64::from_ne_bytes(b[280..288].try_into().unwrap()), 0x77);
+        }
+    }
+
+    #[test]
+    fn version_detection() {
+        assert_eq!(Abi::from_version_text("Version: 7.1\n"), Some(Abi::Ds4To7));
+        assert_eq!(Abi::from_version_text("Version: 6.0.1"), Some(Abi::Ds4To7));
+        assert_eq!(
+            Abi::from_version_text("foo\nVersion: 8.0\n"),
+            Some(Abi::Ds8)
+        );
+        assert_eq!(Abi::from_version_text("Version: 10.2"), Some(Abi::Ds8));
+        assert_eq!(Abi::from_version_text("nothing"), None);
+        assert_eq!(Abi::parse("DS8"), Some(Abi::Ds8));
+        assert_eq!(Abi::parse("ds4to7"), Some(Abi::Ds4To7));
+        assert_eq!(Abi::parse("7.1"), Some(Abi::Ds4To7));
+        assert_eq!(Abi::parse("garbage"), None);
+        let e = Abi::Ds8.error("x").to_string();
+        assert!(e.contains("DeepStream 8.0+ ABI"), "{e}");
+    }
+}
