@@ -1,0 +1,675 @@
+//! Implementation of the `cudadraw` element (gst-plugins-rs layout: settings behind a
+//! mutex, streaming state behind another, one debug category).
+
+use std::sync::{LazyLock, Mutex, MutexGuard};
+
+use gstreamer as gst;
+use gstreamer::glib;
+use gstreamer::prelude::*;
+use gstreamer::subclass::prelude::*;
+use gstreamer_base as gst_base;
+use gstreamer_base::subclass::prelude::*;
+use gstreamer_video as gst_video;
+
+use super::{BlurMode, OutlineAlign};
+use crate::color::Color;
+use crate::draw::{Align, BlurKind, BlurOp, Border, BoxOp, DrawList, Filter, ImageId, OverlayOp};
+use crate::geom::Rect;
+use crate::gst::probe::{self, BufferDrawer, CAPS_FEATURE_CUDA, CAPS_FEATURE_NVMM};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "cudadraw",
+        gst::DebugColorFlags::empty(),
+        Some("cudadraw element: ROI boxes, blurs and overlays"),
+    )
+});
+
+const DEFAULT_OUTLINE_WIDTH: u32 = 3;
+const DEFAULT_OUTLINE_COLOR: u32 = 0xff00_ff00;
+const DEFAULT_FILL_COLOR: u32 = 0;
+const DEFAULT_BLUR_STRENGTH: f64 = 12.0;
+const DEFAULT_REDACT_COLOR: u32 = 0xff00_0000;
+const DEFAULT_OPACITY: f64 = 1.0;
+
+/// Property values, as set by the application.
+#[derive(Debug, Clone)]
+struct Settings {
+    outline_width: u32,
+    outline_color: u32,
+    outline_align: OutlineAlign,
+    fill_color: u32,
+    class_colors_text: String,
+    class_colors: Vec<(String, Color)>,
+    blur_types_text: String,
+    blur_types: Vec<String>,
+    blur_kind: BlurMode,
+    blur_strength: f64,
+    redact_color: u32,
+    expand: f64,
+    overlay_location: Option<String>,
+    overlay_x: i32,
+    overlay_y: i32,
+    overlay_width: u32,
+    overlay_height: u32,
+    overlay_opacity: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            outline_width: DEFAULT_OUTLINE_WIDTH,
+            outline_color: DEFAULT_OUTLINE_COLOR,
+            outline_align: OutlineAlign::Inside,
+            fill_color: DEFAULT_FILL_COLOR,
+            class_colors_text: String::new(),
+            class_colors: Vec::new(),
+            blur_types_text: String::new(),
+            blur_types: Vec::new(),
+            blur_kind: BlurMode::Box,
+            blur_strength: DEFAULT_BLUR_STRENGTH,
+            redact_color: DEFAULT_REDACT_COLOR,
+            expand: 0.0,
+            overlay_location: None,
+            overlay_x: 0,
+            overlay_y: 0,
+            overlay_width: 0,
+            overlay_height: 0,
+            overlay_opacity: DEFAULT_OPACITY,
+        }
+    }
+}
+
+/// `0xAARRGGBB` (the convention of textoverlay and friends) to a straight colour.
+pub(crate) fn argb(v: u32) -> Color {
+    Color::rgba((v >> 16) as u8, (v >> 8) as u8, v as u8, (v >> 24) as u8)
+}
+
+/// Parses `type=0xAARRGGBB,type2=...` (decimal also accepted).
+pub(crate) fn parse_class_colors(text: &str) -> Result<Vec<(String, Color)>, String> {
+    let mut out = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, value) = item
+            .split_once('=')
+            .ok_or_else(|| format!("'{item}' is not type=0xAARRGGBB"))?;
+        let value = value.trim();
+        let v = match value.strip_prefix("0x").or_else(|| value.strip_prefix("0X")) {
+            Some(hex) => u32::from_str_radix(hex, 16),
+            None => value.parse::<u32>(),
+        }
+        .map_err(|e| format!("colour '{value}' of '{name}': {e}"))?;
+        out.push((name.trim().to_string(), argb(v)));
+    }
+    Ok(out)
+}
+
+fn parse_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// An ROI turned into what to draw, collected before the buffer is mapped.
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    rect: Rect,
+    blur: bool,
+    color: Color,
+    /// Frame of an NVMM batch the ROI belongs to (param `cudadraw`, field `frame`);
+    /// `None`: every frame.
+    frame: Option<u32>,
+}
+
+#[derive(Debug)]
+struct Overlay {
+    location: String,
+    id: ImageId,
+    width: u32,
+    height: u32,
+}
+
+/// Streaming state, created in `start`.
+#[derive(Debug)]
+struct State {
+    drawer: BufferDrawer,
+    caps: Option<gst::Caps>,
+    items: Vec<Item>,
+    overlay: Option<Overlay>,
+    /// Location whose loading failed (warned once, not retried per buffer).
+    overlay_failed: Option<String>,
+    warnings: u64,
+}
+
+impl State {
+    fn new() -> Self {
+        Self {
+            drawer: BufferDrawer::new(),
+            caps: None,
+            items: Vec::with_capacity(64),
+            overlay: None,
+            overlay_failed: None,
+            warnings: 0,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct CudaDraw {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+    /// Set once a refused-caps warning was posted (one is enough per run).
+    caps_warned: Mutex<bool>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere must not turn every later buffer into a panic.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for CudaDraw {
+    const NAME: &'static str = "GstCudaDraw";
+    type Type = super::CudaDraw;
+    type ParentType = gst_base::BaseTransform;
+}
+
+impl ObjectImpl for CudaDraw {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPS: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecUInt::builder("outline-width")
+                    .nick("Outline width")
+                    .blurb("Box outline width in pixels (0: no outline)")
+                    .maximum(1024)
+                    .default_value(DEFAULT_OUTLINE_WIDTH)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("outline-color")
+                    .nick("Outline colour")
+                    .blurb("Box outline colour, 0xAARRGGBB")
+                    .default_value(DEFAULT_OUTLINE_COLOR)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("outline-align", OutlineAlign::Inside)
+                    .nick("Outline alignment")
+                    .blurb("Where the outline lies relative to the ROI edge")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("fill-color")
+                    .nick("Fill colour")
+                    .blurb("Box fill, 0xAARRGGBB, alpha-blended (alpha 0: no fill)")
+                    .default_value(DEFAULT_FILL_COLOR)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("class-colors")
+                    .nick("Per-type colours")
+                    .blurb("Outline colour per ROI type: 'person=0xffff0000,car=0xff0000ff'")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("blur-types")
+                    .nick("Blurred ROI types")
+                    .blurb("Comma-separated ROI types blurred or redacted instead of boxed, e.g. 'face,license-plate'")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("blur-kind", BlurMode::Box)
+                    .nick("Blur kind")
+                    .blurb("How blur-types ROIs are hidden")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("blur-strength")
+                    .nick("Blur strength")
+                    .blurb("Box radius (1-127), gaussian sigma (0.1-32) or pixelate cell (1-1024)")
+                    .minimum(0.1)
+                    .maximum(1024.0)
+                    .default_value(DEFAULT_BLUR_STRENGTH)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("redact-color")
+                    .nick("Redaction colour")
+                    .blurb("Colour of blur-kind=solid, 0xAARRGGBB (alpha ignored)")
+                    .default_value(DEFAULT_REDACT_COLOR)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("expand")
+                    .nick("Expand")
+                    .blurb("Pixels added on every side of blurred regions")
+                    .minimum(0.0)
+                    .maximum(4096.0)
+                    .default_value(0.0)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("overlay-location")
+                    .nick("Overlay image")
+                    .blurb("PNG file blended over every frame (unset: no overlay)")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecInt::builder("overlay-x")
+                    .nick("Overlay x")
+                    .blurb("Left edge of the overlay; negative: distance of its right edge from the frame's right edge")
+                    .default_value(0)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecInt::builder("overlay-y")
+                    .nick("Overlay y")
+                    .blurb("Top edge of the overlay; negative: distance of its bottom edge from the frame's bottom")
+                    .default_value(0)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("overlay-width")
+                    .nick("Overlay width")
+                    .blurb("Drawn width (0: the image's own)")
+                    .maximum(16384)
+                    .default_value(0)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("overlay-height")
+                    .nick("Overlay height")
+                    .blurb("Drawn height (0: the image's own)")
+                    .maximum(16384)
+                    .default_value(0)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("overlay-opacity")
+                    .nick("Overlay opacity")
+                    .blurb("Multiplies the overlay's alpha")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_OPACITY)
+                    .mutable_playing()
+                    .build(),
+            ]
+        });
+        PROPS.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut s = lock(&self.settings);
+        match pspec.name() {
+            "outline-width" => s.outline_width = value.get().unwrap_or(DEFAULT_OUTLINE_WIDTH),
+            "outline-color" => s.outline_color = value.get().unwrap_or(DEFAULT_OUTLINE_COLOR),
+            "outline-align" => s.outline_align = value.get().unwrap_or_default(),
+            "fill-color" => s.fill_color = value.get().unwrap_or(DEFAULT_FILL_COLOR),
+            "class-colors" => {
+                let text: String = value.get::<Option<String>>().ok().flatten().unwrap_or_default();
+                match parse_class_colors(&text) {
+                    Ok(v) => {
+                        s.class_colors = v;
+                        s.class_colors_text = text;
+                    }
+                    Err(e) => {
+                        gst::warning!(CAT, imp = self, "class-colors ignored: {e}");
+                    }
+                }
+            }
+            "blur-types" => {
+                let text: String = value.get::<Option<String>>().ok().flatten().unwrap_or_default();
+                s.blur_types = parse_list(&text);
+                s.blur_types_text = text;
+            }
+            "blur-kind" => s.blur_kind = value.get().unwrap_or_default(),
+            "blur-strength" => s.blur_strength = value.get().unwrap_or(DEFAULT_BLUR_STRENGTH),
+            "redact-color" => s.redact_color = value.get().unwrap_or(DEFAULT_REDACT_COLOR),
+            "expand" => s.expand = value.get().unwrap_or(0.0),
+            "overlay-location" => s.overlay_location = value.get().ok().flatten(),
+            "overlay-x" => s.overlay_x = value.get().unwrap_or(0),
+            "overlay-y" => s.overlay_y = value.get().unwrap_or(0),
+            "overlay-width" => s.overlay_width = value.get().unwrap_or(0),
+            "overlay-height" => s.overlay_height = value.get().unwrap_or(0),
+            "overlay-opacity" => s.overlay_opacity = value.get().unwrap_or(DEFAULT_OPACITY),
+            other => gst::warning!(CAT, imp = self, "unknown property {other}"),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let s = lock(&self.settings);
+        match pspec.name() {
+            "outline-width" => s.outline_width.to_value(),
+            "outline-color" => s.outline_color.to_value(),
+            "outline-align" => s.outline_align.to_value(),
+            "fill-color" => s.fill_color.to_value(),
+            "class-colors" => s.class_colors_text.to_value(),
+            "blur-types" => s.blur_types_text.to_value(),
+            "blur-kind" => s.blur_kind.to_value(),
+            "blur-strength" => s.blur_strength.to_value(),
+            "redact-color" => s.redact_color.to_value(),
+            "expand" => s.expand.to_value(),
+            "overlay-location" => s.overlay_location.to_value(),
+            "overlay-x" => s.overlay_x.to_value(),
+            "overlay-y" => s.overlay_y.to_value(),
+            "overlay-width" => s.overlay_width.to_value(),
+            "overlay-height" => s.overlay_height.to_value(),
+            "overlay-opacity" => s.overlay_opacity.to_value(),
+            // Unreachable for registered properties; a typed empty value is harmless.
+            _ => glib::Value::from_type(pspec.value_type()),
+        }
+    }
+}
+
+impl GstObjectImpl for CudaDraw {}
+
+impl ElementImpl for CudaDraw {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "CUDA region drawer",
+                "Filter/Effect/Video",
+                "Draws region-of-interest boxes, blurs/redactions and an overlay image in place, \
+                 on system memory, CUDA memory or NVMM batches",
+                "cudadraw developers",
+            )
+        });
+        Some(&*META)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = template_caps();
+            [gst::PadDirection::Src, gst::PadDirection::Sink]
+                .into_iter()
+                .filter_map(|dir| {
+                    let name = if dir == gst::PadDirection::Src { "src" } else { "sink" };
+                    gst::PadTemplate::new(name, dir, gst::PadPresence::Always, &caps).ok()
+                })
+                .collect()
+        });
+        TEMPLATES.as_ref()
+    }
+}
+
+/// RGBA, BGRA, RGBx, BGRx in system memory, CUDA memory and NVMM.
+pub(crate) fn template_caps() -> gst::Caps {
+    let formats = [
+        gst_video::VideoFormat::Rgba,
+        gst_video::VideoFormat::Bgra,
+        gst_video::VideoFormat::Rgbx,
+        gst_video::VideoFormat::Bgrx,
+    ];
+    let mut caps = gst::Caps::new_empty();
+    {
+        let caps = caps.get_mut().expect("new caps are writable");
+        for feature in [None, Some(CAPS_FEATURE_CUDA), Some(CAPS_FEATURE_NVMM)] {
+            let c = gst_video::VideoCapsBuilder::new();
+            let c = match feature {
+                Some(f) => c.features([f]).format_list(formats).build(),
+                None => c.format_list(formats).build(),
+            };
+            caps.append(c);
+        }
+    }
+    caps
+}
+
+/// The `format` values (and caps features) of `caps`, for messages.
+fn describe_formats(caps: &gst::CapsRef) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for (s, f) in caps.iter_with_features() {
+        let feature = if f.is_any() || f.size() == 0 {
+            String::new()
+        } else {
+            format!("({f})")
+        };
+        let formats = match s.value("format") {
+            Ok(v) => match v.get::<&str>() {
+                Ok(one) => one.to_string(),
+                Err(_) => v
+                    .serialize()
+                    .map(|g| g.to_string())
+                    .unwrap_or_else(|_| "?".into()),
+            },
+            Err(_) => "any format".into(),
+        };
+        let item = format!("{} {formats}{feature}", s.name());
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out.join("; ")
+}
+
+impl CudaDraw {
+    fn warn_refused(&self, caps: &gst::CapsRef) {
+        let mut warned = lock(&self.caps_warned);
+        if *warned {
+            return;
+        }
+        *warned = true;
+        let text = format!(
+            "cudadraw cannot draw on {}: it draws on RGBA, BGRA, RGBx and BGRx video in system memory, \
+             memory:CUDAMemory or memory:NVMM (put videoconvert, cudaconvert or nvvideoconvert before it)",
+            describe_formats(caps)
+        );
+        gst::warning!(CAT, imp = self, "{text}");
+        gst::element_imp_warning!(self, gst::CoreError::Negotiation, ("{}", text));
+    }
+
+    fn warn_buffer(&self, state: &mut State, e: &crate::Error) {
+        gst::warning!(CAT, imp = self, "buffer passed through undrawn: {e}");
+        state.warnings += 1;
+        // The first few, then one in a thousand: a broken stream must not flood the bus.
+        if state.warnings <= 10 || state.warnings % 1000 == 0 {
+            probe::post_warning(
+                Some(self.obj().upcast_ref::<gst::Element>()),
+                e,
+                state.warnings,
+            );
+        }
+    }
+
+    /// Loads the overlay named by the settings if it changed; errors warn once.
+    fn sync_overlay(&self, state: &mut State, location: Option<&str>) {
+        let current = state.overlay.as_ref().map(|o| o.location.as_str());
+        if current == location {
+            return;
+        }
+        let Some(location) = location else {
+            state.overlay = None;
+            return;
+        };
+        if state.overlay_failed.as_deref() == Some(location) {
+            return;
+        }
+        match crate::gst::load_png(std::path::Path::new(location)) {
+            Ok(image) => {
+                let (width, height) = (image.width(), image.height());
+                let id = state.drawer.add_image(image);
+                state.overlay = Some(Overlay {
+                    location: location.to_string(),
+                    id,
+                    width,
+                    height,
+                });
+                state.overlay_failed = None;
+            }
+            Err(e) => {
+                state.overlay = None;
+                state.overlay_failed = Some(location.to_string());
+                let text = format!("overlay-location '{location}' not loaded: {e}");
+                gst::warning!(CAT, imp = self, "{text}");
+                gst::element_imp_warning!(self, gst::ResourceError::OpenRead, ("{}", text));
+            }
+        }
+    }
+}
+
+/// Builds one frame's list from the collected ROIs (blurs first, so that boxes drawn
+/// over blurred regions stay sharp), then the overlay.
+fn build_list(
+    list: &mut DrawList,
+    frame_index: usize,
+    size: (u32, u32),
+    items: &[Item],
+    s: &Settings,
+    overlay: Option<&Overlay>,
+) {
+    let kind = match s.blur_kind {
+        BlurMode::Box => BlurKind::Box {
+            radius: s.blur_strength.round().clamp(1.0, 127.0) as u32,
+        },
+        BlurMode::Gaussian => BlurKind::Gaussian {
+            sigma: s.blur_strength.clamp(0.1, 32.0) as f32,
+        },
+        BlurMode::Pixelate => BlurKind::Pixelate {
+            block: s.blur_strength.round().clamp(1.0, 1024.0) as u32,
+        },
+        BlurMode::Solid => BlurKind::Solid {
+            color: argb(s.redact_color),
+        },
+    };
+    let on_frame = |it: &&Item| it.frame.is_none_or(|f| f as usize == frame_index);
+    for it in items.iter().filter(on_frame).filter(|it| it.blur) {
+        list.push(BlurOp {
+            rect: it.rect,
+            kind,
+            expand: s.expand as f32,
+        });
+    }
+    let align = match s.outline_align {
+        OutlineAlign::Inside => Align::Inside,
+        OutlineAlign::Center => Align::Center,
+        OutlineAlign::Outside => Align::Outside,
+    };
+    let fill = argb(s.fill_color);
+    for it in items.iter().filter(on_frame).filter(|it| !it.blur) {
+        let border = (s.outline_width > 0).then(|| Border::new(s.outline_width, it.color).align(align));
+        let fill = (fill.a > 0).then_some(fill);
+        if border.is_some() || fill.is_some() {
+            list.push(BoxOp {
+                rect: it.rect,
+                border,
+                fill,
+            });
+        }
+    }
+    if let Some(o) = overlay {
+        let w = if s.overlay_width > 0 { s.overlay_width } else { o.width } as f32;
+        let h = if s.overlay_height > 0 { s.overlay_height } else { o.height } as f32;
+        let x = if s.overlay_x < 0 {
+            size.0 as f32 + s.overlay_x as f32 - w
+        } else {
+            s.overlay_x as f32
+        };
+        let y = if s.overlay_y < 0 {
+            size.1 as f32 + s.overlay_y as f32 - h
+        } else {
+            s.overlay_y as f32
+        };
+        list.push(OverlayOp {
+            image: o.id,
+            rect: Rect::new(x, y, w, h),
+            opacity: s.overlay_opacity as f32,
+            filter: Filter::Bilinear,
+        });
+    }
+}
+
+impl BaseTransformImpl for CudaDraw {
+    const MODE: gst_base::subclass::BaseTransformMode =
+        gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        *lock(&self.state) = Some(State::new());
+        *lock(&self.caps_warned) = false;
+        gst::debug!(CAT, imp = self, "started");
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *lock(&self.state) = None;
+        Ok(())
+    }
+
+    fn set_caps(&self, incaps: &gst::Caps, outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
+        if let Err(e) = probe::StreamInfo::from_caps(incaps) {
+            self.warn_refused(incaps);
+            return Err(gst::loggable_error!(CAT, "refusing caps {incaps}: {e}"));
+        }
+        let mut state = lock(&self.state);
+        let state = state.get_or_insert_with(State::new);
+        state.caps = Some(incaps.clone());
+        gst::debug!(CAT, imp = self, "caps {incaps} -> {outcaps}");
+        Ok(())
+    }
+
+    fn accept_caps(&self, direction: gst::PadDirection, caps: &gst::Caps) -> bool {
+        let ok = self.parent_accept_caps(direction, caps);
+        if !ok {
+            self.warn_refused(caps);
+        }
+        ok
+    }
+
+    fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
+        // A caps query whose filter has nothing drawable is where an upstream fixed to,
+        // say, NV12 learns that negotiation failed: say why, clearly, once.
+        let filter = match query.view() {
+            gst::QueryView::Caps(q) => q.filter_owned(),
+            _ => None,
+        };
+        let res = BaseTransformImplExt::parent_query(self, direction, query);
+        if let (Some(filter), gst::QueryView::Caps(q)) = (filter, query.view()) {
+            let empty = q.result().is_none_or(|c| c.is_empty());
+            if empty && !filter.is_empty() && !filter.is_any() {
+                self.warn_refused(&filter);
+            }
+        }
+        res
+    }
+
+    fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let mut guard = lock(&self.state);
+        let Some(state) = guard.as_mut() else {
+            return Ok(gst::FlowSuccess::Ok);
+        };
+        let Some(caps) = state.caps.clone() else {
+            return Ok(gst::FlowSuccess::Ok);
+        };
+        let settings = lock(&self.settings);
+        self.sync_overlay(state, settings.overlay_location.as_deref());
+
+        state.items.clear();
+        for meta in buf.iter_meta::<gst_video::VideoRegionOfInterestMeta>() {
+            let (x, y, w, h) = meta.rect();
+            let ty = meta.roi_type();
+            let blur = settings.blur_types.iter().any(|b| b == ty);
+            let color = settings
+                .class_colors
+                .iter()
+                .find(|(n, _)| n == ty)
+                .map(|(_, c)| *c)
+                .unwrap_or_else(|| argb(settings.outline_color));
+            let frame = meta
+                .param("cudadraw")
+                .and_then(|p| p.get::<u32>("frame").ok());
+            state.items.push(Item {
+                rect: Rect::new(x as f32, y as f32, w as f32, h as f32),
+                blur,
+                color,
+                frame,
+            });
+        }
+
+        let State {
+            drawer,
+            items,
+            overlay,
+            ..
+        } = state;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            drawer.draw(buf, &caps, |frames, lists| {
+                for (f, list) in frames.iter().zip(lists.iter_mut()) {
+                    build_list(list, f.index, (f.width, f.height), items, &settings, overlay.as_ref());
+                }
+            })
+        }))
+        .unwrap_or_else(|_| Err(crate::Error::Gst("panic while drawing".into())));
+        drop(settings);
+        if let Err(e) = outcome {
+            self.warn_buffer(state, &e);
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+}

@@ -1,0 +1,61 @@
+//! The `cudadraw` element: draws every `GstVideoRegionOfInterestMeta` of a buffer in
+//! place (boxes, or blur/redaction for chosen ROI types) plus an optional overlay
+//! image, on system memory, GStreamer CUDA memory or DeepStream NVMM batches.
+//!
+//! ```text
+//! gst-launch-1.0 videotestsrc ! video/x-raw,format=RGBA ! <detector> \
+//!     ! cudadraw outline-width=4 blur-types=face,license-plate blur-kind=pixelate \
+//!     ! videoconvert ! autovideosink
+//! ```
+
+use gstreamer as gst;
+use gstreamer::glib;
+use gstreamer::prelude::*;
+
+mod imp;
+
+glib::wrapper! {
+    /// The `cudadraw` element (see the module docs for its properties).
+    pub struct CudaDraw(ObjectSubclass<imp::CudaDraw>)
+        @extends gstreamer_base::BaseTransform, gst::Element, gst::Object;
+}
+
+/// Where an outline lies relative to its box (property `outline-align`).
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum, Default)]
+#[repr(u32)]
+#[enum_type(name = "GstCudaDrawAlign")]
+pub enum OutlineAlign {
+    #[default]
+    #[enum_value(name = "Inside the box", nick = "inside")]
+    Inside = 0,
+    #[enum_value(name = "Centred on the box edge", nick = "center")]
+    Center = 1,
+    #[enum_value(name = "Outside the box", nick = "outside")]
+    Outside = 2,
+}
+
+/// How ROIs of a `blur-types` type are hidden (property `blur-kind`).
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum, Default)]
+#[repr(u32)]
+#[enum_type(name = "GstCudaDrawBlurKind")]
+pub enum BlurMode {
+    #[default]
+    #[enum_value(name = "Box blur (radius = strength)", nick = "box")]
+    Box = 0,
+    #[enum_value(name = "Gaussian blur (sigma = strength)", nick = "gaussian")]
+    Gaussian = 1,
+    #[enum_value(name = "Pixelate (cell size = strength)", nick = "pixelate")]
+    Pixelate = 2,
+    #[enum_value(name = "Solid redaction (redact-color)", nick = "solid")]
+    Solid = 3,
+}
+
+/// Registers `cudadraw` with `plugin`.
+pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    gst::Element::register(
+        Some(plugin),
+        "cudadraw",
+        gst::Rank::NONE,
+        CudaDraw::static_type(),
+    )
+}

@@ -1,0 +1,548 @@
+//! Drawing from a pad probe: one call attaches a closure that fills draw lists for
+//! every buffer crossing a pad; cudadraw maps the buffer, picks the path from its caps
+//! and memory (DeepStream NVMM, upstream CUDA memory, system memory), renders with one
+//! synchronisation, and lets the buffer go on.
+//!
+//! ```no_run
+//! use cudadraw::gst::probe::{self, FrameMeta};
+//! use cudadraw::{Border, Color, DrawList, Rect};
+//! # fn f(pad: &gstreamer::Pad) {
+//! probe::attach(pad, |frames: &[FrameMeta], lists: &mut [DrawList]| {
+//!     for (frame, list) in frames.iter().zip(lists) {
+//!         let r = Rect::new(10.0, 10.0, frame.width as f32 / 2.0, 40.0);
+//!         list.outline(r, Border::new(4, Color::RED));
+//!     }
+//! });
+//! # }
+//! ```
+//!
+//! Errors (bad draw lists, buffers whose memory does not match their caps, CUDA
+//! failures, even a panicking closure) never reach GStreamer as a failure: they are
+//! logged in the `cudadraw` debug category, posted as a bus warning by the pad's
+//! element, and the buffer passes on unchanged.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_video as gst_video;
+use gstreamer_video::prelude::*;
+
+use super::cudamem;
+use crate::color::PixelFormat;
+use crate::draw::{DrawList, Image, ImageId, ImageStore};
+use crate::error::{Error, Result};
+use crate::frame::{FrameInfo, HostFrame};
+use super::render::Renderer;
+
+pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "cudadraw",
+        gst::DebugColorFlags::empty(),
+        Some("cudadraw drawing on buffers"),
+    )
+});
+
+/// Caps feature of DeepStream (and synthetic) NvBufSurface batches.
+pub const CAPS_FEATURE_NVMM: &str = "memory:NVMM";
+/// Caps feature of upstream GStreamer CUDA memory (`cudaupload`, nvcodec).
+pub const CAPS_FEATURE_CUDA: &str = "memory:CUDAMemory";
+
+/// What one frame of a buffer is, as the draw closure sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameMeta {
+    /// Position in the batch (0 for single-frame buffers).
+    pub index: usize,
+    pub width: u32,
+    pub height: u32,
+    /// The buffer's presentation time stamp.
+    pub pts: Option<gst::ClockTime>,
+    /// Source (camera) id where the buffer says it (NVMM batches); `None` otherwise.
+    pub source_id: Option<u32>,
+}
+
+/// Where a stream's pixels live, from its caps features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryKind {
+    /// Plain system memory, drawn by the CPU renderer.
+    System,
+    /// `memory:CUDAMemory`: device memory of GStreamer's CUDA library.
+    Cuda,
+    /// `memory:NVMM`: an NvBufSurface descriptor in the buffer.
+    Nvmm,
+}
+
+impl MemoryKind {
+    /// The caps feature naming this memory (`memory:SystemMemory` for system memory).
+    pub fn caps_feature(self) -> &'static str {
+        match self {
+            MemoryKind::System => "memory:SystemMemory",
+            MemoryKind::Cuda => CAPS_FEATURE_CUDA,
+            MemoryKind::Nvmm => CAPS_FEATURE_NVMM,
+        }
+    }
+}
+
+/// A stream's negotiated layout: memory kind, video info, pixel format.
+#[derive(Debug, Clone)]
+pub struct StreamInfo {
+    pub memory: MemoryKind,
+    pub video: gst_video::VideoInfo,
+    pub format: PixelFormat,
+}
+
+/// The pixel format cudadraw draws for a GStreamer video format, if any.
+pub fn pixel_format(format: gst_video::VideoFormat) -> Option<PixelFormat> {
+    match format {
+        gst_video::VideoFormat::Rgba => Some(PixelFormat::Rgba),
+        gst_video::VideoFormat::Bgra => Some(PixelFormat::Bgra),
+        gst_video::VideoFormat::Rgbx => Some(PixelFormat::Rgbx),
+        gst_video::VideoFormat::Bgrx => Some(PixelFormat::Bgrx),
+        _ => None,
+    }
+}
+
+impl StreamInfo {
+    /// Parses fixed `video/x-raw` caps. Formats other than RGBA, BGRA, RGBx, BGRx are
+    /// [`Error::UnsupportedFormat`].
+    pub fn from_caps(caps: &gst::CapsRef) -> Result<Self> {
+        let memory = match caps.features(0) {
+            Some(f) if f.contains(CAPS_FEATURE_NVMM) => MemoryKind::Nvmm,
+            Some(f) if f.contains(CAPS_FEATURE_CUDA) => MemoryKind::Cuda,
+            _ => MemoryKind::System,
+        };
+        let video = gst_video::VideoInfo::from_caps(caps)
+            .map_err(|e| Error::Gst(format!("caps {caps} are not raw video: {e}")))?;
+        let format = pixel_format(video.format()).ok_or_else(|| {
+            Error::UnsupportedFormat(format!(
+                "{} (cudadraw draws on RGBA, BGRA, RGBx and BGRx; put videoconvert or nvvideoconvert before it)",
+                video.format().to_str()
+            ))
+        })?;
+        Ok(Self {
+            memory,
+            video,
+            format,
+        })
+    }
+}
+
+/// Timing and outcome counters of a probe or element, shared with the application.
+/// Recording is lock-light and allocation-free: the last [`DrawStats::WINDOW`] draw
+/// times are kept in a ring allocated once.
+#[derive(Debug)]
+pub struct DrawStats {
+    buffers: AtomicU64,
+    drawn: AtomicU64,
+    errors: AtomicU64,
+    ring: Mutex<Ring>,
+}
+
+#[derive(Debug)]
+struct Ring {
+    samples: Vec<u64>,
+    next: usize,
+    filled: bool,
+}
+
+impl Default for DrawStats {
+    fn default() -> Self {
+        Self {
+            buffers: AtomicU64::new(0),
+            drawn: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            ring: Mutex::new(Ring {
+                samples: vec![0; Self::WINDOW],
+                next: 0,
+                filled: false,
+            }),
+        }
+    }
+}
+
+impl DrawStats {
+    /// Number of most recent draw times kept for [`DrawStats::median`].
+    pub const WINDOW: usize = 4096;
+
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Buffers seen (drawn, skipped or failed).
+    pub fn buffers(&self) -> u64 {
+        self.buffers.load(Ordering::Relaxed)
+    }
+
+    /// Buffers on which something was drawn.
+    pub fn drawn(&self) -> u64 {
+        self.drawn.load(Ordering::Relaxed)
+    }
+
+    /// Buffers that passed on undrawn because of an error.
+    pub fn errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
+    }
+
+    fn record(&self, outcome: &Result<bool>, took: Duration) {
+        self.buffers.fetch_add(1, Ordering::Relaxed);
+        match outcome {
+            Ok(true) => {
+                self.drawn.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(false) => {}
+            Err(_) => {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        let i = ring.next;
+        ring.samples[i] = took.as_nanos().min(u128::from(u64::MAX)) as u64;
+        ring.next = (i + 1) % Self::WINDOW;
+        ring.filled |= ring.next == 0;
+    }
+
+    /// Median time per buffer (draw callback + mapping + render + sync) over the
+    /// last [`DrawStats::WINDOW`] buffers, `None` before the first.
+    pub fn median(&self) -> Option<Duration> {
+        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        let n = if ring.filled { Self::WINDOW } else { ring.next };
+        if n == 0 {
+            return None;
+        }
+        let mut v = ring.samples[..n].to_vec();
+        drop(ring);
+        let mid = n / 2;
+        let (_, m, _) = v.select_nth_unstable(mid);
+        Some(Duration::from_nanos(*m))
+    }
+}
+
+/// Draws on GStreamer buffers: owns a [`Renderer`] and the per-buffer scratch (draw
+/// lists, frame descriptions), reused from buffer to buffer so the steady state does
+/// not allocate. Used by [`attach`] and by the `cudadraw` element; usable directly.
+pub struct BufferDrawer {
+    renderer: Renderer,
+    lists: Vec<DrawList>,
+    metas: Vec<FrameMeta>,
+    caps: Option<(gst::Caps, StreamInfo)>,
+    staging: cudamem::Staging,
+}
+
+impl Default for BufferDrawer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for BufferDrawer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BufferDrawer")
+            .field("caps", &self.caps.as_ref().map(|c| c.0.to_string()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl BufferDrawer {
+    /// A drawer with an empty image store. The CUDA backend starts on the first
+    /// buffer in device memory, never for system memory.
+    pub fn new() -> Self {
+        Self {
+            renderer: Renderer::new(),
+            lists: Vec::new(),
+            metas: Vec::new(),
+            caps: None,
+            staging: cudamem::Staging::default(),
+        }
+    }
+
+    /// A drawer whose overlays come from `images`.
+    pub fn with_images(images: ImageStore) -> Self {
+        let mut d = Self::new();
+        *d.renderer.images_mut() = images;
+        d
+    }
+
+    /// Registers an overlay image for the draw lists of later buffers.
+    pub fn add_image(&mut self, image: Image) -> ImageId {
+        self.renderer.add_image(image)
+    }
+
+    /// The renderer (images, backends).
+    pub fn renderer_mut(&mut self) -> &mut Renderer {
+        &mut self.renderer
+    }
+
+    /// Parsed caps, cached: streams keep their caps object, so this parses once.
+    pub fn stream_info(&mut self, caps: &gst::Caps) -> Result<&StreamInfo> {
+        let hit = self
+            .caps
+            .as_ref()
+            .is_some_and(|(c, _)| c.as_ptr() == caps.as_ptr() || c == caps);
+        if !hit {
+            self.caps = None;
+            let info = StreamInfo::from_caps(caps)?;
+            self.caps = Some((caps.clone(), info));
+        }
+        match &self.caps {
+            Some((_, info)) => Ok(info),
+            None => Err(Error::Gst("no caps".into())),
+        }
+    }
+
+    /// Describes the buffer's frames, lets `fill` write one draw list per frame, and
+    /// draws them in place. Returns `Ok(false)` when every list stayed empty (the
+    /// buffer is then not even mapped). `buffer` must be writable. On error nothing
+    /// was drawn.
+    pub fn draw<F>(&mut self, buffer: &mut gst::BufferRef, caps: &gst::Caps, fill: F) -> Result<bool>
+    where
+        F: FnOnce(&[FrameMeta], &mut [DrawList]),
+    {
+        let info = self.stream_info(caps)?.clone_light();
+        check_memory(buffer, info.memory)?;
+        match info.memory {
+            MemoryKind::System | MemoryKind::Cuda => {
+                self.prepare(1);
+                self.metas.push(FrameMeta {
+                    index: 0,
+                    width: info.video.width(),
+                    height: info.video.height(),
+                    pts: buffer.pts(),
+                    source_id: None,
+                });
+                fill(&self.metas, &mut self.lists);
+                if self.lists.iter().all(DrawList::is_empty) {
+                    return Ok(false);
+                }
+                if info.memory == MemoryKind::System {
+                    self.render_system(buffer, &info)?;
+                } else {
+                    let mapped = cudamem::CudaFrameMap::map(buffer, &info.video, info.format)?;
+                    let (renderer, lists) = (&mut self.renderer, &self.lists);
+                    mapped.draw_with(&mut self.staging, |frame| {
+                        renderer.render_device(std::slice::from_ref(frame), lists)
+                    })?;
+                    mapped.finish()?;
+                }
+                Ok(true)
+            }
+            MemoryKind::Nvmm => self.draw_nvmm(buffer, &info, fill),
+        }
+    }
+
+    fn prepare(&mut self, n: usize) {
+        self.metas.clear();
+        if self.lists.len() < n {
+            self.lists.resize_with(n, DrawList::new);
+        }
+        self.lists.truncate(n);
+        for l in &mut self.lists {
+            l.clear();
+        }
+    }
+
+    fn render_system(&mut self, buffer: &mut gst::BufferRef, info: &LightInfo) -> Result<()> {
+        let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &info.video)
+            .map_err(|e| Error::Gst(format!("cannot map the buffer writable: {e}")))?;
+        let pitch = usize::try_from(frame.plane_stride()[0])
+            .map_err(|_| Error::Gst("negative stride (bottom-up frames are not drawn)".into()))?;
+        let fi = FrameInfo::new(info.video.width(), info.video.height(), pitch, info.format);
+        let data = frame
+            .plane_data_mut(0)
+            .map_err(|e| Error::Gst(format!("cannot access plane 0: {e}")))?;
+        let mut hf = HostFrame::new(data, fi)?;
+        self.renderer
+            .render_host(std::slice::from_mut(&mut hf), &self.lists)
+    }
+
+    fn draw_nvmm<F>(&mut self, _buffer: &mut gst::BufferRef, _info: &LightInfo, _fill: F) -> Result<bool>
+    where
+        F: FnOnce(&[FrameMeta], &mut [DrawList]),
+    {
+        Err(Error::Gst(
+            "memory:NVMM buffers are not supported by this build".into(),
+        ))
+    }
+}
+
+/// The parts of [`StreamInfo`] needed per buffer (VideoInfo is a cheap copy).
+struct LightInfo {
+    memory: MemoryKind,
+    video: gst_video::VideoInfo,
+    format: PixelFormat,
+}
+
+impl StreamInfo {
+    fn clone_light(&self) -> LightInfo {
+        LightInfo {
+            memory: self.memory,
+            video: self.video.clone(),
+            format: self.format,
+        }
+    }
+}
+
+/// Checks that the buffer's memory is what its caps promise: a buffer claiming CUDA
+/// memory must hold GStreamer CUDA memory, a system-memory buffer must not, an NVMM
+/// buffer must be large enough to hold a descriptor (checked by the NVMM parser).
+pub fn check_memory(buffer: &gst::BufferRef, kind: MemoryKind) -> Result<()> {
+    if buffer.n_memory() == 0 {
+        return Err(Error::Gst("buffer has no memory".into()));
+    }
+    let is_cuda = (0..buffer.n_memory())
+        .any(|i| cudamem::is_cuda_memory(buffer.peek_memory(i)));
+    match kind {
+        MemoryKind::Cuda if !is_cuda => Err(Error::Gst(format!(
+            "caps say {CAPS_FEATURE_CUDA} but the buffer holds other memory ({}); passed through undrawn",
+            memory_type_name(buffer)
+        ))),
+        MemoryKind::Cuda if buffer.n_memory() != 1 => Err(Error::Gst(format!(
+            "CUDA buffer with {} memories (one expected); passed through undrawn",
+            buffer.n_memory()
+        ))),
+        MemoryKind::System | MemoryKind::Nvmm if is_cuda => Err(Error::Gst(format!(
+            "caps say {} but the buffer holds CUDA memory; passed through undrawn",
+            kind.caps_feature()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn memory_type_name(buffer: &gst::BufferRef) -> String {
+    buffer
+        .peek_memory(0)
+        .allocator()
+        .map(|a| {
+            // SAFETY: every GstAllocator has a valid (possibly null) mem_type string.
+            unsafe {
+                let p = (*a.as_ptr()).mem_type;
+                if p.is_null() {
+                    "unknown".to_string()
+                } else {
+                    std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+                }
+            }
+        })
+        .unwrap_or_else(|| "no allocator".into())
+}
+
+/// Options of [`attach_with`].
+#[derive(Debug, Default)]
+pub struct ProbeOptions {
+    /// Images the draw lists may overlay (their [`ImageId`]s are valid in the closure).
+    pub images: ImageStore,
+    /// Counters and draw times, shared with the application.
+    pub stats: Option<Arc<DrawStats>>,
+}
+
+/// Attaches a drawing closure to `pad`: for every buffer (and every buffer of a
+/// buffer list) it receives the frames and one empty [`DrawList`] per frame to fill.
+/// Returns the probe id (remove it with `pad.remove_probe`).
+pub fn attach<F>(pad: &gst::Pad, f: F) -> Option<gst::PadProbeId>
+where
+    F: FnMut(&[FrameMeta], &mut [DrawList]) + Send + 'static,
+{
+    attach_with(pad, ProbeOptions::default(), f)
+}
+
+/// [`attach`] with overlay images and statistics.
+pub fn attach_with<F>(pad: &gst::Pad, options: ProbeOptions, f: F) -> Option<gst::PadProbeId>
+where
+    F: FnMut(&[FrameMeta], &mut [DrawList]) + Send + 'static,
+{
+    let state = Mutex::new(ProbeState {
+        drawer: BufferDrawer::with_images(options.images),
+        fill: f,
+        warned: 0,
+    });
+    let stats = options.stats;
+    pad.add_probe(
+        gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+        move |pad, info| {
+            let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+            match info.data {
+                Some(gst::PadProbeData::Buffer(ref mut buffer)) => {
+                    state.process(pad, buffer, stats.as_deref());
+                }
+                Some(gst::PadProbeData::BufferList(ref mut list)) => {
+                    let list = list.make_mut();
+                    for i in 0..list.len() {
+                        if let Some(buffer) = list.get_mut(i) {
+                            state.process_ref(pad, buffer, stats.as_deref());
+                        }
+                    }
+                }
+                _ => {}
+            }
+            gst::PadProbeReturn::Ok
+        },
+    )
+}
+
+struct ProbeState<F> {
+    drawer: BufferDrawer,
+    fill: F,
+    warned: u64,
+}
+
+impl<F> ProbeState<F>
+where
+    F: FnMut(&[FrameMeta], &mut [DrawList]),
+{
+    fn process(&mut self, pad: &gst::Pad, buffer: &mut gst::Buffer, stats: Option<&DrawStats>) {
+        // make_mut copies only metadata when shared; memory is copied on the
+        // writable map only if another buffer still holds it.
+        let buffer = buffer.make_mut();
+        self.process_ref(pad, buffer, stats);
+    }
+
+    fn process_ref(&mut self, pad: &gst::Pad, buffer: &mut gst::BufferRef, stats: Option<&DrawStats>) {
+        let start = Instant::now();
+        let Some(caps) = pad.current_caps() else {
+            self.report(pad, &Error::Gst("pad has no caps yet".into()));
+            return;
+        };
+        let drawer = &mut self.drawer;
+        let fill = &mut self.fill;
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            drawer.draw(buffer, &caps, |frames, lists| fill(frames, lists))
+        }))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(Error::Gst(format!("draw callback panicked: {what}")))
+        });
+        if let Some(stats) = stats {
+            stats.record(&outcome, start.elapsed());
+        }
+        if let Err(e) = outcome {
+            self.report(pad, &e);
+        }
+    }
+
+    fn report(&mut self, pad: &gst::Pad, e: &Error) {
+        gst::warning!(CAT, obj = pad, "buffer passed on undrawn: {e}");
+        self.warned += 1;
+        // The first few, then one in a thousand: a broken stream must not flood the bus.
+        if self.warned <= 10 || self.warned % 1000 == 0 {
+            post_warning(pad.parent_element().as_ref(), e, self.warned);
+        }
+    }
+}
+
+/// Posts `e` as a warning message from `element` (if any).
+pub(crate) fn post_warning(element: Option<&gst::Element>, e: &Error, count: u64) {
+    let Some(element) = element else { return };
+    let text = format!("cudadraw: buffer passed on undrawn: {e}");
+    let debug = format!("occurrence {count}");
+    let msg = gst::message::Warning::builder(gst::StreamError::Failed, &text)
+        .src(element)
+        .debug(&debug)
+        .build();
+    let _ = element.post_message(msg);
+}
