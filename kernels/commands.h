@@ -69,4 +69,23 @@ typedef struct CdImage {
     int32_t height;
 } CdImage;
 
+// One blur job of a phase (CUDA backend): a box, gaussian or pixelate command whose
+// region is blurred by the two blur passes straight into the frame. `block1`/`block2`
+// are the job's first block in each pass's grid; `scratch` the byte offset of its
+// intermediate data in the phase's scratch buffer. 24 bytes.
+typedef struct CdBlurJob {
+    uint32_t cmd;     // index into the batch's command array
+    uint32_t frame;   // index into the batch's frame array
+    uint32_t block1;  // first block of this job in pass 1
+    uint32_t block2;  // first block of this job in pass 2
+    uint64_t scratch; // byte offset in scratch
+} CdBlurJob;
+
+// One frame's share of a composite launch: its tiles start at `tile_start` in the
+// launch's grid. 8 bytes.
+typedef struct CdTileSpan {
+    uint32_t frame;
+    uint32_t tile_start;
+} CdTileSpan;
+
 #endif

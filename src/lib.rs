@@ -19,6 +19,7 @@ pub mod frame;
 pub mod geom;
 pub mod gst;
 pub mod nvmm;
+pub mod render;
 
 #[doc = include_str!("../docs/semantics.md")]
 pub mod semantics {}

@@ -14,6 +14,10 @@ unsafe impl bytemuck::Zeroable for CdImage {}
 unsafe impl bytemuck::Pod for CdImage {}
 unsafe impl bytemuck::Zeroable for CdRegion {}
 unsafe impl bytemuck::Pod for CdRegion {}
+unsafe impl bytemuck::Zeroable for CdBlurJob {}
+unsafe impl bytemuck::Pod for CdBlurJob {}
+unsafe impl bytemuck::Zeroable for CdTileSpan {}
+unsafe impl bytemuck::Pod for CdTileSpan {}
 
 const _: () = {
     use core::mem::{offset_of, size_of};
@@ -27,4 +31,7 @@ const _: () = {
     assert!(size_of::<CdFrame>() == 32);
     assert!(offset_of!(CdFrame, cmd_count) == 28);
     assert!(size_of::<CdImage>() == 16);
+    assert!(size_of::<CdBlurJob>() == 24);
+    assert!(offset_of!(CdBlurJob, scratch) == 16);
+    assert!(size_of::<CdTileSpan>() == 8);
 };

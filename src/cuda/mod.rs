@@ -1,5 +1,262 @@
 //! The CUDA backend: PTX kernels from `kernels/`, launched through cudarc on frames in
-//! CUDA-addressable memory.
+//! CUDA-addressable memory (device, pinned host or managed memory).
+//!
+//! A call validates and resolves the whole batch on the host ([`crate::draw::resolve_batch`]),
+//! plans it ([`plan`]: phases, blur jobs, composite tiles), uploads everything in one
+//! copy from reusable pinned staging, and enqueues a number of launches that depends
+//! only on the number of phases (a blur over something drawn earlier in the same list
+//! starts a phase), never on the number of boxes or frames. One context per GPU (the
+//! device's primary context), chosen by [`DeviceFrame::gpu_id`].
 
 pub mod commands;
+mod device;
+pub mod plan;
 pub mod ptx;
+
+use cudarc::driver::sys;
+
+use crate::draw::{DrawList, ImageStore, Resolved, resolve_batch};
+use crate::error::{Error, Result};
+use crate::frame::{DeviceFrame, FrameInfo};
+use device::Device;
+use plan::Plan;
+
+/// Raw CUDA stream handle (`CUstream`), for [`CudaRenderer::submit_on_stream`].
+pub type CuStream = sys::CUstream;
+
+/// Whether `libcuda` can be loaded. cudarc's dynamic loading panics on first use when
+/// the library is missing, so every entry point checks this first.
+pub fn driver_present() -> bool {
+    static PRESENT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    // SAFETY: only tries to dlopen the driver library; no driver call is made.
+    *PRESENT.get_or_init(|| unsafe { sys::is_culib_present() })
+}
+
+/// Initialises the driver once; the error says why CUDA is unusable.
+fn init_driver() -> Result<usize> {
+    if !driver_present() {
+        return Err(Error::NoCudaDevice(
+            "the CUDA driver library (libcuda.so) could not be loaded".into(),
+        ));
+    }
+    cudarc::driver::result::init()
+        .map_err(|e| Error::NoCudaDevice(format!("cuInit failed: {e}")))?;
+    let n = cudarc::driver::result::device::get_count()
+        .map_err(|e| Error::NoCudaDevice(format!("cuDeviceGetCount failed: {e}")))?;
+    if n <= 0 {
+        return Err(Error::NoCudaDevice("the driver reports no device".into()));
+    }
+    Ok(n as usize)
+}
+
+/// Number of CUDA devices; 0 without a driver or device.
+pub fn device_count() -> usize {
+    init_driver().unwrap_or(0)
+}
+
+/// Renders draw lists onto frames in CUDA-addressable memory.
+///
+/// All work of a call goes on one stream per GPU. [`render`](Self::render) waits (one
+/// synchronisation per GPU); [`submit`](Self::submit) + [`wait`](Self::wait) let the
+/// host do other work meanwhile; [`submit_on_stream`](Self::submit_on_stream) orders
+/// the work after the caller's own on the caller's stream.
+#[derive(Debug)]
+pub struct CudaRenderer {
+    devices: Vec<Option<Device>>,
+    resolved: Resolved,
+    infos: Vec<FrameInfo>,
+    plan: Plan,
+    which: Vec<usize>,
+}
+
+impl CudaRenderer {
+    /// Initialises the driver. Fails with [`Error::NoCudaDevice`] without driver or
+    /// device. Contexts and kernels are set up per GPU on first use.
+    pub fn new() -> Result<Self> {
+        let n = init_driver()?;
+        Ok(Self {
+            devices: (0..n).map(|_| None).collect(),
+            resolved: Resolved::default(),
+            infos: Vec::new(),
+            plan: Plan::default(),
+            which: Vec::new(),
+        })
+    }
+
+    /// Number of GPUs this renderer can draw on.
+    pub fn device_count(&self) -> usize {
+        self.devices.len()
+    }
+
+    /// Creates the context, stream and kernels of GPU `gpu` now rather than on the first
+    /// render (the first-call cost: primary context and PTX JIT).
+    pub fn warm_up(&mut self, gpu: u32) -> Result<()> {
+        self.device(gpu as usize, 0).map(|_| ())
+    }
+
+    fn device(&mut self, gpu: usize, frame: usize) -> Result<&mut Device> {
+        let n = self.devices.len();
+        let slot = self.devices.get_mut(gpu).ok_or_else(|| Error::InvalidFrame {
+            index: frame,
+            reason: format!("gpu_id {gpu} but this machine has {n} CUDA device(s)"),
+        })?;
+        if slot.is_none() {
+            *slot = Some(Device::new(gpu)?);
+        }
+        slot.as_mut().ok_or_else(|| Error::NoCudaDevice(format!("device {gpu} missing")))
+    }
+
+    /// Validates the frames and resolves the lists; nothing is drawn on error.
+    fn prepare<L: AsRef<DrawList>>(
+        &mut self,
+        frames: &[DeviceFrame],
+        lists: &[L],
+        images: &ImageStore,
+    ) -> Result<()> {
+        if frames.len() != lists.len() {
+            return Err(Error::BatchMismatch {
+                frames: frames.len(),
+                lists: lists.len(),
+            });
+        }
+        self.infos.clear();
+        for (i, f) in frames.iter().enumerate() {
+            f.validate(i)?;
+            if f.gpu_id as usize >= self.devices.len() {
+                return Err(Error::InvalidFrame {
+                    index: i,
+                    reason: format!(
+                        "gpu_id {} but this machine has {} CUDA device(s)",
+                        f.gpu_id,
+                        self.devices.len()
+                    ),
+                });
+            }
+            if f.info.pitch > u32::MAX as usize {
+                return Err(Error::InvalidFrame {
+                    index: i,
+                    reason: "pitch does not fit 32 bits".into(),
+                });
+            }
+            self.infos.push(f.info);
+        }
+        resolve_batch(&self.infos, lists, images, &mut self.resolved)
+    }
+
+    /// Enqueues the batch on each involved GPU's stream without waiting. Frames must
+    /// stay valid until [`wait`](Self::wait) returns. On a validation error nothing is
+    /// enqueued; on a CUDA error some GPUs may have work in flight.
+    pub fn submit<L: AsRef<DrawList>>(
+        &mut self,
+        frames: &[DeviceFrame],
+        lists: &[L],
+        images: &ImageStore,
+    ) -> Result<()> {
+        self.prepare(frames, lists, images)?;
+        self.enqueue(frames, images, None)
+    }
+
+    fn enqueue(
+        &mut self,
+        frames: &[DeviceFrame],
+        images: &ImageStore,
+        stream: Option<sys::CUstream>,
+    ) -> Result<()> {
+        // Group frames by GPU; the usual single-GPU batch is one group.
+        let mut gpus_done = 0u64;
+        for start in 0..frames.len() {
+            let gpu = frames[start].gpu_id as usize;
+            if gpu < 64 && gpus_done & (1 << gpu) != 0 {
+                continue;
+            }
+            if gpu < 64 {
+                gpus_done |= 1 << gpu;
+            } else if frames[..start].iter().any(|f| f.gpu_id as usize == gpu) {
+                continue;
+            }
+            self.which.clear();
+            self.which.extend(
+                (start..frames.len()).filter(|&i| frames[i].gpu_id as usize == gpu),
+            );
+            let mut plan = std::mem::take(&mut self.plan);
+            let built = plan.build(frames, &self.which, &self.resolved);
+            let res = built.and_then(|()| {
+                let weights = std::mem::take(&mut self.resolved.weights);
+                let r = self
+                    .device(gpu, start)
+                    .and_then(|d| d.submit(&plan, &weights, images, stream));
+                self.resolved.weights = weights;
+                r
+            });
+            self.plan = plan;
+            res?;
+        }
+        Ok(())
+    }
+
+    /// Waits for everything submitted on every GPU.
+    pub fn wait(&mut self) -> Result<()> {
+        let mut first = Ok(());
+        for d in self.devices.iter_mut().flatten() {
+            let r = d.wait();
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
+    }
+
+    /// Renders the batch and waits for it: one synchronisation per GPU involved.
+    pub fn render<L: AsRef<DrawList>>(
+        &mut self,
+        frames: &[DeviceFrame],
+        lists: &[L],
+        images: &ImageStore,
+    ) -> Result<()> {
+        let r = self.submit(frames, lists, images);
+        let w = self.wait();
+        r.and(w)
+    }
+
+    /// Enqueues the batch on the caller's `stream`, after the work already there, and
+    /// returns without waiting; synchronise the stream (or call [`wait`](Self::wait))
+    /// before using the frames on the host.
+    ///
+    /// # Safety
+    /// `stream` must be a live stream of the primary context of the frames' GPU (all
+    /// frames on one GPU), e.g. one created by the runtime API on that device.
+    pub unsafe fn submit_on_stream<L: AsRef<DrawList>>(
+        &mut self,
+        frames: &[DeviceFrame],
+        lists: &[L],
+        images: &ImageStore,
+        stream: CuStream,
+    ) -> Result<()> {
+        if let Some(f) = frames.first()
+            && let Some(i) = frames.iter().position(|g| g.gpu_id != f.gpu_id)
+        {
+            return Err(Error::InvalidFrame {
+                index: i,
+                reason: "a caller stream serves one GPU: all frames need the same gpu_id".into(),
+            });
+        }
+        self.prepare(frames, lists, images)?;
+        self.enqueue(frames, images, Some(stream))
+    }
+
+    /// This renderer's own stream on GPU `gpu` (created on first use), for callers that
+    /// want to order their work after cudadraw's.
+    pub fn stream(&mut self, gpu: u32) -> Result<CuStream> {
+        self.device(gpu as usize, 0).map(|d| d.stream)
+    }
+
+    /// The primary context of GPU `gpu` (retained by this renderer), for callers that
+    /// allocate frames on it.
+    pub fn context(&mut self, gpu: u32) -> Result<sys::CUcontext> {
+        self.device(gpu as usize, 0).map(|d| d.ctx)
+    }
+}
+
+// SAFETY: see `Device`: driver handles are thread-agnostic and every use pushes the
+// right context; nothing here is shared without &mut.
+unsafe impl Send for CudaRenderer {}

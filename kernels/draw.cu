@@ -1,0 +1,428 @@
+// cudadraw kernels: every op of the draw model, on whole batches, bit-exact with the
+// CPU renderer (docs/semantics.md). The host splits each frame's command list into
+// phases (a blur never reads a pixel written earlier in its phase); per phase it
+// launches at most: cd_blur_pass1 and cd_blur_pass2 (all blurs of all frames, which
+// write their results straight into the frames: their regions are disjoint from
+// every earlier command of the phase), then cd_composite (every box, redaction and
+// overlay of the phase, tile by tile, in list order). Launch count depends only on
+// the number of phases, never on boxes or frames.
+#include "commands.h"
+
+#define TILE_W 64
+#define TILE_H 16
+#define THREADS 256
+#define ROWS_PER_THREAD (TILE_H * TILE_W / THREADS) // 4
+#define CHUNK THREADS
+
+// Blur tiles: pass 1 covers 64 x 16 outputs, pass 2 covers 64 x 64.
+#define B1_W 64
+#define B1_H 16
+#define B2_W 64
+#define B2_H 64
+#define MAX_BOX_R 127
+#define SEG_W (B1_W + 2 * MAX_BOX_R + 2) // 320
+
+__device__ __forceinline__ int clampi(int v, int lo, int hi) {
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+__device__ __forceinline__ bool has_alpha(uint32_t fmt) {
+    return fmt == CD_FMT_RGBA || fmt == CD_FMT_BGRA;
+}
+
+__device__ __forceinline__ uint32_t blend8(uint32_t c, uint32_t d, uint32_t a) {
+    return (c * a + d * (255u - a) + 127u) / 255u;
+}
+
+// Blends colour bytes c0..c2 with alpha a over the pixel word; byte 3 blends with 255
+// only in formats with alpha.
+__device__ __forceinline__ uint32_t blend_px(uint32_t px, uint32_t c0, uint32_t c1,
+                                             uint32_t c2, uint32_t a, bool alpha) {
+    uint32_t b0 = blend8(c0, px & 255u, a);
+    uint32_t b1 = blend8(c1, (px >> 8) & 255u, a);
+    uint32_t b2 = blend8(c2, (px >> 16) & 255u, a);
+    uint32_t b3 = alpha ? blend8(255u, px >> 24, a) : (px >> 24);
+    return b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
+}
+
+__device__ __forceinline__ bool in_region(const CdRegion& r, int x, int y) {
+    return x >= r.x0 && x < r.x1 && y >= r.y0 && y < r.y1;
+}
+
+__device__ __forceinline__ uint32_t* px_ptr(const CdFrame& f, int x, int y) {
+    return (uint32_t*)(f.ptr + (uint64_t)y * f.pitch + (uint64_t)x * 4u);
+}
+
+__device__ __forceinline__ uint32_t with_x_byte(uint32_t v, uint32_t orig, bool alpha) {
+    return alpha ? v : ((v & 0x00ffffffu) | (orig & 0xff000000u));
+}
+
+// Overlay sample at destination pixel (x, y): returns straight RGBA packed r | g << 8 |
+// b << 16 | a << 24 (image order).
+__device__ __forceinline__ uint32_t overlay_sample(const CdCmd& c, const CdImage& img, int x,
+                                                   int y) {
+    const uint32_t* src = (const uint32_t*)img.ptr;
+    const int64_t iw = img.width, ih = img.height;
+    const int64_t dw = (int64_t)c.inner.x1 - c.inner.x0;
+    const int64_t dh = (int64_t)c.inner.y1 - c.inner.y0;
+    const int64_t u = (int64_t)x - c.inner.x0, v = (int64_t)y - c.inner.y0;
+    if ((c.aux >> 16) == CD_FILTER_NEAREST) {
+        int64_t sx = ((2 * u + 1) * iw) / (2 * dw);
+        int64_t sy = ((2 * v + 1) * ih) / (2 * dh);
+        if (sx > iw - 1) sx = iw - 1;
+        if (sy > ih - 1) sy = ih - 1;
+        return __ldg(src + sy * iw + sx);
+    }
+    int64_t sx = ((2 * u + 1) * iw * 256) / (2 * dw) - 128;
+    int64_t sy = ((2 * v + 1) * ih * 256) / (2 * dh) - 128;
+    sx = sx < 0 ? 0 : (sx > (iw - 1) * 256 ? (iw - 1) * 256 : sx);
+    sy = sy < 0 ? 0 : (sy > (ih - 1) * 256 ? (ih - 1) * 256 : sy);
+    const int64_t x0 = sx >> 8, y0 = sy >> 8;
+    const uint32_t fx = (uint32_t)(sx & 255), fy = (uint32_t)(sy & 255);
+    const int64_t x1 = x0 + 1 < iw ? x0 + 1 : iw - 1;
+    const int64_t y1 = y0 + 1 < ih ? y0 + 1 : ih - 1;
+    const uint32_t p00 = __ldg(src + y0 * iw + x0), p01 = __ldg(src + y0 * iw + x1);
+    const uint32_t p10 = __ldg(src + y1 * iw + x0), p11 = __ldg(src + y1 * iw + x1);
+    uint32_t out = 0;
+#pragma unroll
+    for (int s = 0; s < 32; s += 8) {
+        uint32_t top = ((p00 >> s) & 255u) * (256u - fx) + ((p01 >> s) & 255u) * fx;
+        uint32_t bot = ((p10 >> s) & 255u) * (256u - fx) + ((p11 >> s) & 255u) * fx;
+        uint32_t val = (top * (256u - fy) + bot * fy + 32768u) >> 16;
+        out |= val << s;
+    }
+    return out;
+}
+
+// Whether a composite command changes pixel (x, y): inside its clip, except the inner
+// rectangle of an outline without fill.
+__device__ __forceinline__ bool touches(const CdCmd& c, int x, int y) {
+    if (!in_region(c.clip, x, y)) return false;
+    return !(c.op == CD_OP_RECT && c.fill[3] == 0 && in_region(c.inner, x, y));
+}
+
+__device__ __forceinline__ bool is_blur(uint32_t op) {
+    return op == CD_OP_BLUR_BOX || op == CD_OP_BLUR_GAUSS || op == CD_OP_PIXELATE;
+}
+
+// Applies one non-blur command to a covered pixel.
+__device__ __forceinline__ uint32_t apply_cmd(const CdCmd& c, const CdImage* images,
+                                              uint32_t px, int x, int y, bool alpha,
+                                              bool bgr) {
+    if (c.op == CD_OP_RECT) {
+        const uint32_t col = in_region(c.inner, x, y) ? *(const uint32_t*)c.fill
+                                                      : *(const uint32_t*)c.color;
+        const uint32_t a = col >> 24;
+        if (a == 0) return px;
+        return blend_px(px, col & 255u, (col >> 8) & 255u, (col >> 16) & 255u, a, alpha);
+    }
+    if (c.op == CD_OP_SOLID) {
+        uint32_t v = (uint32_t)c.color[0] | ((uint32_t)c.color[1] << 8) |
+                     ((uint32_t)c.color[2] << 16);
+        return v | (alpha ? 0xff000000u : (px & 0xff000000u));
+    }
+    if (c.op == CD_OP_OVERLAY) {
+        const CdImage img = images[c.param];
+        const uint32_t s = overlay_sample(c, img, x, y);
+        const uint32_t m = c.aux & 0xffffu;
+        const uint32_t a = ((s >> 24) * m + 127u) / 255u;
+        if (a == 0) return px;
+        uint32_t r = s & 255u, g = (s >> 8) & 255u, b = (s >> 16) & 255u;
+        return bgr ? blend_px(px, b, g, r, a, alpha) : blend_px(px, r, g, b, a, alpha);
+    }
+    return px;
+}
+
+// Phase composite: one block per 64 x 16 tile of every frame with work in this
+// phase. The block gathers, in list order, the phase's commands that touch its tile
+// (256 at a time, into shared memory); each thread keeps its 4 pixels in registers
+// through all of them, reading a pixel only when some command covers it and writing
+// it back once.
+extern "C" __global__ void __launch_bounds__(THREADS)
+    cd_composite(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
+                 const CdImage* __restrict__ images, const uint2* __restrict__ ranges,
+                 const CdTileSpan* __restrict__ spans, uint32_t nspans) {
+    __shared__ CdCmd list[CHUNK];
+    __shared__ uint32_t warp_counts[THREADS / 32];
+    __shared__ uint32_t total;
+
+    // Find this block's frame: the last span whose tile_start <= blockIdx.x.
+    const uint32_t b = blockIdx.x;
+    uint32_t lo = 0, hi = nspans;
+    while (hi - lo > 1) {
+        uint32_t mid = (lo + hi) / 2;
+        if (spans[mid].tile_start <= b) lo = mid; else hi = mid;
+    }
+    const CdTileSpan span = spans[lo];
+    const CdFrame f = frames[span.frame];
+    const uint2 range = ranges[span.frame];
+    const int tiles_x = (f.width + TILE_W - 1) / TILE_W;
+    const uint32_t t = b - span.tile_start;
+    const int tx0 = (int)(t % tiles_x) * TILE_W, ty0 = (int)(t / tiles_x) * TILE_H;
+    const int tx1 = min(tx0 + TILE_W, f.width), ty1 = min(ty0 + TILE_H, f.height);
+
+    const bool alpha = has_alpha(f.format);
+    const bool bgr = f.format == CD_FMT_BGRA || f.format == CD_FMT_BGRX;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int x = tx0 + (threadIdx.x % TILE_W);
+    const int ybase = ty0 + (threadIdx.x / TILE_W);
+
+    uint32_t px[ROWS_PER_THREAD];
+    bool loaded[ROWS_PER_THREAD];
+#pragma unroll
+    for (int i = 0; i < ROWS_PER_THREAD; i++) { px[i] = 0; loaded[i] = false; }
+
+    for (uint32_t base = range.x; base < range.y; base += CHUNK) {
+        const uint32_t ci = base + threadIdx.x;
+        bool hit = false;
+        CdCmd c;
+        if (ci < range.y) {
+            c = cmds[ci];
+            if (!is_blur(c.op) && c.clip.x0 < tx1 && c.clip.x1 > tx0 && c.clip.y0 < ty1 &&
+                c.clip.y1 > ty0) {
+                // An outline without fill leaves tiles inside its inner rectangle alone.
+                const bool inside_inner = c.op == CD_OP_RECT && c.fill[3] == 0 &&
+                                          tx0 >= c.inner.x0 && tx1 <= c.inner.x1 &&
+                                          ty0 >= c.inner.y0 && ty1 <= c.inner.y1;
+                hit = !inside_inner;
+            }
+        }
+        const uint32_t mask = __ballot_sync(0xffffffffu, hit);
+        if (lane == 0) warp_counts[warp] = __popc(mask);
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            uint32_t s = 0;
+            for (int w = 0; w < THREADS / 32; w++) {
+                uint32_t n = warp_counts[w];
+                warp_counts[w] = s;
+                s += n;
+            }
+            total = s;
+        }
+        __syncthreads();
+        if (hit) list[warp_counts[warp] + __popc(mask & ((1u << lane) - 1u))] = c;
+        __syncthreads();
+        const uint32_t n = total;
+        if (n > 0 && x < tx1) {
+            // Load every pixel some command of this chunk covers, all loads in flight
+            // together, then apply the commands in list order.
+#pragma unroll
+            for (int i = 0; i < ROWS_PER_THREAD; i++) {
+                const int y = ybase + i * (THREADS / TILE_W);
+                if (y >= ty1 || loaded[i]) continue;
+                for (uint32_t k = 0; k < n; k++) {
+                    if (touches(list[k], x, y)) {
+                        px[i] = *px_ptr(f, x, y);
+                        loaded[i] = true;
+                        break;
+                    }
+                }
+            }
+            for (uint32_t k = 0; k < n; k++) {
+                const CdCmd& c2 = list[k];
+#pragma unroll
+                for (int i = 0; i < ROWS_PER_THREAD; i++) {
+                    const int y = ybase + i * (THREADS / TILE_W);
+                    if (y < ty1 && touches(c2, x, y))
+                        px[i] = apply_cmd(c2, images, px[i], x, y, alpha, bgr);
+                }
+            }
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < ROWS_PER_THREAD; i++) {
+        const int y = ybase + i * (THREADS / TILE_W);
+        if (loaded[i]) *px_ptr(f, x, y) = px[i];
+    }
+}
+
+// Finds this block's job: the last job whose first block <= blockIdx.x.
+__device__ __forceinline__ uint32_t find_job(const CdBlurJob* jobs, uint32_t njobs,
+                                             bool pass2) {
+    const uint32_t b = blockIdx.x;
+    uint32_t lo = 0, hi = njobs;
+    while (hi - lo > 1) {
+        uint32_t mid = (lo + hi) / 2;
+        uint32_t start = pass2 ? jobs[mid].block2 : jobs[mid].block1;
+        if (start <= b) lo = mid; else hi = mid;
+    }
+    return lo;
+}
+
+// Blur pass 1, one block per piece of a job:
+// box: horizontal window sums (4 channels as 16-bit lanes, 8 bytes per pixel);
+// gaussian: horizontal weighted pass, rounded to 8 bits (4 bytes per pixel);
+// pixelate: per-cell channel sums (atomics into 16 bytes per cell, zeroed beforehand).
+extern "C" __global__ void __launch_bounds__(THREADS)
+    cd_blur_pass1(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
+                  const uint32_t* __restrict__ weights, const CdBlurJob* __restrict__ jobs,
+                  uint32_t njobs, unsigned char* __restrict__ scratch) {
+    __shared__ uint32_t seg[B1_H][SEG_W];
+    __shared__ uint32_t wts[2 * MAX_BOX_R + 1];
+    const CdBlurJob job = jobs[find_job(jobs, njobs, false)];
+    const CdCmd c = cmds[job.cmd];
+    const CdFrame f = frames[job.frame];
+    const int x0 = c.clip.x0, y0 = c.clip.y0, x1 = c.clip.x1, y1 = c.clip.y1;
+    const int w = x1 - x0, h = y1 - y0;
+    const uint32_t local = blockIdx.x - job.block1;
+
+    if (c.op == CD_OP_PIXELATE) {
+        const int bsz = (int)c.param;
+        const int cells_x = (w + bsz - 1) / bsz;
+        const uint64_t item = (uint64_t)local * THREADS + threadIdx.x;
+        if (item >= (uint64_t)h * cells_x) return;
+        const int yy = (int)(item / cells_x), cx = (int)(item % cells_x);
+        const int cy = yy / bsz;
+        const int xs = x0 + cx * bsz, xe = min(xs + bsz, x1);
+        uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        const uint32_t* row = px_ptr(f, 0, y0 + yy);
+        for (int xx = xs; xx < xe; xx++) {
+            uint32_t p = row[xx];
+            s0 += p & 255u; s1 += (p >> 8) & 255u; s2 += (p >> 16) & 255u; s3 += p >> 24;
+        }
+        uint32_t* sums = (uint32_t*)(scratch + job.scratch) + ((uint64_t)cy * cells_x + cx) * 4;
+        atomicAdd(sums + 0, s0);
+        atomicAdd(sums + 1, s1);
+        atomicAdd(sums + 2, s2);
+        atomicAdd(sums + 3, s3);
+        return;
+    }
+
+    const int r = (int)c.param;
+    const int tiles_x = (w + B1_W - 1) / B1_W;
+    const int cx0 = x0 + (int)(local % tiles_x) * B1_W;
+    const int cy0 = y0 + (int)(local / tiles_x) * B1_H;
+    const int seg_w = min(B1_W, x1 - cx0) + 2 * r;
+    const int rows = min(B1_H, y1 - cy0);
+    // Row segments [cx0 - r, cx0 + 64 + r), clamped to the region (replicated edges).
+    for (int i = threadIdx.x; i < rows * seg_w; i += THREADS) {
+        const int ry = i / seg_w, k = i % seg_w;
+        const int sx = clampi(cx0 - r + k, x0, x1 - 1);
+        seg[ry][k] = *px_ptr(f, sx, cy0 + ry);
+    }
+    if (c.op == CD_OP_BLUR_GAUSS) {
+        for (int i = threadIdx.x; i < 2 * r + 1; i += THREADS) wts[i] = weights[c.aux + i];
+    }
+    __syncthreads();
+    const int col = threadIdx.x % B1_W;
+    const int x = cx0 + col;
+    if (x >= x1) return;
+    for (int ry = threadIdx.x / B1_W; ry < rows; ry += THREADS / B1_W) {
+        const uint64_t idx = (uint64_t)(cy0 + ry - y0) * w + (x - x0);
+        if (c.op == CD_OP_BLUR_BOX) {
+            uint32_t lo = 0, hi = 0;
+            for (int k = 0; k <= 2 * r; k++) {
+                const uint32_t p = seg[ry][col + k];
+                lo += p & 0x00ff00ffu;
+                hi += (p >> 8) & 0x00ff00ffu;
+            }
+            ((uint2*)(scratch + job.scratch))[idx] = make_uint2(lo, hi);
+        } else {
+            uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for (int k = 0; k <= 2 * r; k++) {
+                const uint32_t p = seg[ry][col + k], wk = wts[k];
+                a0 += wk * (p & 255u);
+                a1 += wk * ((p >> 8) & 255u);
+                a2 += wk * ((p >> 16) & 255u);
+                a3 += wk * (p >> 24);
+            }
+            const uint32_t v = ((a0 + 32768u) >> 16) | (((a1 + 32768u) >> 16) << 8) |
+                               (((a2 + 32768u) >> 16) << 16) | (((a3 + 32768u) >> 16) << 24);
+            ((uint32_t*)(scratch + job.scratch))[idx] = v;
+        }
+    }
+}
+
+// Blur pass 2: vertical pass (box: sliding window sums; gaussian: weighted taps) or
+// pixelate cell means, written straight into the frame. 64 x 64 outputs per block:
+// each thread one column of 16 rows.
+extern "C" __global__ void __launch_bounds__(THREADS)
+    cd_blur_pass2(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
+                  const uint32_t* __restrict__ weights, const CdBlurJob* __restrict__ jobs,
+                  uint32_t njobs, const unsigned char* __restrict__ scratch) {
+    __shared__ uint32_t wts[2 * MAX_BOX_R + 1];
+    const CdBlurJob job = jobs[find_job(jobs, njobs, true)];
+    const CdCmd c = cmds[job.cmd];
+    const CdFrame f = frames[job.frame];
+    const int x0 = c.clip.x0, y0 = c.clip.y0, x1 = c.clip.x1, y1 = c.clip.y1;
+    const int w = x1 - x0;
+    const uint32_t local = blockIdx.x - job.block2;
+    const int tiles_x = (w + B2_W - 1) / B2_W;
+    const int x = x0 + (int)(local % tiles_x) * B2_W + (int)(threadIdx.x % B2_W);
+    const int ys = y0 + (int)(local / tiles_x) * B2_H + (int)(threadIdx.x / B2_W) * (B2_H / 4);
+    const int ye = min(ys + B2_H / 4, y1);
+    const bool alpha = has_alpha(f.format);
+    const int r = (int)c.param;
+
+    if (c.op == CD_OP_BLUR_GAUSS) {
+        for (int i = threadIdx.x; i < 2 * r + 1; i += THREADS) wts[i] = weights[c.aux + i];
+        __syncthreads();
+    }
+    if (x >= x1) return;
+
+    if (c.op == CD_OP_PIXELATE) {
+        const int bsz = r;
+        const int cells_x = (w + bsz - 1) / bsz;
+        const int cx = (x - x0) / bsz;
+        const int cw = min(bsz, x1 - (x0 + cx * bsz));
+        const uint32_t* sums = (const uint32_t*)(scratch + job.scratch);
+        for (int y = ys; y < ye; y++) {
+            const int cy = (y - y0) / bsz;
+            const uint32_t ch = (uint32_t)min(bsz, y1 - (y0 + cy * bsz));
+            const uint32_t n = (uint32_t)cw * ch;
+            const uint32_t* s = sums + ((uint64_t)cy * cells_x + cx) * 4;
+            uint32_t v = 0;
+#pragma unroll
+            for (int k = 0; k < 4; k++) v |= ((s[k] + n / 2) / n) << (8 * k);
+            uint32_t* p = px_ptr(f, x, y);
+            *p = with_x_byte(v, alpha ? 0u : *p, alpha);
+        }
+        return;
+    }
+
+    if (c.op == CD_OP_BLUR_BOX) {
+        const uint2* hs = (const uint2*)(scratch + job.scratch);
+        const uint32_t n = (uint32_t)(2 * r + 1) * (uint32_t)(2 * r + 1);
+        const int col = x - x0;
+        uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int j = -r; j <= r; j++) {
+            const uint2 v = hs[(uint64_t)(clampi(ys + j, y0, y1 - 1) - y0) * w + col];
+            s0 += v.x & 0xffffu; s2 += v.x >> 16; s1 += v.y & 0xffffu; s3 += v.y >> 16;
+        }
+        for (int y = ys; y < ye; y++) {
+            const uint32_t v = ((s0 + n / 2) / n) | (((s1 + n / 2) / n) << 8) |
+                               (((s2 + n / 2) / n) << 16) | (((s3 + n / 2) / n) << 24);
+            uint32_t* p = px_ptr(f, x, y);
+            *p = with_x_byte(v, alpha ? 0u : *p, alpha);
+            if (y + 1 < ye) {
+                const uint2 out = hs[(uint64_t)(clampi(y - r, y0, y1 - 1) - y0) * w + col];
+                const uint2 in = hs[(uint64_t)(clampi(y + r + 1, y0, y1 - 1) - y0) * w + col];
+                s0 += (in.x & 0xffffu) - (out.x & 0xffffu);
+                s2 += (in.x >> 16) - (out.x >> 16);
+                s1 += (in.y & 0xffffu) - (out.y & 0xffffu);
+                s3 += (in.y >> 16) - (out.y >> 16);
+            }
+        }
+        return;
+    }
+
+    // Gaussian vertical taps on the 8-bit horizontal results.
+    const uint32_t* hs = (const uint32_t*)(scratch + job.scratch);
+    const int col = x - x0;
+    for (int y = ys; y < ye; y++) {
+        uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (int k = 0; k <= 2 * r; k++) {
+            const uint32_t p = hs[(uint64_t)(clampi(y - r + k, y0, y1 - 1) - y0) * w + col];
+            const uint32_t wk = wts[k];
+            a0 += wk * (p & 255u);
+            a1 += wk * ((p >> 8) & 255u);
+            a2 += wk * ((p >> 16) & 255u);
+            a3 += wk * (p >> 24);
+        }
+        const uint32_t v = ((a0 + 32768u) >> 16) | (((a1 + 32768u) >> 16) << 8) |
+                           (((a2 + 32768u) >> 16) << 16) | (((a3 + 32768u) >> 16) << 24);
+        uint32_t* p = px_ptr(f, x, y);
+        *p = with_x_byte(v, alpha ? 0u : *p, alpha);
+    }
+}

@@ -1,0 +1,329 @@
+//! Host-side planning of one batch for the kernels (pure Rust, testable without a GPU).
+//!
+//! Each frame's command list is cut into *phases*: a new phase starts at a blur whose
+//! region overlaps anything written earlier in the current phase. Within a phase the
+//! blurs therefore read only pixels as they were at the phase's start, and their
+//! regions are disjoint from every earlier command of the phase, so the blur passes
+//! may write their results straight into the frame before the composite pass applies
+//! the phase's other commands in list order. Phases are aligned across the batch:
+//! phase `p` of every frame is done by the same launches.
+
+use super::commands::{
+    CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_PIXELATE, CdBlurJob, CdCmd, CdFrame, CdRegion,
+    CdTileSpan,
+};
+use crate::draw::Resolved;
+use crate::error::{Error, Result};
+use crate::frame::DeviceFrame;
+
+/// Composite tile size (must match `TILE_W`/`TILE_H` in kernels/draw.cu).
+pub const TILE_W: u32 = 64;
+pub const TILE_H: u32 = 16;
+/// Threads per block of every kernel.
+pub const THREADS: u32 = 256;
+/// Outputs per block of blur pass 1 and pass 2 (`B1_*`, `B2_*` in draw.cu).
+const B1: (u32, u32) = (64, 16);
+const B2: (u32, u32) = (64, 64);
+
+/// Largest grid the kernels are launched with (gridDim.x limit).
+const MAX_GRID: u64 = i32::MAX as u64;
+
+/// Launch parameters of one phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Phase {
+    /// First tile span and number of spans of the composite launch (0: no launch).
+    pub spans: (u32, u32),
+    /// Composite grid size.
+    pub tiles: u32,
+    /// First blur job and number of jobs (0: no blur launches).
+    pub jobs: (u32, u32),
+    /// Grid sizes of blur pass 1 and pass 2.
+    pub blocks1: u32,
+    pub blocks2: u32,
+    /// Bytes at the start of scratch to zero before pass 1 (pixelate sums).
+    pub zero_bytes: u64,
+}
+
+/// The kernels' view of one batch on one device. Reused across calls (grow-only).
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub frames: Vec<CdFrame>,
+    pub cmds: Vec<CdCmd>,
+    /// Per phase, per frame: the phase's command range `[start, end)` (phase-major).
+    pub ranges: Vec<[u32; 2]>,
+    pub spans: Vec<CdTileSpan>,
+    pub jobs: Vec<CdBlurJob>,
+    pub phases: Vec<Phase>,
+    /// Scratch bytes the largest phase needs.
+    pub scratch_bytes: u64,
+    /// Per frame: range into `bounds` of its phase start indices.
+    bound_ranges: Vec<(u32, u32)>,
+    bounds: Vec<u32>,
+    written: Vec<CdRegion>,
+}
+
+fn overlaps(a: &CdRegion, b: &CdRegion) -> bool {
+    a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1
+}
+
+fn union(a: &CdRegion, b: &CdRegion) -> CdRegion {
+    CdRegion {
+        x0: a.x0.min(b.x0),
+        y0: a.y0.min(b.y0),
+        x1: a.x1.max(b.x1),
+        y1: a.y1.max(b.y1),
+    }
+}
+
+/// Whether a command reads its region (and so runs in the blur passes).
+pub fn is_blur(op: u32) -> bool {
+    matches!(op, CD_OP_BLUR_BOX | CD_OP_BLUR_GAUSS | CD_OP_PIXELATE)
+}
+
+fn div_up(a: u64, b: u64) -> u64 {
+    a.div_ceil(b)
+}
+
+fn too_large(what: &str) -> Error {
+    Error::InvalidOp {
+        frame: 0,
+        op: 0,
+        reason: format!("batch too large for one launch ({what}); split it"),
+    }
+}
+
+impl Plan {
+    /// Plans the frames `which` (indices into `frames` and `resolved`) of a validated,
+    /// resolved batch.
+    pub fn build(
+        &mut self,
+        frames: &[DeviceFrame],
+        which: &[usize],
+        resolved: &Resolved,
+    ) -> Result<()> {
+        self.frames.clear();
+        self.cmds.clear();
+        self.ranges.clear();
+        self.spans.clear();
+        self.jobs.clear();
+        self.phases.clear();
+        self.bound_ranges.clear();
+        self.bounds.clear();
+        self.scratch_bytes = 0;
+
+        // Frames, their commands, and each frame's phase starts.
+        let mut nphases = 0usize;
+        for &i in which {
+            let f = &frames[i];
+            let cmds = resolved.frame_cmds(i);
+            let offset = self.cmds.len() as u32;
+            self.cmds.extend_from_slice(cmds);
+            self.frames.push(CdFrame {
+                ptr: f.ptr,
+                pitch: f.info.pitch as u32,
+                width: f.info.width as i32,
+                height: f.info.height as i32,
+                format: f.info.format.code(),
+                cmd_offset: offset,
+                cmd_count: cmds.len() as u32,
+            });
+            let b0 = self.bounds.len() as u32;
+            self.split_phases(offset, cmds);
+            let n = self.bounds.len() as u32 - b0;
+            self.bound_ranges.push((b0, n));
+            nphases = nphases.max(n as usize);
+        }
+
+        let nf = self.frames.len();
+        for p in 0..nphases {
+            let span0 = self.spans.len() as u32;
+            let job0 = self.jobs.len() as u32;
+            let mut tiles = 0u64;
+            for fi in 0..nf {
+                let f = self.frames[fi];
+                let (b0, n) = self.bound_ranges[fi];
+                let end_all = f.cmd_offset + f.cmd_count;
+                let (start, end) = if (p as u32) < n {
+                    let s = self.bounds[(b0 + p as u32) as usize];
+                    let e = if (p as u32) + 1 < n {
+                        self.bounds[(b0 + p as u32 + 1) as usize]
+                    } else {
+                        end_all
+                    };
+                    (s, e)
+                } else {
+                    (end_all, end_all)
+                };
+                self.ranges.push([start, end]);
+                let mut composite = false;
+                for ci in start..end {
+                    let c = &self.cmds[ci as usize];
+                    if is_blur(c.op) {
+                        self.jobs.push(CdBlurJob {
+                            cmd: ci,
+                            frame: fi as u32,
+                            ..Default::default()
+                        });
+                    } else {
+                        composite = true;
+                    }
+                }
+                if composite {
+                    self.spans.push(CdTileSpan {
+                        frame: fi as u32,
+                        tile_start: tiles as u32,
+                    });
+                    tiles += div_up(f.width as u64, TILE_W as u64)
+                        * div_up(f.height as u64, TILE_H as u64);
+                    if tiles > MAX_GRID {
+                        return Err(too_large("composite tiles"));
+                    }
+                }
+            }
+            // Scratch: pixelate sums first (zeroed before pass 1), then the rest.
+            let mut offset = 0u64;
+            let mut zero_bytes = 0u64;
+            for pass in [true, false] {
+                for j in &mut self.jobs[job0 as usize..] {
+                    let c = &self.cmds[j.cmd as usize];
+                    if (c.op == CD_OP_PIXELATE) != pass {
+                        continue;
+                    }
+                    let (w, h) = (
+                        (c.clip.x1 - c.clip.x0) as u64,
+                        (c.clip.y1 - c.clip.y0) as u64,
+                    );
+                    let bytes = match c.op {
+                        CD_OP_PIXELATE => {
+                            let b = c.param as u64;
+                            div_up(w, b) * div_up(h, b) * 16
+                        }
+                        CD_OP_BLUR_BOX => w * h * 8,
+                        _ => w * h * 4,
+                    };
+                    j.scratch = offset;
+                    offset += bytes.div_ceil(16) * 16;
+                }
+                if pass {
+                    zero_bytes = offset;
+                }
+            }
+            self.scratch_bytes = self.scratch_bytes.max(offset);
+            // Grid blocks of each job in both passes.
+            let (mut blocks1, mut blocks2) = (0u64, 0u64);
+            for j in &mut self.jobs[job0 as usize..] {
+                let c = &self.cmds[j.cmd as usize];
+                let (w, h) = (
+                    (c.clip.x1 - c.clip.x0) as u64,
+                    (c.clip.y1 - c.clip.y0) as u64,
+                );
+                let n1 = if c.op == CD_OP_PIXELATE {
+                    div_up(h * div_up(w, c.param as u64), THREADS as u64)
+                } else {
+                    div_up(w, B1.0 as u64) * div_up(h, B1.1 as u64)
+                };
+                let n2 = div_up(w, B2.0 as u64) * div_up(h, B2.1 as u64);
+                j.block1 = blocks1 as u32;
+                j.block2 = blocks2 as u32;
+                blocks1 += n1;
+                blocks2 += n2;
+                if blocks1 > MAX_GRID || blocks2 > MAX_GRID {
+                    return Err(too_large("blur blocks"));
+                }
+            }
+            self.phases.push(Phase {
+                spans: (span0, self.spans.len() as u32 - span0),
+                tiles: tiles as u32,
+                jobs: (job0, self.jobs.len() as u32 - job0),
+                blocks1: blocks1 as u32,
+                blocks2: blocks2 as u32,
+                zero_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Appends the phase starts (absolute command indices) of one frame's commands.
+    fn split_phases(&mut self, offset: u32, cmds: &[CdCmd]) {
+        if cmds.is_empty() {
+            return;
+        }
+        self.bounds.push(offset);
+        self.written.clear();
+        let mut bbox: Option<CdRegion> = None;
+        for (j, c) in cmds.iter().enumerate() {
+            if is_blur(c.op)
+                && bbox.is_some_and(|b| overlaps(&b, &c.clip))
+                && self.written.iter().any(|w| overlaps(w, &c.clip))
+            {
+                self.bounds.push(offset + j as u32);
+                self.written.clear();
+                bbox = None;
+            }
+            self.written.push(c.clip);
+            bbox = Some(bbox.map_or(c.clip, |b| union(&b, &c.clip)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::color::{Color, PixelFormat};
+    use crate::draw::{BlurKind, DrawList, ImageStore, resolve_batch};
+    use crate::frame::FrameInfo;
+    use crate::geom::Rect;
+
+    fn plan(lists: &[DrawList], w: u32, h: u32) -> Plan {
+        let infos: Vec<_> = lists
+            .iter()
+            .map(|_| FrameInfo::packed(w, h, PixelFormat::Rgba))
+            .collect();
+        let frames: Vec<_> = infos
+            .iter()
+            .map(|i| unsafe { DeviceFrame::new(0x1000, *i, 0) })
+            .collect();
+        let mut r = Resolved::default();
+        resolve_batch(&infos, lists, &ImageStore::new(), &mut r).unwrap();
+        let mut p = Plan::default();
+        let which: Vec<usize> = (0..lists.len()).collect();
+        p.build(&frames, &which, &r).unwrap();
+        p
+    }
+
+    #[test]
+    fn blur_over_earlier_box_starts_a_phase() {
+        let mut l = DrawList::new();
+        l.fill(Rect::new(0.0, 0.0, 10.0, 10.0), Color::RED);
+        l.blur(Rect::new(50.0, 50.0, 10.0, 10.0), BlurKind::Box { radius: 2 });
+        l.blur(Rect::new(5.0, 5.0, 10.0, 10.0), BlurKind::Box { radius: 2 });
+        l.fill(Rect::new(0.0, 0.0, 100.0, 100.0), Color::RED);
+        l.blur(Rect::new(80.0, 80.0, 10.0, 10.0), BlurKind::Pixelate { block: 3 });
+        let p = plan(&[l], 100, 100);
+        assert_eq!(p.phases.len(), 3);
+        assert_eq!(p.ranges, vec![[0, 2], [2, 4], [4, 5]]);
+        assert_eq!(p.phases[0].jobs, (0, 1));
+        assert_eq!(p.phases[1].jobs, (1, 1));
+        assert_eq!(p.phases[2].spans.1, 0, "phase of a lone blur has no composite");
+        // Pixelate: ceil(10/3)^2 cells of 16 bytes, zeroed.
+        assert_eq!(p.phases[2].zero_bytes, 16 * 16);
+    }
+
+    #[test]
+    fn phases_align_across_frames_and_tiles_count() {
+        let mut a = DrawList::new();
+        a.fill(Rect::new(0.0, 0.0, 10.0, 10.0), Color::RED);
+        a.blur(Rect::new(0.0, 0.0, 10.0, 10.0), BlurKind::Gaussian { sigma: 1.0 });
+        let mut b = DrawList::new();
+        b.fill(Rect::new(0.0, 0.0, 10.0, 10.0), Color::RED);
+        let p = plan(&[a, b, DrawList::new()], 130, 20);
+        assert_eq!(p.phases.len(), 2);
+        // Phase 0: both frames composite, 3 x 2 tiles each.
+        assert_eq!(p.phases[0].tiles, 12);
+        assert_eq!(p.spans[1].tile_start, 6);
+        // Phase 1: frame 0's blur only.
+        assert_eq!(p.ranges[3..6], [[1, 2], [3, 3], [3, 3]]);
+        assert_eq!(p.phases[1].blocks1, 1);
+        assert_eq!(p.scratch_bytes, 10 * 10 * 4);
+    }
+}
