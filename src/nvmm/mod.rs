@@ -13,13 +13,15 @@
 //!   for machines without DeepStream.
 
 pub mod abi;
-// map and surface are wired once crate::render lands.
+pub mod map;
+pub mod surface;
 #[cfg(feature = "synthetic-nvmm")]
 pub mod synthetic;
 
 use std::path::PathBuf;
 
 pub use abi::Abi;
+pub use surface::{MemType, NvmmBatch, NvmmFrame, RenderPath};
 
 /// How NVMM buffers are read and drawn.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

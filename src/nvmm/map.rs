@@ -1,0 +1,209 @@
+//! The CPU map path (Jetson SURFACE_ARRAY / HANDLE memory, or unified memory on request):
+//! `NvBufSurfaceMap(READ_WRITE)` and `NvBufSurfaceSyncForCpu` per frame, the CPU
+//! renderer on `mappedAddr.addr[0]` with `planeParams.pitch[0]`, then
+//! `NvBufSurfaceSyncForDevice` and `NvBufSurfaceUnMap` per frame.
+//!
+//! `libnvbufsurface.so` is opened at run time (dlopen through `libloading`) so cudadraw
+//! builds and runs without DeepStream. Every successful Map is matched by an UnMap on
+//! every path, errors and panics included (a guard unmaps on drop).
+
+use std::ffi::{c_int, c_void};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::error::Result;
+use crate::frame::{FrameInfo, HostFrame};
+use crate::nvmm::abi::{Abi, map_flags};
+use crate::nvmm::surface::NvmmFrame;
+
+/// Environment variable naming the `libnvbufsurface.so` to open (e.g. a test double).
+pub const LIB_ENV: &str = "CUDADRAW_NVBUFSURFACE_LIB";
+
+/// Where DeepStream installs the library; tried before the loader's search path.
+pub const DEEPSTREAM_LIB: &str = "/opt/nvidia/deepstream/deepstream/lib/libnvbufsurface.so";
+
+type MapFn = unsafe extern "C" fn(*mut c_void, c_int, c_int, c_int) -> c_int;
+type PlaneFn = unsafe extern "C" fn(*mut c_void, c_int, c_int) -> c_int;
+
+/// The four functions of `libnvbufsurface.so` the CPU map path calls.
+#[derive(Debug)]
+pub struct NvBufSurfaceLib {
+    path: PathBuf,
+    map: MapFn,
+    sync_for_cpu: PlaneFn,
+    sync_for_device: PlaneFn,
+    unmap: PlaneFn,
+    // Keeps the function pointers above valid; never unloaded while cached.
+    _lib: libloading::Library,
+}
+
+impl NvBufSurfaceLib {
+    /// Opens (once per process and path) the library `explicit` names, else the one
+    /// `CUDADRAW_NVBUFSURFACE_LIB` names, else DeepStream's, else `libnvbufsurface.so`
+    /// from the loader's path. `abi` only names the ABI in errors.
+    pub fn open(explicit: Option<&Path>, abi: Abi) -> Result<Arc<NvBufSurfaceLib>> {
+        static CACHE: Mutex<Vec<(PathBuf, Arc<NvBufSurfaceLib>)>> = Mutex::new(Vec::new());
+
+        let candidates: Vec<PathBuf> = match (explicit, std::env::var_os(LIB_ENV)) {
+            (Some(p), _) => vec![p.to_path_buf()],
+            (None, Some(p)) => vec![PathBuf::from(p)],
+            (None, None) => vec![DEEPSTREAM_LIB.into(), "libnvbufsurface.so".into()],
+        };
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        for c in &candidates {
+            if let Some((_, lib)) = cache.iter().find(|(p, _)| p == c) {
+                return Ok(lib.clone());
+            }
+        }
+        let mut reasons = Vec::new();
+        for c in &candidates {
+            match Self::load(c) {
+                Ok(lib) => {
+                    let lib = Arc::new(lib);
+                    cache.push((c.clone(), lib.clone()));
+                    return Ok(lib);
+                }
+                Err(e) => reasons.push(format!("{}: {e}", c.display())),
+            }
+        }
+        Err(abi.error(format!(
+            "cannot open libnvbufsurface.so for the CPU map path ({}); set {LIB_ENV}",
+            reasons.join("; ")
+        )))
+    }
+
+    fn load(path: &Path) -> std::result::Result<NvBufSurfaceLib, libloading::Error> {
+        // SAFETY: loading runs the library's initialisers; libnvbufsurface (or a test
+        // double with the same exports) is trusted as any linked library would be.
+        let lib = unsafe { libloading::Library::new(path) }?;
+        // SAFETY: the symbols have these C signatures in nvbufsurface.h (enums are int).
+        let (map, sync_for_cpu, sync_for_device, unmap) = unsafe {
+            (
+                *lib.get::<MapFn>(b"NvBufSurfaceMap\0")?,
+                *lib.get::<PlaneFn>(b"NvBufSurfaceSyncForCpu\0")?,
+                *lib.get::<PlaneFn>(b"NvBufSurfaceSyncForDevice\0")?,
+                *lib.get::<PlaneFn>(b"NvBufSurfaceUnMap\0")?,
+            )
+        };
+        Ok(NvBufSurfaceLib {
+            path: path.to_path_buf(),
+            map,
+            sync_for_cpu,
+            sync_for_device,
+            unmap,
+            _lib: lib,
+        })
+    }
+
+    /// The path the library was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Unmaps every mapped frame when dropped, so no path can leak a mapping.
+struct Mapping<'l> {
+    lib: &'l NvBufSurfaceLib,
+    surface: *mut c_void,
+    /// Frames 0..mapped are mapped.
+    mapped: usize,
+}
+
+impl Mapping<'_> {
+    /// SyncForDevice (when `sync`) and UnMap for every mapped frame; returns the first
+    /// failure after trying them all.
+    fn finish(&mut self, sync: bool, abi: Abi) -> Result<()> {
+        let mut first = None;
+        for i in 0..self.mapped {
+            let index = i as c_int;
+            // SAFETY: `surface` is the descriptor these frames were mapped from.
+            if sync && unsafe { (self.lib.sync_for_device)(self.surface, index, 0) } != 0 {
+                first.get_or_insert_with(|| {
+                    abi.error(format!("NvBufSurfaceSyncForDevice failed for frame {i}"))
+                });
+            }
+            // SAFETY: frame i was mapped by this guard and is unmapped once.
+            if unsafe { (self.lib.unmap)(self.surface, index, 0) } != 0 {
+                first.get_or_insert_with(|| {
+                    abi.error(format!("NvBufSurfaceUnMap failed for frame {i}"))
+                });
+            }
+        }
+        self.mapped = 0;
+        first.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for Mapping<'_> {
+    fn drop(&mut self) {
+        // Only reached with frames still mapped on an early return or a panic; the
+        // error has already been reported, so a failing UnMap here is not.
+        for i in 0..self.mapped {
+            // SAFETY: as in `finish`.
+            unsafe { (self.lib.unmap)(self.surface, i as c_int, 0) };
+        }
+    }
+}
+
+/// Maps every frame of the batch, hands the mapped frames to `draw`, then syncs for the
+/// device (only if `draw` succeeded: a failed draw wrote nothing) and unmaps them all.
+///
+/// `strict_cpu_sync`: whether a failing `NvBufSurfaceSyncForCpu` is an error
+/// (SURFACE_ARRAY / HANDLE) or tolerated (unified memory, where DeepStream returns -1).
+///
+/// # Safety
+/// `surface` must point to the live `NvBufSurface` (layout `abi`) that `frames` were
+/// read from, and nothing else may access the frames until this returns.
+pub(crate) unsafe fn render_mapped(
+    lib: &NvBufSurfaceLib,
+    abi: Abi,
+    surface: *mut c_void,
+    surface_list: u64,
+    frames: &[NvmmFrame],
+    strict_cpu_sync: bool,
+    draw: impl FnOnce(&mut [HostFrame<'_>]) -> Result<()>,
+) -> Result<()> {
+    let mut guard = Mapping {
+        lib,
+        surface,
+        mapped: 0,
+    };
+    let mut hosts = Vec::with_capacity(frames.len());
+    for (i, f) in frames.iter().enumerate() {
+        debug_assert_eq!(f.index, i);
+        let index = i as c_int;
+        // SAFETY: `surface` is a valid descriptor (caller); frame i is filled.
+        if unsafe { (lib.map)(surface, index, 0, map_flags::READ_WRITE) } != 0 {
+            return Err(abi.error(format!("NvBufSurfaceMap(READ_WRITE) failed for frame {i}")));
+        }
+        guard.mapped = i + 1;
+        // SAFETY: as above; the frame is mapped.
+        if unsafe { (lib.sync_for_cpu)(surface, index, 0) } != 0 && strict_cpu_sync {
+            return Err(abi.error(format!("NvBufSurfaceSyncForCpu failed for frame {i}")));
+        }
+        // Map wrote mappedAddr into surfaceList[i]: read it back.
+        let at = surface_list + (i * abi.params_size()) as u64;
+        // SAFETY: surfaceList holds numFilled params of this ABI (validated on parse).
+        let bytes = unsafe { std::slice::from_raw_parts(at as *const u8, abi.params_size()) };
+        let params = abi.read_params(bytes)?;
+        let addr = params.mapped_addr[0];
+        let pitch = params.plane_params.pitch[0] as usize;
+        if addr == 0 {
+            return Err(abi.error(format!(
+                "NvBufSurfaceMap left mappedAddr.addr[0] of frame {i} null"
+            )));
+        }
+        let info = FrameInfo::new(f.width, f.height, pitch, f.format);
+        info.validate(i)
+            .map_err(|e| abi.error(format!("mapped frame {i}: {e}")))?;
+        // SAFETY: the mapping covers the plane (pitch x height bytes) until UnMap, which
+        // happens after `hosts` is dropped; frames of a batch never overlap.
+        let host = unsafe { HostFrame::from_raw(addr as *mut u8, info) }
+            .map_err(|e| abi.error(format!("mapped frame {i}: {e}")))?;
+        hosts.push(host);
+    }
+    let drawn = draw(&mut hosts);
+    drop(hosts);
+    let finished = guard.finish(drawn.is_ok(), abi);
+    drawn.and(finished)
+}

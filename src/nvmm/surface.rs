@@ -1,0 +1,432 @@
+//! From a GstBuffer holding an `NvBufSurface` descriptor to validated frames, and the
+//! dispatch of a render by memory type.
+
+use std::cell::RefCell;
+use std::ffi::c_void;
+use std::fmt;
+
+use gstreamer as gst;
+
+use crate::color::PixelFormat;
+use crate::draw::DrawList;
+use crate::error::{Error, Result};
+use crate::frame::{DeviceFrame, FrameInfo, HostFrame};
+use crate::nvmm::NvmmOptions;
+use crate::nvmm::abi::{self, Abi, SurfaceHeader, color_format, layout, mem_type};
+use crate::nvmm::map::{self, NvBufSurfaceLib};
+use crate::render::Renderer;
+
+/// Largest `batchSize` accepted; larger values are corrupt descriptors.
+pub const MAX_BATCH: u32 = 4096;
+
+/// Where a batch's pixels live (`NvBufSurfaceMemType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MemType {
+    /// CUDA device memory on dGPU, SURFACE_ARRAY on Jetson.
+    Default,
+    CudaPinned,
+    CudaDevice,
+    CudaUnified,
+    /// Jetson NvBuffer, reachable only through `NvBufSurfaceMap`.
+    SurfaceArray,
+    /// Jetson, like SURFACE_ARRAY.
+    Handle,
+    /// malloc'ed host memory.
+    System,
+}
+
+impl MemType {
+    /// Decodes an `NvBufSurfaceMemType`.
+    pub fn from_raw(v: u32) -> Option<MemType> {
+        Some(match v {
+            mem_type::DEFAULT => MemType::Default,
+            mem_type::CUDA_PINNED => MemType::CudaPinned,
+            mem_type::CUDA_DEVICE => MemType::CudaDevice,
+            mem_type::CUDA_UNIFIED => MemType::CudaUnified,
+            mem_type::SURFACE_ARRAY => MemType::SurfaceArray,
+            mem_type::HANDLE => MemType::Handle,
+            mem_type::SYSTEM => MemType::System,
+            _ => return None,
+        })
+    }
+
+    /// The `NvBufSurfaceMemType` value.
+    pub fn raw(self) -> u32 {
+        match self {
+            MemType::Default => mem_type::DEFAULT,
+            MemType::CudaPinned => mem_type::CUDA_PINNED,
+            MemType::CudaDevice => mem_type::CUDA_DEVICE,
+            MemType::CudaUnified => mem_type::CUDA_UNIFIED,
+            MemType::SurfaceArray => mem_type::SURFACE_ARRAY,
+            MemType::Handle => mem_type::HANDLE,
+            MemType::System => mem_type::SYSTEM,
+        }
+    }
+}
+
+impl fmt::Display for MemType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(abi::mem_type_name(self.raw()))
+    }
+}
+
+/// How [`NvmmBatch::render`] reaches the pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenderPath {
+    /// CUDA backend on `dataPtr` (device, pinned, unified, dGPU default memory).
+    Device,
+    /// `NvBufSurfaceMap` + CPU renderer (Jetson memory, or unified when forced).
+    CpuMap,
+    /// CPU renderer straight on `dataPtr` (SYSTEM memory).
+    Host,
+}
+
+/// One filled frame of a batch, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NvmmFrame {
+    /// Position in the batch (`surfaceList[index]`).
+    pub index: usize,
+    /// `dataPtr`: a device address for CUDA memory types (host address for SYSTEM).
+    pub data_ptr: u64,
+    /// Row pitch in bytes.
+    pub pitch: usize,
+    pub width: u32,
+    pub height: u32,
+    /// The raw `NvBufSurfaceColorFormat`.
+    pub color_format: u32,
+    /// The drawable format it maps to.
+    pub format: PixelFormat,
+    /// The raw `NvBufSurfaceLayout` (always pitch-linear once validated).
+    pub layout: u32,
+    pub mem_type: MemType,
+    /// The descriptor's `gpuId`.
+    pub gpu_id: u32,
+}
+
+impl NvmmFrame {
+    /// Size, pitch and format of the frame.
+    pub fn info(&self) -> FrameInfo {
+        FrameInfo::new(self.width, self.height, self.pitch, self.format)
+    }
+}
+
+thread_local! {
+    // Streaming threads are long-lived: reusing these keeps steady-state buffers free
+    // of allocation.
+    static FRAME_VECS: RefCell<Vec<Vec<NvmmFrame>>> = const { RefCell::new(Vec::new()) };
+    static DEVICE_VECS: RefCell<Vec<Vec<DeviceFrame>>> = const { RefCell::new(Vec::new()) };
+}
+
+fn take_vec<T>(pool: &'static std::thread::LocalKey<RefCell<Vec<Vec<T>>>>) -> Vec<T> {
+    pool.with(|p| p.borrow_mut().pop()).unwrap_or_default()
+}
+
+fn give_vec<T>(pool: &'static std::thread::LocalKey<RefCell<Vec<Vec<T>>>>, mut v: Vec<T>) {
+    v.clear();
+    pool.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < 4 {
+            p.push(v);
+        }
+    });
+}
+
+/// A DeepStream batch read from a GstBuffer. Holds the buffer's read map for its whole
+/// lifetime, so the descriptor the frames came from stays valid while they are used.
+pub struct NvmmBatch<'a> {
+    map: gst::buffer::BufferMap<'a, gst::buffer::Readable>,
+    abi: Abi,
+    header: SurfaceHeader,
+    mem_type: MemType,
+    frames: Vec<NvmmFrame>,
+    force_cpu_map_for_unified: bool,
+    lib_path: Option<std::path::PathBuf>,
+}
+
+impl fmt::Debug for NvmmBatch<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NvmmBatch")
+            .field("abi", &self.abi)
+            .field("header", &self.header)
+            .field("frames", &self.frames)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for NvmmBatch<'_> {
+    fn drop(&mut self) {
+        give_vec(&FRAME_VECS, std::mem::take(&mut self.frames));
+    }
+}
+
+impl<'a> NvmmBatch<'a> {
+    /// Maps `buffer` read-only and validates the `NvBufSurface` it holds: size of the
+    /// descriptor, `numFilled <= batchSize`, memory type, and for every filled frame
+    /// its colour format (RGBA, BGRA, RGBx, BGRx), pitch-linear layout, size, pitch and
+    /// (for memory cudadraw addresses directly) a non-null `dataPtr`. Errors name the
+    /// ABI; nothing is written.
+    ///
+    /// The buffer must come from an NvBufSurface producer (`memory:NVMM` caps): like
+    /// every DeepStream element, cudadraw trusts the descriptor's `surfaceList` pointer.
+    pub fn from_buffer(buffer: &'a gst::BufferRef, opts: &NvmmOptions) -> Result<NvmmBatch<'a>> {
+        let abi = opts.abi();
+        let map = buffer
+            .map_readable()
+            .map_err(|_| abi.error("cannot map the buffer readable"))?;
+        let mut frames = take_vec(&FRAME_VECS);
+        // SAFETY: the map outlives `frames` use through the returned batch; the
+        // surfaceList pointer is trusted as documented above.
+        let parsed = unsafe { parse(map.as_slice(), abi, &mut frames) };
+        let (header, mem_type) = match parsed {
+            Ok(v) => v,
+            Err(e) => {
+                give_vec(&FRAME_VECS, frames);
+                return Err(e);
+            }
+        };
+        Ok(NvmmBatch {
+            map,
+            abi,
+            header,
+            mem_type,
+            frames,
+            force_cpu_map_for_unified: opts.force_cpu_map_for_unified,
+            lib_path: opts.nvbufsurface_lib.clone(),
+        })
+    }
+
+    /// The filled frames, in batch order.
+    pub fn frames(&self) -> &[NvmmFrame] {
+        &self.frames
+    }
+
+    /// The ABI the descriptor was read with.
+    pub fn abi(&self) -> Abi {
+        self.abi
+    }
+
+    /// The descriptor's header fields.
+    pub fn header(&self) -> &SurfaceHeader {
+        &self.header
+    }
+
+    /// The batch's memory type.
+    pub fn mem_type(&self) -> MemType {
+        self.mem_type
+    }
+
+    /// The descriptor's GPU.
+    pub fn gpu_id(&self) -> u32 {
+        self.header.gpu_id
+    }
+
+    /// How [`NvmmBatch::render`] will reach the pixels.
+    pub fn path(&self) -> RenderPath {
+        match self.mem_type {
+            MemType::SurfaceArray | MemType::Handle => RenderPath::CpuMap,
+            MemType::CudaUnified if self.force_cpu_map_for_unified => RenderPath::CpuMap,
+            MemType::Default if is_jetson() => RenderPath::CpuMap,
+            MemType::System => RenderPath::Host,
+            MemType::Default | MemType::CudaPinned | MemType::CudaDevice | MemType::CudaUnified => {
+                RenderPath::Device
+            }
+        }
+    }
+
+    /// Draws `lists[i]` on frame `i` (one list per filled frame). On a validation error
+    /// no frame is drawn; on the CPU map path every mapped frame is unmapped whatever
+    /// happens.
+    pub fn render<L: AsRef<DrawList>>(&self, renderer: &mut Renderer, lists: &[L]) -> Result<()> {
+        if lists.len() != self.frames.len() {
+            return Err(Error::BatchMismatch {
+                frames: self.frames.len(),
+                lists: lists.len(),
+            });
+        }
+        if self.frames.is_empty() {
+            return Ok(());
+        }
+        match self.path() {
+            RenderPath::Device => {
+                let mut dev = take_vec(&DEVICE_VECS);
+                for f in &self.frames {
+                    // SAFETY: dataPtr of a CUDA memory type addresses the frame on gpuId
+                    // (validated non-null, size and pitch checked on parse).
+                    dev.push(unsafe { DeviceFrame::new(f.data_ptr, f.info(), f.gpu_id) });
+                }
+                let r = renderer.render_device(&dev, lists);
+                give_vec(&DEVICE_VECS, dev);
+                r
+            }
+            RenderPath::Host => {
+                let mut hosts = Vec::with_capacity(self.frames.len());
+                for f in &self.frames {
+                    // SAFETY: SYSTEM memory: dataPtr is host memory of the frame's size,
+                    // owned by the buffer we hold mapped.
+                    let h = unsafe { HostFrame::from_raw(f.data_ptr as *mut u8, f.info()) }
+                        .map_err(|e| self.abi.error(format!("frame {}: {e}", f.index)))?;
+                    hosts.push(h);
+                }
+                renderer.render_host(&mut hosts, lists)
+            }
+            RenderPath::CpuMap => {
+                let lib = NvBufSurfaceLib::open(self.lib_path.as_deref(), self.abi)?;
+                let strict = matches!(
+                    self.mem_type,
+                    MemType::SurfaceArray | MemType::Handle | MemType::Default
+                );
+                // NvBufSurfaceMap writes mappedAddr into surfaceList (not into the
+                // descriptor we hold read-mapped); its C signature takes a mutable pointer.
+                let surface = self.map.as_ptr() as *mut c_void;
+                // SAFETY: the descriptor stays mapped for this call and was validated.
+                unsafe {
+                    map::render_mapped(
+                        &lib,
+                        self.abi,
+                        surface,
+                        self.header.surface_list,
+                        &self.frames,
+                        strict,
+                        |hosts| renderer.render_host(hosts, lists),
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// Whether this is a Jetson (integrated GPU), where DEFAULT memory is SURFACE_ARRAY.
+pub fn is_jetson() -> bool {
+    static JETSON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *JETSON.get_or_init(|| {
+        cfg!(target_arch = "aarch64") && std::path::Path::new("/etc/nv_tegra_release").exists()
+    })
+}
+
+/// The drawable format of an `NvBufSurfaceColorFormat`.
+pub fn pixel_format(color_format: u32) -> Option<PixelFormat> {
+    match color_format {
+        color_format::RGBA => Some(PixelFormat::Rgba),
+        color_format::BGRA => Some(PixelFormat::Bgra),
+        color_format::RGBX => Some(PixelFormat::Rgbx),
+        color_format::BGRX => Some(PixelFormat::Bgrx),
+        _ => None,
+    }
+}
+
+/// Validates the descriptor at the start of `bytes` and appends its filled frames.
+///
+/// # Safety
+/// A non-null `surfaceList` must point to `numFilled` params of layout `abi`.
+pub unsafe fn parse(
+    bytes: &[u8],
+    abi: Abi,
+    frames: &mut Vec<NvmmFrame>,
+) -> Result<(SurfaceHeader, MemType)> {
+    let h = abi.read_header(bytes)?;
+    if h.batch_size > MAX_BATCH {
+        return Err(abi.error(format!("batchSize {} exceeds {MAX_BATCH}", h.batch_size)));
+    }
+    if h.num_filled > h.batch_size {
+        return Err(abi.error(format!(
+            "numFilled {} > batchSize {}",
+            h.num_filled, h.batch_size
+        )));
+    }
+    let Some(mem) = MemType::from_raw(h.mem_type) else {
+        return Err(abi.error(format!("unknown memory type {}", h.mem_type)));
+    };
+    if h.num_filled > 0 && h.surface_list == 0 {
+        return Err(abi.error("null surfaceList"));
+    }
+    let uses_data_ptr = !matches!(mem, MemType::SurfaceArray | MemType::Handle);
+    let n = h.num_filled as usize;
+    frames.reserve(n);
+    let start = frames.len();
+    for i in 0..n {
+        let at = h.surface_list + (i * abi.params_size()) as u64;
+        // SAFETY: the caller guarantees numFilled params at surfaceList.
+        let raw = unsafe { std::slice::from_raw_parts(at as *const u8, abi.params_size()) };
+        let p = abi.read_params(raw)?;
+        let bad = |reason: String| Err(abi.error(format!("frame {i}: {reason}")));
+        const HINT: &str = "descriptor written for another DeepStream ABI? (set CUDADRAW_NVMM_ABI)";
+        let pp = &p.plane_params;
+        // DeepStream repeats size and pitch in plane 0 (the luma plane for YUV): a
+        // disagreement, or an empty frame, means these bytes are not params of this
+        // layout, typically because the producer used the other DeepStream ABI.
+        if pp.width[0] != p.width || pp.height[0] != p.height || pp.pitch[0] != p.pitch {
+            frames.truncate(start);
+            return bad(format!(
+                "planeParams plane 0 ({}x{} pitch {}) disagrees with the frame ({}x{} pitch {}): \
+                 {HINT}",
+                pp.width[0], pp.height[0], pp.pitch[0], p.width, p.height, p.pitch
+            ));
+        }
+        if p.width == 0 || p.height == 0 {
+            frames.truncate(start);
+            return bad(format!("empty frame {}x{}: {HINT}", p.width, p.height));
+        }
+        if p.layout == layout::BLOCK_LINEAR {
+            frames.truncate(start);
+            return Err(Error::UnsupportedFormat(format!(
+                "frame {i} is block-linear (NvBufSurfaceLayout 1); only pitch-linear frames \
+                 can be drawn ({abi})"
+            )));
+        }
+        if p.layout != layout::PITCH {
+            frames.truncate(start);
+            return bad(format!("unknown layout {}: {HINT}", p.layout));
+        }
+        let Some(format) = pixel_format(p.color_format) else {
+            frames.truncate(start);
+            return Err(Error::UnsupportedFormat(format!(
+                "frame {i} has colour format {}; cudadraw draws RGBA, BGRA, RGBx and BGRx ({abi})",
+                abi::color_format_name(p.color_format)
+            )));
+        };
+        if pp.num_planes != 1 {
+            frames.truncate(start);
+            return bad(format!(
+                "{} planes for a packed {format} frame: {HINT}",
+                pp.num_planes
+            ));
+        }
+        let info = FrameInfo::new(p.width, p.height, p.pitch as usize, format);
+        if let Err(e) = info.validate(i) {
+            frames.truncate(start);
+            return bad(format!("{e}"));
+        }
+        if p.data_size != 0 && (p.data_size as usize) < info.min_len() {
+            frames.truncate(start);
+            return bad(format!(
+                "dataSize {} is smaller than the {} bytes its size and pitch need",
+                p.data_size,
+                info.min_len()
+            ));
+        }
+        if uses_data_ptr && p.data_ptr == 0 {
+            frames.truncate(start);
+            return bad("null dataPtr".into());
+        }
+        if uses_data_ptr && mem != MemType::System && (p.data_ptr % 4 != 0 || p.pitch % 4 != 0) {
+            frames.truncate(start);
+            return bad(format!(
+                "dataPtr {:#x} and pitch {} must be multiples of 4",
+                p.data_ptr, p.pitch
+            ));
+        }
+        frames.push(NvmmFrame {
+            index: i,
+            data_ptr: p.data_ptr,
+            pitch: p.pitch as usize,
+            width: p.width,
+            height: p.height,
+            color_format: p.color_format,
+            format,
+            layout: p.layout,
+            mem_type: mem,
+            gpu_id: h.gpu_id,
+        });
+    }
+    Ok((h, mem))
+}

@@ -1,0 +1,252 @@
+//! The Jetson CPU map path through the C test double of libnvbufsurface.so (CI, no GPU,
+//! no DeepStream): pictures equal the CPU reference, call sequences are exact, and
+//! every error path unmaps.
+
+mod nvmm_support;
+
+use std::sync::Mutex;
+
+use cudadraw::Error;
+use cudadraw::draw::{BlurKind, DrawList};
+use cudadraw::nvmm::abi::{Abi, mem_type};
+use cudadraw::nvmm::{NvmmBatch, NvmmOptions, RenderPath};
+use cudadraw::render::Renderer;
+use cudadraw::{PixelFormat, Rect};
+use gstreamer as gst;
+use nvmm_support::*;
+
+// The double keeps its call log in globals: one test at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn setup(abi: Abi) -> (std::sync::MutexGuard<'static, ()>, Double, NvmmOptions) {
+    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    gst::init().unwrap();
+    let double = Double::open();
+    double.reset(abi);
+    let opts = NvmmOptions {
+        abi: Some(abi),
+        force_cpu_map_for_unified: false,
+        nvbufsurface_lib: Some(double_lib()),
+    };
+    (guard, double, opts)
+}
+
+fn shapes() -> Vec<(u32, u32, u32, PixelFormat)> {
+    vec![
+        (64, 48, 256, PixelFormat::Rgba),
+        (33, 17, 33 * 4 + 12, PixelFormat::Bgrx),
+        (50, 40, 200, PixelFormat::Bgra),
+        (1, 1, 4, PixelFormat::Rgbx),
+    ]
+}
+
+fn happy_sequence(n: i32) -> Vec<Call> {
+    let mut v = Vec::new();
+    for i in 0..n {
+        v.push(Call::Map(i));
+        v.push(Call::SyncCpu(i));
+    }
+    for i in 0..n {
+        v.push(Call::SyncDev(i));
+        v.push(Call::UnMap(i));
+    }
+    v
+}
+
+fn unmap_sequence(mapped: i32) -> Vec<Call> {
+    (0..mapped).map(Call::UnMap).collect()
+}
+
+#[test]
+fn surface_array_pictures_equal_cpu_reference_both_abis() {
+    for abi in [Abi::Ds4To7, Abi::Ds8] {
+        for mem in [mem_type::SURFACE_ARRAY, mem_type::HANDLE] {
+            let (_g, double, opts) = setup(abi);
+            let mut batch = HostBatch::new(abi, mem, &shapes());
+            let buf = batch.buffer();
+            let mut r = Renderer::new();
+            let logo = r.add_image(logo());
+            let infos = batch.infos();
+            let lists = lists_for(&infos, logo);
+            let expected = reference(&batch.frames, &infos, &lists, &mut r);
+            assert_ne!(expected, batch.frames, "the lists must change the frames");
+
+            let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
+            assert_eq!(b.path(), RenderPath::CpuMap);
+            assert_eq!(b.frames().len(), 4);
+            b.render(&mut r, &lists).unwrap();
+            drop(b);
+
+            for i in 0..4 {
+                assert!(
+                    batch.frames[i] == expected[i],
+                    "{abi} mem {mem}: frame {i} differs"
+                );
+            }
+            assert_eq!(double.calls(), happy_sequence(4), "{abi}");
+            assert_eq!(double.mapped_now(), 0);
+        }
+    }
+}
+
+#[test]
+fn unified_memory_forced_through_map_path() {
+    let (_g, double, mut opts) = setup(Abi::Ds8);
+    opts.force_cpu_map_for_unified = true;
+    let mut batch = HostBatch::new(Abi::Ds8, mem_type::CUDA_UNIFIED, &shapes()[..2]);
+    let buf = batch.buffer();
+    let mut r = Renderer::new();
+    let logo = r.add_image(logo());
+    let infos = batch.infos();
+    let lists = lists_for(&infos, logo);
+    let expected = reference(&batch.frames, &infos, &lists, &mut r);
+    let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
+    assert_eq!(b.path(), RenderPath::CpuMap);
+    b.render(&mut r, &lists).unwrap();
+    drop(b);
+    assert_eq!(batch.frames, expected);
+    assert_eq!(double.calls(), happy_sequence(2));
+
+    // Unforced, unified memory goes to the CUDA backend instead.
+    opts.force_cpu_map_for_unified = false;
+    let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
+    assert_eq!(b.path(), RenderPath::Device);
+}
+
+#[test]
+fn invalid_draw_list_unmaps_and_writes_nothing() {
+    let (_g, double, opts) = setup(Abi::Ds4To7);
+    let mut batch = HostBatch::new(Abi::Ds4To7, mem_type::SURFACE_ARRAY, &shapes()[..3]);
+    let buf = batch.buffer();
+    let before = batch.snapshot();
+    let mut r = Renderer::new();
+    let mut lists = vec![DrawList::new(), DrawList::new(), DrawList::new()];
+    lists[0].fill(Rect::new(0.0, 0.0, 10.0, 10.0), cudadraw::Color::RED);
+    // Radius 0 is out of range: the whole batch must be refused.
+    lists[2].blur(Rect::new(0.0, 0.0, 10.0, 10.0), BlurKind::Box { radius: 0 });
+    let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
+    let err = b.render(&mut r, &lists).unwrap_err();
+    assert!(matches!(err, Error::InvalidOp { frame: 2, .. }), "{err}");
+    drop(b);
+    assert_eq!(batch.frames, before);
+    let mut want = happy_sequence(3)[..6].to_vec();
+    want.extend(unmap_sequence(3));
+    assert_eq!(double.calls(), want);
+    assert_eq!(double.mapped_now(), 0);
+}
+
+#[test]
+fn map_failure_unmaps_what_was_mapped() {
+    let (_g, double, opts) = setup(Abi::Ds8);
+    let mut batch = HostBatch::new(Abi::Ds8, mem_type::SURFACE_ARRAY, &shapes()[..3]);
+    let buf = batch.buffer();
+    let before = batch.snapshot();
+    let mut r = Renderer::new();
+    let lists = lists_for(&batch.infos(), r.add_image(logo()));
+    double.fail(F_MAP, 2);
+    let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
+    let err = b.render(&mut r, &lists).unwrap_err().to_string();
+    assert!(
+        err.contains("NvBufSurfaceMap") && err.contains("DeepStream 8.0+ ABI"),
+        "{err}"
+    );
+    assert_eq!(batch.frames, before);
+    assert_eq!(
+        double.calls(),
+        vec![
+            Call::Map(0),
+            Call::SyncCpu(0),
+            Call::Map(1),
+            Call::SyncCpu(1),
+            Call::Map(2),
+            Call::UnMap(0),
+            Call::UnMap(1),
+        ]
+    );
+    assert_eq!(double.mapped_now(), 0);
+}
+
+#[test]
+fn sync_for_cpu_failure_unmaps() {
+    let (_g, double, opts) = setup(Abi::Ds4To7);
+    let mut batch = HostBatch::new(Abi::Ds4To7, mem_type::SURFACE_ARRAY, &shapes()[..2]);
+    let buf = batch.buffer();
+    let before = batch.snapshot();
+    let mut r = Renderer::new();
+    let lists = lists_for(&batch.infos(), r.add_image(logo()));
+    double.fail(F_SYNC_CPU, 1);
+    let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
+    let err = b.render(&mut r, &lists).unwrap_err().to_string();
+    assert!(err.contains("NvBufSurfaceSyncForCpu"), "{err}");
+    assert_eq!(batch.frames, before);
+    assert_eq!(
+        double.calls(),
+        vec![
+            Call::Map(0),
+            Call::SyncCpu(0),
+            Call::Map(1),
+            Call::SyncCpu(1),
+            Call::UnMap(0),
+            Call::UnMap(1),
+        ]
+    );
+    assert_eq!(double.mapped_now(), 0);
+}
+
+#[test]
+fn sync_for_device_and_unmap_failures_are_reported_after_unmapping_all() {
+    for (fun, name) in [
+        (F_SYNC_DEV, "NvBufSurfaceSyncForDevice"),
+        (F_UNMAP, "NvBufSurfaceUnMap"),
+    ] {
+        let (_g, double, opts) = setup(Abi::Ds8);
+        let mut batch = HostBatch::new(Abi::Ds8, mem_type::SURFACE_ARRAY, &shapes()[..3]);
+        let buf = batch.buffer();
+        let mut r = Renderer::new();
+        let lists = lists_for(&batch.infos(), r.add_image(logo()));
+        double.fail(fun, 0);
+        let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
+        let err = b.render(&mut r, &lists).unwrap_err().to_string();
+        assert!(err.contains(name) && err.contains("frame 0"), "{err}");
+        assert_eq!(double.calls(), happy_sequence(3), "{name}");
+        assert_eq!(double.mapped_now(), 0, "{name}");
+    }
+}
+
+#[test]
+fn batch_mismatch_maps_nothing() {
+    let (_g, double, opts) = setup(Abi::Ds4To7);
+    let mut batch = HostBatch::new(Abi::Ds4To7, mem_type::SURFACE_ARRAY, &shapes()[..2]);
+    let buf = batch.buffer();
+    let mut r = Renderer::new();
+    let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
+    let err = b.render(&mut r, &[DrawList::new()]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::BatchMismatch {
+                frames: 2,
+                lists: 1
+            }
+        ),
+        "{err}"
+    );
+    assert!(double.calls().is_empty());
+}
+
+#[test]
+fn missing_library_is_a_typed_error() {
+    let (_g, _double, mut opts) = setup(Abi::Ds4To7);
+    opts.nvbufsurface_lib = Some("/nonexistent/libnvbufsurface.so".into());
+    let mut batch = HostBatch::new(Abi::Ds4To7, mem_type::SURFACE_ARRAY, &shapes()[..1]);
+    let buf = batch.buffer();
+    let before = batch.snapshot();
+    let mut r = Renderer::new();
+    let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
+    let err = b.render(&mut r, &[DrawList::new()]).unwrap_err();
+    assert!(
+        matches!(&err, Error::NvBufSurface { reason, .. } if reason.contains("CUDADRAW_NVBUFSURFACE_LIB")),
+        "{err}"
+    );
+    assert_eq!(batch.frames, before);
+}
