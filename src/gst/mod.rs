@@ -9,10 +9,6 @@ pub mod cudadraw;
 pub mod cudamem;
 pub mod probe;
 
-// Until `render` is declared in lib.rs by its owner (temporary).
-#[path = "../render.rs"]
-mod render;
-
 use gstreamer as gst;
 use gstreamer::glib;
 

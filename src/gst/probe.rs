@@ -36,7 +36,8 @@ use crate::color::PixelFormat;
 use crate::draw::{DrawList, Image, ImageId, ImageStore};
 use crate::error::{Error, Result};
 use crate::frame::{FrameInfo, HostFrame};
-use super::render::Renderer;
+use crate::nvmm::{NvmmBatch, NvmmOptions};
+use crate::render::Renderer;
 
 pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -229,6 +230,7 @@ pub struct BufferDrawer {
     metas: Vec<FrameMeta>,
     caps: Option<(gst::Caps, StreamInfo)>,
     staging: cudamem::Staging,
+    nvmm: NvmmOptions,
 }
 
 impl Default for BufferDrawer {
@@ -255,6 +257,7 @@ impl BufferDrawer {
             metas: Vec::new(),
             caps: None,
             staging: cudamem::Staging::default(),
+            nvmm: NvmmOptions::default(),
         }
     }
 
@@ -263,6 +266,11 @@ impl BufferDrawer {
         let mut d = Self::new();
         *d.renderer.images_mut() = images;
         d
+    }
+
+    /// How NVMM buffers are read (ABI, Jetson map path, library location).
+    pub fn set_nvmm_options(&mut self, options: NvmmOptions) {
+        self.nvmm = options;
     }
 
     /// Registers an overlay image for the draw lists of later buffers.
@@ -328,7 +336,7 @@ impl BufferDrawer {
                 }
                 Ok(true)
             }
-            MemoryKind::Nvmm => self.draw_nvmm(buffer, &info, fill),
+            MemoryKind::Nvmm => self.draw_nvmm(buffer, fill),
         }
     }
 
@@ -357,13 +365,28 @@ impl BufferDrawer {
             .render_host(std::slice::from_mut(&mut hf), &self.lists)
     }
 
-    fn draw_nvmm<F>(&mut self, _buffer: &mut gst::BufferRef, _info: &LightInfo, _fill: F) -> Result<bool>
+    fn draw_nvmm<F>(&mut self, buffer: &mut gst::BufferRef, fill: F) -> Result<bool>
     where
         F: FnOnce(&[FrameMeta], &mut [DrawList]),
     {
-        Err(Error::Gst(
-            "memory:NVMM buffers are not supported by this build".into(),
-        ))
+        let pts = buffer.pts();
+        // The batch holds the buffer mapped (read-only: the descriptor) until dropped;
+        // the pixels it points to are written by the backends.
+        let batch = NvmmBatch::from_buffer(buffer, &self.nvmm)?;
+        self.prepare(batch.frames().len());
+        self.metas.extend(batch.frames().iter().map(|f| FrameMeta {
+            index: f.index,
+            width: f.width,
+            height: f.height,
+            pts,
+            source_id: None,
+        }));
+        fill(&self.metas, &mut self.lists);
+        if self.lists.iter().all(DrawList::is_empty) {
+            return Ok(false);
+        }
+        batch.render(&mut self.renderer, &self.lists)?;
+        Ok(true)
     }
 }
 
@@ -435,6 +458,8 @@ pub struct ProbeOptions {
     pub images: ImageStore,
     /// Counters and draw times, shared with the application.
     pub stats: Option<Arc<DrawStats>>,
+    /// How NVMM batches are read.
+    pub nvmm: NvmmOptions,
 }
 
 /// Attaches a drawing closure to `pad`: for every buffer (and every buffer of a
@@ -452,8 +477,10 @@ pub fn attach_with<F>(pad: &gst::Pad, options: ProbeOptions, f: F) -> Option<gst
 where
     F: FnMut(&[FrameMeta], &mut [DrawList]) + Send + 'static,
 {
+    let mut drawer = BufferDrawer::with_images(options.images);
+    drawer.set_nvmm_options(options.nvmm);
     let state = Mutex::new(ProbeState {
-        drawer: BufferDrawer::with_images(options.images),
+        drawer,
         fill: f,
         warned: 0,
     });
