@@ -136,6 +136,7 @@ fn probe_matches_reference() {
     let opts = ProbeOptions {
         images,
         stats: Some(stats.clone()),
+        ..Default::default()
     };
     let pad = by_name(&p, "draw").static_pad("src").unwrap();
     probe::attach_with(&pad, opts, move |frames, lists| probe_scene(frames, lists, logo))
