@@ -7,6 +7,10 @@
 
 pub mod cudadraw;
 pub mod cudamem;
+#[cfg(feature = "synthetic-nvmm")]
+pub mod nvmmdownload;
+#[cfg(feature = "synthetic-nvmm")]
+pub mod nvmmupload;
 pub mod probe;
 
 use gstreamer as gst;
@@ -17,6 +21,11 @@ use crate::error::{Error, Result};
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     cudadraw::register(plugin)?;
+    #[cfg(feature = "synthetic-nvmm")]
+    {
+        nvmmupload::register(plugin)?;
+        nvmmdownload::register(plugin)?;
+    }
     Ok(())
 }
 
