@@ -1,1 +1,273 @@
 //! The CPU renderer: the project's oracle, its system-memory path and its Jetson path.
+//!
+//! It executes the very [`CdCmd`]s the CUDA kernels execute (see [`crate::draw::resolve`]),
+//! byte for byte as [`crate::semantics`] specifies. Frames of a batch are drawn in
+//! parallel; within a frame, runs of pointwise commands (boxes, solid redaction,
+//! overlays) are drawn in parallel row bands, and each blur is a barrier: it reads the
+//! frame as the earlier commands left it. Blurs use separable sliding sums, and every
+//! scratch buffer lives in the renderer, so steady-state rendering allocates nothing.
+
+mod blur;
+mod pointwise;
+
+use rayon::prelude::*;
+
+use crate::cuda::commands::{
+    CD_FILTER_BILINEAR, CD_FILTER_NEAREST, CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_OVERLAY,
+    CD_OP_PIXELATE, CD_OP_RECT, CD_OP_SOLID, CdCmd,
+};
+use crate::draw::{DrawList, ImageId, ImageStore, Resolved, resolve_batch};
+use crate::error::{Error, Result};
+use crate::frame::{FrameInfo, HostFrame};
+use crate::geom::PixelRect;
+
+/// Frames with fewer pixels than this are drawn on the calling thread: splitting them
+/// costs more than it saves.
+const PARALLEL_MIN_PIXELS: usize = 1 << 15;
+
+/// Reusable per-frame working memory of the blurs. Buffers only grow, so after the
+/// first frames of a stream no call allocates.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    /// Horizontal box sums (<= 255 * 255, so u16 is exact), region-sized.
+    h16: Vec<u16>,
+    /// Horizontal gaussian pass (8-bit by the spec), region-sized.
+    h8: Vec<u8>,
+    /// Per-band accumulators (column sums, cell sums).
+    acc: Vec<u32>,
+    /// Per-band edge-replicated copies of a row (gaussian horizontal pass).
+    pad: Vec<u8>,
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// Renders draw lists onto frames in host memory.
+///
+/// ```
+/// use cudadraw::{cpu::CpuRenderer, Color, DrawList, FrameInfo, HostFrame, ImageStore, PixelFormat, Rect};
+/// let mut px = vec![0u8; 8 * 8 * 4];
+/// let mut frames = [HostFrame::new(&mut px, FrameInfo::packed(8, 8, PixelFormat::Rgba)).unwrap()];
+/// let mut list = DrawList::new();
+/// list.fill(Rect::new(2.0, 2.0, 4.0, 4.0), Color::RED);
+/// CpuRenderer::new().render(&mut frames, &[list], &ImageStore::new()).unwrap();
+/// assert_eq!(&px[(2 * 8 + 2) * 4..][..4], &[255, 0, 0, 255]);
+/// ```
+#[derive(Debug, Default)]
+pub struct CpuRenderer {
+    resolved: Resolved,
+    infos: Vec<FrameInfo>,
+    scratch: Vec<Scratch>,
+}
+
+impl CpuRenderer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Validates every list against its frame, then draws each list onto its frame.
+    /// On any error nothing is drawn on any frame.
+    pub fn render<L: AsRef<DrawList>>(
+        &mut self,
+        frames: &mut [HostFrame<'_>],
+        lists: &[L],
+        images: &ImageStore,
+    ) -> Result<()> {
+        self.infos.clear();
+        self.infos.extend(frames.iter().map(|f| f.info()));
+        resolve_batch(&self.infos, lists, images, &mut self.resolved)?;
+        self.render_resolved(frames, images)
+    }
+
+    /// Draws commands resolved elsewhere (`resolved` must come from [`resolve_batch`]
+    /// over these frames' layouts); checked before anything is drawn.
+    pub fn render_resolved_from(
+        &mut self,
+        frames: &mut [HostFrame<'_>],
+        resolved: &Resolved,
+        images: &ImageStore,
+    ) -> Result<()> {
+        if resolved.ranges.len() != frames.len() {
+            return Err(Error::BatchMismatch {
+                frames: frames.len(),
+                lists: resolved.ranges.len(),
+            });
+        }
+        check_batch(frames, resolved, images)?;
+        draw_batch(frames, resolved, images, &mut self.scratch);
+        Ok(())
+    }
+
+    fn render_resolved(&mut self, frames: &mut [HostFrame<'_>], images: &ImageStore) -> Result<()> {
+        check_batch(frames, &self.resolved, images)?;
+        draw_batch(frames, &self.resolved, images, &mut self.scratch);
+        Ok(())
+    }
+}
+
+fn check_batch(frames: &[HostFrame<'_>], resolved: &Resolved, images: &ImageStore) -> Result<()> {
+    for (i, f) in frames.iter().enumerate() {
+        let (start, n) = resolved.ranges[i];
+        let cmds = resolved
+            .cmds
+            .get(start as usize..start as usize + n as usize)
+            .ok_or_else(|| Error::InvalidOp {
+                frame: i,
+                op: 0,
+                reason: "command range outside the command array".into(),
+            })?;
+        check_cmds(i, f.info(), cmds, &resolved.weights, images)?;
+    }
+    Ok(())
+}
+
+fn draw_batch(
+    frames: &mut [HostFrame<'_>],
+    resolved: &Resolved,
+    images: &ImageStore,
+    scratch: &mut Vec<Scratch>,
+) {
+    if scratch.len() < frames.len() {
+        scratch.resize_with(frames.len(), Scratch::default);
+    }
+    frames
+        .par_iter_mut()
+        .zip(scratch.par_iter_mut())
+        .enumerate()
+        .for_each(|(i, (frame, scratch))| {
+            let info = frame.info();
+            let cmds = resolved.frame_cmds(i);
+            draw_frame(frame.data_mut(), info, cmds, &resolved.weights, images, scratch);
+        });
+}
+
+/// Executes already-resolved commands on one host frame: the entry point for paths
+/// that resolve elsewhere (the Jetson map path, GPU fallbacks). `weights` is the
+/// batch's gaussian table ([`Resolved::weights`]). The commands are checked against
+/// the frame first; on error nothing is drawn. Allocates scratch memory per call:
+/// use [`execute_with`] in loops.
+pub fn execute(
+    frame: &mut HostFrame<'_>,
+    cmds: &[CdCmd],
+    weights: &[u32],
+    images: &ImageStore,
+) -> Result<()> {
+    execute_with(frame, cmds, weights, images, &mut Scratch::new())
+}
+
+/// [`execute`] with caller-kept scratch memory (no allocation once it has grown).
+pub fn execute_with(
+    frame: &mut HostFrame<'_>,
+    cmds: &[CdCmd],
+    weights: &[u32],
+    images: &ImageStore,
+    scratch: &mut Scratch,
+) -> Result<()> {
+    let info = frame.info();
+    check_cmds(0, info, cmds, weights, images)?;
+    draw_frame(frame.data_mut(), info, cmds, weights, images, scratch);
+    Ok(())
+}
+
+/// Rejects commands that would read or write outside the frame, the weight table or
+/// the image store, so drawing itself cannot fail or go out of bounds.
+fn check_cmds(
+    frame: usize,
+    info: FrameInfo,
+    cmds: &[CdCmd],
+    weights: &[u32],
+    images: &ImageStore,
+) -> Result<()> {
+    let whole = PixelRect::frame(info.width, info.height);
+    for (op, c) in cmds.iter().enumerate() {
+        let bad = |reason: String| Err(Error::InvalidOp { frame, op, reason });
+        let clip = PixelRect::from(c.clip);
+        if clip.is_empty() || clip.intersect(&whole) != clip {
+            return bad(format!("command region {clip:?} is empty or outside the frame"));
+        }
+        match c.op {
+            CD_OP_RECT | CD_OP_SOLID => {}
+            CD_OP_BLUR_BOX => {
+                if !crate::draw::BLUR_RADIUS_RANGE.contains(&c.param) {
+                    return bad(format!("box radius {}", c.param));
+                }
+            }
+            CD_OP_PIXELATE => {
+                if c.param == 0 {
+                    return bad("pixelate block 0".into());
+                }
+            }
+            CD_OP_BLUR_GAUSS => {
+                let end = c.aux as usize + 2 * c.param as usize + 1;
+                if c.param > 127 || end > weights.len() {
+                    return bad(format!("gaussian table [{}, {end}) out of range", c.aux));
+                }
+            }
+            CD_OP_OVERLAY => {
+                if images.get(ImageId(c.param)).is_none() {
+                    return Err(Error::UnknownImage {
+                        frame,
+                        op,
+                        image: c.param,
+                    });
+                }
+                let dest = PixelRect::from(c.inner);
+                if dest.is_empty() || clip.intersect(&dest) != clip {
+                    return bad("overlay clip outside its destination".into());
+                }
+                let filter = c.aux >> 16;
+                if (c.aux & 0xffff) > 255
+                    || (filter != CD_FILTER_NEAREST && filter != CD_FILTER_BILINEAR)
+                {
+                    return bad(format!("overlay aux {:#x}", c.aux));
+                }
+            }
+            other => return bad(format!("unknown command code {other}")),
+        }
+    }
+    Ok(())
+}
+
+fn is_blur(op: u32) -> bool {
+    matches!(op, CD_OP_BLUR_BOX | CD_OP_BLUR_GAUSS | CD_OP_PIXELATE)
+}
+
+/// Draws checked commands: maximal runs of pointwise commands as one parallel pass in
+/// row bands, each blur on its own (it must see everything before it).
+fn draw_frame(
+    data: &mut [u8],
+    info: FrameInfo,
+    cmds: &[CdCmd],
+    weights: &[u32],
+    images: &ImageStore,
+    scratch: &mut Scratch,
+) {
+    let data = &mut data[..info.min_len()];
+    let mut rest = cmds;
+    while !rest.is_empty() {
+        if is_blur(rest[0].op) {
+            blur::run(data, info, &rest[0], weights, scratch);
+            rest = &rest[1..];
+        } else {
+            let n = rest.iter().position(|c| is_blur(c.op)).unwrap_or(rest.len());
+            pointwise::run(data, info, &rest[..n], images);
+            rest = &rest[n..];
+        }
+    }
+}
+
+/// Rows per band for parallel passes over `rows` rows of `width` pixels: a few bands
+/// per worker, or everything in one band for small work.
+fn band_rows(rows: usize, width: usize) -> usize {
+    if rows * width < PARALLEL_MIN_PIXELS {
+        return rows.max(1);
+    }
+    let bands = rayon::current_num_threads() * 4;
+    rows.div_ceil(bands).max(8)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,480 @@
 //! Scene files: draw lists as JSON.
+//!
+//! ```json
+//! {"frames": [[
+//!   {"rect": {"left": 10, "top": 10, "width": 100, "height": 50,
+//!             "border": {"width": 4, "color": [255, 0, 0, 255], "align": "center"},
+//!             "fill": [0, 255, 0, 80]}},
+//!   {"blur": {"left": 50, "top": 50, "width": 128, "height": 96,
+//!             "kind": {"box": {"radius": 7}}, "expand": 0}},
+//!   {"overlay": {"image": "logo.png", "left": 0, "top": 0, "width": 64, "height": 64,
+//!                "opacity": 1.0, "filter": "bilinear"}}
+//! ]]}
+//! ```
+//!
+//! - `frames`: one list of ops per frame of a batch (at least one).
+//! - `rect`: `border` (`width`, `color`, `align`: `inside` (default) | `center` |
+//!   `outside`) and `fill` are optional.
+//! - `blur`: `kind` is one of `{"box":{"radius":R}}`, `{"gaussian":{"sigma":S}}`,
+//!   `{"pixelate":{"block":B}}`, `{"solid":{"color":[r,g,b,a]}}`; `expand` defaults to 0.
+//! - `overlay`: `image` is a PNG path relative to the scene file; `opacity` defaults
+//!   to 1, `filter` (`nearest` | `bilinear`) to bilinear.
+//! - Optional top-level frame settings, for tests and tools that create frames:
+//!   `width`, `height` (pixels), `format` (`rgba` | `bgra` | `rgbx` | `bgrx`, default
+//!   `rgba`) and `pitch` (bytes per row, default 4 x width).
+//!
+//! Colours are `[r, g, b, a]`, straight alpha. Unknown fields are errors; every error
+//! names the offending field as a path such as `frames[0][2].blur.kind.box.radius`.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::{
+    Align, BlurKind, BlurOp, Border, BoxOp, DrawList, Filter, Image, ImageId, ImageStore,
+    MAX_IMAGE_DIMENSION, Op, OverlayOp, Resolved, resolve_batch,
+};
+use crate::color::{Color, PixelFormat};
+use crate::error::{Error, Result};
+use crate::frame::FrameInfo;
+use crate::geom::Rect;
+
+/// A parsed scene file, before its images are loaded.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scene {
+    /// One op list per frame.
+    pub frames: Vec<Vec<SceneOp>>,
+    /// Frame width for tools that create frames.
+    pub width: Option<u32>,
+    /// Frame height for tools that create frames.
+    pub height: Option<u32>,
+    /// Frame pixel format (default RGBA).
+    pub format: Option<PixelFormat>,
+    /// Frame pitch in bytes (default 4 x width).
+    pub pitch: Option<usize>,
+}
+
+/// One op of a scene.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum SceneOp {
+    Rect(RectSpec),
+    Blur(BlurSpec),
+    Overlay(OverlaySpec),
+}
+
+/// A box: `left`, `top`, `width`, `height`, optional `border` and `fill`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RectSpec {
+    pub left: f32,
+    pub top: f32,
+    pub width: f32,
+    pub height: f32,
+    pub border: Option<BorderSpec>,
+    pub fill: Option<Color>,
+}
+
+/// A box outline: `width`, `color`, optional `align`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BorderSpec {
+    pub width: u32,
+    pub color: Color,
+    #[serde(default)]
+    pub align: Align,
+}
+
+/// A blur: region, `kind`, optional `expand`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlurSpec {
+    pub left: f32,
+    pub top: f32,
+    pub width: f32,
+    pub height: f32,
+    pub kind: BlurKindSpec,
+    #[serde(default)]
+    pub expand: f32,
+}
+
+/// The blur kinds as written in scenes.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum BlurKindSpec {
+    Box { radius: u32 },
+    Gaussian { sigma: f32 },
+    Pixelate { block: u32 },
+    Solid { color: Color },
+}
+
+/// An image overlay: `image` path, destination, optional `opacity` and `filter`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverlaySpec {
+    pub image: String,
+    pub left: f32,
+    pub top: f32,
+    pub width: f32,
+    pub height: f32,
+    #[serde(default = "full_opacity")]
+    pub opacity: f32,
+    #[serde(default)]
+    pub filter: Filter,
+}
+
+fn full_opacity() -> f32 {
+    1.0
+}
+
+impl From<BlurKindSpec> for BlurKind {
+    fn from(k: BlurKindSpec) -> Self {
+        match k {
+            BlurKindSpec::Box { radius } => BlurKind::Box { radius },
+            BlurKindSpec::Gaussian { sigma } => BlurKind::Gaussian { sigma },
+            BlurKindSpec::Pixelate { block } => BlurKind::Pixelate { block },
+            BlurKindSpec::Solid { color } => BlurKind::Solid { color },
+        }
+    }
+}
+
+/// A scene with its images loaded and its ops validated: ready to draw.
+#[derive(Debug)]
+pub struct LoadedScene {
+    /// One draw list per frame, in scene order.
+    pub lists: Vec<DrawList>,
+    /// Every image the scene uses (each distinct path once).
+    pub images: ImageStore,
+    /// Frame settings of the scene (`width`, `height`, `format`, `pitch`).
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub format: Option<PixelFormat>,
+    pub pitch: Option<usize>,
+}
+
+impl LoadedScene {
+    /// The frame layout the scene asks for; `width`/`height` fill in sizes the scene
+    /// leaves open.
+    pub fn frame_info(&self, width: u32, height: u32) -> FrameInfo {
+        let w = self.width.unwrap_or(width);
+        let h = self.height.unwrap_or(height);
+        FrameInfo::new(
+            w,
+            h,
+            self.pitch.unwrap_or(w as usize * 4),
+            self.format.unwrap_or_default(),
+        )
+    }
+}
+
+impl Scene {
+    /// Parses scene JSON; errors name the field (`frames[0][1].blur.kind.box.radius: ...`).
+    pub fn from_json(text: &str) -> Result<Scene> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let scene: Scene = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if path == "." || path.is_empty() {
+                Error::Scene(inner.to_string())
+            } else {
+                Error::Scene(format!("{path}: {inner}"))
+            }
+        })?;
+        Ok(scene)
+    }
+
+    /// Reads, parses, loads the images of (relative to the file) and validates a scene.
+    pub fn load(path: impl AsRef<Path>) -> Result<LoadedScene> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            context: format!("reading scene {}", path.display()),
+            source,
+        })?;
+        let scene = Scene::from_json(&text).map_err(|e| match e {
+            Error::Scene(m) => Error::Scene(format!("{}: {m}", path.display())),
+            e => e,
+        })?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        scene.into_loaded(|name| {
+            let file = dir.join(name);
+            let bytes = std::fs::read(&file).map_err(|source| Error::Io {
+                context: format!("reading image {}", file.display()),
+                source,
+            })?;
+            decode_png(&bytes)
+        })
+    }
+
+    /// Loads images through `load` (called once per distinct path, as written in the
+    /// scene), builds the draw lists and validates them (see [`LoadedScene`]).
+    pub fn into_loaded(
+        self,
+        mut load: impl FnMut(&str) -> Result<Image>,
+    ) -> Result<LoadedScene> {
+        if self.frames.is_empty() {
+            return Err(Error::Scene("frames: empty, need at least one frame list".into()));
+        }
+        let mut images = ImageStore::new();
+        let mut paths: Vec<(String, ImageId)> = Vec::new();
+        let mut lists = Vec::with_capacity(self.frames.len());
+        for (i, ops) in self.frames.iter().enumerate() {
+            let mut list = DrawList::with_capacity(ops.len());
+            for (j, op) in ops.iter().enumerate() {
+                let op: Op = match op {
+                    SceneOp::Rect(r) => BoxOp {
+                        rect: Rect::new(r.left, r.top, r.width, r.height),
+                        border: r.border.map(|b| Border {
+                            width: b.width,
+                            color: b.color,
+                            align: b.align,
+                        }),
+                        fill: r.fill,
+                    }
+                    .into(),
+                    SceneOp::Blur(b) => BlurOp {
+                        rect: Rect::new(b.left, b.top, b.width, b.height),
+                        kind: b.kind.into(),
+                        expand: b.expand,
+                    }
+                    .into(),
+                    SceneOp::Overlay(o) => {
+                        let id = match paths.iter().find(|(p, _)| *p == o.image) {
+                            Some((_, id)) => *id,
+                            None => {
+                                let img = load(&o.image).map_err(|e| {
+                                    Error::Scene(format!(
+                                        "frames[{i}][{j}].overlay.image \"{}\": {e}",
+                                        o.image
+                                    ))
+                                })?;
+                                let id = images.add(img);
+                                paths.push((o.image.clone(), id));
+                                id
+                            }
+                        };
+                        OverlayOp {
+                            image: id,
+                            rect: Rect::new(o.left, o.top, o.width, o.height),
+                            opacity: o.opacity,
+                            filter: o.filter,
+                        }
+                        .into()
+                    }
+                };
+                list.push(op);
+            }
+            lists.push(list);
+        }
+        let loaded = LoadedScene {
+            lists,
+            images,
+            width: self.width,
+            height: self.height,
+            format: self.format,
+            pitch: self.pitch,
+        };
+        validate(&loaded)?;
+        Ok(loaded)
+    }
+}
+
+/// Range checks of every op (they do not depend on the frame size) and of the frame
+/// settings, reported with the op's path in the scene.
+fn validate(s: &LoadedScene) -> Result<()> {
+    let info = s.frame_info(1, 1);
+    if s.width.is_some() || s.height.is_some() || s.pitch.is_some() {
+        info.validate(0)
+            .map_err(|e| Error::Scene(format!("frame settings (width/height/pitch): {e}")))?;
+    }
+    // Validation needs a valid frame; a nominal one if the scene's is partial.
+    let info = if info.validate(0).is_ok() {
+        info
+    } else {
+        FrameInfo::packed(1, 1, info.format)
+    };
+    let infos = vec![info; s.lists.len()];
+    let mut out = Resolved::default();
+    resolve_batch(&infos, &s.lists, &s.images, &mut out).map_err(|e| match e {
+        Error::InvalidOp { frame, op, reason } => {
+            Error::Scene(format!("frames[{frame}][{op}]: {reason}"))
+        }
+        Error::UnknownImage { frame, op, image } => {
+            Error::Scene(format!("frames[{frame}][{op}]: unknown image {image}"))
+        }
+        e => Error::Scene(e.to_string()),
+    })
+}
+
+/// Decodes a PNG of any colour type and bit depth into straight-alpha RGBA8.
+pub fn decode_png(bytes: &[u8]) -> Result<Image> {
+    let bad = |m: String| Error::InvalidImage(m);
+    let mut dec = png::Decoder::new_with_limits(
+        std::io::Cursor::new(bytes),
+        png::Limits {
+            // The largest image we accept, plus decoder working memory.
+            bytes: (MAX_IMAGE_DIMENSION as usize).pow(2) * 4 + (1 << 24),
+        },
+    );
+    dec.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = dec.read_info().map_err(|e| bad(format!("PNG: {e}")))?;
+    let (w, h) = (reader.info().width, reader.info().height);
+    if w == 0 || h == 0 || w > MAX_IMAGE_DIMENSION || h > MAX_IMAGE_DIMENSION {
+        return Err(bad(format!(
+            "PNG size {w}x{h} outside 1..={MAX_IMAGE_DIMENSION}"
+        )));
+    }
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| bad("PNG too large".into()))?;
+    let mut buf = vec![0u8; size];
+    let out = reader
+        .next_frame(&mut buf)
+        .map_err(|e| bad(format!("PNG: {e}")))?;
+    let buf = &buf[..out.buffer_size()];
+    let px = w as usize * h as usize;
+    let mut rgba = Vec::with_capacity(px * 4);
+    let line = out.line_size;
+    let rows = buf.chunks(line).take(h as usize);
+    use png::ColorType as C;
+    for row in rows {
+        match out.color_type {
+            C::Rgba => rgba.extend_from_slice(&row[..w as usize * 4]),
+            C::Rgb => row[..w as usize * 3]
+                .chunks_exact(3)
+                .for_each(|p| rgba.extend_from_slice(&[p[0], p[1], p[2], 255])),
+            C::Grayscale => row[..w as usize]
+                .iter()
+                .for_each(|&g| rgba.extend_from_slice(&[g, g, g, 255])),
+            C::GrayscaleAlpha => row[..w as usize * 2]
+                .chunks_exact(2)
+                .for_each(|p| rgba.extend_from_slice(&[p[0], p[0], p[0], p[1]])),
+            C::Indexed => return Err(bad("PNG: palette not expanded".into())),
+        }
+    }
+    Image::new(w, h, rgba)
+}
+
+/// Encodes straight-alpha RGBA8 pixels (`4 * width * height` bytes) as a PNG.
+pub fn encode_png(width: u32, height: u32, rgba: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let err = |e: png::EncodingError| Error::InvalidImage(format!("PNG encoding: {e}"));
+    {
+        let mut enc = png::Encoder::new(&mut out, width, height);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().map_err(err)?;
+        w.write_image_data(rgba).map_err(err)?;
+        w.finish().map_err(err)?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"{"frames": [[ {"rect": {"left":10,"top":10,"width":100,"height":50,"border":{"width":4,"color":[255,0,0,255],"align":"center"},"fill":[0,255,0,80]}}, {"blur": {"left":50,"top":50,"width":128,"height":96,"kind":{"box":{"radius":7}},"expand":0}}, {"overlay": {"image":"logo.png","left":0,"top":0,"width":64,"height":64,"opacity":1.0,"filter":"bilinear"}} ]]}"#;
+
+    fn logo(_: &str) -> Result<Image> {
+        Image::new(2, 2, vec![255; 16])
+    }
+
+    fn err(json: &str) -> String {
+        match Scene::from_json(json).and_then(|s| s.into_loaded(logo)) {
+            Ok(_) => panic!("accepted: {json}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn parses_the_documented_example() {
+        let s = Scene::from_json(EXAMPLE).unwrap().into_loaded(logo).unwrap();
+        assert_eq!(s.lists.len(), 1);
+        let ops = s.lists[0].ops();
+        assert_eq!(ops.len(), 3);
+        match ops[0] {
+            Op::Box(b) => {
+                assert_eq!(b.rect, Rect::new(10.0, 10.0, 100.0, 50.0));
+                assert_eq!(b.border.map(|b| b.align), Some(Align::Center));
+                assert_eq!(b.fill, Some(Color::rgba(0, 255, 0, 80)));
+            }
+            _ => panic!("{:?}", ops[0]),
+        }
+        assert!(matches!(ops[1], Op::Blur(b) if b.kind == BlurKind::Box { radius: 7 }));
+        assert!(matches!(ops[2], Op::Overlay(o) if o.filter == Filter::Bilinear));
+        assert_eq!(s.images.len(), 1);
+    }
+
+    #[test]
+    fn optional_fields_default() {
+        let s = Scene::from_json(
+            r#"{"frames":[[{"rect":{"left":0,"top":0,"width":1,"height":1}},
+            {"blur":{"left":0,"top":0,"width":1,"height":1,"kind":{"solid":{"color":[1,2,3,4]}}}},
+            {"overlay":{"image":"a.png","left":0,"top":0,"width":1,"height":1}},
+            {"overlay":{"image":"a.png","left":0,"top":0,"width":1,"height":1}}]],
+            "width": 7, "height": 5, "format": "bgrx", "pitch": 32}"#,
+        )
+        .unwrap()
+        .into_loaded(logo)
+        .unwrap();
+        assert_eq!(s.images.len(), 1, "same path loads once");
+        assert_eq!(
+            s.frame_info(1, 1),
+            FrameInfo::new(7, 5, 32, PixelFormat::Bgrx)
+        );
+        match s.lists[0].ops()[2] {
+            Op::Overlay(o) => assert_eq!((o.opacity, o.filter), (1.0, Filter::Bilinear)),
+            _ => panic!(),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = err(r#"{"frames":[[{"blur":{"left":0,"top":0,"width":1,"height":1,"kind":{"box":{"radius":-3}}}}]]}"#);
+        assert!(e.contains("frames[0][0].blur.kind.box.radius"), "{e}");
+        let e = err(r#"{"frames":[[{"rect":{"left":0,"top":0,"width":1,"height":1,"colour":[1,2,3,4]}}]]}"#);
+        assert!(e.contains("frames[0][0].rect") && e.contains("unknown field `colour`"), "{e}");
+        let e = err(r#"{"frames":[[{"blur":{"left":0,"top":0,"width":1,"height":1,"kind":{"box":{"radius":3,"x":1}}}}]]}"#);
+        assert!(e.contains("unknown field `x`"), "{e}");
+        let e = err(r#"{"frames":[[{"rect":{"left":NaN,"top":0,"width":1,"height":1}}]]}"#);
+        assert!(e.contains("frames[0][0].rect.left"), "{e}");
+        let e = err(r#"{"frames":[[{"rect":{"left":1e39,"top":0,"width":1,"height":1}}]]}"#);
+        assert!(e.contains("frames[0][0]") && e.contains("left"), "{e}");
+        let e = err(r#"{"frames":[[{"blur":{"left":0,"top":0,"width":1,"height":1,"kind":{"box":{"radius":0}}}}]]}"#);
+        assert!(e.contains("frames[0][0]") && e.contains("radius 0"), "{e}");
+        let e = err(r#"{"frames":[[{"rect":{"left":0,"top":0,"width":1,"height":1,"fill":[256,0,0,0]}}]]}"#);
+        assert!(e.contains("frames[0][0].rect.fill"), "{e}");
+        let e = err(r#"{"frames":[[{"overlay":{"image":"a.png","left":0,"top":0,"width":1,"height":1,"opacity":1.5}}]]}"#);
+        assert!(e.contains("frames[0][0]") && e.contains("opacity"), "{e}");
+        let e = err(r#"{"frames":[], "extra": 1}"#);
+        assert!(e.contains("unknown field `extra`"), "{e}");
+        let e = err(r#"{"frames":[]}"#);
+        assert!(e.contains("frames: empty"), "{e}");
+        let e = err(r#"{"frames":[[]], "width": 4, "pitch": 8}"#);
+        assert!(e.contains("pitch"), "{e}");
+        let e = err(r#"{"frames":[[{"ellipse":{}}]]}"#);
+        assert!(e.contains("frames[0][0]") && e.contains("ellipse"), "{e}");
+    }
+
+    #[test]
+    fn image_errors_name_the_op() {
+        let r = Scene::from_json(
+            r#"{"frames":[[{"overlay":{"image":"missing.png","left":0,"top":0,"width":1,"height":1}}]]}"#,
+        )
+        .unwrap()
+        .into_loaded(|_| Err(Error::InvalidImage("nope".into())));
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("frames[0][0].overlay.image") && e.contains("missing.png"), "{e}");
+    }
+
+    #[test]
+    fn png_round_trip() {
+        let px: Vec<u8> = (0..3 * 2 * 4).map(|i| (i * 10) as u8).collect();
+        let png = encode_png(3, 2, &px).unwrap();
+        let img = decode_png(&png).unwrap();
+        assert_eq!((img.width(), img.height()), (3, 2));
+        assert_eq!(img.data(), &px[..]);
+        assert!(decode_png(b"not a png").is_err());
+    }
+}

@@ -1,0 +1,323 @@
+//! Region blurs: box (separable sliding sums), gaussian (separable Q16 passes) and
+//! pixelate (cell means). Each reads the region as it was before the command: the
+//! horizontal pass reads the frame into scratch, the vertical pass writes the frame
+//! reading only scratch. Windows are clamped to the region.
+
+use rayon::prelude::*;
+
+use super::Scratch;
+use crate::cuda::commands::{CD_GAUSS_SHIFT, CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_PIXELATE, CdCmd};
+use crate::frame::FrameInfo;
+
+/// The region of a command inside a frame, in pixels.
+#[derive(Clone, Copy)]
+struct Region {
+    x0: usize,
+    y0: usize,
+    w: usize,
+    h: usize,
+}
+
+/// Draws one checked blur command onto `data` (exactly `info.min_len()` bytes).
+pub(super) fn run(data: &mut [u8], info: FrameInfo, c: &CdCmd, weights: &[u32], s: &mut Scratch) {
+    let reg = Region {
+        x0: c.clip.x0 as usize,
+        y0: c.clip.y0 as usize,
+        w: (c.clip.x1 - c.clip.x0) as usize,
+        h: (c.clip.y1 - c.clip.y0) as usize,
+    };
+    let pitch = info.pitch;
+    // Rows y0..y1 of the frame, ending with the last byte of the region.
+    let end = (reg.y0 + reg.h - 1) * pitch + (reg.x0 + reg.w) * 4;
+    let rows = &mut data[reg.y0 * pitch..end];
+    let n = info.format.written_bytes();
+    match c.op {
+        CD_OP_BLUR_BOX => box_blur(rows, pitch, reg, c.param as usize, n, s),
+        CD_OP_BLUR_GAUSS => {
+            let r = c.param as usize;
+            let wt = &weights[c.aux as usize..][..2 * r + 1];
+            gauss(rows, pitch, reg, r, wt, n, s);
+        }
+        CD_OP_PIXELATE => pixelate(rows, pitch, reg, c.param as usize, n, s),
+        _ => {}
+    }
+}
+
+/// Exact division by a constant `d` (1..=65536) for numerators below 2^24, by
+/// multiply and shift (Granlund-Montgomery, round-up variant).
+#[derive(Clone, Copy)]
+pub(super) struct Divider {
+    m: u64,
+    shift: u32,
+}
+
+impl Divider {
+    pub(super) fn new(d: u32) -> Self {
+        let l = 32 - (d.max(1) - 1).leading_zeros(); // ceil(log2 d)
+        let shift = 24 + l;
+        let m = (1u64 << shift).div_ceil(u64::from(d));
+        Self { m, shift }
+    }
+
+    #[inline(always)]
+    pub(super) fn div(self, x: u32) -> u32 {
+        ((u64::from(x) * self.m) >> self.shift) as u32
+    }
+}
+
+/// Number of rows per band and the number of bands for `h` rows of `w` pixels.
+fn bands(h: usize, w: usize) -> (usize, usize) {
+    let band = super::band_rows(h, w);
+    (band, h.div_ceil(band))
+}
+
+/// Makes `v` exactly `len` long (contents unspecified), growing capacity only.
+fn sized<T: Copy + Default>(v: &mut Vec<T>, len: usize) -> &mut [T] {
+    if v.len() < len {
+        v.resize(len, T::default());
+    }
+    &mut v[..len]
+}
+
+fn box_blur(rows: &mut [u8], pitch: usize, reg: Region, r: usize, n: usize, s: &mut Scratch) {
+    let Region { x0, w, h, .. } = reg;
+    let rw = w * 4;
+    let (band, nb) = bands(h, w);
+    // Horizontal sliding sums of each row, all four bytes.
+    let hs = sized(&mut s.h16, h * rw);
+    {
+        let src: &[u8] = rows;
+        let pass = |j0: usize, out: &mut [u16]| {
+            for (dj, dst) in out.chunks_exact_mut(rw).enumerate() {
+                let row = &src[(j0 + dj) * pitch + x0 * 4..][..rw];
+                hsum_row(row, dst, w, r);
+            }
+        };
+        if nb == 1 {
+            pass(0, hs);
+        } else {
+            hs.par_chunks_mut(band * rw)
+                .enumerate()
+                .for_each(|(b, out)| pass(b * band, out));
+        }
+    }
+    // Vertical sliding sums of the horizontal sums, then the rounded mean.
+    let hs: &[u16] = hs;
+    let acc = sized(&mut s.acc, nb * rw);
+    let side = 2 * r + 1;
+    let area = (side * side) as u32;
+    let div = Divider::new(area);
+    let half = area / 2;
+    let pass = |b: usize, out: &mut [u8], acc: &mut [u32]| {
+        let j0 = b * band;
+        let j1 = (j0 + band).min(h);
+        acc.fill(0);
+        for k in 0..side {
+            let j = (j0 + k).saturating_sub(r).min(h - 1);
+            for (a, &v) in acc.iter_mut().zip(&hs[j * rw..][..rw]) {
+                *a += u32::from(v);
+            }
+        }
+        for j in j0..j1 {
+            let dst = &mut out[(j - j0) * pitch + x0 * 4..][..rw];
+            for (px, a) in dst.chunks_exact_mut(4).zip(acc.chunks_exact(4)) {
+                for i in 0..n {
+                    px[i] = div.div(a[i] + half) as u8;
+                }
+            }
+            if j + 1 < j1 {
+                let add = &hs[(j + r + 1).min(h - 1) * rw..][..rw];
+                let sub = &hs[j.saturating_sub(r) * rw..][..rw];
+                for ((a, &p), &m) in acc.iter_mut().zip(add).zip(sub) {
+                    *a = *a + u32::from(p) - u32::from(m);
+                }
+            }
+        }
+    };
+    if nb == 1 {
+        pass(0, rows, acc);
+    } else {
+        rows.par_chunks_mut(band * pitch)
+            .zip(acc.par_chunks_mut(rw))
+            .enumerate()
+            .for_each(|(b, (out, acc))| pass(b, out, acc));
+    }
+}
+
+/// Sliding sums of the clamped (2r+1) window along one row of `w` RGBA pixels.
+fn hsum_row(row: &[u8], dst: &mut [u16], w: usize, r: usize) {
+    let px = |x: usize| &row[x * 4..x * 4 + 4];
+    let mut s = [0u32; 4];
+    for k in 0..=2 * r {
+        let p = px(k.saturating_sub(r).min(w - 1));
+        for i in 0..4 {
+            s[i] += u32::from(p[i]);
+        }
+    }
+    for x in 0..w {
+        for i in 0..4 {
+            dst[x * 4 + i] = s[i] as u16;
+        }
+        if x + 1 < w {
+            let add = px((x + r + 1).min(w - 1));
+            let sub = px(x.saturating_sub(r));
+            for i in 0..4 {
+                s[i] = s[i] + u32::from(add[i]) - u32::from(sub[i]);
+            }
+        }
+    }
+}
+
+fn gauss(rows: &mut [u8], pitch: usize, reg: Region, r: usize, wt: &[u32], n: usize, s: &mut Scratch) {
+    let Region { x0, w, h, .. } = reg;
+    let rw = w * 4;
+    let (band, nb) = bands(h, w);
+    let round = 1u32 << (CD_GAUSS_SHIFT - 1);
+    let hs = sized(&mut s.h8, h * rw);
+    let acc = sized(&mut s.acc, nb * rw);
+    let pw = (w + 2 * r) * 4;
+    let pad = sized(&mut s.pad, nb * pw);
+    // Horizontal pass into 8-bit scratch: each row copied with r replicated pixels on
+    // either side, then weighted sums over shifted copies (vectorisable).
+    {
+        let src: &[u8] = rows;
+        let pass = |j0: usize, out: &mut [u8], acc: &mut [u32], pad: &mut [u8]| {
+            for (dj, dst) in out.chunks_exact_mut(rw).enumerate() {
+                let row = &src[(j0 + dj) * pitch + x0 * 4..][..rw];
+                for k in 0..r {
+                    pad[k * 4..k * 4 + 4].copy_from_slice(&row[..4]);
+                    pad[(r + w + k) * 4..(r + w + k) * 4 + 4].copy_from_slice(&row[rw - 4..]);
+                }
+                pad[r * 4..(r + w) * 4].copy_from_slice(row);
+                acc.fill(round);
+                for (k, &wk) in wt.iter().enumerate() {
+                    for (a, &p) in acc.iter_mut().zip(&pad[k * 4..k * 4 + rw]) {
+                        *a += wk * u32::from(p);
+                    }
+                }
+                for (d, &a) in dst.iter_mut().zip(acc.iter()) {
+                    *d = (a >> CD_GAUSS_SHIFT) as u8;
+                }
+            }
+        };
+        if nb == 1 {
+            pass(0, hs, acc, pad);
+        } else {
+            hs.par_chunks_mut(band * rw)
+                .zip(acc.par_chunks_mut(rw))
+                .zip(pad.par_chunks_mut(pw))
+                .enumerate()
+                .for_each(|(b, ((out, acc), pad))| pass(b * band, out, acc, pad));
+        }
+    }
+    // Vertical pass on the 8-bit rows, into the frame.
+    let hs: &[u8] = hs;
+    let pass = |b: usize, out: &mut [u8], acc: &mut [u32]| {
+        let j0 = b * band;
+        let j1 = (j0 + band).min(h);
+        for j in j0..j1 {
+            acc.fill(round);
+            for (k, &wk) in wt.iter().enumerate() {
+                let sj = (j + k).saturating_sub(r).min(h - 1);
+                for (a, &p) in acc.iter_mut().zip(&hs[sj * rw..][..rw]) {
+                    *a += wk * u32::from(p);
+                }
+            }
+            let dst = &mut out[(j - j0) * pitch + x0 * 4..][..rw];
+            for (px, a) in dst.chunks_exact_mut(4).zip(acc.chunks_exact(4)) {
+                for i in 0..n {
+                    px[i] = (a[i] >> CD_GAUSS_SHIFT) as u8;
+                }
+            }
+        }
+    };
+    if nb == 1 {
+        pass(0, rows, acc);
+    } else {
+        rows.par_chunks_mut(band * pitch)
+            .zip(acc.par_chunks_mut(rw))
+            .enumerate()
+            .for_each(|(b, (out, acc))| pass(b, out, acc));
+    }
+}
+
+fn pixelate(rows: &mut [u8], pitch: usize, reg: Region, b: usize, n: usize, s: &mut Scratch) {
+    let Region { x0, w, h, .. } = reg;
+    let b = b.min(w.max(h)).max(1);
+    let cells_x = w.div_ceil(b);
+    // Bands are whole cell rows.
+    let band = super::band_rows(h, w).div_ceil(b) * b;
+    let nb = h.div_ceil(band);
+    let acc = sized(&mut s.acc, nb * cells_x * 4);
+    let pass = |bi: usize, out: &mut [u8], acc: &mut [u32]| {
+        let j0 = bi * band;
+        let j1 = (j0 + band).min(h);
+        let mut cj = j0;
+        while cj < j1 {
+            let ch = b.min(h - cj);
+            acc.fill(0);
+            for j in cj..cj + ch {
+                let row = &out[(j - j0) * pitch + x0 * 4..][..w * 4];
+                for (cx, cell) in row.chunks(b * 4).enumerate() {
+                    let a = &mut acc[cx * 4..cx * 4 + 4];
+                    for px in cell.chunks_exact(4) {
+                        for i in 0..4 {
+                            a[i] += u32::from(px[i]);
+                        }
+                    }
+                }
+            }
+            // Cell means, rounded: (sum + area/2) / area.
+            for cx in 0..cells_x {
+                let area = (b.min(w - cx * b) * ch) as u32;
+                for a in &mut acc[cx * 4..cx * 4 + 4] {
+                    *a = (*a + area / 2) / area;
+                }
+            }
+            for j in cj..cj + ch {
+                let row = &mut out[(j - j0) * pitch + x0 * 4..][..w * 4];
+                for (cx, cell) in row.chunks_mut(b * 4).enumerate() {
+                    let a = &acc[cx * 4..cx * 4 + 4];
+                    let mean = [a[0] as u8, a[1] as u8, a[2] as u8, a[3] as u8];
+                    for px in cell.chunks_exact_mut(4) {
+                        px[..n].copy_from_slice(&mean[..n]);
+                    }
+                }
+            }
+            cj += ch;
+        }
+    };
+    if nb == 1 {
+        pass(0, rows, acc);
+    } else {
+        rows.par_chunks_mut(band * pitch)
+            .zip(acc.par_chunks_mut(cells_x * 4))
+            .enumerate()
+            .for_each(|(bi, (out, acc))| pass(bi, out, acc));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Divider;
+
+    #[test]
+    fn divider_is_exact() {
+        for r in 1..=127u32 {
+            let d = (2 * r + 1) * (2 * r + 1);
+            let div = Divider::new(d);
+            let max = 255 * d + d / 2;
+            // Every multiple boundary and its neighbours, plus a stride through the range.
+            for q in (0..=255u32).chain([max / d]) {
+                for x in [q * d, (q * d).saturating_sub(1), q * d + d - 1] {
+                    if x <= max {
+                        assert_eq!(div.div(x), x / d, "x={x} d={d}");
+                    }
+                }
+            }
+            for x in (0..=max).step_by(997) {
+                assert_eq!(div.div(x), x / d, "x={x} d={d}");
+            }
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Pointwise commands: box outline/fill, solid redaction, image overlay. Each output
+//! pixel depends only on itself, so a run of them is drawn band by band in parallel,
+//! every band applying the whole run in list order.
+
+use rayon::prelude::*;
+
+use crate::cuda::commands::{
+    CD_FILTER_NEAREST, CD_OP_OVERLAY, CD_OP_RECT, CD_OP_SOLID, CdCmd,
+};
+use crate::draw::{Image, ImageId, ImageStore};
+use crate::frame::FrameInfo;
+use crate::geom::PixelRect;
+
+/// Draws a run of checked pointwise commands onto `data` (exactly `info.min_len()` bytes).
+pub(super) fn run(data: &mut [u8], info: FrameInfo, cmds: &[CdCmd], images: &ImageStore) {
+    let pitch = info.pitch;
+    let height = info.height as usize;
+    // Only the rows some command touches need visiting.
+    let y_lo = cmds.iter().map(|c| c.clip.y0).min().unwrap_or(0).max(0) as usize;
+    let y_hi = cmds.iter().map(|c| c.clip.y1).max().unwrap_or(0).max(0) as usize;
+    let y_hi = y_hi.min(height);
+    if y_hi <= y_lo {
+        return;
+    }
+    let rows = &mut data[y_lo * pitch..];
+    let band = super::band_rows(y_hi - y_lo, info.width as usize);
+    let draw = |b: usize, chunk: &mut [u8]| {
+        let top = y_lo + b * band;
+        let bottom = (top + band).min(y_hi);
+        for c in cmds {
+            draw_cmd(chunk, info, top, bottom, c, images);
+        }
+    };
+    if band >= y_hi - y_lo {
+        draw(0, rows);
+    } else {
+        let len = ((y_hi - y_lo - 1) * pitch + info.width as usize * 4).min(rows.len());
+        rows[..len]
+            .par_chunks_mut(pitch * band)
+            .enumerate()
+            .for_each(|(b, chunk)| draw(b, chunk));
+    }
+}
+
+/// Applies one command to rows [top, bottom) held in `chunk` (row `top` at offset 0).
+fn draw_cmd(
+    chunk: &mut [u8],
+    info: FrameInfo,
+    top: usize,
+    bottom: usize,
+    c: &CdCmd,
+    images: &ImageStore,
+) {
+    let clip = PixelRect::from(c.clip);
+    let y0 = (clip.y0 as usize).max(top);
+    let y1 = (clip.y1 as usize).min(bottom);
+    if y1 <= y0 {
+        return;
+    }
+    let has_alpha = info.format.has_alpha();
+    let pitch = info.pitch;
+    let (x0, x1) = (clip.x0 as usize, clip.x1 as usize);
+    match c.op {
+        CD_OP_RECT => {
+            let inner = PixelRect::from(c.inner);
+            // Columns of the fill span, clamped into the clip: [ix0, ix1).
+            let ix0 = (inner.x0.clamp(clip.x0, clip.x1)) as usize;
+            let ix1 = (inner.x1.clamp(ix0 as i32, clip.x1)) as usize;
+            for y in y0..y1 {
+                let row = &mut chunk[(y - top) * pitch..][..x1 * 4];
+                let yi = y as i32;
+                if !inner.is_empty() && yi >= inner.y0 && yi < inner.y1 && ix1 > ix0 {
+                    blend_span(&mut row[x0 * 4..ix0 * 4], c.color, has_alpha);
+                    blend_span(&mut row[ix0 * 4..ix1 * 4], c.fill, has_alpha);
+                    blend_span(&mut row[ix1 * 4..x1 * 4], c.color, has_alpha);
+                } else {
+                    blend_span(&mut row[x0 * 4..x1 * 4], c.color, has_alpha);
+                }
+            }
+        }
+        CD_OP_SOLID => {
+            let n = info.format.written_bytes();
+            for y in y0..y1 {
+                let row = &mut chunk[(y - top) * pitch..][x0 * 4..x1 * 4];
+                for px in row.chunks_exact_mut(4) {
+                    px[..n].copy_from_slice(&c.color[..n]);
+                }
+            }
+        }
+        CD_OP_OVERLAY => {
+            // Checked before drawing: the image exists.
+            if let Some(img) = images.get(ImageId(c.param)) {
+                overlay(chunk, info, top, y0, y1, c, img);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Blends `color` (frame order, byte 3 = alpha) over every pixel of `span`.
+#[inline]
+fn blend_span(span: &mut [u8], color: [u8; 4], has_alpha: bool) {
+    let a = u32::from(color[3]);
+    if a == 0 || span.is_empty() {
+        return;
+    }
+    if a == 255 {
+        let n = if has_alpha { 4 } else { 3 };
+        let c = [color[0], color[1], color[2], 255];
+        for px in span.chunks_exact_mut(4) {
+            px[..n].copy_from_slice(&c[..n]);
+        }
+        return;
+    }
+    // out = (c a + d (255 - a) + 127) / 255; the constant part once per span.
+    let k = [
+        u32::from(color[0]) * a + 127,
+        u32::from(color[1]) * a + 127,
+        u32::from(color[2]) * a + 127,
+        255 * a + 127,
+    ];
+    let ia = 255 - a;
+    if has_alpha {
+        for px in span.chunks_exact_mut(4) {
+            for i in 0..4 {
+                px[i] = ((k[i] + u32::from(px[i]) * ia) / 255) as u8;
+            }
+        }
+    } else {
+        for px in span.chunks_exact_mut(4) {
+            for i in 0..3 {
+                px[i] = ((k[i] + u32::from(px[i]) * ia) / 255) as u8;
+            }
+        }
+    }
+}
+
+/// Source coordinate of destination offset `u` for nearest sampling:
+/// min(((2u + 1) * n) / (2 d), n - 1).
+#[inline]
+fn nearest(u: i64, n: i64, d: i64) -> usize {
+    (((2 * u + 1) * n) / (2 * d)).min(n - 1) as usize
+}
+
+/// Bilinear source position in 1/256 steps: (first index, second index, fraction).
+#[inline]
+fn bilinear(u: i64, n: i64, d: i64) -> (usize, usize, u32) {
+    let s = (((2 * u + 1) * n * 256) / (2 * d) - 128).clamp(0, (n - 1) * 256);
+    let i0 = (s >> 8) as usize;
+    (i0, (i0 + 1).min(n as usize - 1), (s & 255) as u32)
+}
+
+/// Overlay of `img` into the destination `c.inner`, rows [y0, y1) of the chunk.
+fn overlay(
+    chunk: &mut [u8],
+    info: FrameInfo,
+    top: usize,
+    y0: usize,
+    y1: usize,
+    c: &CdCmd,
+    img: &Image,
+) {
+    let dest = PixelRect::from(c.inner);
+    let (dw, dh) = (i64::from(dest.width()), i64::from(dest.height()));
+    let (iw, ih) = (i64::from(img.width()), i64::from(img.height()));
+    let m = c.aux & 0xffff;
+    let nearest_filter = (c.aux >> 16) == CD_FILTER_NEAREST;
+    let has_alpha = info.format.has_alpha();
+    let swap = info.format.swaps_red_blue();
+    let src = img.data();
+    let stride = iw as usize * 4;
+    let (x0, x1) = (c.clip.x0 as usize, c.clip.x1 as usize);
+    for y in y0..y1 {
+        let row = &mut chunk[(y - top) * info.pitch..][..x1 * 4];
+        let v = y as i64 - i64::from(dest.y0);
+        if nearest_filter {
+            let srow = &src[nearest(v, ih, dh) * stride..][..stride];
+            for x in x0..x1 {
+                let u = x as i64 - i64::from(dest.x0);
+                let sx = nearest(u, iw, dw);
+                let p = &srow[sx * 4..sx * 4 + 4];
+                put(&mut row[x * 4..x * 4 + 4], [p[0], p[1], p[2], p[3]], m, swap, has_alpha);
+            }
+        } else {
+            let (sy0, sy1, fy) = bilinear(v, ih, dh);
+            let r0 = &src[sy0 * stride..][..stride];
+            let r1 = &src[sy1 * stride..][..stride];
+            for x in x0..x1 {
+                let u = x as i64 - i64::from(dest.x0);
+                let (sx0, sx1, fx) = bilinear(u, iw, dw);
+                let mut s = [0u8; 4];
+                for (ch, out) in s.iter_mut().enumerate() {
+                    let p00 = u32::from(r0[sx0 * 4 + ch]);
+                    let p01 = u32::from(r0[sx1 * 4 + ch]);
+                    let p10 = u32::from(r1[sx0 * 4 + ch]);
+                    let p11 = u32::from(r1[sx1 * 4 + ch]);
+                    let t = p00 * (256 - fx) + p01 * fx;
+                    let b = p10 * (256 - fx) + p11 * fx;
+                    *out = ((t * (256 - fy) + b * fy + 32768) >> 16) as u8;
+                }
+                put(&mut row[x * 4..x * 4 + 4], s, m, swap, has_alpha);
+            }
+        }
+    }
+}
+
+/// Blends one RGBA sample with alpha a' = (a m + 127) / 255 onto a pixel.
+#[inline]
+fn put(px: &mut [u8], s: [u8; 4], m: u32, swap: bool, has_alpha: bool) {
+    let a = ((u32::from(s[3]) * m + 127) / 255) as u8;
+    let color = if swap {
+        [s[2], s[1], s[0], a]
+    } else {
+        [s[0], s[1], s[2], a]
+    };
+    crate::color::blend_pixel(px, color, has_alpha);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampling_formulas() {
+        // 2x upscale of a 2-pixel image: centres at 0.25, 0.75, 1.25, 1.75 source px.
+        let b: Vec<_> = (0..4).map(|u| bilinear(u, 2, 4)).collect();
+        assert_eq!(b, vec![(0, 1, 0), (0, 1, 64), (0, 1, 192), (1, 1, 0)]);
+        let n: Vec<_> = (0..4).map(|u| nearest(u, 2, 4)).collect();
+        assert_eq!(n, vec![0, 0, 1, 1]);
+        // Downscale 4 -> 2 picks pixels 1 and 3 for nearest ((2u+1)*4/4).
+        assert_eq!((nearest(0, 4, 2), nearest(1, 4, 2)), (1, 3));
+        // ... and bilinear centres at 0.5 and 2.5 source px.
+        assert_eq!(bilinear(0, 4, 2), (0, 1, 128));
+        assert_eq!(bilinear(1, 4, 2), (2, 3, 128));
+    }
+}
