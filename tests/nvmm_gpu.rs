@@ -1,0 +1,327 @@
+//! GPU-host tests of the NVMM path (feature `synthetic-nvmm`): synthetic DeepStream
+//! batches of 1, 4 and 16 frames, both ABIs, device / pinned / unified memory, drawn
+//! through the GstBuffer path, equal the CPU reference; a pipeline with the synthetic
+//! upload/download elements writes PNGs equal to the CPU reference; frames with gpuId 1
+//! are drawn on GPU 1 when two GPUs exist; batches never leak device memory.
+//!
+//! Without a CUDA device every test prints "SKIPPED: no CUDA device" and returns;
+//! `CUDADRAW_REQUIRE_GPU=1` turns that into a failure.
+#![cfg(feature = "synthetic-nvmm")]
+
+mod nvmm_support;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use cudadraw::draw::DrawList;
+use cudadraw::nvmm::synthetic::{SyntheticConfig, SyntheticPool, download_frame};
+use cudadraw::nvmm::{Abi, MemType, NvmmBatch, NvmmOptions, RenderPath};
+use cudadraw::render::Renderer;
+use cudadraw::{FrameInfo, PixelFormat};
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use nvmm_support::*;
+
+/// Whether the test may run; prints a visible skip line otherwise.
+fn gpu(test: &str, need: usize) -> bool {
+    let n = cudadraw::cuda::device_count();
+    if n >= need {
+        return true;
+    }
+    if std::env::var("CUDADRAW_REQUIRE_GPU").as_deref() == Ok("1") && need == 1 {
+        panic!("{test}: CUDADRAW_REQUIRE_GPU=1 but no CUDA device");
+    }
+    let why = if need == 1 {
+        "no CUDA device".to_string()
+    } else {
+        format!("{n} CUDA device(s), {need} needed")
+    };
+    println!("SKIPPED: {why} ({test})");
+    eprintln!("SKIPPED: {why} ({test})");
+    false
+}
+
+fn opts(abi: Abi) -> NvmmOptions {
+    NvmmOptions {
+        abi: Some(abi),
+        ..Default::default()
+    }
+}
+
+/// Uploads `n` patterned frames into a synthetic batch, draws through
+/// NvmmBatch::render, downloads, and compares with the CPU renderer.
+fn check_batch(
+    abi: Abi,
+    mem: MemType,
+    batch_size: u32,
+    filled: u32,
+    gpu_id: u32,
+    fmt: PixelFormat,
+) {
+    gst::init().unwrap();
+    let (w, h) = (161u32, 90u32);
+    let cfg = SyntheticConfig {
+        abi,
+        mem_type: mem,
+        batch_size,
+        gpu_id,
+        width: w,
+        height: h,
+        format: fmt,
+        pitch_align: 512,
+    };
+    let pool = SyntheticPool::new(cfg).unwrap();
+    let stride = w as usize * 4;
+    let hosts: Vec<Vec<u8>> = (0..filled)
+        .map(|i| pattern(stride * h as usize, 100 + i))
+        .collect();
+    let slices: Vec<&[u8]> = hosts.iter().map(|v| v.as_slice()).collect();
+    let buf = pool.upload(&slices, stride).unwrap();
+
+    let mut r = Renderer::new();
+    let logo = r.add_image(logo());
+    let infos = vec![FrameInfo::packed(w, h, fmt); filled as usize];
+    let lists = lists_for(&infos, logo);
+    let expected = reference(&hosts, &infos, &lists, &mut r);
+
+    let batch = NvmmBatch::from_buffer(&buf, &opts(abi)).unwrap();
+    assert_eq!(batch.path(), RenderPath::Device);
+    assert_eq!(batch.frames().len(), filled as usize);
+    assert_eq!(batch.header().batch_size, batch_size);
+    assert_eq!(batch.gpu_id(), gpu_id);
+    assert!(
+        batch
+            .frames()
+            .iter()
+            .all(|f| f.pitch == 1024 && f.gpu_id == gpu_id)
+    );
+    batch.render(&mut r, &lists).unwrap();
+    for (i, f) in batch.frames().iter().enumerate() {
+        let mut got = vec![0u8; stride * h as usize];
+        download_frame(f, &mut got, stride).unwrap();
+        assert!(
+            got == expected[i],
+            "{abi} {mem} batch {filled}/{batch_size} {fmt}: frame {i} differs from the CPU reference"
+        );
+    }
+}
+
+#[test]
+fn synthetic_batches_equal_cpu_reference() {
+    if !gpu("synthetic_batches_equal_cpu_reference", 1) {
+        return;
+    }
+    for abi in [Abi::Ds4To7, Abi::Ds8] {
+        for mem in [
+            MemType::CudaDevice,
+            MemType::CudaPinned,
+            MemType::CudaUnified,
+        ] {
+            for n in [1, 4, 16] {
+                check_batch(abi, mem, n, n, 0, PixelFormat::Rgba);
+            }
+        }
+    }
+    // Partly filled batches, dGPU default memory, the other formats.
+    check_batch(Abi::Ds8, MemType::Default, 8, 5, 0, PixelFormat::Bgrx);
+    check_batch(Abi::Ds4To7, MemType::CudaDevice, 4, 3, 0, PixelFormat::Bgra);
+    check_batch(Abi::Ds8, MemType::CudaUnified, 2, 2, 0, PixelFormat::Rgbx);
+}
+
+#[test]
+fn gpu_id_1_is_drawn_on_gpu_1() {
+    if !gpu("gpu_id_1_is_drawn_on_gpu_1", 2) {
+        return;
+    }
+    for abi in [Abi::Ds4To7, Abi::Ds8] {
+        check_batch(abi, MemType::CudaDevice, 4, 4, 1, PixelFormat::Rgba);
+    }
+    // The frames really live on device 1.
+    let cfg = SyntheticConfig {
+        gpu_id: 1,
+        ..SyntheticConfig::new(64, 64)
+    };
+    let pool = SyntheticPool::new(cfg).unwrap();
+    let buf = pool.acquire(1).unwrap();
+    let batch = NvmmBatch::from_buffer(&buf, &NvmmOptions::default()).unwrap();
+    let ptr = batch.frames()[0].data_ptr;
+    let mut ordinal: i32 = -1;
+    // SAFETY: a live device allocation; the attribute is an int.
+    unsafe {
+        cudarc::driver::sys::cuPointerGetAttribute(
+            (&mut ordinal as *mut i32).cast(),
+            cudarc::driver::sys::CUpointer_attribute::CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL,
+            ptr,
+        )
+        .result()
+        .unwrap();
+    }
+    assert_eq!(ordinal, 1);
+}
+
+#[test]
+fn batches_do_not_leak_device_memory() {
+    if !gpu("batches_do_not_leak_device_memory", 1) {
+        return;
+    }
+    gst::init().unwrap();
+    let free_now = || {
+        let (mut free, mut total) = (0usize, 0usize);
+        // SAFETY: plain query in the current context (made current by the pool).
+        unsafe { cudarc::driver::sys::cuMemGetInfo_v2(&mut free, &mut total) }
+            .result()
+            .unwrap();
+        free
+    };
+    let cfg = SyntheticConfig {
+        batch_size: 4,
+        ..SyntheticConfig::new(1920, 1080)
+    };
+    let warm = SyntheticPool::new(cfg).unwrap();
+    drop(warm.acquire(1).unwrap());
+    drop(warm);
+    let before = free_now();
+    for _round in 0..3 {
+        let pool = SyntheticPool::new(cfg).unwrap();
+        // More live buffers than the pool keeps, some outliving the pool.
+        let held: Vec<gst::Buffer> = (0..12).map(|_| pool.acquire(4).unwrap()).collect();
+        for _ in 0..50 {
+            drop(pool.acquire(2).unwrap());
+        }
+        drop(pool);
+        drop(held);
+    }
+    let after = free_now();
+    let batch_bytes = 4 * 1080 * 7680;
+    assert!(
+        before.abs_diff(after) < batch_bytes,
+        "device memory not returned: {before} free before, {after} after"
+    );
+}
+
+/// Pixels of a PNG written by pngenc (RGBA8).
+fn read_png(path: &Path) -> (u32, u32, Vec<u8>) {
+    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = dec.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgba);
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+fn run(pipeline: &gst::Pipeline) {
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let bus = pipeline.bus().unwrap();
+    for msg in bus.iter_timed(gst::ClockTime::from_seconds(60)) {
+        match msg.view() {
+            gst::MessageView::Eos(_) => break,
+            gst::MessageView::Error(e) => {
+                let _ = pipeline.set_state(gst::State::Null);
+                panic!("pipeline error: {} ({:?})", e.error(), e.debug());
+            }
+            _ => {}
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+}
+
+const FRAMES: u32 = 7;
+
+fn lists_of_frame(k: u32, info: FrameInfo, logo: cudadraw::ImageId) -> DrawList {
+    // Vary the list per frame number so a batching mistake shows.
+    lists_for(&vec![info; k as usize % 3 + 1], logo)
+        .pop()
+        .unwrap_or_default()
+}
+
+#[test]
+fn pipeline_pngs_equal_cpu_reference() {
+    if !gpu("pipeline_pngs_equal_cpu_reference", 1) {
+        return;
+    }
+    gst::init().unwrap();
+    cudadraw::gst::register().unwrap();
+    let (w, h) = (160u32, 120u32);
+    let src = format!(
+        "videotestsrc num-buffers={FRAMES} pattern=smpte ! video/x-raw,format=RGBA,width={w},height={h},framerate=30/1"
+    );
+    let root = std::env::temp_dir().join(format!("cudadraw-nvmm-pipeline-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let plain = root.join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    let p = gst::parse::launch(&format!(
+        "{src} ! pngenc ! multifilesink location={}/%02d.png",
+        plain.display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    run(&p);
+
+    let info = FrameInfo::packed(w, h, PixelFormat::Rgba);
+    for abi in [Abi::Ds4To7, Abi::Ds8] {
+        for (mem, bs) in [("device", 3), ("pinned", 1), ("unified", 4)] {
+            let dir = root.join(format!("{}-{mem}", abi.as_str()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let p = gst::parse::launch(&format!(
+                "{src} ! nvmmsynthupload name=up batch-size={bs} memory-type={mem} abi={a} \
+                 ! nvmmsynthdownload abi={a} ! pngenc ! multifilesink location={}/%02d.png",
+                dir.display(),
+                a = abi.as_str()
+            ))
+            .unwrap()
+            .downcast::<gst::Pipeline>()
+            .unwrap();
+            let up = p.by_name("up").unwrap();
+            let pad = up.static_pad("src").unwrap();
+            let renderer = Arc::new(Mutex::new(Renderer::new()));
+            let logo = renderer.lock().unwrap().add_image(logo());
+            let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+            let seen = Arc::new(Mutex::new(0u32));
+            {
+                let (renderer, errors, seen) = (renderer.clone(), errors.clone(), seen.clone());
+                let o = opts(abi);
+                pad.add_probe(gst::PadProbeType::BUFFER, move |_, probe| {
+                    let Some(buffer) = probe.buffer() else {
+                        return gst::PadProbeReturn::Ok;
+                    };
+                    let r = (|| -> cudadraw::Result<()> {
+                        let batch = NvmmBatch::from_buffer(buffer, &o)?;
+                        let mut seen = seen.lock().unwrap();
+                        let lists: Vec<DrawList> = (0..batch.frames().len() as u32)
+                            .map(|i| lists_of_frame(*seen + i, info, logo))
+                            .collect();
+                        *seen += lists.len() as u32;
+                        batch.render(&mut renderer.lock().unwrap(), &lists)
+                    })();
+                    if let Err(e) = r {
+                        errors.lock().unwrap().push(e.to_string());
+                    }
+                    gst::PadProbeReturn::Ok
+                });
+            }
+            run(&p);
+            assert!(
+                errors.lock().unwrap().is_empty(),
+                "{:?}",
+                errors.lock().unwrap()
+            );
+            assert_eq!(*seen.lock().unwrap(), FRAMES);
+
+            let mut r = renderer.lock().unwrap();
+            for k in 0..FRAMES {
+                let (_, _, base) = read_png(&plain.join(format!("{k:02}.png")));
+                let list = lists_of_frame(k, info, logo);
+                let expected = reference(&[base], &[info], &[list], &mut r).remove(0);
+                let (pw, ph, got) = read_png(&dir.join(format!("{k:02}.png")));
+                assert_eq!((pw, ph), (w, h));
+                assert!(
+                    got == expected,
+                    "{abi} {mem} batch-size {bs}: PNG {k:02} differs from the CPU reference"
+                );
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
