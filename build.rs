@@ -28,6 +28,7 @@ fn main() {
 
     generate_bindings(&kernels, &out);
     compile_kernels(&root, &kernels, &out);
+    deepstream_bindings(&out);
 }
 
 fn generate_bindings(kernels: &Path, out: &Path) {
@@ -134,4 +135,39 @@ fn compile_kernels(root: &Path, kernels: &Path, out: &Path) {
         all.join(", ")
     ));
     fs::write(out.join("ptx.rs"), index).expect("write ptx.rs");
+}
+
+/// When DeepStream's headers are installed (`DEEPSTREAM_DIR`, default
+/// `/opt/nvidia/deepstream/deepstream`), bindgens the real `nvbufsurface.h` and sets
+/// cfg `cudadraw_ds_headers`, so a test checks cudadraw's NvBufSurface layouts against
+/// it. Without the headers this does nothing.
+fn deepstream_bindings(out: &Path) {
+    println!("cargo::rustc-check-cfg=cfg(cudadraw_ds_headers)");
+    println!("cargo:rerun-if-env-changed=DEEPSTREAM_DIR");
+    let dir = env::var_os("DEEPSTREAM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/opt/nvidia/deepstream/deepstream"));
+    let includes = dir.join("sources/includes");
+    let header = includes.join("nvbufsurface.h");
+    if !header.is_file() {
+        return;
+    }
+    println!("cargo:rerun-if-changed={}", header.display());
+    let generated = bindgen::Builder::default()
+        .header(header.to_string_lossy())
+        .clang_arg(format!("-I{}", includes.display()))
+        .allowlist_type("NvBufSurface.*")
+        .allowlist_var("NVBUF_.*")
+        .layout_tests(false)
+        .generate();
+    match generated {
+        Ok(b) => match b.write_to_file(out.join("nvbufsurface_ds.rs")) {
+            Ok(()) => println!("cargo:rustc-cfg=cudadraw_ds_headers"),
+            Err(e) => println!("cargo:warning=cannot write DeepStream bindings: {e}"),
+        },
+        Err(e) => println!(
+            "cargo:warning=DeepStream header {} found but bindgen failed: {e}",
+            header.display()
+        ),
+    }
 }

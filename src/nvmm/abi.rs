@@ -736,3 +736,95 @@ mod tests {
         assert!(e.contains("DeepStream 8.0+ ABI"), "{e}");
     }
 }
+
+/// Checks our layouts against `bindgen` output of the installed DeepStream's
+/// `nvbufsurface.h` (only built when build.rs found the header).
+#[cfg(all(test, cudadraw_ds_headers))]
+mod deepstream_headers {
+    use super::*;
+    use std::mem::offset_of;
+
+    #[allow(
+        non_camel_case_types,
+        non_snake_case,
+        non_upper_case_globals,
+        dead_code
+    )]
+    #[allow(clippy::all)]
+    mod sys {
+        include!(concat!(env!("OUT_DIR"), "/nvbufsurface_ds.rs"));
+    }
+
+    #[test]
+    fn layouts_agree_with_installed_header() {
+        let abi = match size_of::<sys::NvBufSurface>() {
+            64 => Abi::Ds4To7,
+            72 => Abi::Ds8,
+            n => panic!("installed NvBufSurface is {n} bytes: neither known ABI"),
+        };
+        println!("installed nvbufsurface.h has the {abi}");
+        assert_eq!(size_of::<sys::NvBufSurface>(), abi.surface_size());
+        assert_eq!(size_of::<sys::NvBufSurfaceParams>(), abi.params_size());
+        assert_eq!(
+            size_of::<sys::NvBufSurfacePlaneParams>(),
+            size_of::<PlaneParams>()
+        );
+
+        assert_eq!(offset_of!(sys::NvBufSurface, gpuId), 0);
+        assert_eq!(offset_of!(sys::NvBufSurface, batchSize), 4);
+        assert_eq!(offset_of!(sys::NvBufSurface, numFilled), 8);
+        assert_eq!(offset_of!(sys::NvBufSurface, isContiguous), 12);
+        assert_eq!(offset_of!(sys::NvBufSurface, memType), 16);
+        assert_eq!(offset_of!(sys::NvBufSurface, surfaceList), 24);
+
+        assert_eq!(offset_of!(sys::NvBufSurfaceParams, width), 0);
+        assert_eq!(offset_of!(sys::NvBufSurfaceParams, height), 4);
+        assert_eq!(offset_of!(sys::NvBufSurfaceParams, pitch), 8);
+        assert_eq!(offset_of!(sys::NvBufSurfaceParams, colorFormat), 12);
+        assert_eq!(offset_of!(sys::NvBufSurfaceParams, layout), 16);
+        assert_eq!(offset_of!(sys::NvBufSurfaceParams, bufferDesc), 24);
+        assert_eq!(offset_of!(sys::NvBufSurfaceParams, dataSize), 32);
+        assert_eq!(offset_of!(sys::NvBufSurfaceParams, dataPtr), 40);
+        assert_eq!(offset_of!(sys::NvBufSurfaceParams, planeParams), 48);
+        assert_eq!(
+            offset_of!(sys::NvBufSurfaceParams, mappedAddr),
+            MAPPED_ADDR0_OFFSET
+        );
+        assert_eq!(
+            size_of::<sys::NvBufSurfaceMappedAddr>(),
+            match abi {
+                Abi::Ds4To7 => size_of::<ds4to7::MappedAddr>(),
+                Abi::Ds8 => size_of::<ds8::MappedAddr>(),
+            }
+        );
+
+        assert_eq!(offset_of!(sys::NvBufSurfacePlaneParams, num_planes), 0);
+        assert_eq!(offset_of!(sys::NvBufSurfacePlaneParams, width), 4);
+        assert_eq!(offset_of!(sys::NvBufSurfacePlaneParams, height), 20);
+        assert_eq!(offset_of!(sys::NvBufSurfacePlaneParams, pitch), 36);
+        assert_eq!(offset_of!(sys::NvBufSurfacePlaneParams, offset), 52);
+        assert_eq!(offset_of!(sys::NvBufSurfacePlaneParams, psize), 68);
+        assert_eq!(offset_of!(sys::NvBufSurfacePlaneParams, bytesPerPix), 84);
+
+        assert_eq!(
+            sys::NvBufSurfaceColorFormat_NVBUF_COLOR_FORMAT_RGBA as u32,
+            color_format::RGBA
+        );
+        assert_eq!(
+            sys::NvBufSurfaceColorFormat_NVBUF_COLOR_FORMAT_NV12 as u32,
+            color_format::NV12
+        );
+        assert_eq!(
+            sys::NvBufSurfaceColorFormat_NVBUF_COLOR_FORMAT_BGRx as u32,
+            color_format::BGRX
+        );
+        assert_eq!(
+            sys::NvBufSurfaceMemType_NVBUF_MEM_SURFACE_ARRAY as u32,
+            mem_type::SURFACE_ARRAY
+        );
+        assert_eq!(
+            sys::NvBufSurfaceLayout_NVBUF_LAYOUT_BLOCK_LINEAR as u32,
+            layout::BLOCK_LINEAR
+        );
+    }
+}
