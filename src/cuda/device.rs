@@ -154,6 +154,9 @@ pub(crate) struct Device {
     /// Recorded after each submission; waited on before staging is reused.
     done: sys::CUevent,
     pending: bool,
+    /// Events around the GPU work of a submission (upload + launches), when timing is on.
+    timing: Option<(sys::CUevent, sys::CUevent)>,
+    timed: bool,
 }
 
 // SAFETY: the driver handles are process-wide and usable from any thread; every use
@@ -183,6 +186,8 @@ impl Device {
             table: Vec::new(),
             done: std::ptr::null_mut(),
             pending: false,
+            timing: None,
+            timed: false,
         };
         // On error `dev` drops and releases what was acquired so far.
         let _g = CtxGuard::push(ctx)?;
@@ -224,6 +229,49 @@ impl Device {
             self.pending = false;
         }
         Ok(())
+    }
+
+    /// Turns GPU timing of submissions on or off.
+    pub(crate) fn set_timing(&mut self, on: bool) -> Result<()> {
+        if on && self.timing.is_none() {
+            let _g = CtxGuard::push(self.ctx)?;
+            let f = sys::CUevent_flags::CU_EVENT_DEFAULT;
+            let a = cu::event::create(f).map_err(cuda("cuEventCreate"))?;
+            let b = cu::event::create(f).map_err(cuda("cuEventCreate"))?;
+            self.timing = Some((a, b));
+        }
+        if !on {
+            self.destroy_timing();
+        }
+        Ok(())
+    }
+
+    fn destroy_timing(&mut self) {
+        if let Some((a, b)) = self.timing.take() {
+            if let Ok(_g) = CtxGuard::push(self.ctx) {
+                // SAFETY: events of this context, destroyed once.
+                unsafe {
+                    let _ = cu::event::destroy(a);
+                    let _ = cu::event::destroy(b);
+                }
+            }
+        }
+        self.timed = false;
+    }
+
+    /// GPU milliseconds of the last timed submission (waits for it).
+    pub(crate) fn last_gpu_ms(&mut self) -> Result<Option<f32>> {
+        match self.timing {
+            Some((a, b)) if self.timed => {
+                let _g = CtxGuard::push(self.ctx)?;
+                // SAFETY: both events were recorded on the submission's stream.
+                unsafe {
+                    cu::event::synchronize(b).map_err(cuda("cuEventSynchronize"))?;
+                    cu::event::elapsed(a, b).map(Some).map_err(cuda("cuEventElapsedTime"))
+                }
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Uploads (once) every image the plan's overlays use and fills the image table.
@@ -313,6 +361,11 @@ impl Device {
 
         let base = self.upload.reserve(l.total)?;
         let scratch = self.scratch.reserve(plan.scratch_bytes.max(16) as usize)?;
+        self.timed = false;
+        if let Some((t0, _)) = self.timing {
+            // SAFETY: event of this context, stream of this context.
+            unsafe { cu::event::record(t0, stream) }.map_err(cuda("cuEventRecord"))?;
+        }
         // SAFETY: staging is pinned and not touched again until `done` has fired.
         unsafe {
             sys::cuMemcpyHtoDAsync_v2(base, self.staging.ptr as *const c_void, l.total, stream)
@@ -373,6 +426,11 @@ impl Device {
                 .map_err(cuda("launch cd_composite"))?;
             }
         }
+        if let Some((_, t1)) = self.timing {
+            // SAFETY: as above.
+            unsafe { cu::event::record(t1, stream) }.map_err(cuda("cuEventRecord"))?;
+            self.timed = true;
+        }
         // SAFETY: done is a live event of this context; stream is of this context.
         unsafe { cu::event::record(self.done, stream) }.map_err(cuda("cuEventRecord"))?;
         self.pending = true;
@@ -382,6 +440,7 @@ impl Device {
 
 impl Drop for Device {
     fn drop(&mut self) {
+        self.destroy_timing();
         if let Ok(_g) = CtxGuard::push(self.ctx) {
             // SAFETY: handles below were created in this context and are freed once.
             unsafe {

@@ -250,6 +250,18 @@ impl CudaRenderer {
         self.device(gpu as usize, 0).map(|d| d.stream)
     }
 
+    /// Turns on (or off) CUDA-event timing of the GPU work of each submission on GPU
+    /// `gpu` (command upload and kernels), read with [`last_gpu_time_ms`](Self::last_gpu_time_ms).
+    pub fn set_gpu_timing(&mut self, gpu: u32, on: bool) -> Result<()> {
+        self.device(gpu as usize, 0)?.set_timing(on)
+    }
+
+    /// GPU time in milliseconds of the last submission on GPU `gpu`, if timing is on
+    /// and it did any work. Waits for that submission.
+    pub fn last_gpu_time_ms(&mut self, gpu: u32) -> Result<Option<f32>> {
+        self.device(gpu as usize, 0)?.last_gpu_ms()
+    }
+
     /// The primary context of GPU `gpu` (retained by this renderer), for callers that
     /// allocate frames on it.
     pub fn context(&mut self, gpu: u32) -> Result<sys::CUcontext> {

@@ -1,0 +1,363 @@
+//! The workloads of `../shared/bench/workloads.md` on the CUDA backend (GPU time by CUDA
+//! events around each call's GPU work, median of >= 50 calls after warm-up) and the CPU
+//! map path (device -> pinned host, CPU renderer, host -> device; wall time), plus the
+//! first call's cost. Prints a plain table first, then runs the same workloads under
+//! criterion. Without a device it prints "SKIPPED: no CUDA device" and exits 0 (1 with
+//! CUDADRAW_REQUIRE_GPU=1).
+
+use std::ffi::c_void;
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use cudadraw::cpu::CpuRenderer;
+use cudadraw::cuda::CudaRenderer;
+use cudadraw::draw::{BlurKind, DrawList, Filter, Image, ImageStore, OverlayOp};
+use cudadraw::{Border, Color, DeviceFrame, FrameInfo, HostFrame, PixelFormat, Rect};
+use cudarc::driver::result as cu;
+use cudarc::driver::sys;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const W: u32 = 1920;
+const H: u32 = 1080;
+const PITCH: usize = 7680;
+const BATCH: usize = 8;
+const SAMPLES: usize = 200;
+const WARMUP: usize = 20;
+
+struct Batch {
+    ptrs: Vec<u64>,
+    frames: Vec<DeviceFrame>,
+    copy_dst: u64,
+    bytes: usize,
+}
+
+impl Batch {
+    fn new(n: usize) -> Batch {
+        let bytes = PITCH * H as usize;
+        let info = FrameInfo::new(W, H, PITCH, PixelFormat::Rgba);
+        let mut pattern = vec![0u8; bytes];
+        for (i, b) in pattern.iter_mut().enumerate() {
+            *b = ((i * 7 + i / PITCH * 13) % 251) as u8;
+        }
+        let mut ptrs = Vec::new();
+        let mut frames = Vec::new();
+        for _ in 0..n {
+            // SAFETY: allocation and upload in the current (primary) context.
+            let p = unsafe { cu::malloc_sync(bytes) }.expect("cuMemAlloc");
+            unsafe { cu::memcpy_htod_sync(p, &pattern) }.expect("HtoD");
+            ptrs.push(p);
+            frames.push(unsafe { DeviceFrame::new(p, info, 0) });
+        }
+        let copy_dst = unsafe { cu::malloc_sync(bytes * n) }.expect("cuMemAlloc");
+        Batch { ptrs, frames, copy_dst, bytes }
+    }
+}
+
+fn random_box(r: &mut ChaCha8Rng, lo: f32, hi: f32) -> Rect {
+    let w = r.random_range(lo..hi);
+    let h = r.random_range(lo..hi);
+    Rect::new(
+        r.random_range(0.0..W as f32 - w).floor(),
+        r.random_range(0.0..H as f32 - h).floor(),
+        w.floor(),
+        h.floor(),
+    )
+}
+
+fn w1_lists(fill: bool, frames: usize) -> Vec<DrawList> {
+    let mut r = ChaCha8Rng::seed_from_u64(1);
+    (0..frames)
+        .map(|_| {
+            let mut l = DrawList::with_capacity(100);
+            for _ in 0..100 {
+                let rect = random_box(&mut r, 20.0, 400.0);
+                let border = Border::new(4, Color::rgb(r.random(), r.random(), r.random()));
+                let f = fill.then(|| Color::rgba(r.random(), r.random(), r.random(), 80));
+                l.rect(rect, Some(border), f);
+            }
+            l
+        })
+        .collect()
+}
+
+fn w2_lists() -> Vec<DrawList> {
+    let mut r = ChaCha8Rng::seed_from_u64(2);
+    (0..BATCH)
+        .map(|_| {
+            let mut l = DrawList::new();
+            for _ in 0..10 {
+                l.blur(random_box(&mut r, 64.0, 256.0), BlurKind::Box { radius: 15 });
+            }
+            l
+        })
+        .collect()
+}
+
+fn logo() -> Image {
+    let mut d = vec![0u8; 256 * 256 * 4];
+    for y in 0..256 {
+        for x in 0..256 {
+            let i = (y * 256 + x) * 4;
+            d[i] = x as u8;
+            d[i + 1] = y as u8;
+            d[i + 2] = 200;
+            d[i + 3] = x as u8; // horizontal alpha ramp
+        }
+    }
+    Image::new(256, 256, d).expect("logo")
+}
+
+fn w3_lists(store: &mut ImageStore) -> Vec<DrawList> {
+    let id = store.add(logo());
+    let mut r = ChaCha8Rng::seed_from_u64(3);
+    (0..BATCH)
+        .map(|_| {
+            let mut l = DrawList::new();
+            for _ in 0..4 {
+                let x = r.random_range(0..W - 256) as f32;
+                let y = r.random_range(0..H - 256) as f32;
+                l.push(OverlayOp {
+                    image: id,
+                    rect: Rect::new(x, y, 256.0, 256.0),
+                    opacity: 1.0,
+                    filter: Filter::Bilinear,
+                });
+            }
+            l
+        })
+        .collect()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Median GPU microseconds of `render` over SAMPLES calls after WARMUP.
+fn gpu_us(cuda: &mut CudaRenderer, b: &Batch, lists: &[DrawList], store: &ImageStore) -> f64 {
+    let mut v = Vec::with_capacity(SAMPLES);
+    for i in 0..WARMUP + SAMPLES {
+        cuda.render(&b.frames[..lists.len()], lists, store).expect("render");
+        let ms = cuda.last_gpu_time_ms(0).expect("timing").unwrap_or(0.0);
+        if i >= WARMUP {
+            v.push(ms as f64 * 1e3);
+        }
+    }
+    median(&mut v)
+}
+
+struct Events(sys::CUevent, sys::CUevent, sys::CUstream);
+
+impl Events {
+    fn new(stream: sys::CUstream) -> Self {
+        let f = sys::CUevent_flags::CU_EVENT_DEFAULT;
+        Events(cu::event::create(f).unwrap(), cu::event::create(f).unwrap(), stream)
+    }
+    /// GPU microseconds of whatever `f` enqueues on the stream.
+    fn time(&self, f: impl FnOnce()) -> f64 {
+        unsafe {
+            cu::event::record(self.0, self.2).unwrap();
+            f();
+            cu::event::record(self.1, self.2).unwrap();
+            cu::event::synchronize(self.1).unwrap();
+            cu::event::elapsed(self.0, self.1).unwrap() as f64 * 1e3
+        }
+    }
+}
+
+/// W0: device-to-device copy of the whole batch.
+fn w0_us(b: &Batch, ev: &Events) -> f64 {
+    let mut v = Vec::new();
+    for i in 0..WARMUP + SAMPLES {
+        let t = ev.time(|| {
+            for (k, p) in b.ptrs.iter().enumerate() {
+                unsafe {
+                    cu::memcpy_dtod_async(b.copy_dst + (k * b.bytes) as u64, *p, b.bytes, ev.2)
+                        .unwrap()
+                };
+            }
+        });
+        if i >= WARMUP {
+            v.push(t);
+        }
+    }
+    median(&mut v)
+}
+
+/// The CPU map path: whole batch to pinned host memory, CPU renderer, back. Wall ms.
+struct CpuMap {
+    host: *mut u8,
+    cpu: CpuRenderer,
+}
+
+impl CpuMap {
+    fn new(b: &Batch) -> Self {
+        let host = unsafe { cu::malloc_host(b.bytes * b.ptrs.len(), 0) }.expect("pinned") as *mut u8;
+        CpuMap { host, cpu: CpuRenderer::new() }
+    }
+    fn once(&mut self, b: &Batch, lists: &[DrawList], store: &ImageStore) {
+        let n = lists.len();
+        let info = b.frames[0].info;
+        unsafe {
+            for k in 0..n {
+                let dst = std::slice::from_raw_parts_mut(self.host.add(k * b.bytes), b.bytes);
+                cu::memcpy_dtoh_sync(dst, b.ptrs[k]).unwrap();
+            }
+            let mut frames: Vec<HostFrame> = (0..n)
+                .map(|k| {
+                    let s = std::slice::from_raw_parts_mut(self.host.add(k * b.bytes), b.bytes);
+                    HostFrame::new(s, info).unwrap()
+                })
+                .collect();
+            self.cpu.render(&mut frames, lists, store).unwrap();
+            for k in 0..n {
+                let src = std::slice::from_raw_parts(self.host.add(k * b.bytes), b.bytes);
+                cu::memcpy_htod_sync(b.ptrs[k], src).unwrap();
+            }
+        }
+    }
+    fn ms(&mut self, b: &Batch, lists: &[DrawList], store: &ImageStore) -> f64 {
+        self.once(b, lists, store);
+        let mut v: Vec<f64> = (0..15)
+            .map(|_| {
+                let t = Instant::now();
+                self.once(b, lists, store);
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        median(&mut v)
+    }
+}
+
+fn gpu_name() -> String {
+    cu::device::get(0)
+        .and_then(cu::device::get_name)
+        .unwrap_or_else(|_| "unknown GPU".into())
+}
+
+fn main() {
+    // First call: driver init, primary context, stream, PTX JIT.
+    let t0 = Instant::now();
+    let mut cuda = match CudaRenderer::new().and_then(|mut c| c.warm_up(0).map(|()| c)) {
+        Ok(c) => c,
+        Err(e) => {
+            println!("SKIPPED: no CUDA device (benches: {e})");
+            if std::env::var("CUDADRAW_REQUIRE_GPU").as_deref() == Ok("1") {
+                std::process::exit(1);
+            }
+            return;
+        }
+    };
+    let first_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let ctx = cuda.context(0).expect("context");
+    unsafe { cu::ctx::set_current(ctx) }.expect("cuCtxSetCurrent");
+    let stream = cuda.stream(0).expect("stream");
+    cuda.set_gpu_timing(0, true).expect("timing");
+
+    let b = Batch::new(BATCH);
+    let mut store = ImageStore::new();
+    let w1 = w1_lists(false, BATCH);
+    let w1f = w1_lists(true, BATCH);
+    let w2 = w2_lists();
+    let w3 = w3_lists(&mut store);
+    let w5 = w1_lists(false, 1);
+    let ev = Events::new(stream);
+
+    // First render (includes the first command upload and buffer allocation).
+    let t1 = Instant::now();
+    cuda.render(&b.frames, &w1, &store).expect("render");
+    let first_render_ms = t1.elapsed().as_secs_f64() * 1e3;
+
+    let w0 = w0_us(&b, &ev);
+    let g1 = gpu_us(&mut cuda, &b, &w1, &store);
+    let g1f = gpu_us(&mut cuda, &b, &w1f, &store);
+    let g2 = gpu_us(&mut cuda, &b, &w2, &store);
+    let g3 = gpu_us(&mut cuda, &b, &w3, &store);
+    // W5: wall time of one whole host call, list building included.
+    cuda.set_gpu_timing(0, false).expect("timing");
+    let mut v: Vec<f64> = (0..WARMUP + SAMPLES)
+        .map(|_| {
+            let t = Instant::now();
+            let mut l = DrawList::with_capacity(100);
+            for op in w5[0].ops() {
+                l.push(*op);
+            }
+            cuda.render(&b.frames[..1], &[&l], &store).expect("render");
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    let g5 = median(&mut v[WARMUP..]);
+    cuda.set_gpu_timing(0, true).expect("timing");
+
+    let mut map = CpuMap::new(&b);
+    let c1 = map.ms(&b, &w1, &store);
+    let c2 = map.ms(&b, &w2, &store);
+    let c3 = map.ms(&b, &w3, &store);
+
+    println!("\ncudadraw benchmarks on {} (batch of 8 1920x1080 RGBA frames)", gpu_name());
+    println!("first call (context + PTX load): {first_ms:.1} ms; first render: {first_render_ms:.2} ms");
+    println!("| workload | GPU us (median) | CPU-map ms (median) | speedup |");
+    println!("|---|---|---|---|");
+    println!("| W0 copy (D2D, 132 MB moved) | {w0:.1} | - | - |");
+    println!("| W1 800 boxes | {g1:.1} | {c1:.2} | {:.0}x |", c1 * 1e3 / g1);
+    println!("| W1f 800 boxes + fill | {g1f:.1} | - | - |");
+    println!("| W2 80 box blurs r=15 | {g2:.1} | {c2:.2} | {:.0}x |", c2 * 1e3 / g2);
+    println!("| W3 32 overlays 256x256 | {g3:.1} | {c3:.2} | {:.0}x |", c3 * 1e3 / g3);
+    println!("| W5 1 frame, 100 boxes (wall) | {g5:.1} | - | - |");
+    println!();
+
+    // The same workloads under criterion (GPU time via events through iter_custom).
+    let mut c = Criterion::default()
+        .sample_size(50)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .configure_from_args();
+    let mut group = c.benchmark_group("cuda");
+    for (name, lists) in [("W1", &w1), ("W1f", &w1f), ("W2", &w2), ("W3", &w3)] {
+        group.bench_function(name, |bch| {
+            bch.iter_custom(|iters| {
+                let mut total = 0.0f64;
+                for _ in 0..iters {
+                    cuda.render(&b.frames, lists, &store).expect("render");
+                    total += cuda.last_gpu_time_ms(0).expect("timing").unwrap_or(0.0) as f64;
+                }
+                Duration::from_secs_f64(total / 1e3)
+            })
+        });
+    }
+    group.bench_function("W0", |bch| {
+        bch.iter_custom(|iters| {
+            let us: f64 = (0..iters)
+                .map(|_| {
+                    ev.time(|| {
+                        for (k, p) in b.ptrs.iter().enumerate() {
+                            let dst = b.copy_dst + (k * b.bytes) as u64;
+                            unsafe { cu::memcpy_dtod_async(dst, *p, b.bytes, ev.2).unwrap() };
+                        }
+                    })
+                })
+                .sum();
+            Duration::from_secs_f64(us / 1e6)
+        })
+    });
+    group.bench_function("W5_wall", |bch| {
+        bch.iter(|| cuda.render(&b.frames[..1], &w5, &store).expect("render"))
+    });
+    group.finish();
+    let mut cpu_group = c.benchmark_group("cpu_map");
+    cpu_group.sample_size(10).measurement_time(Duration::from_secs(2));
+    for (name, lists) in [("W1", &w1), ("W2", &w2), ("W3", &w3)] {
+        cpu_group.bench_function(name, |bch| bch.iter(|| map.once(&b, lists, &store)));
+    }
+    cpu_group.finish();
+    c.final_summary();
+
+    unsafe {
+        let _ = cu::free_host(map.host as *mut c_void);
+        for p in &b.ptrs {
+            let _ = cu::free_sync(*p);
+        }
+        let _ = cu::free_sync(b.copy_dst);
+    }
+}

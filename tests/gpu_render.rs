@@ -1,0 +1,301 @@
+//! The CUDA backend against the CPU renderer, byte for byte (padding included), on
+//! seeded random scenes, batches, memory kinds, and error paths. Without a device every
+//! test prints "SKIPPED: no CUDA device" and returns; with CUDADRAW_REQUIRE_GPU=1 it
+//! fails instead. CUDADRAW_GPU_SCENES sets the number of random scenes (default 2000;
+//! the sanitizer pass uses fewer).
+
+mod gpu_support;
+
+use cudadraw::cpu::CpuRenderer;
+use cudadraw::cuda::CudaRenderer;
+use cudadraw::draw::{BlurKind, DrawList, ImageStore};
+use cudadraw::{Border, Color, DeviceFrame, Error, FrameInfo, HostFrame, ImageId, PixelFormat, Rect};
+use gpu_support::{Kind, Mem, first_diff, gpu, pattern, random_images, random_info, random_list, rng};
+use rand::Rng;
+
+/// Renders `lists` on frames of `infos` (initial bytes `init`) on the CPU and on the
+/// GPU (memory `kind`) and returns a description of the first difference.
+fn compare(
+    cuda: &mut CudaRenderer,
+    cpu: &mut CpuRenderer,
+    store: &ImageStore,
+    infos: &[FrameInfo],
+    init: &[Vec<u8>],
+    lists: &[DrawList],
+    kind: Kind,
+) -> Result<(), String> {
+    let mut want: Vec<Vec<u8>> = init.to_vec();
+    {
+        let mut frames: Vec<HostFrame> = want
+            .iter_mut()
+            .zip(infos)
+            .map(|(b, i)| HostFrame::new(b, *i).expect("host frame"))
+            .collect();
+        cpu.render(&mut frames, lists, store).map_err(|e| format!("cpu: {e}"))?;
+    }
+    let mems: Vec<Mem> = init
+        .iter()
+        .map(|b| {
+            let m = Mem::new(kind, b.len());
+            m.upload(b);
+            m
+        })
+        .collect();
+    let frames: Vec<DeviceFrame> = mems
+        .iter()
+        .zip(infos)
+        .map(|(m, i)| unsafe { DeviceFrame::new(m.dptr, *i, 0) })
+        .collect();
+    cuda.render(&frames, lists, store).map_err(|e| format!("gpu: {e}"))?;
+    for (k, (m, w)) in mems.iter().zip(&want).enumerate() {
+        let got = m.download(w.len());
+        if let Some(d) = first_diff(w, &got, &infos[k]) {
+            return Err(format!("frame {k} ({:?}): {d}", infos[k]));
+        }
+    }
+    Ok(())
+}
+
+fn scene_count() -> usize {
+    std::env::var("CUDADRAW_GPU_SCENES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000)
+}
+
+#[test]
+fn random_scenes_match_cpu() {
+    let Some(mut cuda) = gpu("random_scenes_match_cpu") else { return };
+    let mut cpu = CpuRenderer::new();
+    let mut store = ImageStore::new();
+    random_images(&mut rng(7), &mut store, 6);
+    let n = scene_count();
+    let t0 = std::time::Instant::now();
+    let (mut prims, mut pixels, mut failures) = (0usize, 0u64, Vec::new());
+    for seed in 0..n as u64 {
+        let mut r = rng(1000 + seed);
+        // Every 16th scene is a full-size frame; the rest spread log-uniformly.
+        let info = if seed % 16 == 0 {
+            let f = PixelFormat::ALL[r.random_range(0..4)];
+            let (w, h) = if seed % 32 == 0 { (4096, 2160) } else { (1920, 1080) };
+            FrameInfo::new(w, h, w as usize * 4 + 4 * r.random_range(0..3usize), f)
+        } else {
+            random_info(&mut r, 4096, 2160)
+        };
+        // Bound the CPU oracle's work: up to 5000 primitives on small frames.
+        let area = info.width as f64 * info.height as f64;
+        let max_n = ((4.0e8 / (area * 0.2)).clamp(1.0, 5000.0)) as usize;
+        let count = (r.random_range(0.0f64..(max_n as f64 + 1.0).ln())).exp() as usize;
+        let list = random_list(&mut r, info.width, info.height, count.min(max_n), store.len());
+        prims += list.len();
+        pixels += area as u64;
+        let extra = r.random_range(0..8usize) * 4;
+        let init = vec![pattern(&mut r, info.min_len() + extra)];
+        if let Err(e) = compare(&mut cuda, &mut cpu, &store, &[info], &init, &[list], Kind::Device) {
+            failures.push(format!("seed {}: {e}", 1000 + seed));
+            if failures.len() >= 10 {
+                break;
+            }
+        }
+    }
+    println!(
+        "{n} random scenes, {prims} primitives, {:.1} Mpixel, {:.1} s, {} failures",
+        pixels as f64 / 1e6,
+        t0.elapsed().as_secs_f64(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "GPU differs from CPU:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn batches_of_1_8_64_match_cpu() {
+    let Some(mut cuda) = gpu("batches_of_1_8_64_match_cpu") else { return };
+    let mut cpu = CpuRenderer::new();
+    let mut store = ImageStore::new();
+    random_images(&mut rng(8), &mut store, 3);
+    for (round, n) in [1usize, 8, 64, 8, 64].into_iter().enumerate() {
+        let mut r = rng(50 + round as u64);
+        let infos: Vec<FrameInfo> = (0..n).map(|_| random_info(&mut r, 800, 600)).collect();
+        let lists: Vec<DrawList> = infos
+            .iter()
+            .map(|i| {
+                let c = r.random_range(0..300);
+                random_list(&mut r, i.width, i.height, c, store.len())
+            })
+            .collect();
+        let init: Vec<Vec<u8>> = infos.iter().map(|i| pattern(&mut r, i.min_len())).collect();
+        compare(&mut cuda, &mut cpu, &store, &infos, &init, &lists, Kind::Device)
+            .unwrap_or_else(|e| panic!("batch of {n} (round {round}): {e}"));
+    }
+}
+
+#[test]
+fn pinned_and_managed_frames_match_cpu() {
+    let Some(mut cuda) = gpu("pinned_and_managed_frames_match_cpu") else { return };
+    let mut cpu = CpuRenderer::new();
+    let mut store = ImageStore::new();
+    random_images(&mut rng(9), &mut store, 2);
+    for (k, kind) in [Kind::Pinned, Kind::Managed, Kind::Device].into_iter().enumerate() {
+        let mut r = rng(90 + k as u64);
+        let infos: Vec<FrameInfo> = (0..4).map(|_| random_info(&mut r, 1280, 720)).collect();
+        let lists: Vec<DrawList> = infos
+            .iter()
+            .map(|i| random_list(&mut r, i.width, i.height, 200, store.len()))
+            .collect();
+        let init: Vec<Vec<u8>> = infos.iter().map(|i| pattern(&mut r, i.min_len())).collect();
+        compare(&mut cuda, &mut cpu, &store, &infos, &init, &lists, kind)
+            .unwrap_or_else(|e| panic!("{kind:?} memory: {e}"));
+    }
+}
+
+/// A blur over boxes drawn earlier in the same list reads them (phases), and a box
+/// drawn after a blur lands on top of the blurred pixels.
+#[test]
+fn list_order_across_blurs_matches_cpu() {
+    let Some(mut cuda) = gpu("list_order_across_blurs_matches_cpu") else { return };
+    let mut cpu = CpuRenderer::new();
+    let store = ImageStore::new();
+    let info = FrameInfo::packed(320, 240, PixelFormat::Bgrx);
+    let mut l = DrawList::new();
+    for i in 0..6 {
+        let x = 20.0 + 40.0 * i as f32;
+        l.rect(
+            Rect::new(x, 30.0, 60.0, 60.0),
+            Some(Border::new(3, Color::rgba(255, 40 * i, 0, 200))),
+            Some(Color::rgba(0, 0, 255, 80)),
+        );
+        l.blur(Rect::new(x + 10.0, 40.0, 50.0, 70.0), BlurKind::Box { radius: 5 });
+        l.blur(Rect::new(x, 100.0, 30.0, 30.0), BlurKind::Gaussian { sigma: 2.5 });
+        l.blur(Rect::new(x, 140.0, 45.0, 45.0), BlurKind::Pixelate { block: 7 });
+    }
+    l.fill(Rect::new(0.0, 0.0, 320.0, 240.0), Color::rgba(10, 200, 10, 30));
+    l.blur(Rect::new(0.0, 0.0, 320.0, 240.0), BlurKind::Box { radius: 1 });
+    let init = vec![pattern(&mut rng(3), info.min_len())];
+    compare(&mut cuda, &mut cpu, &store, &[info], &init, &[l], Kind::Device).unwrap();
+}
+
+#[test]
+fn submit_wait_and_caller_stream() {
+    let Some(mut cuda) = gpu("submit_wait_and_caller_stream") else { return };
+    let mut cpu = CpuRenderer::new();
+    let store = ImageStore::new();
+    let info = FrameInfo::packed(257, 131, PixelFormat::Rgba);
+    let mut r = rng(11);
+    let list = random_list(&mut r, info.width, info.height, 400, 0);
+    let init = pattern(&mut r, info.min_len());
+    let mut want = init.clone();
+    cpu.render(&mut [HostFrame::new(&mut want, info).unwrap()], &[&list], &store)
+        .unwrap();
+
+    let m = Mem::new(Kind::Device, init.len());
+    m.upload(&init);
+    let frames = [unsafe { DeviceFrame::new(m.dptr, info, 0) }];
+    cuda.submit(&frames, &[&list], &store).unwrap();
+    cuda.wait().unwrap();
+    assert_eq!(first_diff(&want, &m.download(init.len()), &info), None);
+
+    m.upload(&init);
+    let stream = cudarc::driver::result::stream::create(
+        cudarc::driver::result::stream::StreamKind::NonBlocking,
+    )
+    .unwrap();
+    unsafe { cuda.submit_on_stream(&frames, &[&list], &store, stream) }.unwrap();
+    unsafe { cudarc::driver::result::stream::synchronize(stream) }.unwrap();
+    assert_eq!(first_diff(&want, &m.download(init.len()), &info), None);
+    unsafe { cudarc::driver::result::stream::destroy(stream) }.unwrap();
+}
+
+#[test]
+fn bad_input_is_a_typed_error_and_draws_nothing() {
+    let Some(mut cuda) = gpu("bad_input_is_a_typed_error_and_draws_nothing") else { return };
+    let store = ImageStore::new();
+    let info = FrameInfo::packed(64, 48, PixelFormat::Rgba);
+    let init = pattern(&mut rng(12), info.min_len());
+    let mems: Vec<Mem> = (0..3)
+        .map(|_| {
+            let m = Mem::new(Kind::Device, init.len());
+            m.upload(&init);
+            m
+        })
+        .collect();
+    let good: Vec<DeviceFrame> = mems.iter().map(|m| unsafe { DeviceFrame::new(m.dptr, info, 0) }).collect();
+    let mut ok = DrawList::new();
+    ok.fill(Rect::new(0.0, 0.0, 64.0, 48.0), Color::RED);
+    let mut nan = DrawList::new();
+    nan.fill(Rect::new(f32::NAN, 0.0, 4.0, 4.0), Color::RED);
+    let mut unknown = DrawList::new();
+    unknown.overlay(ImageId(3), Rect::new(0.0, 0.0, 4.0, 4.0), 1.0);
+    let mut radius = DrawList::new();
+    radius.blur(Rect::new(0.0, 0.0, 4.0, 4.0), BlurKind::Box { radius: 0 });
+
+    let untouched = |what: &str| {
+        for m in &mems {
+            assert_eq!(m.download(init.len()), init, "{what}: a frame was written");
+        }
+    };
+    let e = cuda.render(&good, &[&ok, &nan, &ok], &store).unwrap_err();
+    assert!(matches!(e, Error::InvalidOp { frame: 1, .. }), "{e}");
+    untouched("NaN in frame 1");
+    let e = cuda.render(&good, &[&ok, &ok, &unknown], &store).unwrap_err();
+    assert!(matches!(e, Error::UnknownImage { frame: 2, image: 3, .. }), "{e}");
+    untouched("unknown image");
+    let e = cuda.render(&good, &[&radius, &ok, &ok], &store).unwrap_err();
+    assert!(matches!(e, Error::InvalidOp { frame: 0, .. }), "{e}");
+    untouched("radius 0");
+    let e = cuda.render(&good, &[&ok, &ok], &store).unwrap_err();
+    assert!(matches!(e, Error::BatchMismatch { .. }), "{e}");
+    untouched("batch mismatch");
+
+    let mut bad = good.clone();
+    bad[1] = unsafe { DeviceFrame::new(0, info, 0) };
+    let e = cuda.render(&bad, &[&ok, &ok, &ok], &store).unwrap_err();
+    assert!(matches!(e, Error::InvalidFrame { index: 1, .. }), "{e}");
+    untouched("null pointer");
+    bad[1] = unsafe { DeviceFrame::new(mems[1].dptr, FrameInfo::new(64, 48, 200, PixelFormat::Rgba), 0) };
+    let e = cuda.render(&bad, &[&ok, &ok, &ok], &store).unwrap_err();
+    assert!(matches!(e, Error::InvalidFrame { index: 1, .. }), "{e}");
+    untouched("pitch < 4 x width");
+    bad[1] = unsafe { DeviceFrame::new(mems[1].dptr + 2, info, 0) };
+    let e = cuda.render(&bad, &[&ok, &ok, &ok], &store).unwrap_err();
+    assert!(matches!(e, Error::InvalidFrame { index: 1, .. }), "{e}");
+    untouched("misaligned pointer");
+    bad[1] = unsafe { DeviceFrame::new(mems[1].dptr, info, 999) };
+    let e = cuda.render(&bad, &[&ok, &ok, &ok], &store).unwrap_err();
+    assert!(matches!(e, Error::InvalidFrame { index: 1, .. }), "{e}");
+    untouched("gpu_id out of range");
+
+    // And the renderer still works afterwards.
+    cuda.render(&good, &[&ok, &ok, &ok], &store).unwrap();
+    assert_ne!(mems[0].download(init.len()), init);
+}
+
+#[test]
+fn first_call_cost_is_under_a_second() {
+    if gpu("first_call_cost_is_under_a_second").is_none() {
+        return;
+    }
+    // A fresh renderer: driver already initialised by gpu(); this times what a new
+    // renderer pays (primary context retain, stream, PTX JIT load).
+    let t = std::time::Instant::now();
+    let mut cuda = CudaRenderer::new().unwrap();
+    cuda.warm_up(0).unwrap();
+    let s = t.elapsed().as_secs_f64();
+    println!("first call (context + PTX load): {:.1} ms", s * 1e3);
+    assert!(s < 1.0, "first call took {s:.3} s");
+}
+
+/// Runs everywhere: without a driver the backend reports a typed error, no panic.
+#[test]
+fn no_device_is_a_typed_error() {
+    if cudadraw::cuda::device_count() > 0 {
+        println!("device present: nothing to check here");
+        return;
+    }
+    match CudaRenderer::new() {
+        Err(Error::NoCudaDevice(msg)) => assert!(!msg.is_empty()),
+        other => panic!("expected NoCudaDevice, got {other:?}"),
+    }
+    let mut r = cudadraw::render::Renderer::new();
+    let e = r.render_device(&[], &[] as &[DrawList]).unwrap_err();
+    assert!(matches!(e, Error::NoCudaDevice(_)), "{e}");
+}
