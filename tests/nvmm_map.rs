@@ -77,11 +77,8 @@ fn surface_array_pictures_equal_cpu_reference_both_abis() {
             b.render(&mut r, &lists).unwrap();
             drop(b);
 
-            for i in 0..4 {
-                assert!(
-                    batch.frames[i] == expected[i],
-                    "{abi} mem {mem}: frame {i} differs"
-                );
+            for (i, (got, want)) in batch.frames.iter().zip(&expected).enumerate() {
+                assert!(got == want, "{abi} mem {mem}: frame {i} differs");
             }
             assert_eq!(double.calls(), happy_sequence(4), "{abi}");
             assert_eq!(double.mapped_now(), 0);
