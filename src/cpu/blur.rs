@@ -6,7 +6,9 @@
 use rayon::prelude::*;
 
 use super::Scratch;
-use crate::cuda::commands::{CD_GAUSS_SHIFT, CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_PIXELATE, CdCmd};
+use crate::cuda::commands::{
+    CD_GAUSS_SHIFT, CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_PIXELATE, CdCmd,
+};
 use crate::frame::FrameInfo;
 
 /// The region of a command inside a frame, in pixels.
@@ -168,7 +170,15 @@ fn hsum_row(row: &[u8], dst: &mut [u16], w: usize, r: usize) {
     }
 }
 
-fn gauss(rows: &mut [u8], pitch: usize, reg: Region, r: usize, wt: &[u32], n: usize, s: &mut Scratch) {
+fn gauss(
+    rows: &mut [u8],
+    pitch: usize,
+    reg: Region,
+    r: usize,
+    wt: &[u32],
+    n: usize,
+    s: &mut Scratch,
+) {
     let Region { x0, w, h, .. } = reg;
     let rw = w * 4;
     let (band, nb) = bands(h, w);

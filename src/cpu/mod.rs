@@ -140,7 +140,14 @@ fn draw_batch(
         .for_each(|(i, (frame, scratch))| {
             let info = frame.info();
             let cmds = resolved.frame_cmds(i);
-            draw_frame(frame.data_mut(), info, cmds, &resolved.weights, images, scratch);
+            draw_frame(
+                frame.data_mut(),
+                info,
+                cmds,
+                &resolved.weights,
+                images,
+                scratch,
+            );
         });
 }
 
@@ -186,7 +193,9 @@ fn check_cmds(
         let bad = |reason: String| Err(Error::InvalidOp { frame, op, reason });
         let clip = PixelRect::from(c.clip);
         if clip.is_empty() || clip.intersect(&whole) != clip {
-            return bad(format!("command region {clip:?} is empty or outside the frame"));
+            return bad(format!(
+                "command region {clip:?} is empty or outside the frame"
+            ));
         }
         match c.op {
             CD_OP_RECT | CD_OP_SOLID => {}
@@ -252,7 +261,10 @@ fn draw_frame(
             blur::run(data, info, &rest[0], weights, scratch);
             rest = &rest[1..];
         } else {
-            let n = rest.iter().position(|c| is_blur(c.op)).unwrap_or(rest.len());
+            let n = rest
+                .iter()
+                .position(|c| is_blur(c.op))
+                .unwrap_or(rest.len());
             pointwise::run(data, info, &rest[..n], images);
             rest = &rest[n..];
         }

@@ -4,9 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::cuda::commands::{
-    CD_FILTER_NEAREST, CD_OP_OVERLAY, CD_OP_RECT, CD_OP_SOLID, CdCmd,
-};
+use crate::cuda::commands::{CD_FILTER_NEAREST, CD_OP_OVERLAY, CD_OP_RECT, CD_OP_SOLID, CdCmd};
 use crate::draw::{Image, ImageId, ImageStore};
 use crate::frame::FrameInfo;
 use crate::geom::PixelRect;
@@ -179,7 +177,13 @@ fn overlay(
                 let u = x as i64 - i64::from(dest.x0);
                 let sx = nearest(u, iw, dw);
                 let p = &srow[sx * 4..sx * 4 + 4];
-                put(&mut row[x * 4..x * 4 + 4], [p[0], p[1], p[2], p[3]], m, swap, has_alpha);
+                put(
+                    &mut row[x * 4..x * 4 + 4],
+                    [p[0], p[1], p[2], p[3]],
+                    m,
+                    swap,
+                    has_alpha,
+                );
             }
         } else {
             let (sy0, sy1, fy) = bilinear(v, ih, dh);

@@ -68,7 +68,10 @@ fn inside_and_outside_alignment() {
         let (mut d, info) = buffer(30, 30, 0, PixelFormat::Rgba);
         let orig = d.clone();
         let mut l = DrawList::new();
-        l.outline(Rect::new(10.0, 10.0, 10.0, 10.0), Border::new(2, Color::BLUE).align(align));
+        l.outline(
+            Rect::new(10.0, 10.0, 10.0, 10.0),
+            Border::new(2, Color::BLUE).align(align),
+        );
         render(&mut d, info, &l, &ImageStore::new()).unwrap();
         for x in inside {
             assert_eq!(px(&d, info, x, 15), [0, 0, 255, 255], "{align:?} {x}");
@@ -153,7 +156,10 @@ fn pixelate_partial_cells() {
     let vals = [10u8, 20, 30, 41, 50];
     let mut d: Vec<u8> = vals.iter().flat_map(|&v| [v, v, v, v]).collect();
     let mut l = DrawList::new();
-    l.blur(Rect::new(0.0, 0.0, 5.0, 1.0), BlurKind::Pixelate { block: 2 });
+    l.blur(
+        Rect::new(0.0, 0.0, 5.0, 1.0),
+        BlurKind::Pixelate { block: 2 },
+    );
     render(&mut d, info, &l, &ImageStore::new()).unwrap();
     // Cells {10, 20}, {30, 41}, {50}: (30+1)/2 = 15, (71+1)/2 = 36, 50.
     let want: Vec<u8> = [15u8, 15, 36, 36, 50]
@@ -235,12 +241,21 @@ fn x_bytes_and_padding_untouched() {
         let orig = d.clone();
         let mut l = DrawList::new();
         let all = Rect::new(-5.0, -5.0, 60.0, 60.0);
-        l.rect(all, Some(Border::new(3, Color::rgba(1, 2, 3, 80))), Some(Color::RED));
+        l.rect(
+            all,
+            Some(Border::new(3, Color::rgba(1, 2, 3, 80))),
+            Some(Color::RED),
+        );
         l.blur(all, BlurKind::Box { radius: 3 });
         l.blur(all, BlurKind::Gaussian { sigma: 1.5 });
         l.blur(all, BlurKind::Pixelate { block: 7 });
         l.overlay(id, all, 1.0);
-        l.blur(all, BlurKind::Solid { color: Color::WHITE });
+        l.blur(
+            all,
+            BlurKind::Solid {
+                color: Color::WHITE,
+            },
+        );
         render(&mut d, info, &l, &images).unwrap();
         for y in 0..30 {
             let row = &d[y * info.pitch..][..info.pitch.min(d.len() - y * info.pitch)];
@@ -404,9 +419,21 @@ fn blurs_match_the_definition() {
     // sizes, partial clipping, padded pitch, an x format.
     let cases = [
         (13, 9, 0, PixelFormat::Rgba, Rect::new(2.0, 1.0, 9.0, 7.0)),
-        (200, 190, 8, PixelFormat::Bgrx, Rect::new(-10.0, 3.0, 260.0, 180.0)),
+        (
+            200,
+            190,
+            8,
+            PixelFormat::Bgrx,
+            Rect::new(-10.0, 3.0, 260.0, 180.0),
+        ),
         (1, 1, 4, PixelFormat::Rgba, Rect::new(0.0, 0.0, 1.0, 1.0)),
-        (181, 183, 0, PixelFormat::Rgbx, Rect::new(0.0, 0.0, 181.0, 183.0)),
+        (
+            181,
+            183,
+            0,
+            PixelFormat::Rgbx,
+            Rect::new(0.0, 0.0, 181.0, 183.0),
+        ),
     ];
     for (w, h, pad, fmt, rect) in cases {
         let (src, info) = buffer(w, h, pad, fmt);
@@ -440,7 +467,10 @@ fn blurs_match_the_definition() {
                 BlurKind::Pixelate { block } => naive_pixelate(&src, info, reg, block as i32),
                 BlurKind::Solid { .. } => unreachable!(),
             };
-            assert!(d == want, "{kind:?} on {w}x{h} {fmt} differs from the definition");
+            assert!(
+                d == want,
+                "{kind:?} on {w}x{h} {fmt} differs from the definition"
+            );
         }
     }
 }
@@ -451,8 +481,14 @@ fn blur_reads_the_state_after_earlier_ops() {
     let (mut d, info) = buffer(300, 200, 0, PixelFormat::Rgba);
     let mut l = DrawList::new();
     l.fill(Rect::new(0.0, 0.0, 300.0, 200.0), Color::rgb(10, 20, 30));
-    l.blur(Rect::new(0.0, 0.0, 300.0, 200.0), BlurKind::Gaussian { sigma: 3.0 });
-    l.blur(Rect::new(0.0, 0.0, 300.0, 200.0), BlurKind::Box { radius: 5 });
+    l.blur(
+        Rect::new(0.0, 0.0, 300.0, 200.0),
+        BlurKind::Gaussian { sigma: 3.0 },
+    );
+    l.blur(
+        Rect::new(0.0, 0.0, 300.0, 200.0),
+        BlurKind::Box { radius: 5 },
+    );
     render(&mut d, info, &l, &ImageStore::new()).unwrap();
     assert!(d.chunks(4).all(|p| p == [10, 20, 30, 255]));
 }

@@ -191,29 +191,31 @@ impl Scene {
             context: format!("reading scene {}", path.display()),
             source,
         })?;
-        let scene = Scene::from_json(&text).map_err(|e| match e {
+        let in_file = |e| match e {
             Error::Scene(m) => Error::Scene(format!("{}: {m}", path.display())),
             e => e,
-        })?;
+        };
+        let scene = Scene::from_json(&text).map_err(in_file)?;
         let dir = path.parent().unwrap_or(Path::new("."));
-        scene.into_loaded(|name| {
-            let file = dir.join(name);
-            let bytes = std::fs::read(&file).map_err(|source| Error::Io {
-                context: format!("reading image {}", file.display()),
-                source,
-            })?;
-            decode_png(&bytes)
-        })
+        scene
+            .into_loaded(|name| {
+                let file = dir.join(name);
+                let bytes = std::fs::read(&file).map_err(|source| Error::Io {
+                    context: format!("reading image {}", file.display()),
+                    source,
+                })?;
+                decode_png(&bytes)
+            })
+            .map_err(in_file)
     }
 
     /// Loads images through `load` (called once per distinct path, as written in the
     /// scene), builds the draw lists and validates them (see [`LoadedScene`]).
-    pub fn into_loaded(
-        self,
-        mut load: impl FnMut(&str) -> Result<Image>,
-    ) -> Result<LoadedScene> {
+    pub fn into_loaded(self, mut load: impl FnMut(&str) -> Result<Image>) -> Result<LoadedScene> {
         if self.frames.is_empty() {
-            return Err(Error::Scene("frames: empty, need at least one frame list".into()));
+            return Err(Error::Scene(
+                "frames: empty, need at least one frame list".into(),
+            ));
         }
         let mut images = ImageStore::new();
         let mut paths: Vec<(String, ImageId)> = Vec::new();
@@ -389,7 +391,10 @@ mod tests {
 
     #[test]
     fn parses_the_documented_example() {
-        let s = Scene::from_json(EXAMPLE).unwrap().into_loaded(logo).unwrap();
+        let s = Scene::from_json(EXAMPLE)
+            .unwrap()
+            .into_loaded(logo)
+            .unwrap();
         assert_eq!(s.lists.len(), 1);
         let ops = s.lists[0].ops();
         assert_eq!(ops.len(), 3);
@@ -431,21 +436,36 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let e = err(r#"{"frames":[[{"blur":{"left":0,"top":0,"width":1,"height":1,"kind":{"box":{"radius":-3}}}}]]}"#);
+        let e = err(
+            r#"{"frames":[[{"blur":{"left":0,"top":0,"width":1,"height":1,"kind":{"box":{"radius":-3}}}}]]}"#,
+        );
         assert!(e.contains("frames[0][0].blur.kind.box.radius"), "{e}");
-        let e = err(r#"{"frames":[[{"rect":{"left":0,"top":0,"width":1,"height":1,"colour":[1,2,3,4]}}]]}"#);
-        assert!(e.contains("frames[0][0].rect") && e.contains("unknown field `colour`"), "{e}");
-        let e = err(r#"{"frames":[[{"blur":{"left":0,"top":0,"width":1,"height":1,"kind":{"box":{"radius":3,"x":1}}}}]]}"#);
+        let e = err(
+            r#"{"frames":[[{"rect":{"left":0,"top":0,"width":1,"height":1,"colour":[1,2,3,4]}}]]}"#,
+        );
+        assert!(
+            e.contains("frames[0][0].rect") && e.contains("unknown field `colour`"),
+            "{e}"
+        );
+        let e = err(
+            r#"{"frames":[[{"blur":{"left":0,"top":0,"width":1,"height":1,"kind":{"box":{"radius":3,"x":1}}}}]]}"#,
+        );
         assert!(e.contains("unknown field `x`"), "{e}");
         let e = err(r#"{"frames":[[{"rect":{"left":NaN,"top":0,"width":1,"height":1}}]]}"#);
         assert!(e.contains("frames[0][0].rect.left"), "{e}");
         let e = err(r#"{"frames":[[{"rect":{"left":1e39,"top":0,"width":1,"height":1}}]]}"#);
         assert!(e.contains("frames[0][0]") && e.contains("left"), "{e}");
-        let e = err(r#"{"frames":[[{"blur":{"left":0,"top":0,"width":1,"height":1,"kind":{"box":{"radius":0}}}}]]}"#);
+        let e = err(
+            r#"{"frames":[[{"blur":{"left":0,"top":0,"width":1,"height":1,"kind":{"box":{"radius":0}}}}]]}"#,
+        );
         assert!(e.contains("frames[0][0]") && e.contains("radius 0"), "{e}");
-        let e = err(r#"{"frames":[[{"rect":{"left":0,"top":0,"width":1,"height":1,"fill":[256,0,0,0]}}]]}"#);
+        let e = err(
+            r#"{"frames":[[{"rect":{"left":0,"top":0,"width":1,"height":1,"fill":[256,0,0,0]}}]]}"#,
+        );
         assert!(e.contains("frames[0][0].rect.fill"), "{e}");
-        let e = err(r#"{"frames":[[{"overlay":{"image":"a.png","left":0,"top":0,"width":1,"height":1,"opacity":1.5}}]]}"#);
+        let e = err(
+            r#"{"frames":[[{"overlay":{"image":"a.png","left":0,"top":0,"width":1,"height":1,"opacity":1.5}}]]}"#,
+        );
         assert!(e.contains("frames[0][0]") && e.contains("opacity"), "{e}");
         let e = err(r#"{"frames":[], "extra": 1}"#);
         assert!(e.contains("unknown field `extra`"), "{e}");
@@ -465,7 +485,10 @@ mod tests {
         .unwrap()
         .into_loaded(|_| Err(Error::InvalidImage("nope".into())));
         let e = r.unwrap_err().to_string();
-        assert!(e.contains("frames[0][0].overlay.image") && e.contains("missing.png"), "{e}");
+        assert!(
+            e.contains("frames[0][0].overlay.image") && e.contains("missing.png"),
+            "{e}"
+        );
     }
 
     #[test]

