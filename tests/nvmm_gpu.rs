@@ -10,7 +10,6 @@
 
 mod nvmm_support;
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use cudadraw::draw::DrawList;
@@ -199,9 +198,9 @@ fn batches_do_not_leak_device_memory() {
     );
 }
 
-/// Pixels of a PNG written by pngenc (RGBA8).
-fn read_png(path: &Path) -> (u32, u32, Vec<u8>) {
-    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+/// Pixels of a PNG made by pngenc (RGBA8).
+fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let dec = png::Decoder::new(std::io::Cursor::new(bytes));
     let mut reader = dec.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
@@ -210,7 +209,29 @@ fn read_png(path: &Path) -> (u32, u32, Vec<u8>) {
     (info.width, info.height, buf)
 }
 
-fn run(pipeline: &gst::Pipeline) {
+/// Runs `desc ! fakesink` to EOS and returns the buffers that reached the sink (PNG
+/// files here). Only core, videotestsrc and png plugins are needed (the GPU bundle's).
+fn run_collect(desc: &str, setup: impl FnOnce(&gst::Pipeline)) -> Vec<Vec<u8>> {
+    let pipeline = gst::parse::launch(&format!("{desc} ! fakesink name=out sync=false"))
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+    setup(&pipeline);
+    let out = Arc::new(Mutex::new(Vec::new()));
+    {
+        let out = out.clone();
+        let sink = pipeline.by_name("out").unwrap();
+        sink.static_pad("sink")
+            .unwrap()
+            .add_probe(gst::PadProbeType::BUFFER, move |_, probe| {
+                if let Some(b) = probe.buffer() {
+                    if let Ok(m) = b.map_readable() {
+                        out.lock().unwrap().push(m.as_slice().to_vec());
+                    }
+                }
+                gst::PadProbeReturn::Ok
+            });
+    }
     pipeline.set_state(gst::State::Playing).unwrap();
     let bus = pipeline.bus().unwrap();
     for msg in bus.iter_timed(gst::ClockTime::from_seconds(60)) {
@@ -224,6 +245,7 @@ fn run(pipeline: &gst::Pipeline) {
         }
     }
     pipeline.set_state(gst::State::Null).unwrap();
+    std::mem::take(&mut *out.lock().unwrap())
 }
 
 const FRAMES: u32 = 7;
@@ -246,40 +268,25 @@ fn pipeline_pngs_equal_cpu_reference() {
     let src = format!(
         "videotestsrc num-buffers={FRAMES} pattern=smpte ! video/x-raw,format=RGBA,width={w},height={h},framerate=30/1"
     );
-    let root = std::env::temp_dir().join(format!("cudadraw-nvmm-pipeline-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let plain = root.join("plain");
-    std::fs::create_dir_all(&plain).unwrap();
-    let p = gst::parse::launch(&format!(
-        "{src} ! pngenc ! multifilesink location={}/%02d.png",
-        plain.display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    run(&p);
+    let plain = run_collect(&format!("{src} ! pngenc"), |_| {});
+    assert_eq!(plain.len(), FRAMES as usize);
+    let out_dir =
+        std::env::temp_dir().join(format!("cudadraw-nvmm-pipeline-{}", std::process::id()));
 
     let info = FrameInfo::packed(w, h, PixelFormat::Rgba);
     for abi in [Abi::Ds4To7, Abi::Ds8] {
         for (mem, bs) in [("device", 3), ("pinned", 1), ("unified", 4)] {
-            let dir = root.join(format!("{}-{mem}", abi.as_str()));
-            std::fs::create_dir_all(&dir).unwrap();
-            let p = gst::parse::launch(&format!(
-                "{src} ! nvmmsynthupload name=up batch-size={bs} memory-type={mem} abi={a} \
-                 ! nvmmsynthdownload abi={a} ! pngenc ! multifilesink location={}/%02d.png",
-                dir.display(),
-                a = abi.as_str()
-            ))
-            .unwrap()
-            .downcast::<gst::Pipeline>()
-            .unwrap();
-            let up = p.by_name("up").unwrap();
-            let pad = up.static_pad("src").unwrap();
             let renderer = Arc::new(Mutex::new(Renderer::new()));
             let logo = renderer.lock().unwrap().add_image(logo());
             let errors = Arc::new(Mutex::new(Vec::<String>::new()));
             let seen = Arc::new(Mutex::new(0u32));
-            {
+            let desc = format!(
+                "{src} ! nvmmsynthupload name=up batch-size={bs} memory-type={mem} abi={a} \
+                 ! nvmmsynthdownload abi={a} ! pngenc",
+                a = abi.as_str()
+            );
+            let pngs = run_collect(&desc, |p| {
+                let pad = p.by_name("up").unwrap().static_pad("src").unwrap();
                 let (renderer, errors, seen) = (renderer.clone(), errors.clone(), seen.clone());
                 let o = opts(abi);
                 pad.add_probe(gst::PadProbeType::BUFFER, move |_, probe| {
@@ -300,28 +307,33 @@ fn pipeline_pngs_equal_cpu_reference() {
                     }
                     gst::PadProbeReturn::Ok
                 });
-            }
-            run(&p);
+            });
             assert!(
                 errors.lock().unwrap().is_empty(),
                 "{:?}",
                 errors.lock().unwrap()
             );
             assert_eq!(*seen.lock().unwrap(), FRAMES);
+            assert_eq!(pngs.len(), FRAMES as usize);
 
             let mut r = renderer.lock().unwrap();
-            for k in 0..FRAMES {
-                let (_, _, base) = read_png(&plain.join(format!("{k:02}.png")));
-                let list = lists_of_frame(k, info, logo);
+            for k in 0..FRAMES as usize {
+                let (_, _, base) = decode_png(&plain[k]);
+                let list = lists_of_frame(k as u32, info, logo);
                 let expected = reference(&[base], &[info], &[list], &mut r).remove(0);
-                let (pw, ph, got) = read_png(&dir.join(format!("{k:02}.png")));
+                let (pw, ph, got) = decode_png(&pngs[k]);
                 assert_eq!((pw, ph), (w, h));
-                assert!(
-                    got == expected,
-                    "{abi} {mem} batch-size {bs}: PNG {k:02} differs from the CPU reference"
-                );
+                if got != expected {
+                    std::fs::create_dir_all(&out_dir).unwrap();
+                    let actual = out_dir.join(format!("{}-{mem}-{k:02}-actual.png", abi.as_str()));
+                    std::fs::write(&actual, &pngs[k]).unwrap();
+                    panic!(
+                        "{abi} {mem} batch-size {bs}: PNG {k:02} differs from the CPU reference \
+                         (written to {})",
+                        actual.display()
+                    );
+                }
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&root);
 }

@@ -184,12 +184,23 @@ pub fn reference(
     out
 }
 
-/// Builds the C double once per test process; its path.
+/// Builds the C double once per test process; its path. `CUDADRAW_TEST_DOUBLE` names a
+/// prebuilt one instead (for hosts without a C compiler, e.g. the GPU bundle).
 pub fn double_lib() -> PathBuf {
     static LIB: OnceLock<PathBuf> = OnceLock::new();
     LIB.get_or_init(|| {
-        let src =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/double/nvbufsurface_double.c");
+        if let Some(p) = std::env::var_os("CUDADRAW_TEST_DOUBLE") {
+            return PathBuf::from(p);
+        }
+        let rel = "tests/double/nvbufsurface_double.c";
+        // The crate root at build time, else the working directory (a copied checkout).
+        let src = [
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel),
+            PathBuf::from(rel),
+        ]
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{rel} not found (run from the repository root)"));
         let dir = std::env::temp_dir().join(format!("cudadraw-nvmm-double-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let out = dir.join("libnvbufsurface_double.so");
@@ -199,7 +210,11 @@ pub fn double_lib() -> PathBuf {
             .arg(&out)
             .arg(&src)
             .status()
-            .unwrap_or_else(|e| panic!("cannot run {cc} to build the test double: {e}"));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run {cc} to build the test double (or set CUDADRAW_TEST_DOUBLE): {e}"
+                )
+            });
         assert!(status.success(), "building the test double failed");
         out
     })
