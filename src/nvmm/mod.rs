@@ -11,6 +11,26 @@
 //!   `libnvbufsurface.so` opened at run time; SYSTEM memory is drawn in place.
 //! - `synthetic` (feature `synthetic-nvmm`): a producer of DeepStream-identical batches
 //!   for machines without DeepStream.
+//!
+//! ```no_run
+//! use cudadraw::nvmm::{NvmmBatch, NvmmOptions};
+//! use cudadraw::render::Renderer;
+//! use cudadraw::{Border, Color, DrawList, Rect};
+//! # fn on_buffer(buffer: &gstreamer::BufferRef, renderer: &mut Renderer) -> cudadraw::Result<()> {
+//! // In a pad probe on `video/x-raw(memory:NVMM)` caps (after nvstreammux, say):
+//! let batch = NvmmBatch::from_buffer(buffer, &NvmmOptions::default())?;
+//! let lists: Vec<DrawList> = batch
+//!     .frames()
+//!     .iter()
+//!     .map(|f| {
+//!         let mut l = DrawList::new();
+//!         l.outline(Rect::new(10.0, 10.0, f.width as f32 / 2.0, 50.0), Border::new(4, Color::RED));
+//!         l
+//!     })
+//!     .collect();
+//! batch.render(renderer, &lists)?; // CUDA backend, or NvBufSurfaceMap on Jetson
+//! # Ok(()) }
+//! ```
 
 pub mod abi;
 pub mod map;

@@ -24,8 +24,11 @@ pub const MAX_BATCH: u32 = 4096;
 pub enum MemType {
     /// CUDA device memory on dGPU, SURFACE_ARRAY on Jetson.
     Default,
+    /// Page-locked host memory, addressed by kernels through unified addressing.
     CudaPinned,
+    /// CUDA device memory.
     CudaDevice,
+    /// CUDA managed memory.
     CudaUnified,
     /// Jetson NvBuffer, reachable only through `NvBufSurfaceMap`.
     SurfaceArray,
@@ -90,7 +93,9 @@ pub struct NvmmFrame {
     pub data_ptr: u64,
     /// Row pitch in bytes.
     pub pitch: usize,
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
     /// The raw `NvBufSurfaceColorFormat`.
     pub color_format: u32,
@@ -98,6 +103,7 @@ pub struct NvmmFrame {
     pub format: PixelFormat,
     /// The raw `NvBufSurfaceLayout` (always pitch-linear once validated).
     pub layout: u32,
+    /// The batch's memory type.
     pub mem_type: MemType,
     /// The descriptor's `gpuId`.
     pub gpu_id: u32,
