@@ -224,10 +224,10 @@ fn run_collect(desc: &str, setup: impl FnOnce(&gst::Pipeline)) -> Vec<Vec<u8>> {
         sink.static_pad("sink")
             .unwrap()
             .add_probe(gst::PadProbeType::BUFFER, move |_, probe| {
-                if let Some(b) = probe.buffer() {
-                    if let Ok(m) = b.map_readable() {
-                        out.lock().unwrap().push(m.as_slice().to_vec());
-                    }
+                if let Some(b) = probe.buffer()
+                    && let Ok(m) = b.map_readable()
+                {
+                    out.lock().unwrap().push(m.as_slice().to_vec());
                 }
                 gst::PadProbeReturn::Ok
             });
