@@ -35,7 +35,10 @@ fn rect() -> impl Strategy<Value = Rect> {
 }
 
 fn color() -> impl Strategy<Value = Color> {
-    (any::<[u8; 3]>(), prop_oneof![Just(0u8), Just(80), Just(255), any::<u8>()])
+    (
+        any::<[u8; 3]>(),
+        prop_oneof![Just(0u8), Just(80), Just(255), any::<u8>()],
+    )
         .prop_map(|(c, a)| Color::rgba(c[0], c[1], c[2], a))
 }
 
@@ -89,8 +92,7 @@ fn op(valid: bool) -> BoxedStrategy<Op> {
     let expand = if valid {
         (0.0f32..6.0).boxed()
     } else {
-        prop_oneof![4 => 0.0f32..6.0, 1 => prop_oneof![Just(-1.0f32), Just(f32::INFINITY)]]
-            .boxed()
+        prop_oneof![4 => 0.0f32..6.0, 1 => prop_oneof![Just(-1.0f32), Just(f32::INFINITY)]].boxed()
     };
     let blurs = (rect(), blur_kind(valid), expand)
         .prop_map(|(rect, kind, expand)| Op::Blur(BlurOp { rect, kind, expand }));
@@ -108,7 +110,10 @@ fn op(valid: bool) -> BoxedStrategy<Op> {
             filter: if n { Filter::Nearest } else { Filter::Bilinear },
         })
     });
-    let bad_rect = (rect(), prop_oneof![Just(f32::NAN), Just(f32::INFINITY), Just(2.0e6)])
+    let bad_rect = (
+        rect(),
+        prop_oneof![Just(f32::NAN), Just(f32::INFINITY), Just(2.0e6)],
+    )
         .prop_map(|(r, v)| {
             Op::Box(BoxOp {
                 rect: Rect { left: v, ..r },
@@ -224,7 +229,7 @@ proptest! {
     ) {
         let mut s = store(seed);
         // A fully transparent image, drawn at full opacity; and an opaque one at opacity 0.
-        let clear = s.add(Image::new(4, 3, vec![77, 88, 99, 0].repeat(12)).expect("image"));
+        let clear = s.add(Image::new(4, 3, [77, 88, 99, 0].repeat(12)).expect("image"));
         let mut l = DrawList::new();
         for (r, w, a, c, f) in rects {
             l.rect(
@@ -293,9 +298,18 @@ fn renderer_is_reusable_across_layouts() {
     let s = store(7);
     let mut r = CpuRenderer::new();
     let mut l = DrawList::new();
-    l.blur(Rect::new(-3.0, -3.0, 500.0, 500.0), BlurKind::Box { radius: 3 });
-    l.blur(Rect::new(-3.0, -3.0, 500.0, 500.0), BlurKind::Gaussian { sigma: 1.3 });
-    l.blur(Rect::new(-3.0, -3.0, 500.0, 500.0), BlurKind::Pixelate { block: 5 });
+    l.blur(
+        Rect::new(-3.0, -3.0, 500.0, 500.0),
+        BlurKind::Box { radius: 3 },
+    );
+    l.blur(
+        Rect::new(-3.0, -3.0, 500.0, 500.0),
+        BlurKind::Gaussian { sigma: 1.3 },
+    );
+    l.blur(
+        Rect::new(-3.0, -3.0, 500.0, 500.0),
+        BlurKind::Pixelate { block: 5 },
+    );
     for (w, h) in [(300u32, 200u32), (7, 5), (257, 190), (1, 1), (300, 200)] {
         let info = FrameInfo::packed(w, h, PixelFormat::Rgba);
         let mut a = buffer(info, 3);

@@ -309,17 +309,18 @@ fn execute_rejects_commands_outside_the_frame() {
         clip: PixelRect::new(4, 4, 9, 8).into(),
         ..good
     };
-    let mut f = HostFrame::new(&mut d, info).unwrap();
-    assert!(execute(&mut f, &[good, bad], &[], &ImageStore::new()).is_err());
-    let unknown = CdCmd { op: 99, ..good };
-    assert!(execute(&mut f, &[unknown], &[], &ImageStore::new()).is_err());
-    let gauss = CdCmd {
-        op: CD_OP_BLUR_GAUSS,
-        param: 2,
-        ..good
-    };
-    assert!(execute(&mut f, &[gauss], &[0, 0, 65536, 0], &ImageStore::new()).is_err());
-    drop(f);
+    {
+        let mut f = HostFrame::new(&mut d, info).unwrap();
+        assert!(execute(&mut f, &[good, bad], &[], &ImageStore::new()).is_err());
+        let unknown = CdCmd { op: 99, ..good };
+        assert!(execute(&mut f, &[unknown], &[], &ImageStore::new()).is_err());
+        let gauss = CdCmd {
+            op: CD_OP_BLUR_GAUSS,
+            param: 2,
+            ..good
+        };
+        assert!(execute(&mut f, &[gauss], &[0, 0, 65536, 0], &ImageStore::new()).is_err());
+    }
     assert_eq!(d, orig);
     let mut f = HostFrame::new(&mut d, info).unwrap();
     execute(&mut f, &[good], &[], &ImageStore::new()).unwrap();
