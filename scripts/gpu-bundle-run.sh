@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Entry script of cudadraw's GPU bundle (copied to bundle/run.sh by scripts/gpu-bundle).
+#
+#   bundle/run.sh [tests] [sanitizer] [bench]     (default: all three)
+#
+# Runs from the repository root that holds bundle/ (test binaries read tests/...), or
+# from $CUDADRAW_REPO. Every test binary runs with CUDADRAW_REQUIRE_GPU=1, so GPU tests
+# fail rather than skip; the GPU test binaries (names containing "gpu") run again under
+# compute-sanitizer memcheck and racecheck with fewer random scenes; then the benches.
+# Logs go to $OUT (or bundle/logs): tests.log, sanitizer.log, bench.log, summary.txt.
+set -u
+B=$(cd "$(dirname "$0")" && pwd)
+REPO=${CUDADRAW_REPO:-$(dirname "$B")}
+LOGS=${OUT:-$B/logs}
+mkdir -p "$LOGS"
+PARTS=${*:-tests sanitizer bench}
+want() { [[ " $PARTS " == *" $1 "* ]]; }
+
+export LD_LIBRARY_PATH="$B/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+for l in libstdc++.so.6 libgcc_s.so.1; do
+    if ! ldconfig -p 2>/dev/null | grep -q "$l "; then
+        LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$B/lib-compat"
+        break
+    fi
+done
+export GST_PLUGIN_SYSTEM_PATH="$B/gst"
+export GST_PLUGIN_PATH="$B/gst"
+export GST_PLUGIN_SCANNER="$B/libexec/gst-plugin-scanner"
+export GST_REGISTRY=/tmp/cudadraw-gst-registry-$$.bin
+export CUDADRAW_REQUIRE_GPU=1
+export RUST_BACKTRACE=1
+cd "$REPO" || exit 2
+
+SUMMARY=$LOGS/summary.txt
+: >"$SUMMARY"
+say() { echo "$*" | tee -a "$SUMMARY"; }
+
+say "cudadraw GPU bundle run: $(date -u +%FT%TZ) on $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)"
+say "parts: $PARTS"
+status=0
+
+# Sums "N passed; M failed" over libtest result lines of a log.
+count() { grep -Eo "[0-9]+ $2" "$1" | awk '{s += $1} END {print s + 0}'; }
+
+if want tests; then
+    TL=$LOGS/tests.log
+    : >"$TL"
+    tp=0 tf=0 ts=0
+    for t in "$B"/tests/*; do
+        name=$(basename "$t")
+        one=$(mktemp)
+        start=$(date +%s)
+        timeout "${CUDADRAW_TEST_TIMEOUT:-400}" "$t" --test-threads="${CUDADRAW_TEST_THREADS:-4}" >"$one" 2>&1
+        rc=$?
+        p=$(count "$one" passed) f=$(count "$one" failed) s=$(grep -c '^SKIPPED' "$one")
+        { echo "===== $name (rc $rc, $(( $(date +%s) - start )) s)"; cat "$one"; } >>"$TL"
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi # crashed or timed out
+        tp=$((tp + p - s)) tf=$((tf + f)) ts=$((ts + s))
+        say "  test $name: rc $rc, $((p - s)) passed, $f failed, $s skipped"
+        [ "$rc" -eq 0 ] || status=1
+        rm -f "$one"
+    done
+    say "TESTS: $tp passed, $tf failed, $ts skipped (skipped tests are not counted as passed)"
+fi
+
+if want sanitizer; then
+    SL=$LOGS/sanitizer.log
+    : >"$SL"
+    CS=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
+    if [ -z "$CS" ]; then
+        say "SANITIZER: compute-sanitizer not found"
+        status=1
+    else
+        errs=0
+        for t in "$B"/tests/*gpu*; do
+            [ -x "$t" ] || continue
+            name=$(basename "$t")
+            for tool in memcheck racecheck; do
+                scenes=${CUDADRAW_SANITIZER_SCENES:-40}
+                [ "$tool" = racecheck ] && scenes=${CUDADRAW_RACECHECK_SCENES:-12}
+                one=$(mktemp)
+                CUDADRAW_GPU_SCENES=$scenes timeout "${CUDADRAW_SANITIZER_TIMEOUT:-300}" \
+                    "$CS" --tool "$tool" --error-exitcode 86 --print-limit 20 \
+                    "$t" --test-threads=1 >"$one" 2>&1
+                rc=$?
+                n=$(grep -Eo 'ERROR SUMMARY: [0-9]+' "$one" | awk '{s += $3} END {print s + 0}')
+                h=$(grep -Eo 'RACECHECK SUMMARY: [0-9]+ hazard' "$one" | awk '{s += $3} END {print s + 0}')
+                [ "$tool" = racecheck ] && n=$((n > h ? n : h))
+                if [ "$rc" -ne 0 ] && [ "$n" -eq 0 ]; then n=1; fi # test failure or crash
+                errs=$((errs + n))
+                { echo "===== $tool $name (rc $rc)"; cat "$one"; } >>"$SL"
+                say "  $tool $name: rc $rc, $n error(s)"
+                [ "$rc" -eq 0 ] || status=1
+                rm -f "$one"
+            done
+        done
+        say "SANITIZER: $errs error(s) (memcheck + racecheck)"
+    fi
+fi
+
+if want bench; then
+    BL=$LOGS/bench.log
+    : >"$BL"
+    for t in "$B"/bench/*; do
+        [ -x "$t" ] || continue
+        echo "===== $(basename "$t")" >>"$BL"
+        timeout "${CUDADRAW_BENCH_TIMEOUT:-300}" "$t" --bench >>"$BL" 2>&1 || status=1
+    done
+    say "BENCH:"
+    grep -E '^(\||first call|cudadraw benchmarks|SKIPPED)' "$BL" | tee -a "$SUMMARY"
+fi
+
+say "exit status: $status"
+rm -f "$GST_REGISTRY"
+exit $status
