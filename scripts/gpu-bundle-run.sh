@@ -30,6 +30,12 @@ export GST_REGISTRY=/tmp/cudadraw-gst-registry-$$.bin
 export CUDADRAW_REQUIRE_GPU=1
 export RUST_BACKTRACE=1
 cd "$REPO" || exit 2
+# Tests locate tests/... through the build machine's CARGO_MANIFEST_DIR, baked in at
+# compile time: make that path lead to this copy of the repository.
+BUILD_ROOT=$(cat "$B/BUILD_ROOT" 2>/dev/null || true)
+if [ -n "$BUILD_ROOT" ] && [ "$BUILD_ROOT" != "$REPO" ] && [ ! -e "$BUILD_ROOT" ]; then
+    mkdir -p "$(dirname "$BUILD_ROOT")" && ln -s "$REPO" "$BUILD_ROOT"
+fi
 
 SUMMARY=$LOGS/summary.txt
 : >"$SUMMARY"
@@ -50,7 +56,10 @@ if want tests; then
         name=$(basename "$t")
         one=$(mktemp)
         start=$(date +%s)
-        timeout "${CUDADRAW_TEST_TIMEOUT:-400}" "$t" --test-threads="${CUDADRAW_TEST_THREADS:-4}" >"$one" 2>&1
+        skip=()
+        # The render-tool tests build the example with cargo, which the GPU host lacks.
+        [ "$name" = reference ] && skip=(--skip render_tool)
+        timeout "${CUDADRAW_TEST_TIMEOUT:-400}" "$t" --test-threads="${CUDADRAW_TEST_THREADS:-4}" "${skip[@]}" >"$one" 2>&1
         rc=$?
         p=$(count "$one" passed) f=$(count "$one" failed) s=$(grep -c '^SKIPPED' "$one")
         { echo "===== $name (rc $rc, $(( $(date +%s) - start )) s)"; cat "$one"; } >>"$TL"
