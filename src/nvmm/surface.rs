@@ -190,15 +190,21 @@ impl<'a> NvmmBatch<'a> {
                 return Err(e);
             }
         };
-        Ok(NvmmBatch {
+        let mut batch = NvmmBatch {
             map,
             abi,
             header,
             mem_type,
             frames,
             force_cpu_map_for_unified: opts.force_cpu_map_for_unified,
-            lib_path: opts.nvbufsurface_lib.clone(),
-        })
+            lib_path: None,
+        };
+        // Only the CPU map path needs the library path: device batches stay free of
+        // allocation.
+        if batch.path() == RenderPath::CpuMap {
+            batch.lib_path = opts.nvbufsurface_lib.clone();
+        }
+        Ok(batch)
     }
 
     /// The filled frames, in batch order.
