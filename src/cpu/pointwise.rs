@@ -148,6 +148,40 @@ fn bilinear(u: i64, n: i64, d: i64) -> (usize, usize, u32) {
     (i0, (i0 + 1).min(n as usize - 1), (s & 255) as u32)
 }
 
+/// floor(((2u + 1) * k) / (2 d)) for u = u0, u0 + 1, ...: the sampling formulas'
+/// quotient, stepped exactly with a remainder instead of a division per pixel.
+struct Stepper {
+    q: i64,
+    r: i64,
+    dq: i64,
+    dr: i64,
+    d2: i64,
+}
+
+impl Stepper {
+    fn new(u0: i64, k: i64, d: i64) -> Self {
+        let d2 = 2 * d;
+        let n = (2 * u0 + 1) * k;
+        Self {
+            q: n / d2,
+            r: n % d2,
+            dq: (2 * k) / d2,
+            dr: (2 * k) % d2,
+            d2,
+        }
+    }
+
+    #[inline(always)]
+    fn next(&mut self) {
+        self.q += self.dq;
+        self.r += self.dr;
+        if self.r >= self.d2 {
+            self.q += 1;
+            self.r -= self.d2;
+        }
+    }
+}
+
 /// Overlay of `img` into the destination `c.inner`, rows [y0, y1) of the chunk.
 fn overlay(
     chunk: &mut [u8],
@@ -171,11 +205,13 @@ fn overlay(
     for y in y0..y1 {
         let row = &mut chunk[(y - top) * info.pitch..][..x1 * 4];
         let v = y as i64 - i64::from(dest.y0);
+        let u0 = x0 as i64 - i64::from(dest.x0);
         if nearest_filter {
             let srow = &src[nearest(v, ih, dh) * stride..][..stride];
+            let mut step = Stepper::new(u0, iw, dw);
             for x in x0..x1 {
-                let u = x as i64 - i64::from(dest.x0);
-                let sx = nearest(u, iw, dw);
+                let sx = (step.q.min(iw - 1)) as usize;
+                step.next();
                 let p = &srow[sx * 4..sx * 4 + 4];
                 put(
                     &mut row[x * 4..x * 4 + 4],
@@ -189,9 +225,12 @@ fn overlay(
             let (sy0, sy1, fy) = bilinear(v, ih, dh);
             let r0 = &src[sy0 * stride..][..stride];
             let r1 = &src[sy1 * stride..][..stride];
+            let mut step = Stepper::new(u0, iw * 256, dw);
             for x in x0..x1 {
-                let u = x as i64 - i64::from(dest.x0);
-                let (sx0, sx1, fx) = bilinear(u, iw, dw);
+                let s = (step.q - 128).clamp(0, (iw - 1) * 256);
+                step.next();
+                let sx0 = (s >> 8) as usize;
+                let (sx1, fx) = ((sx0 + 1).min(iw as usize - 1), (s & 255) as u32);
                 let mut s = [0u8; 4];
                 for (ch, out) in s.iter_mut().enumerate() {
                     let p00 = u32::from(r0[sx0 * 4 + ch]);
@@ -223,6 +262,23 @@ fn put(px: &mut [u8], s: [u8; 4], m: u32, swap: bool, has_alpha: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stepper_matches_the_division() {
+        for (u0, k, d) in [
+            (0, 2, 4),
+            (3, 7 * 256, 5),
+            (0, 8192 * 256, 1),
+            (17, 3, 1000),
+            (5, 256, 3),
+        ] {
+            let mut s = Stepper::new(u0, k, d);
+            for u in u0..u0 + 3000 {
+                assert_eq!(s.q, ((2 * u + 1) * k) / (2 * d), "u={u} k={k} d={d}");
+                s.next();
+            }
+        }
+    }
 
     #[test]
     fn sampling_formulas() {
