@@ -50,7 +50,12 @@ impl Batch {
             frames.push(unsafe { DeviceFrame::new(p, info, 0) });
         }
         let copy_dst = unsafe { cu::malloc_sync(bytes * n) }.expect("cuMemAlloc");
-        Batch { ptrs, frames, copy_dst, bytes }
+        Batch {
+            ptrs,
+            frames,
+            copy_dst,
+            bytes,
+        }
     }
 }
 
@@ -87,7 +92,10 @@ fn w2_lists() -> Vec<DrawList> {
         .map(|_| {
             let mut l = DrawList::new();
             for _ in 0..10 {
-                l.blur(random_box(&mut r, 64.0, 256.0), BlurKind::Box { radius: 15 });
+                l.blur(
+                    random_box(&mut r, 64.0, 256.0),
+                    BlurKind::Box { radius: 15 },
+                );
             }
             l
         })
@@ -138,7 +146,8 @@ fn median(v: &mut [f64]) -> f64 {
 fn gpu_us(cuda: &mut CudaRenderer, b: &Batch, lists: &[DrawList], store: &ImageStore) -> f64 {
     let mut v = Vec::with_capacity(SAMPLES);
     for i in 0..WARMUP + SAMPLES {
-        cuda.render(&b.frames[..lists.len()], lists, store).expect("render");
+        cuda.render(&b.frames[..lists.len()], lists, store)
+            .expect("render");
         let ms = cuda.last_gpu_time_ms(0).expect("timing").unwrap_or(0.0);
         if i >= WARMUP {
             v.push(ms as f64 * 1e3);
@@ -152,7 +161,11 @@ struct Events(sys::CUevent, sys::CUevent, sys::CUstream);
 impl Events {
     fn new(stream: sys::CUstream) -> Self {
         let f = sys::CUevent_flags::CU_EVENT_DEFAULT;
-        Events(cu::event::create(f).unwrap(), cu::event::create(f).unwrap(), stream)
+        Events(
+            cu::event::create(f).unwrap(),
+            cu::event::create(f).unwrap(),
+            stream,
+        )
     }
     /// GPU microseconds of whatever `f` enqueues on the stream.
     fn time(&self, f: impl FnOnce()) -> f64 {
@@ -193,8 +206,12 @@ struct CpuMap {
 
 impl CpuMap {
     fn new(b: &Batch) -> Self {
-        let host = unsafe { cu::malloc_host(b.bytes * b.ptrs.len(), 0) }.expect("pinned") as *mut u8;
-        CpuMap { host, cpu: CpuRenderer::new() }
+        let host =
+            unsafe { cu::malloc_host(b.bytes * b.ptrs.len(), 0) }.expect("pinned") as *mut u8;
+        CpuMap {
+            host,
+            cpu: CpuRenderer::new(),
+        }
     }
     fn once(&mut self, b: &Batch, lists: &[DrawList], store: &ImageStore) {
         let n = lists.len();
@@ -295,15 +312,29 @@ fn main() {
     let c2 = map.ms(&b, &w2, &store);
     let c3 = map.ms(&b, &w3, &store);
 
-    println!("\ncudadraw benchmarks on {} (batch of 8 1920x1080 RGBA frames)", gpu_name());
-    println!("first call (context + PTX load): {first_ms:.1} ms; first render: {first_render_ms:.2} ms");
+    println!(
+        "\ncudadraw benchmarks on {} (batch of 8 1920x1080 RGBA frames)",
+        gpu_name()
+    );
+    println!(
+        "first call (context + PTX load): {first_ms:.1} ms; first render: {first_render_ms:.2} ms"
+    );
     println!("| workload | GPU us (median) | CPU-map ms (median) | speedup |");
     println!("|---|---|---|---|");
     println!("| W0 copy (D2D, 132 MB moved) | {w0:.1} | - | - |");
-    println!("| W1 800 boxes | {g1:.1} | {c1:.2} | {:.0}x |", c1 * 1e3 / g1);
+    println!(
+        "| W1 800 boxes | {g1:.1} | {c1:.2} | {:.0}x |",
+        c1 * 1e3 / g1
+    );
     println!("| W1f 800 boxes + fill | {g1f:.1} | - | - |");
-    println!("| W2 80 box blurs r=15 | {g2:.1} | {c2:.2} | {:.0}x |", c2 * 1e3 / g2);
-    println!("| W3 32 overlays 256x256 | {g3:.1} | {c3:.2} | {:.0}x |", c3 * 1e3 / g3);
+    println!(
+        "| W2 80 box blurs r=15 | {g2:.1} | {c2:.2} | {:.0}x |",
+        c2 * 1e3 / g2
+    );
+    println!(
+        "| W3 32 overlays 256x256 | {g3:.1} | {c3:.2} | {:.0}x |",
+        c3 * 1e3 / g3
+    );
     println!("| W5 1 frame, 100 boxes (wall) | {g5:.1} | - | - |");
     println!();
 
@@ -346,7 +377,9 @@ fn main() {
     });
     group.finish();
     let mut cpu_group = c.benchmark_group("cpu_map");
-    cpu_group.sample_size(10).measurement_time(Duration::from_secs(2));
+    cpu_group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(2));
     for (name, lists) in [("W1", &w1), ("W2", &w2), ("W3", &w3)] {
         cpu_group.bench_function(name, |bch| bch.iter(|| map.once(&b, lists, &store)));
     }

@@ -46,11 +46,17 @@ fn every_reference_scene_matches_on_the_gpu() {
             continue;
         }
         match case.render_cpu() {
-            Ok(cpu) if cpu != got => failures.push(format!("{}: GPU bytes differ from CPU", case.name)),
+            Ok(cpu) if cpu != got => {
+                failures.push(format!("{}: GPU bytes differ from CPU", case.name))
+            }
             Ok(_) => {}
             Err(e) => failures.push(e),
         }
     }
-    println!("{} reference scenes on the GPU, {} failures", cases.len(), failures.len());
+    println!(
+        "{} reference scenes on the GPU, {} failures",
+        cases.len(),
+        failures.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

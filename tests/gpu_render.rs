@@ -9,8 +9,12 @@ mod gpu_support;
 use cudadraw::cpu::CpuRenderer;
 use cudadraw::cuda::CudaRenderer;
 use cudadraw::draw::{BlurKind, DrawList, ImageStore};
-use cudadraw::{Border, Color, DeviceFrame, Error, FrameInfo, HostFrame, ImageId, PixelFormat, Rect};
-use gpu_support::{Kind, Mem, first_diff, gpu, pattern, random_images, random_info, random_list, rng};
+use cudadraw::{
+    Border, Color, DeviceFrame, Error, FrameInfo, HostFrame, ImageId, PixelFormat, Rect,
+};
+use gpu_support::{
+    Kind, Mem, first_diff, gpu, pattern, random_images, random_info, random_list, rng,
+};
 use rand::Rng;
 
 /// Renders `lists` on frames of `infos` (initial bytes `init`) on the CPU and on the
@@ -31,7 +35,8 @@ fn compare(
             .zip(infos)
             .map(|(b, i)| HostFrame::new(b, *i).expect("host frame"))
             .collect();
-        cpu.render(&mut frames, lists, store).map_err(|e| format!("cpu: {e}"))?;
+        cpu.render(&mut frames, lists, store)
+            .map_err(|e| format!("cpu: {e}"))?;
     }
     let mems: Vec<Mem> = init
         .iter()
@@ -46,7 +51,8 @@ fn compare(
         .zip(infos)
         .map(|(m, i)| unsafe { DeviceFrame::new(m.dptr, *i, 0) })
         .collect();
-    cuda.render(&frames, lists, store).map_err(|e| format!("gpu: {e}"))?;
+    cuda.render(&frames, lists, store)
+        .map_err(|e| format!("gpu: {e}"))?;
     for (k, (m, w)) in mems.iter().zip(&want).enumerate() {
         let got = m.download(w.len());
         if let Some(d) = first_diff(w, &got, &infos[k]) {
@@ -65,7 +71,9 @@ fn scene_count() -> usize {
 
 #[test]
 fn random_scenes_match_cpu() {
-    let Some(mut cuda) = gpu("random_scenes_match_cpu") else { return };
+    let Some(mut cuda) = gpu("random_scenes_match_cpu") else {
+        return;
+    };
     let mut cpu = CpuRenderer::new();
     let mut store = ImageStore::new();
     random_images(&mut rng(7), &mut store, 6);
@@ -77,7 +85,11 @@ fn random_scenes_match_cpu() {
         // Every 16th scene is a full-size frame; the rest spread log-uniformly.
         let info = if seed % 16 == 0 {
             let f = PixelFormat::ALL[r.random_range(0..4)];
-            let (w, h) = if seed % 32 == 0 { (4096, 2160) } else { (1920, 1080) };
+            let (w, h) = if seed % 32 == 0 {
+                (4096, 2160)
+            } else {
+                (1920, 1080)
+            };
             FrameInfo::new(w, h, w as usize * 4 + 4 * r.random_range(0..3usize), f)
         } else {
             random_info(&mut r, 4096, 2160)
@@ -86,12 +98,26 @@ fn random_scenes_match_cpu() {
         let area = info.width as f64 * info.height as f64;
         let max_n = ((4.0e8 / (area * 0.2)).clamp(1.0, 5000.0)) as usize;
         let count = (r.random_range(0.0f64..(max_n as f64 + 1.0).ln())).exp() as usize;
-        let list = random_list(&mut r, info.width, info.height, count.min(max_n), store.len());
+        let list = random_list(
+            &mut r,
+            info.width,
+            info.height,
+            count.min(max_n),
+            store.len(),
+        );
         prims += list.len();
         pixels += area as u64;
         let extra = r.random_range(0..8usize) * 4;
         let init = vec![pattern(&mut r, info.min_len() + extra)];
-        if let Err(e) = compare(&mut cuda, &mut cpu, &store, &[info], &init, &[list], Kind::Device) {
+        if let Err(e) = compare(
+            &mut cuda,
+            &mut cpu,
+            &store,
+            &[info],
+            &init,
+            &[list],
+            Kind::Device,
+        ) {
             failures.push(format!("seed {}: {e}", 1000 + seed));
             if failures.len() >= 10 {
                 break;
@@ -104,12 +130,18 @@ fn random_scenes_match_cpu() {
         t0.elapsed().as_secs_f64(),
         failures.len()
     );
-    assert!(failures.is_empty(), "GPU differs from CPU:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "GPU differs from CPU:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn batches_of_1_8_64_match_cpu() {
-    let Some(mut cuda) = gpu("batches_of_1_8_64_match_cpu") else { return };
+    let Some(mut cuda) = gpu("batches_of_1_8_64_match_cpu") else {
+        return;
+    };
     let mut cpu = CpuRenderer::new();
     let mut store = ImageStore::new();
     random_images(&mut rng(8), &mut store, 3);
@@ -124,18 +156,31 @@ fn batches_of_1_8_64_match_cpu() {
             })
             .collect();
         let init: Vec<Vec<u8>> = infos.iter().map(|i| pattern(&mut r, i.min_len())).collect();
-        compare(&mut cuda, &mut cpu, &store, &infos, &init, &lists, Kind::Device)
-            .unwrap_or_else(|e| panic!("batch of {n} (round {round}): {e}"));
+        compare(
+            &mut cuda,
+            &mut cpu,
+            &store,
+            &infos,
+            &init,
+            &lists,
+            Kind::Device,
+        )
+        .unwrap_or_else(|e| panic!("batch of {n} (round {round}): {e}"));
     }
 }
 
 #[test]
 fn pinned_and_managed_frames_match_cpu() {
-    let Some(mut cuda) = gpu("pinned_and_managed_frames_match_cpu") else { return };
+    let Some(mut cuda) = gpu("pinned_and_managed_frames_match_cpu") else {
+        return;
+    };
     let mut cpu = CpuRenderer::new();
     let mut store = ImageStore::new();
     random_images(&mut rng(9), &mut store, 2);
-    for (k, kind) in [Kind::Pinned, Kind::Managed, Kind::Device].into_iter().enumerate() {
+    for (k, kind) in [Kind::Pinned, Kind::Managed, Kind::Device]
+        .into_iter()
+        .enumerate()
+    {
         let mut r = rng(90 + k as u64);
         let infos: Vec<FrameInfo> = (0..4).map(|_| random_info(&mut r, 1280, 720)).collect();
         let lists: Vec<DrawList> = infos
@@ -152,7 +197,9 @@ fn pinned_and_managed_frames_match_cpu() {
 /// drawn after a blur lands on top of the blurred pixels.
 #[test]
 fn list_order_across_blurs_matches_cpu() {
-    let Some(mut cuda) = gpu("list_order_across_blurs_matches_cpu") else { return };
+    let Some(mut cuda) = gpu("list_order_across_blurs_matches_cpu") else {
+        return;
+    };
     let mut cpu = CpuRenderer::new();
     let store = ImageStore::new();
     let info = FrameInfo::packed(320, 240, PixelFormat::Bgrx);
@@ -164,19 +211,45 @@ fn list_order_across_blurs_matches_cpu() {
             Some(Border::new(3, Color::rgba(255, 40 * i, 0, 200))),
             Some(Color::rgba(0, 0, 255, 80)),
         );
-        l.blur(Rect::new(x + 10.0, 40.0, 50.0, 70.0), BlurKind::Box { radius: 5 });
-        l.blur(Rect::new(x, 100.0, 30.0, 30.0), BlurKind::Gaussian { sigma: 2.5 });
-        l.blur(Rect::new(x, 140.0, 45.0, 45.0), BlurKind::Pixelate { block: 7 });
+        l.blur(
+            Rect::new(x + 10.0, 40.0, 50.0, 70.0),
+            BlurKind::Box { radius: 5 },
+        );
+        l.blur(
+            Rect::new(x, 100.0, 30.0, 30.0),
+            BlurKind::Gaussian { sigma: 2.5 },
+        );
+        l.blur(
+            Rect::new(x, 140.0, 45.0, 45.0),
+            BlurKind::Pixelate { block: 7 },
+        );
     }
-    l.fill(Rect::new(0.0, 0.0, 320.0, 240.0), Color::rgba(10, 200, 10, 30));
-    l.blur(Rect::new(0.0, 0.0, 320.0, 240.0), BlurKind::Box { radius: 1 });
+    l.fill(
+        Rect::new(0.0, 0.0, 320.0, 240.0),
+        Color::rgba(10, 200, 10, 30),
+    );
+    l.blur(
+        Rect::new(0.0, 0.0, 320.0, 240.0),
+        BlurKind::Box { radius: 1 },
+    );
     let init = vec![pattern(&mut rng(3), info.min_len())];
-    compare(&mut cuda, &mut cpu, &store, &[info], &init, &[l], Kind::Device).unwrap();
+    compare(
+        &mut cuda,
+        &mut cpu,
+        &store,
+        &[info],
+        &init,
+        &[l],
+        Kind::Device,
+    )
+    .unwrap();
 }
 
 #[test]
 fn submit_wait_and_caller_stream() {
-    let Some(mut cuda) = gpu("submit_wait_and_caller_stream") else { return };
+    let Some(mut cuda) = gpu("submit_wait_and_caller_stream") else {
+        return;
+    };
     let mut cpu = CpuRenderer::new();
     let store = ImageStore::new();
     let info = FrameInfo::packed(257, 131, PixelFormat::Rgba);
@@ -184,8 +257,12 @@ fn submit_wait_and_caller_stream() {
     let list = random_list(&mut r, info.width, info.height, 400, 0);
     let init = pattern(&mut r, info.min_len());
     let mut want = init.clone();
-    cpu.render(&mut [HostFrame::new(&mut want, info).unwrap()], &[&list], &store)
-        .unwrap();
+    cpu.render(
+        &mut [HostFrame::new(&mut want, info).unwrap()],
+        &[&list],
+        &store,
+    )
+    .unwrap();
 
     let m = Mem::new(Kind::Device, init.len());
     m.upload(&init);
@@ -207,7 +284,9 @@ fn submit_wait_and_caller_stream() {
 
 #[test]
 fn bad_input_is_a_typed_error_and_draws_nothing() {
-    let Some(mut cuda) = gpu("bad_input_is_a_typed_error_and_draws_nothing") else { return };
+    let Some(mut cuda) = gpu("bad_input_is_a_typed_error_and_draws_nothing") else {
+        return;
+    };
     let store = ImageStore::new();
     let info = FrameInfo::packed(64, 48, PixelFormat::Rgba);
     let init = pattern(&mut rng(12), info.min_len());
@@ -218,7 +297,10 @@ fn bad_input_is_a_typed_error_and_draws_nothing() {
             m
         })
         .collect();
-    let good: Vec<DeviceFrame> = mems.iter().map(|m| unsafe { DeviceFrame::new(m.dptr, info, 0) }).collect();
+    let good: Vec<DeviceFrame> = mems
+        .iter()
+        .map(|m| unsafe { DeviceFrame::new(m.dptr, info, 0) })
+        .collect();
     let mut ok = DrawList::new();
     ok.fill(Rect::new(0.0, 0.0, 64.0, 48.0), Color::RED);
     let mut nan = DrawList::new();
@@ -236,10 +318,24 @@ fn bad_input_is_a_typed_error_and_draws_nothing() {
     let e = cuda.render(&good, &[&ok, &nan, &ok], &store).unwrap_err();
     assert!(matches!(e, Error::InvalidOp { frame: 1, .. }), "{e}");
     untouched("NaN in frame 1");
-    let e = cuda.render(&good, &[&ok, &ok, &unknown], &store).unwrap_err();
-    assert!(matches!(e, Error::UnknownImage { frame: 2, image: 3, .. }), "{e}");
+    let e = cuda
+        .render(&good, &[&ok, &ok, &unknown], &store)
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::UnknownImage {
+                frame: 2,
+                image: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
     untouched("unknown image");
-    let e = cuda.render(&good, &[&radius, &ok, &ok], &store).unwrap_err();
+    let e = cuda
+        .render(&good, &[&radius, &ok, &ok], &store)
+        .unwrap_err();
     assert!(matches!(e, Error::InvalidOp { frame: 0, .. }), "{e}");
     untouched("radius 0");
     let e = cuda.render(&good, &[&ok, &ok], &store).unwrap_err();
@@ -251,7 +347,13 @@ fn bad_input_is_a_typed_error_and_draws_nothing() {
     let e = cuda.render(&bad, &[&ok, &ok, &ok], &store).unwrap_err();
     assert!(matches!(e, Error::InvalidFrame { index: 1, .. }), "{e}");
     untouched("null pointer");
-    bad[1] = unsafe { DeviceFrame::new(mems[1].dptr, FrameInfo::new(64, 48, 200, PixelFormat::Rgba), 0) };
+    bad[1] = unsafe {
+        DeviceFrame::new(
+            mems[1].dptr,
+            FrameInfo::new(64, 48, 200, PixelFormat::Rgba),
+            0,
+        )
+    };
     let e = cuda.render(&bad, &[&ok, &ok, &ok], &store).unwrap_err();
     assert!(matches!(e, Error::InvalidFrame { index: 1, .. }), "{e}");
     untouched("pitch < 4 x width");

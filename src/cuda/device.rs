@@ -3,6 +3,7 @@
 //! pointers, and every buffer here is grow-only, so steady-state calls allocate nothing.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::ffi::{CString, c_void};
 
 use cudarc::driver::result::{self as cu, DriverError};
@@ -168,8 +169,8 @@ impl Device {
     pub(crate) fn new(ordinal: usize) -> Result<Self> {
         let cu_dev = cu::device::get(ordinal as i32).map_err(cuda("cuDeviceGet"))?;
         // SAFETY: cu_dev came from cuDeviceGet.
-        let ctx = unsafe { cu::primary_ctx::retain(cu_dev) }
-            .map_err(cuda("cuDevicePrimaryCtxRetain"))?;
+        let ctx =
+            unsafe { cu::primary_ctx::retain(cu_dev) }.map_err(cuda("cuDevicePrimaryCtxRetain"))?;
         let mut dev = Device {
             ordinal,
             cu_dev,
@@ -200,16 +201,14 @@ impl Device {
             .find(|(name, _)| *name == "draw")
             .map(|(_, p)| *p)
             .unwrap_or("");
-        let src = CString::new(ptx).map_err(|_| {
-            Error::NoCudaDevice("embedded PTX contains a NUL byte".into())
-        })?;
+        let src = CString::new(ptx)
+            .map_err(|_| Error::NoCudaDevice("embedded PTX contains a NUL byte".into()))?;
         // SAFETY: src is a NUL-terminated PTX image that outlives the call.
         dev.module = unsafe { cu::module::load_data(src.as_ptr() as *const c_void) }
             .map_err(cuda("cuModuleLoadData (PTX JIT)"))?;
         let get = |name: &str| -> Result<sys::CUfunction> {
-            let cname = CString::new(name).map_err(|_| {
-                Error::NoCudaDevice("kernel name contains a NUL byte".into())
-            })?;
+            let cname = CString::new(name)
+                .map_err(|_| Error::NoCudaDevice("kernel name contains a NUL byte".into()))?;
             // SAFETY: module was loaded above.
             unsafe { cu::module::get_function(dev.module, cname) }
                 .map_err(cuda("cuModuleGetFunction"))
@@ -247,13 +246,13 @@ impl Device {
     }
 
     fn destroy_timing(&mut self) {
-        if let Some((a, b)) = self.timing.take() {
-            if let Ok(_g) = CtxGuard::push(self.ctx) {
-                // SAFETY: events of this context, destroyed once.
-                unsafe {
-                    let _ = cu::event::destroy(a);
-                    let _ = cu::event::destroy(b);
-                }
+        if let Some((a, b)) = self.timing.take()
+            && let Ok(_g) = CtxGuard::push(self.ctx)
+        {
+            // SAFETY: events of this context, destroyed once.
+            unsafe {
+                let _ = cu::event::destroy(a);
+                let _ = cu::event::destroy(b);
             }
         }
         self.timed = false;
@@ -267,7 +266,9 @@ impl Device {
                 // SAFETY: both events were recorded on the submission's stream.
                 unsafe {
                     cu::event::synchronize(b).map_err(cuda("cuEventSynchronize"))?;
-                    cu::event::elapsed(a, b).map(Some).map_err(cuda("cuEventElapsedTime"))
+                    cu::event::elapsed(a, b)
+                        .map(Some)
+                        .map_err(cuda("cuEventElapsedTime"))
                 }
             }
             _ => Ok(None),
@@ -289,27 +290,29 @@ impl Device {
                 continue;
             }
             let key = (store.id(), id);
-            if !self.images.contains_key(&key) {
-                let img = store.get(ImageId(id)).ok_or(Error::UnknownImage {
-                    frame: 0,
-                    op: 0,
-                    image: id,
-                })?;
-                let mut buf = DevBuf::default();
-                let ptr = buf.reserve(img.data().len())?;
-                // SAFETY: buf holds at least data.len() bytes; synchronous copy.
-                unsafe { cu::memcpy_htod_sync(ptr, img.data()) }
-                    .map_err(cuda("cuMemcpyHtoD (overlay image)"))?;
-                self.images
-                    .insert(key, (buf, img.width() as i32, img.height() as i32));
-            }
-            if let Some((buf, w, h)) = self.images.get(&key) {
-                self.table[id as usize] = CdImage {
-                    ptr: buf.ptr,
-                    width: *w,
-                    height: *h,
-                };
-            }
+            let (buf, w, h) = match self.images.entry(key) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(v) => {
+                    let img = store.get(ImageId(id)).ok_or(Error::UnknownImage {
+                        frame: 0,
+                        op: 0,
+                        image: id,
+                    })?;
+                    let mut buf = DevBuf::default();
+                    let ptr = buf.reserve(img.data().len())?;
+                    // SAFETY: buf holds at least data.len() bytes; synchronous copy.
+                    if let Err(e) = unsafe { cu::memcpy_htod_sync(ptr, img.data()) } {
+                        buf.free();
+                        return Err(cuda("cuMemcpyHtoD (overlay image)")(e));
+                    }
+                    v.insert((buf, img.width() as i32, img.height() as i32))
+                }
+            };
+            self.table[id as usize] = CdImage {
+                ptr: buf.ptr,
+                width: *w,
+                height: *h,
+            };
         }
         Ok(())
     }
@@ -351,13 +354,37 @@ impl Device {
         let put = |dst: &mut [u8], off: usize, src: &[u8]| {
             dst[off..off + src.len()].copy_from_slice(src);
         };
-        put(staging, l.frames, bytemuck::cast_slice::<CdFrame, u8>(&plan.frames));
-        put(staging, l.cmds, bytemuck::cast_slice::<CdCmd, u8>(&plan.cmds));
+        put(
+            staging,
+            l.frames,
+            bytemuck::cast_slice::<CdFrame, u8>(&plan.frames),
+        );
+        put(
+            staging,
+            l.cmds,
+            bytemuck::cast_slice::<CdCmd, u8>(&plan.cmds),
+        );
         put(staging, l.weights, bytemuck::cast_slice::<u32, u8>(weights));
-        put(staging, l.images, bytemuck::cast_slice::<CdImage, u8>(&self.table));
-        put(staging, l.ranges, bytemuck::cast_slice::<[u32; 2], u8>(&plan.ranges));
-        put(staging, l.spans, bytemuck::cast_slice::<CdTileSpan, u8>(&plan.spans));
-        put(staging, l.jobs, bytemuck::cast_slice::<CdBlurJob, u8>(&plan.jobs));
+        put(
+            staging,
+            l.images,
+            bytemuck::cast_slice::<CdImage, u8>(&self.table),
+        );
+        put(
+            staging,
+            l.ranges,
+            bytemuck::cast_slice::<[u32; 2], u8>(&plan.ranges),
+        );
+        put(
+            staging,
+            l.spans,
+            bytemuck::cast_slice::<CdTileSpan, u8>(&plan.spans),
+        );
+        put(
+            staging,
+            l.jobs,
+            bytemuck::cast_slice::<CdBlurJob, u8>(&plan.jobs),
+        );
 
         let base = self.upload.reserve(l.total)?;
         let scratch = self.scratch.reserve(plan.scratch_bytes.max(16) as usize)?;
@@ -399,17 +426,32 @@ impl Device {
                 // SAFETY: argument types match the kernels' signatures in draw.cu;
                 // every pointer lies in buffers that outlive the stream's work.
                 unsafe {
-                    cu::launch_kernel(self.f_pass1, (ph.blocks1, 1, 1), (THREADS, 1, 1), 0, stream, &mut args)
+                    cu::launch_kernel(
+                        self.f_pass1,
+                        (ph.blocks1, 1, 1),
+                        (THREADS, 1, 1),
+                        0,
+                        stream,
+                        &mut args,
+                    )
                 }
                 .map_err(cuda("launch cd_blur_pass1"))?;
                 unsafe {
-                    cu::launch_kernel(self.f_pass2, (ph.blocks2, 1, 1), (THREADS, 1, 1), 0, stream, &mut args)
+                    cu::launch_kernel(
+                        self.f_pass2,
+                        (ph.blocks2, 1, 1),
+                        (THREADS, 1, 1),
+                        0,
+                        stream,
+                        &mut args,
+                    )
                 }
                 .map_err(cuda("launch cd_blur_pass2"))?;
             }
             if ph.spans.1 > 0 {
                 let mut ranges = base + (l.ranges + p * nf * 8) as u64;
-                let mut spans = base + (l.spans + ph.spans.0 as usize * size_of::<CdTileSpan>()) as u64;
+                let mut spans =
+                    base + (l.spans + ph.spans.0 as usize * size_of::<CdTileSpan>()) as u64;
                 let mut nspans = ph.spans.1;
                 let mut args: [*mut c_void; 6] = [
                     (&mut frames) as *mut u64 as *mut c_void,
@@ -421,7 +463,14 @@ impl Device {
                 ];
                 // SAFETY: as above.
                 unsafe {
-                    cu::launch_kernel(self.f_composite, (ph.tiles, 1, 1), (THREADS, 1, 1), 0, stream, &mut args)
+                    cu::launch_kernel(
+                        self.f_composite,
+                        (ph.tiles, 1, 1),
+                        (THREADS, 1, 1),
+                        0,
+                        stream,
+                        &mut args,
+                    )
                 }
                 .map_err(cuda("launch cd_composite"))?;
             }

@@ -96,14 +96,18 @@ impl CudaRenderer {
 
     fn device(&mut self, gpu: usize, frame: usize) -> Result<&mut Device> {
         let n = self.devices.len();
-        let slot = self.devices.get_mut(gpu).ok_or_else(|| Error::InvalidFrame {
-            index: frame,
-            reason: format!("gpu_id {gpu} but this machine has {n} CUDA device(s)"),
-        })?;
+        let slot = self
+            .devices
+            .get_mut(gpu)
+            .ok_or_else(|| Error::InvalidFrame {
+                index: frame,
+                reason: format!("gpu_id {gpu} but this machine has {n} CUDA device(s)"),
+            })?;
         if slot.is_none() {
             *slot = Some(Device::new(gpu)?);
         }
-        slot.as_mut().ok_or_else(|| Error::NoCudaDevice(format!("device {gpu} missing")))
+        slot.as_mut()
+            .ok_or_else(|| Error::NoCudaDevice(format!("device {gpu} missing")))
     }
 
     /// Validates the frames and resolves the lists; nothing is drawn on error.
@@ -175,9 +179,8 @@ impl CudaRenderer {
                 continue;
             }
             self.which.clear();
-            self.which.extend(
-                (start..frames.len()).filter(|&i| frames[i].gpu_id as usize == gpu),
-            );
+            self.which
+                .extend((start..frames.len()).filter(|&i| frames[i].gpu_id as usize == gpu));
             let mut plan = std::mem::take(&mut self.plan);
             let built = plan.build(frames, &self.which, &self.resolved);
             let res = built.and_then(|()| {

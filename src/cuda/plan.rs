@@ -295,16 +295,25 @@ mod tests {
     fn blur_over_earlier_box_starts_a_phase() {
         let mut l = DrawList::new();
         l.fill(Rect::new(0.0, 0.0, 10.0, 10.0), Color::RED);
-        l.blur(Rect::new(50.0, 50.0, 10.0, 10.0), BlurKind::Box { radius: 2 });
+        l.blur(
+            Rect::new(50.0, 50.0, 10.0, 10.0),
+            BlurKind::Box { radius: 2 },
+        );
         l.blur(Rect::new(5.0, 5.0, 10.0, 10.0), BlurKind::Box { radius: 2 });
         l.fill(Rect::new(0.0, 0.0, 100.0, 100.0), Color::RED);
-        l.blur(Rect::new(80.0, 80.0, 10.0, 10.0), BlurKind::Pixelate { block: 3 });
+        l.blur(
+            Rect::new(80.0, 80.0, 10.0, 10.0),
+            BlurKind::Pixelate { block: 3 },
+        );
         let p = plan(&[l], 100, 100);
         assert_eq!(p.phases.len(), 3);
         assert_eq!(p.ranges, vec![[0, 2], [2, 4], [4, 5]]);
         assert_eq!(p.phases[0].jobs, (0, 1));
         assert_eq!(p.phases[1].jobs, (1, 1));
-        assert_eq!(p.phases[2].spans.1, 0, "phase of a lone blur has no composite");
+        assert_eq!(
+            p.phases[2].spans.1, 0,
+            "phase of a lone blur has no composite"
+        );
         // Pixelate: ceil(10/3)^2 cells of 16 bytes, zeroed.
         assert_eq!(p.phases[2].zero_bytes, 16 * 16);
     }
@@ -313,7 +322,10 @@ mod tests {
     fn phases_align_across_frames_and_tiles_count() {
         let mut a = DrawList::new();
         a.fill(Rect::new(0.0, 0.0, 10.0, 10.0), Color::RED);
-        a.blur(Rect::new(0.0, 0.0, 10.0, 10.0), BlurKind::Gaussian { sigma: 1.0 });
+        a.blur(
+            Rect::new(0.0, 0.0, 10.0, 10.0),
+            BlurKind::Gaussian { sigma: 1.0 },
+        );
         let mut b = DrawList::new();
         b.fill(Rect::new(0.0, 0.0, 10.0, 10.0), Color::RED);
         let p = plan(&[a, b, DrawList::new()], 130, 20);

@@ -5,7 +5,9 @@
 use std::ffi::c_void;
 
 use cudadraw::cuda::CudaRenderer;
-use cudadraw::draw::{Align, BlurKind, BlurOp, Border, BoxOp, DrawList, Filter, Image, ImageStore, OverlayOp};
+use cudadraw::draw::{
+    Align, BlurKind, BlurOp, Border, BoxOp, DrawList, Filter, Image, ImageStore, OverlayOp,
+};
 use cudadraw::{Color, FrameInfo, PixelFormat, Rect};
 use cudarc::driver::result as cu;
 use cudarc::driver::sys;
@@ -58,7 +60,12 @@ impl Mem {
             match kind {
                 Kind::Device => {
                     let d = cu::malloc_sync(len).expect("cuMemAlloc");
-                    Mem { kind, dptr: d, host: std::ptr::null_mut(), len }
+                    Mem {
+                        kind,
+                        dptr: d,
+                        host: std::ptr::null_mut(),
+                        len,
+                    }
                 }
                 Kind::Pinned => {
                     let h = cu::malloc_host(
@@ -70,12 +77,22 @@ impl Mem {
                     sys::cuMemHostGetDevicePointer_v2(&mut d, h as *mut c_void, 0)
                         .result()
                         .expect("cuMemHostGetDevicePointer");
-                    Mem { kind, dptr: d, host: h, len }
+                    Mem {
+                        kind,
+                        dptr: d,
+                        host: h,
+                        len,
+                    }
                 }
                 Kind::Managed => {
                     let d = cu::malloc_managed(len, sys::CUmemAttach_flags::CU_MEM_ATTACH_GLOBAL)
                         .expect("cuMemAllocManaged");
-                    Mem { kind, dptr: d, host: d as *mut u8, len }
+                    Mem {
+                        kind,
+                        dptr: d,
+                        host: d as *mut u8,
+                        len,
+                    }
                 }
             }
         }
@@ -201,19 +218,40 @@ pub fn random_list(rng: &mut ChaCha8Rng, w: u32, h: u32, n: usize, nimages: usiz
         if pick < blur_share {
             let kind = match rng.random_range(0..4) {
                 0 => BlurKind::Box {
-                    radius: if rng.random_bool(0.05) { 127 } else { rng.random_range(1..=20) },
+                    radius: if rng.random_bool(0.05) {
+                        127
+                    } else {
+                        rng.random_range(1..=20)
+                    },
                 },
                 1 => BlurKind::Gaussian {
-                    sigma: if rng.random_bool(0.05) { 32.0 } else { rng.random_range(0.1f32..6.0) },
+                    sigma: if rng.random_bool(0.05) {
+                        32.0
+                    } else {
+                        rng.random_range(0.1f32..6.0)
+                    },
                 },
                 2 => BlurKind::Pixelate {
-                    block: if rng.random_bool(0.05) { 1024 } else { rng.random_range(1..=40) },
+                    block: if rng.random_bool(0.05) {
+                        1024
+                    } else {
+                        rng.random_range(1..=40)
+                    },
                 },
                 _ => BlurKind::Solid { color: color(rng) },
             };
-            let expand = if rng.random_bool(0.3) { rng.random_range(0.0f32..20.0) } else { 0.0 };
+            let expand = if rng.random_bool(0.3) {
+                rng.random_range(0.0f32..20.0)
+            } else {
+                0.0
+            };
             // Keep blurred areas moderate so the CPU oracle stays quick.
-            let rect = Rect::new(rect.left, rect.top, rect.width.min(600.0), rect.height.min(600.0));
+            let rect = Rect::new(
+                rect.left,
+                rect.top,
+                rect.width.min(600.0),
+                rect.height.min(600.0),
+            );
             l.push(BlurOp { rect, kind, expand });
         } else if pick < blur_share + 0.1 && nimages > 0 {
             l.push(OverlayOp {
@@ -224,7 +262,11 @@ pub fn random_list(rng: &mut ChaCha8Rng, w: u32, h: u32, n: usize, nimages: usiz
                     1 => 0.0,
                     _ => rng.random_range(0.0f32..=1.0),
                 },
-                filter: if rng.random_bool(0.5) { Filter::Nearest } else { Filter::Bilinear },
+                filter: if rng.random_bool(0.5) {
+                    Filter::Nearest
+                } else {
+                    Filter::Bilinear
+                },
             });
         } else {
             let border = rng.random_bool(0.8).then(|| Border {
