@@ -45,11 +45,25 @@ fn parse_args() -> Result<Args, String> {
     while let Some(arg) = it.next() {
         let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
-            "--frames" => a.frames = val("--frames")?.parse().map_err(|e| format!("--frames: {e}"))?,
-            "--width" => a.width = val("--width")?.parse().map_err(|e| format!("--width: {e}"))?,
-            "--height" => a.height = val("--height")?.parse().map_err(|e| format!("--height: {e}"))?,
+            "--frames" => {
+                a.frames = val("--frames")?
+                    .parse()
+                    .map_err(|e| format!("--frames: {e}"))?
+            }
+            "--width" => {
+                a.width = val("--width")?
+                    .parse()
+                    .map_err(|e| format!("--width: {e}"))?
+            }
+            "--height" => {
+                a.height = val("--height")?
+                    .parse()
+                    .map_err(|e| format!("--height: {e}"))?
+            }
             "--snapshot" => {
-                a.snapshot = val("--snapshot")?.parse().map_err(|e| format!("--snapshot: {e}"))?
+                a.snapshot = val("--snapshot")?
+                    .parse()
+                    .map_err(|e| format!("--snapshot: {e}"))?
             }
             "--out" => a.out = PathBuf::from(val("--out")?),
             "--cpu" => a.cpu = true,
@@ -79,8 +93,9 @@ fn ball_center(t: u64, w: u32, h: u32) -> (f64, f64) {
     let r = 20.0;
     let t = t as f64;
     let x = r + (0.5 + 0.5 * (2.0 * std::f64::consts::PI * t / 200.0).sin()) * (w as f64 - 2.0 * r);
-    let y = r + (0.5 + 0.5 * (2.0 * std::f64::consts::PI * 2f64.sqrt() * t / 200.0).sin())
-        * (h as f64 - 2.0 * r);
+    let y = r
+        + (0.5 + 0.5 * (2.0 * std::f64::consts::PI * 2f64.sqrt() * t / 200.0).sin())
+            * (h as f64 - 2.0 * r);
     (x, y)
 }
 
@@ -103,7 +118,13 @@ fn detections(n: u64, w: u32, h: u32) -> Vec<Det> {
     let (cw, ch) = (w / 5, h / 6);
     let cy = h * 7 / 10;
     d.push(("car", cx, cy, cw, ch));
-    d.push(("license-plate", cx + cw * 3 / 8, cy + ch / 2, cw / 4, ch / 4));
+    d.push((
+        "license-plate",
+        cx + cw * 3 / 8,
+        cy + ch / 2,
+        cw / 4,
+        ch / 4,
+    ));
     d
 }
 
@@ -150,7 +171,10 @@ fn pick_path(force_cpu: bool) -> (Path, &'static str, &'static str) {
     if has("cudaupload") && has("cudadownload") {
         return (Path::CudaMemory, "cudaupload", "cudadownload");
     }
-    for (up, down) in [("nvmmsynthupload", "nvmmsynthdownload"), ("nvmmupload", "nvmmdownload")] {
+    for (up, down) in [
+        ("nvmmsynthupload", "nvmmsynthdownload"),
+        ("nvmmupload", "nvmmdownload"),
+    ] {
         if has(up) && has(down) {
             return (Path::Nvmm, up, down);
         }
@@ -232,7 +256,9 @@ fn run() -> Result<(), String> {
     let by_name = |n: &str| pipeline.by_name(n).ok_or(format!("no element {n}"));
 
     attach_detector(
-        &by_name("detector")?.static_pad("src").ok_or("detector pad")?,
+        &by_name("detector")?
+            .static_pad("src")
+            .ok_or("detector pad")?,
         args.width,
         args.height,
     );
@@ -241,7 +267,9 @@ fn run() -> Result<(), String> {
     // time from its sink pad to its src pad is the drawing (plus a little overhead).
     let draw = by_name("draw")?;
     let started = Arc::new(Mutex::new(None::<Instant>));
-    let times = Arc::new(Mutex::new(Vec::<Duration>::with_capacity(args.frames as usize)));
+    let times = Arc::new(Mutex::new(Vec::<Duration>::with_capacity(
+        args.frames as usize,
+    )));
     {
         let s = started.clone();
         draw.static_pad("sink").ok_or("draw sink")?.add_probe(
@@ -256,7 +284,9 @@ fn run() -> Result<(), String> {
             gst::PadProbeType::BUFFER,
             move |_, _| {
                 if let Some(t0) = s.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                    t.lock().unwrap_or_else(|p| p.into_inner()).push(t0.elapsed());
+                    t.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(t0.elapsed());
                 }
                 gst::PadProbeReturn::Ok
             },
@@ -268,9 +298,10 @@ fn run() -> Result<(), String> {
     let done = Arc::new(AtomicU64::new(0));
     {
         let (snap, done, want) = (snapshot.clone(), done.clone(), args.snapshot);
-        by_name("snap")?.static_pad("sink").ok_or("snap pad")?.add_probe(
-            gst::PadProbeType::BUFFER,
-            move |pad, info| {
+        by_name("snap")?
+            .static_pad("sink")
+            .ok_or("snap pad")?
+            .add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
                 let n = done.fetch_add(1, Ordering::Relaxed);
                 if n == want
                     && let (Some(buffer), Some(caps)) = (info.buffer(), pad.current_caps())
@@ -278,8 +309,7 @@ fn run() -> Result<(), String> {
                     *snap.lock().unwrap_or_else(|p| p.into_inner()) = to_rgba(buffer, &caps);
                 }
                 gst::PadProbeReturn::Ok
-            },
-        );
+            });
     }
 
     let t0 = Instant::now();
@@ -303,7 +333,9 @@ fn run() -> Result<(), String> {
             gst::MessageView::Error(e) => {
                 result = Err(format!(
                     "{}: {} ({})",
-                    msg.src().map(|s| s.path_string().to_string()).unwrap_or_default(),
+                    msg.src()
+                        .map(|s| s.path_string().to_string())
+                        .unwrap_or_default(),
                     e.error(),
                     e.debug().unwrap_or_default()
                 ));

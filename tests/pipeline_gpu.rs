@@ -32,7 +32,10 @@ fn gpu(test: &str) -> bool {
     if cudadraw::cuda::device_count() > 0 {
         return true;
     }
-    assert!(!require_gpu(), "{test}: CUDADRAW_REQUIRE_GPU=1 but no CUDA device");
+    assert!(
+        !require_gpu(),
+        "{test}: CUDADRAW_REQUIRE_GPU=1 but no CUDA device"
+    );
     skipped(&format!("no CUDA device ({test})"));
     false
 }
@@ -47,7 +50,10 @@ fn elements(test: &str, names: &[&str]) -> bool {
     if missing.is_empty() {
         return true;
     }
-    assert!(!require_gpu(), "{test}: CUDADRAW_REQUIRE_GPU=1 but elements {missing:?} are missing");
+    assert!(
+        !require_gpu(),
+        "{test}: CUDADRAW_REQUIRE_GPU=1 but elements {missing:?} are missing"
+    );
     skipped(&format!("elements {missing:?} not available ({test})"));
     false
 }
@@ -77,7 +83,11 @@ fn element_through(test: &str, format: &str, up: &str, down: &str) {
     let frames = capture(&by_name(&p, "sink").static_pad("sink").unwrap(), FRAMES);
     let res = run(&p);
     assert!(res.error.is_none(), "{test}: {:?}", res.error);
-    assert!(res.warnings_from("draw").is_empty(), "{test}: {:?}", res.warnings);
+    assert!(
+        res.warnings_from("draw").is_empty(),
+        "{test}: {:?}",
+        res.warnings
+    );
     let frames = frames.lock().unwrap();
     assert_eq!(frames.len(), FRAMES.len(), "{test}");
     for c in frames.iter() {
@@ -131,14 +141,24 @@ fn probe_through(test: &str, up: &str, down: &str) {
     probe::attach_with(&pad, opts, move |frames, lists| {
         for (f, list) in frames.iter().zip(lists.iter_mut()) {
             let t = f.pts.map(|p| p.mseconds()).unwrap_or(0) as f32 / 33.0;
-            list.blur(Rect::new(20.0 + t * 4.0, 30.0, 80.0, 60.0), BlurKind::Box { radius: 5 });
+            list.blur(
+                Rect::new(20.0 + t * 4.0, 30.0, 80.0, 60.0),
+                BlurKind::Box { radius: 5 },
+            );
             for i in 0..5 {
                 let x = 10.0 + i as f32 * 60.0;
                 let c = Color::rgb(50 * i as u8, 255 - 40 * i as u8, 120);
                 list.outline(Rect::new(x, 120.0 + t, 50.0, 70.0), Border::new(2 + i, c));
             }
-            list.fill(Rect::new(200.0, 20.0 + t, 90.0, 40.0), Color::rgba(255, 0, 0, 80));
-            list.overlay(logo, Rect::new(f.width as f32 - 70.0, 170.0, 64.0, 64.0), 0.8);
+            list.fill(
+                Rect::new(200.0, 20.0 + t, 90.0, 40.0),
+                Color::rgba(255, 0, 0, 80),
+            );
+            list.overlay(
+                logo,
+                Rect::new(f.width as f32 - 70.0, 170.0, 64.0, 64.0),
+                0.8,
+            );
         }
     })
     .unwrap();
@@ -166,7 +186,11 @@ fn gpu_probe_nvmm_matches_cpu_reference() {
     let t = "gpu_probe_nvmm_matches_cpu_reference";
     if gpu(t) {
         probe_through(t, "nvmmsynthupload", "nvmmsynthdownload");
-        probe_through(t, "nvmmsynthupload memory-type=unified abi=ds8", "nvmmsynthdownload abi=ds8");
+        probe_through(
+            t,
+            "nvmmsynthupload memory-type=unified abi=ds8",
+            "nvmmsynthdownload abi=ds8",
+        );
     }
 }
 
@@ -204,22 +228,28 @@ fn probe_run(
         stats: Some(stats.clone()),
         ..Default::default()
     };
-    probe::attach_with(&by_name(&p, "draw").static_pad("src").unwrap(), opts, move |_, lists| {
-        for list in lists.iter_mut() {
-            for i in 0..boxes {
-                let x = (i % 10) as f32 * (w as f32 / 10.0) + (seen % 7) as f32;
-                let y = (i / 10) as f32 * (h as f32 / 10.0);
-                list.outline(
-                    Rect::new(x, y, w as f32 / 12.0, h as f32 / 12.0),
-                    Border::new(4, Color::GREEN),
-                );
+    probe::attach_with(
+        &by_name(&p, "draw").static_pad("src").unwrap(),
+        opts,
+        move |_, lists| {
+            for list in lists.iter_mut() {
+                for i in 0..boxes {
+                    let x = (i % 10) as f32 * (w as f32 / 10.0) + (seen % 7) as f32;
+                    let y = (i / 10) as f32 * (h as f32 / 10.0);
+                    list.outline(
+                        Rect::new(x, y, w as f32 / 12.0, h as f32 / 12.0),
+                        Border::new(4, Color::GREEN),
+                    );
+                }
             }
-        }
-        if sample && seen % step == 0 {
-            s.lock().unwrap().push((seen, rss_bytes(), device_used(&ctx)));
-        }
-        seen += 1;
-    })
+            if sample && seen.is_multiple_of(step) {
+                s.lock()
+                    .unwrap()
+                    .push((seen, rss_bytes(), device_used(&ctx)));
+            }
+            seen += 1;
+        },
+    )
     .unwrap();
     let t0 = std::time::Instant::now();
     let res = run(&p);
@@ -264,8 +294,14 @@ fn gpu_soak_probe_nvmm_host_and_device_memory_flat() {
         (rss_max as f64 - rss0 as f64) / (1 << 20) as f64,
         (dev_max as f64 - dev0 as f64) / (1 << 20) as f64
     );
-    assert!(rss_max <= rss0 + (2 << 20), "host RSS grew {rss0} -> {rss_max}");
-    assert!(dev_max <= dev0 + (2 << 20), "device memory grew {dev0} -> {dev_max}");
+    assert!(
+        rss_max <= rss0 + (2 << 20),
+        "host RSS grew {rss0} -> {rss_max}"
+    );
+    assert!(
+        dev_max <= dev0 + (2 << 20),
+        "device memory grew {dev0} -> {dev_max}"
+    );
 }
 
 #[cfg(feature = "synthetic-nvmm")]
@@ -280,7 +316,11 @@ fn gpu_probe_time_per_1080p_buffer_with_100_boxes() {
     println!(
         "probe time per 1080p NVMM buffer with 100 boxes (map + callback + render + sync): median {:.1} us (target < 50 us: {})",
         median.as_secs_f64() * 1e6,
-        if median.as_micros() < 50 { "met" } else { "MISSED" }
+        if median.as_micros() < 50 {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
     if elements(t, &["cudaupload"]) {
         let (stats, _, _) = probe_run("cudaupload", 300, (1920, 1080), 100, false);

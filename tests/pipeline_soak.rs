@@ -42,25 +42,32 @@ fn soak_probe_system_memory_rss_flat() {
         stats: Some(stats.clone()),
         ..Default::default()
     };
-    probe::attach_with(&by_name(&p, "draw").static_pad("src").unwrap(), opts, move |frames, lists| {
-        for (f, list) in frames.iter().zip(lists.iter_mut()) {
-            let t = (seen % 200) as f32;
-            for i in 0..20 {
-                let x = (i * 15) as f32 + t / 4.0;
-                list.rect(
-                    Rect::new(x, (i * 11) as f32, 40.0, 30.0),
-                    Some(Border::new(2, Color::rgb(255, 40 * (i % 6) as u8, 0))),
-                    Some(Color::rgba(0, 0, 255, 60)),
+    probe::attach_with(
+        &by_name(&p, "draw").static_pad("src").unwrap(),
+        opts,
+        move |frames, lists| {
+            for (f, list) in frames.iter().zip(lists.iter_mut()) {
+                let t = (seen % 200) as f32;
+                for i in 0..20 {
+                    let x = (i * 15) as f32 + t / 4.0;
+                    list.rect(
+                        Rect::new(x, (i * 11) as f32, 40.0, 30.0),
+                        Some(Border::new(2, Color::rgb(255, 40 * (i % 6) as u8, 0))),
+                        Some(Color::rgba(0, 0, 255, 60)),
+                    );
+                }
+                list.blur(
+                    Rect::new(100.0, 80.0, 64.0, 48.0),
+                    BlurKind::Box { radius: 4 },
                 );
+                let _ = f;
             }
-            list.blur(Rect::new(100.0, 80.0, 64.0, 48.0), BlurKind::Box { radius: 4 });
-            let _ = f;
-        }
-        if seen % step == 0 {
-            s.lock().unwrap().push((seen, rss_bytes()));
-        }
-        seen += 1;
-    })
+            if seen.is_multiple_of(step) {
+                s.lock().unwrap().push((seen, rss_bytes()));
+            }
+            seen += 1;
+        },
+    )
     .unwrap();
     let t0 = std::time::Instant::now();
     let res = run(&p);
@@ -70,7 +77,11 @@ fn soak_probe_system_memory_rss_flat() {
     assert_eq!(stats.drawn(), n);
     assert_eq!(stats.errors(), 0);
     let samples = samples.lock().unwrap().clone();
-    println!("soak: {n} buffers of {w}x{h} RGBA through the probe in {:.1} s, median {:?} per buffer", took.as_secs_f64(), stats.median().unwrap());
+    println!(
+        "soak: {n} buffers of {w}x{h} RGBA through the probe in {:.1} s, median {:?} per buffer",
+        took.as_secs_f64(),
+        stats.median().unwrap()
+    );
     println!("soak: RSS by buffer:");
     for (i, rss) in &samples {
         println!("  {i:>8}  {:>8.2} MiB", *rss as f64 / (1 << 20) as f64);
@@ -102,14 +113,18 @@ fn probe_time_per_1080p_buffer_with_100_boxes_cpu() {
         stats: Some(stats.clone()),
         ..Default::default()
     };
-    probe::attach_with(&by_name(&p, "draw").static_pad("src").unwrap(), opts, |_, lists| {
-        for list in lists.iter_mut() {
-            for i in 0..100 {
-                let (x, y) = ((i % 10) as f32 * 190.0, (i / 10) as f32 * 105.0);
-                list.outline(Rect::new(x, y, 150.0, 90.0), Border::new(4, Color::GREEN));
+    probe::attach_with(
+        &by_name(&p, "draw").static_pad("src").unwrap(),
+        opts,
+        |_, lists| {
+            for list in lists.iter_mut() {
+                for i in 0..100 {
+                    let (x, y) = ((i % 10) as f32 * 190.0, (i / 10) as f32 * 105.0);
+                    list.outline(Rect::new(x, y, 150.0, 90.0), Border::new(4, Color::GREEN));
+                }
             }
-        }
-    })
+        },
+    )
     .unwrap();
     let res = run(&p);
     assert!(res.error.is_none(), "{:?}", res.error);

@@ -48,7 +48,11 @@ fn run_element(format: &str, props: &str) -> (Vec<Captured>, RunResult) {
 fn element_rgba_matches_reference() {
     let (frames, res) = run_element("RGBA", &element_props());
     assert!(res.error.is_none(), "{:?}", res.error);
-    assert!(res.warnings.is_empty(), "unexpected warnings {:?}", res.warnings);
+    assert!(
+        res.warnings.is_empty(),
+        "unexpected warnings {:?}",
+        res.warnings
+    );
     assert_eq!(frames.len(), FRAMES.len());
     for c in &frames {
         check_reference(&format!("element_f{}", c.index), c);
@@ -108,17 +112,24 @@ fn element_without_rois_changes_nothing() {
 fn probe_scene(frames: &[FrameMeta], lists: &mut [DrawList], logo: cudadraw::ImageId) {
     for (f, list) in frames.iter().zip(lists.iter_mut()) {
         let t = f.pts.map(|p| p.mseconds()).unwrap_or(0) as f32 / 33.0;
-        list.blur(Rect::new(20.0 + t * 4.0, 30.0, 80.0, 60.0), BlurKind::Box { radius: 5 });
+        list.blur(
+            Rect::new(20.0 + t * 4.0, 30.0, 80.0, 60.0),
+            BlurKind::Box { radius: 5 },
+        );
         for i in 0..5 {
             let x = 10.0 + i as f32 * 60.0;
             let c = Color::rgb(50 * i as u8, 255 - 40 * i as u8, 120);
-            list.outline(
-                Rect::new(x, 120.0 + t, 50.0, 70.0),
-                Border::new(2 + i, c),
-            );
+            list.outline(Rect::new(x, 120.0 + t, 50.0, 70.0), Border::new(2 + i, c));
         }
-        list.fill(Rect::new(200.0, 20.0 + t, 90.0, 40.0), Color::rgba(255, 0, 0, 80));
-        list.overlay(logo, Rect::new(f.width as f32 - 70.0, 170.0, 64.0, 64.0), 0.8);
+        list.fill(
+            Rect::new(200.0, 20.0 + t, 90.0, 40.0),
+            Color::rgba(255, 0, 0, 80),
+        );
+        list.overlay(
+            logo,
+            Rect::new(f.width as f32 - 70.0, 170.0, 64.0, 64.0),
+            0.8,
+        );
     }
 }
 
@@ -139,8 +150,10 @@ fn probe_matches_reference() {
         ..Default::default()
     };
     let pad = by_name(&p, "draw").static_pad("src").unwrap();
-    probe::attach_with(&pad, opts, move |frames, lists| probe_scene(frames, lists, logo))
-        .expect("probe attached");
+    probe::attach_with(&pad, opts, move |frames, lists| {
+        probe_scene(frames, lists, logo)
+    })
+    .expect("probe attached");
     let frames = capture(&by_name(&p, "sink").static_pad("sink").unwrap(), FRAMES);
     let res = run(&p);
     assert!(res.error.is_none(), "{:?}", res.error);
@@ -165,10 +178,13 @@ fn probe_sees_frame_meta() {
     );
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
-    probe::attach(&by_name(&p, "draw").static_pad("sink").unwrap(), move |frames, lists| {
-        assert_eq!(frames.len(), lists.len());
-        s.lock().unwrap().extend_from_slice(frames);
-    });
+    probe::attach(
+        &by_name(&p, "draw").static_pad("sink").unwrap(),
+        move |frames, lists| {
+            assert_eq!(frames.len(), lists.len());
+            s.lock().unwrap().extend_from_slice(frames);
+        },
+    );
     let res = run(&p);
     assert!(res.error.is_none(), "{:?}", res.error);
     let seen = seen.lock().unwrap();
@@ -201,18 +217,27 @@ fn caps_nv12_refused_with_clear_message() {
         .property("caps", caps)
         .build()
         .unwrap();
-    let draw = gst::ElementFactory::make("cudadraw").name("draw").build().unwrap();
+    let draw = gst::ElementFactory::make("cudadraw")
+        .name("draw")
+        .build()
+        .unwrap();
     let sink = gst::ElementFactory::make("fakesink").build().unwrap();
     p.add_many([&src, &filter, &draw, &sink]).unwrap();
     src.link(&filter).unwrap();
     filter
         .static_pad("src")
         .unwrap()
-        .link_full(&draw.static_pad("sink").unwrap(), gst::PadLinkCheck::empty())
+        .link_full(
+            &draw.static_pad("sink").unwrap(),
+            gst::PadLinkCheck::empty(),
+        )
         .unwrap();
     draw.static_pad("src")
         .unwrap()
-        .link_full(&sink.static_pad("sink").unwrap(), gst::PadLinkCheck::empty())
+        .link_full(
+            &sink.static_pad("sink").unwrap(),
+            gst::PadLinkCheck::empty(),
+        )
         .unwrap();
     let res = run(&p);
     let err = res.error.clone().expect("negotiation must fail");
@@ -220,7 +245,8 @@ fn caps_nv12_refused_with_clear_message() {
     eprintln!("bus: {err}\n{:#?}", res.warnings);
     let ours = res.warnings_from("draw");
     assert!(
-        ours.iter().any(|w| w.contains("NV12") && w.contains("RGBA")),
+        ours.iter()
+            .any(|w| w.contains("NV12") && w.contains("RGBA")),
         "no clear cudadraw message: {:?}",
         res.warnings
     );
@@ -230,19 +256,20 @@ fn caps_nv12_refused_with_clear_message() {
 /// reached the sink plus the bus messages.
 fn push_through(caps: &str, middle: &str, buffers: Vec<gst::Buffer>) -> (Vec<Vec<u8>>, RunResult) {
     init();
-    let launch = format!("appsrc name=src format=time caps=\"{caps}\" ! {middle} ! fakesink name=sink");
+    let launch =
+        format!("appsrc name=src format=time caps=\"{caps}\" ! {middle} ! fakesink name=sink");
     let p = pipeline(&launch);
     let out = Arc::new(Mutex::new(Vec::new()));
     let o = out.clone();
-    by_name(&p, "sink")
-        .static_pad("sink")
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+    by_name(&p, "sink").static_pad("sink").unwrap().add_probe(
+        gst::PadProbeType::BUFFER,
+        move |_, info| {
             if let Some(b) = info.buffer() {
                 o.lock().unwrap().push(b.map_readable().unwrap().to_vec());
             }
             gst::PadProbeReturn::Ok
-        });
+        },
+    );
     let src = by_name(&p, "src");
     p.set_state(gst::State::Playing).unwrap();
     for (i, mut b) in buffers.into_iter().enumerate() {
@@ -267,7 +294,10 @@ fn pattern(len: usize) -> Vec<u8> {
 fn element_cuda_caps_with_system_memory_pass_through_with_warning() {
     let caps = "video/x-raw(memory:CUDAMemory),format=RGBA,width=32,height=16,framerate=25/1";
     let data = pattern(32 * 16 * 4);
-    let bufs = vec![gst::Buffer::from_slice(data.clone()), gst::Buffer::from_slice(data.clone())];
+    let bufs = vec![
+        gst::Buffer::from_slice(data.clone()),
+        gst::Buffer::from_slice(data.clone()),
+    ];
     let (out, res) = push_through(caps, "cudadraw name=draw", bufs);
     assert!(res.error.is_none(), "{:?}", res.error);
     assert_eq!(out, vec![data.clone(), data]);
@@ -280,7 +310,11 @@ fn element_cuda_caps_with_system_memory_pass_through_with_warning() {
 fn element_short_buffer_passes_through_with_warning() {
     let caps = "video/x-raw,format=RGBA,width=32,height=16,framerate=25/1";
     let data = pattern(100);
-    let (out, res) = push_through(caps, "cudadraw name=draw", vec![gst::Buffer::from_slice(data.clone())]);
+    let (out, res) = push_through(
+        caps,
+        "cudadraw name=draw",
+        vec![gst::Buffer::from_slice(data.clone())],
+    );
     assert!(res.error.is_none(), "{:?}", res.error);
     assert_eq!(out, vec![data]);
     assert_eq!(res.warnings_from("draw").len(), 1, "{:?}", res.warnings);
@@ -290,7 +324,9 @@ fn element_short_buffer_passes_through_with_warning() {
 fn probe_bad_lists_and_panics_pass_through_with_warnings() {
     init();
     let caps = "video/x-raw,format=RGBA,width=32,height=16,framerate=25/1";
-    let launch = format!("appsrc name=src format=time caps=\"{caps}\" ! identity name=draw ! fakesink name=sink");
+    let launch = format!(
+        "appsrc name=src format=time caps=\"{caps}\" ! identity name=draw ! fakesink name=sink"
+    );
     let p = pipeline(&launch);
     let calls = Arc::new(AtomicU64::new(0));
     let c = calls.clone();
@@ -299,34 +335,42 @@ fn probe_bad_lists_and_panics_pass_through_with_warnings() {
         stats: Some(stats.clone()),
         ..Default::default()
     };
-    probe::attach_with(&by_name(&p, "draw").static_pad("src").unwrap(), opts, move |_, lists| {
-        match c.fetch_add(1, Ordering::SeqCst) {
+    probe::attach_with(
+        &by_name(&p, "draw").static_pad("src").unwrap(),
+        opts,
+        move |_, lists| match c.fetch_add(1, Ordering::SeqCst) {
             0 => {
-                lists[0].outline(Rect::new(f32::NAN, 0.0, 4.0, 4.0), Border::new(1, Color::RED));
+                lists[0].outline(
+                    Rect::new(f32::NAN, 0.0, 4.0, 4.0),
+                    Border::new(1, Color::RED),
+                );
             }
             1 => panic!("closure bug"),
             _ => {
                 lists[0].fill(Rect::new(0.0, 0.0, 2.0, 1.0), Color::rgb(1, 2, 3));
             }
-        }
-    })
+        },
+    )
     .unwrap();
     let out = Arc::new(Mutex::new(Vec::new()));
     let o = out.clone();
-    by_name(&p, "sink")
-        .static_pad("sink")
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+    by_name(&p, "sink").static_pad("sink").unwrap().add_probe(
+        gst::PadProbeType::BUFFER,
+        move |_, info| {
             if let Some(b) = info.buffer() {
                 o.lock().unwrap().push(b.map_readable().unwrap().to_vec());
             }
             gst::PadProbeReturn::Ok
-        });
+        },
+    );
     let data = pattern(32 * 16 * 4);
     let src = by_name(&p, "src");
     p.set_state(gst::State::Playing).unwrap();
     for _ in 0..3 {
-        let _ = src.emit_by_name::<gst::FlowReturn>("push-buffer", &[&gst::Buffer::from_slice(data.clone())]);
+        let _ = src.emit_by_name::<gst::FlowReturn>(
+            "push-buffer",
+            &[&gst::Buffer::from_slice(data.clone())],
+        );
     }
     let _ = src.emit_by_name::<gst::FlowReturn>("end-of-stream", &[]);
     let res = run(&p);
@@ -334,12 +378,19 @@ fn probe_bad_lists_and_panics_pass_through_with_warnings() {
     let out = out.lock().unwrap();
     assert_eq!(out.len(), 3);
     assert_eq!(out[0], data, "invalid list must leave the buffer untouched");
-    assert_eq!(out[1], data, "panicking closure must leave the buffer untouched");
+    assert_eq!(
+        out[1], data,
+        "panicking closure must leave the buffer untouched"
+    );
     assert_eq!(&out[2][..8], &[1, 2, 3, 255, 1, 2, 3, 255]);
     assert_eq!(&out[2][8..], &data[8..]);
     let w = res.warnings_from("draw");
     assert_eq!(w.len(), 2, "{:?}", res.warnings);
     assert!(w[0].contains("frame 0, op 0"), "{}", w[0]);
-    assert!(w[1].contains("panicked") && w[1].contains("closure bug"), "{}", w[1]);
+    assert!(
+        w[1].contains("panicked") && w[1].contains("closure bug"),
+        "{}",
+        w[1]
+    );
     assert_eq!((stats.buffers(), stats.drawn(), stats.errors()), (3, 1, 2));
 }

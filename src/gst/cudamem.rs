@@ -116,7 +116,8 @@ impl<'a> CudaFrameMap<'a> {
             if ctx.is_null() {
                 return Err(Error::Gst("CUDA memory without a context".into()));
             }
-            let obj: glib::Object = unsafe { from_glib_none(ctx as *mut glib::gobject_ffi::GObject) };
+            let obj: glib::Object =
+                unsafe { from_glib_none(ctx as *mut glib::gobject_ffi::GObject) };
             if obj.find_property("cuda-device-id").is_some() {
                 obj.property::<u32>("cuda-device-id")
             } else {
@@ -133,7 +134,9 @@ impl<'a> CudaFrameMap<'a> {
         let flags = gst_ffi::GST_MAP_READ | gst_ffi::GST_MAP_WRITE | GST_MAP_CUDA;
         let ok = unsafe { gst_ffi::gst_buffer_map(buffer.as_mut_ptr(), &mut map, flags) };
         if ok == glib::ffi::GFALSE {
-            return Err(Error::Gst("cannot map the CUDA memory (GST_MAP_CUDA)".into()));
+            return Err(Error::Gst(
+                "cannot map the CUDA memory (GST_MAP_CUDA)".into(),
+            ));
         }
         let info = FrameInfo::new(video.width(), video.height(), pitch, format);
         // SAFETY: the map gives the device address of the memory, which holds the

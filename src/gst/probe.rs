@@ -304,7 +304,12 @@ impl BufferDrawer {
     /// draws them in place. Returns `Ok(false)` when every list stayed empty (the
     /// buffer is then not even mapped). `buffer` must be writable. On error nothing
     /// was drawn.
-    pub fn draw<F>(&mut self, buffer: &mut gst::BufferRef, caps: &gst::Caps, fill: F) -> Result<bool>
+    pub fn draw<F>(
+        &mut self,
+        buffer: &mut gst::BufferRef,
+        caps: &gst::Caps,
+        fill: F,
+    ) -> Result<bool>
     where
         F: FnOnce(&[FrameMeta], &mut [DrawList]),
     {
@@ -414,8 +419,7 @@ pub fn check_memory(buffer: &gst::BufferRef, kind: MemoryKind) -> Result<()> {
     if buffer.n_memory() == 0 {
         return Err(Error::Gst("buffer has no memory".into()));
     }
-    let is_cuda = (0..buffer.n_memory())
-        .any(|i| cudamem::is_cuda_memory(buffer.peek_memory(i)));
+    let is_cuda = (0..buffer.n_memory()).any(|i| cudamem::is_cuda_memory(buffer.peek_memory(i)));
     match kind {
         MemoryKind::Cuda if !is_cuda => Err(Error::Gst(format!(
             "caps say {CAPS_FEATURE_CUDA} but the buffer holds other memory ({}); passed through undrawn",
@@ -525,7 +529,12 @@ where
         self.process_ref(pad, buffer, stats);
     }
 
-    fn process_ref(&mut self, pad: &gst::Pad, buffer: &mut gst::BufferRef, stats: Option<&DrawStats>) {
+    fn process_ref(
+        &mut self,
+        pad: &gst::Pad,
+        buffer: &mut gst::BufferRef,
+        stats: Option<&DrawStats>,
+    ) {
         let start = Instant::now();
         let Some(caps) = pad.current_caps() else {
             self.report(pad, &Error::Gst("pad has no caps yet".into()));
@@ -556,7 +565,7 @@ where
         gst::warning!(CAT, obj = pad, "buffer passed on undrawn: {e}");
         self.warned += 1;
         // The first few, then one in a thousand: a broken stream must not flood the bus.
-        if self.warned <= 10 || self.warned % 1000 == 0 {
+        if self.warned <= 10 || self.warned.is_multiple_of(1000) {
             post_warning(pad.parent_element().as_ref(), e, self.warned);
         }
     }

@@ -121,7 +121,10 @@ pub struct RunResult {
 
 impl RunResult {
     pub fn warnings_from(&self, name_part: &str) -> Vec<&String> {
-        self.warnings.iter().filter(|w| w.contains(name_part)).collect()
+        self.warnings
+            .iter()
+            .filter(|w| w.contains(name_part))
+            .collect()
     }
 }
 
@@ -189,15 +192,21 @@ pub fn logo_path() -> PathBuf {
 /// `CUDADRAW_BLESS=1`. On mismatch writes actual/expected/diff next to the target
 /// dir and panics naming them.
 pub fn check_reference(name: &str, c: &Captured) {
-    let path = root().join("tests/reference/pipeline").join(format!("{name}.png"));
+    let path = root()
+        .join("tests/reference/pipeline")
+        .join(format!("{name}.png"));
     if std::env::var("CUDADRAW_BLESS").is_ok_and(|v| v == "1") {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         write_png(&path, c.width, c.height, &c.rgba);
         eprintln!("blessed {}", path.display());
         return;
     }
-    let (w, h, expected) = read_png(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with CUDADRAW_BLESS=1 to create)", path.display()));
+    let (w, h, expected) = read_png(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with CUDADRAW_BLESS=1 to create)",
+            path.display()
+        )
+    });
     let same = (w, h) == (c.width, c.height) && expected == c.rgba;
     if !same {
         let dir = root().join("target/pipeline-failures");

@@ -93,7 +93,10 @@ pub(crate) fn parse_class_colors(text: &str) -> Result<Vec<(String, Color)>, Str
             .split_once('=')
             .ok_or_else(|| format!("'{item}' is not type=0xAARRGGBB"))?;
         let value = value.trim();
-        let v = match value.strip_prefix("0x").or_else(|| value.strip_prefix("0X")) {
+        let v = match value
+            .strip_prefix("0x")
+            .or_else(|| value.strip_prefix("0X"))
+        {
             Some(hex) => u32::from_str_radix(hex, 16),
             None => value.parse::<u32>(),
         }
@@ -292,7 +295,11 @@ impl ObjectImpl for CudaDraw {
             "outline-align" => s.outline_align = value.get().unwrap_or_default(),
             "fill-color" => s.fill_color = value.get().unwrap_or(DEFAULT_FILL_COLOR),
             "class-colors" => {
-                let text: String = value.get::<Option<String>>().ok().flatten().unwrap_or_default();
+                let text: String = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
                 match parse_class_colors(&text) {
                     Ok(v) => {
                         s.class_colors = v;
@@ -304,7 +311,11 @@ impl ObjectImpl for CudaDraw {
                 }
             }
             "blur-types" => {
-                let text: String = value.get::<Option<String>>().ok().flatten().unwrap_or_default();
+                let text: String = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
                 s.blur_types = parse_list(&text);
                 s.blur_types_text = text;
             }
@@ -369,7 +380,11 @@ impl ElementImpl for CudaDraw {
             [gst::PadDirection::Src, gst::PadDirection::Sink]
                 .into_iter()
                 .filter_map(|dir| {
-                    let name = if dir == gst::PadDirection::Src { "src" } else { "sink" };
+                    let name = if dir == gst::PadDirection::Src {
+                        "src"
+                    } else {
+                        "sink"
+                    };
                     gst::PadTemplate::new(name, dir, gst::PadPresence::Always, &caps).ok()
                 })
                 .collect()
@@ -448,7 +463,7 @@ impl CudaDraw {
         gst::warning!(CAT, imp = self, "buffer passed through undrawn: {e}");
         state.warnings += 1;
         // The first few, then one in a thousand: a broken stream must not flood the bus.
-        if state.warnings <= 10 || state.warnings % 1000 == 0 {
+        if state.warnings <= 10 || state.warnings.is_multiple_of(1000) {
             probe::post_warning(
                 Some(self.obj().upcast_ref::<gst::Element>()),
                 e,
@@ -532,7 +547,8 @@ fn build_list(
     };
     let fill = argb(s.fill_color);
     for it in items.iter().filter(on_frame).filter(|it| !it.blur) {
-        let border = (s.outline_width > 0).then(|| Border::new(s.outline_width, it.color).align(align));
+        let border =
+            (s.outline_width > 0).then(|| Border::new(s.outline_width, it.color).align(align));
         let fill = (fill.a > 0).then_some(fill);
         if border.is_some() || fill.is_some() {
             list.push(BoxOp {
@@ -543,8 +559,16 @@ fn build_list(
         }
     }
     if let Some(o) = overlay {
-        let w = if s.overlay_width > 0 { s.overlay_width } else { o.width } as f32;
-        let h = if s.overlay_height > 0 { s.overlay_height } else { o.height } as f32;
+        let w = if s.overlay_width > 0 {
+            s.overlay_width
+        } else {
+            o.width
+        } as f32;
+        let h = if s.overlay_height > 0 {
+            s.overlay_height
+        } else {
+            o.height
+        } as f32;
         let x = if s.overlay_x < 0 {
             size.0 as f32 + s.overlay_x as f32 - w
         } else {
@@ -661,7 +685,14 @@ impl BaseTransformImpl for CudaDraw {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             drawer.draw(buf, &caps, |frames, lists| {
                 for (f, list) in frames.iter().zip(lists.iter_mut()) {
-                    build_list(list, f.index, (f.width, f.height), items, &settings, overlay.as_ref());
+                    build_list(
+                        list,
+                        f.index,
+                        (f.width, f.height),
+                        items,
+                        &settings,
+                        overlay.as_ref(),
+                    );
                 }
             })
         }))
