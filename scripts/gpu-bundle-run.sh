@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Entry script of cudadraw's GPU bundle (copied to bundle/run.sh by scripts/gpu-bundle).
 #
-#   bundle/run.sh [tests] [sanitizer] [bench]     (default: all three)
+#   bundle/run.sh [tests] [sanitizer] [bench]     (default: all three, in that order)
 #
 # Runs from the repository root that holds bundle/ (test binaries read tests/...), or
 # from $CUDADRAW_REPO. Every test binary runs with CUDADRAW_REQUIRE_GPU=1, so GPU tests
@@ -14,7 +14,6 @@ REPO=${CUDADRAW_REPO:-$(dirname "$B")}
 LOGS=${OUT:-$B/logs}
 mkdir -p "$LOGS"
 PARTS=${*:-tests sanitizer bench}
-want() { [[ " $PARTS " == *" $1 "* ]]; }
 
 export LD_LIBRARY_PATH="$B/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 for l in libstdc++.so.6 libgcc_s.so.1; do
@@ -48,7 +47,7 @@ status=0
 # Sums "N passed; M failed" over libtest result lines of a log.
 count() { grep -Eo "[0-9]+ $2" "$1" | awk '{s += $1} END {print s + 0}'; }
 
-if want tests; then
+run_tests() {
     TL=$LOGS/tests.log
     : >"$TL"
     tp=0 tf=0 ts=0
@@ -70,9 +69,9 @@ if want tests; then
         rm -f "$one"
     done
     say "TESTS: $tp passed, $tf failed, $ts skipped (skipped tests are not counted as passed)"
-fi
+}
 
-if want sanitizer; then
+run_sanitizer() {
     SL=$LOGS/sanitizer.log
     : >"$SL"
     CS=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
@@ -81,7 +80,7 @@ if want sanitizer; then
         status=1
     else
         errs=0
-        for t in "$B"/tests/*gpu*; do
+        for t in "$B"/tests/${CUDADRAW_SANITIZE_GLOB:-*gpu*}; do
             [ -x "$t" ] || continue
             name=$(basename "$t")
             for tool in memcheck racecheck; do
@@ -105,9 +104,9 @@ if want sanitizer; then
         done
         say "SANITIZER: $errs error(s) (memcheck + racecheck)"
     fi
-fi
+}
 
-if want bench; then
+run_bench() {
     BL=$LOGS/bench.log
     : >"$BL"
     for t in "$B"/bench/*; do
@@ -117,7 +116,17 @@ if want bench; then
     done
     say "BENCH:"
     grep -E '^(\||first call|cudadraw benchmarks|SKIPPED)' "$BL" | tee -a "$SUMMARY"
-fi
+}
+
+# Parts run in the order given.
+for part in $PARTS; do
+    case $part in
+    tests) run_tests ;;
+    sanitizer) run_sanitizer ;;
+    bench) run_bench ;;
+    *) say "unknown part: $part (tests, sanitizer, bench)"; status=2 ;;
+    esac
+done
 
 say "exit status: $status"
 rm -f "$GST_REGISTRY"
