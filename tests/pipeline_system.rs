@@ -292,6 +292,7 @@ fn pattern(len: usize) -> Vec<u8> {
 
 #[test]
 fn element_cuda_caps_with_system_memory_pass_through_with_warning() {
+    init();
     let caps = "video/x-raw(memory:CUDAMemory),format=RGBA,width=32,height=16,framerate=25/1";
     let data = pattern(32 * 16 * 4);
     let bufs = vec![
@@ -308,6 +309,7 @@ fn element_cuda_caps_with_system_memory_pass_through_with_warning() {
 
 #[test]
 fn element_short_buffer_passes_through_with_warning() {
+    init();
     let caps = "video/x-raw,format=RGBA,width=32,height=16,framerate=25/1";
     let data = pattern(100);
     let (out, res) = push_through(
@@ -393,4 +395,22 @@ fn probe_bad_lists_and_panics_pass_through_with_warnings() {
         w[1]
     );
     assert_eq!((stats.buffers(), stats.drawn(), stats.errors()), (3, 1, 2));
+}
+
+#[test]
+fn element_nvmm_caps_with_bad_descriptor_pass_through_with_warning() {
+    // A buffer too short to hold an NvBufSurface descriptor.
+    init();
+    let caps = "video/x-raw(memory:NVMM),format=RGBA,width=32,height=16,framerate=25/1";
+    let data = pattern(16);
+    let (out, res) = push_through(
+        caps,
+        "cudadraw name=draw",
+        vec![gst::Buffer::from_slice(data.clone())],
+    );
+    assert!(res.error.is_none(), "{:?}", res.error);
+    assert_eq!(out, vec![data]);
+    let w = res.warnings_from("draw");
+    assert_eq!(w.len(), 1, "{:?}", res.warnings);
+    assert!(w[0].contains("NvBufSurface"), "{}", w[0]);
 }
