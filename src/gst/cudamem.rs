@@ -249,8 +249,7 @@ unsafe fn with_context<R>(ctx: cu::CUcontext, f: impl FnOnce() -> R) -> Result<R
 
 /// The context owning `ptr` if it is not `gpu`'s primary context.
 fn foreign_context(ptr: u64, gpu: u32) -> Result<Option<cu::CUcontext>> {
-    // SAFETY: probing for the library has no side effect beyond loading it.
-    if !unsafe { cu::is_culib_present() } {
+    if !crate::cuda::driver_present() {
         return Err(Error::NoCudaDevice("CUDA memory but no libcuda".into()));
     }
     let primary = primary_context(gpu)?;
