@@ -40,6 +40,7 @@ pub struct Scratch {
 }
 
 impl Scratch {
+    /// Empty scratch memory; it grows on first use.
     pub fn new() -> Self {
         Self::default()
     }
@@ -64,6 +65,7 @@ pub struct CpuRenderer {
 }
 
 impl CpuRenderer {
+    /// A renderer with empty scratch memory (it grows to the largest batch seen).
     pub fn new() -> Self {
         Self::default()
     }

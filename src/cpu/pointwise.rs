@@ -98,7 +98,7 @@ fn draw_cmd(
 /// Blends `color` (frame order, byte 3 = alpha) over every pixel of `span`.
 #[inline]
 fn blend_span(span: &mut [u8], color: [u8; 4], has_alpha: bool) {
-    let a = u32::from(color[3]);
+    let a = color[3];
     if a == 0 || span.is_empty() {
         return;
     }
@@ -110,24 +110,27 @@ fn blend_span(span: &mut [u8], color: [u8; 4], has_alpha: bool) {
         }
         return;
     }
-    // out = (c a + d (255 - a) + 127) / 255; the constant part once per span.
+    // out = (c a + d (255 - a) + 127) / 255, the constant part once per span. Every
+    // sum is <= 255 * 255 + 127 = 65152, where x / 255 == (x + 1 + (x >> 8)) >> 8
+    // exactly; u16 lanes let the compiler vectorise the loop.
     let k = [
-        u32::from(color[0]) * a + 127,
-        u32::from(color[1]) * a + 127,
-        u32::from(color[2]) * a + 127,
-        255 * a + 127,
+        u16::from(color[0]) * a as u16 + 127,
+        u16::from(color[1]) * a as u16 + 127,
+        u16::from(color[2]) * a as u16 + 127,
+        255 * a as u16 + 127,
     ];
-    let ia = 255 - a;
+    let ia = 255 - a as u16;
+    let div255 = |x: u16| ((x + 1 + (x >> 8)) >> 8) as u8;
     if has_alpha {
         for px in span.chunks_exact_mut(4) {
             for i in 0..4 {
-                px[i] = ((k[i] + u32::from(px[i]) * ia) / 255) as u8;
+                px[i] = div255(k[i] + u16::from(px[i]) * ia);
             }
         }
     } else {
         for px in span.chunks_exact_mut(4) {
             for i in 0..3 {
-                px[i] = ((k[i] + u32::from(px[i]) * ia) / 255) as u8;
+                px[i] = div255(k[i] + u16::from(px[i]) * ia);
             }
         }
     }
@@ -262,6 +265,21 @@ fn put(px: &mut [u8], s: [u8; 4], m: u32, swap: bool, has_alpha: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn span_blend_matches_the_blend_rule() {
+        for a in 0..=255u8 {
+            for c in [0u8, 1, 77, 254, 255] {
+                let mut span: Vec<u8> = (0..=255u8).flat_map(|d| [d, d, d, d]).collect();
+                blend_span(&mut span, [c, c, c, a], true);
+                for (d, px) in span.chunks_exact(4).enumerate() {
+                    let want = crate::color::blend(c, d as u8, a);
+                    assert_eq!(&px[..3], &[want; 3], "c={c} a={a} d={d}");
+                    assert_eq!(px[3], crate::color::blend(255, d as u8, a));
+                }
+            }
+        }
+    }
 
     #[test]
     fn stepper_matches_the_division() {

@@ -146,10 +146,13 @@ pub struct LoadedScene {
     pub lists: Vec<DrawList>,
     /// Every image the scene uses (each distinct path once).
     pub images: ImageStore,
-    /// Frame settings of the scene (`width`, `height`, `format`, `pitch`).
+    /// The scene's `width` setting, if any.
     pub width: Option<u32>,
+    /// The scene's `height` setting, if any.
     pub height: Option<u32>,
+    /// The scene's `format` setting, if any.
     pub format: Option<PixelFormat>,
+    /// The scene's `pitch` setting, if any.
     pub pitch: Option<usize>,
 }
 
