@@ -216,6 +216,14 @@ fn check_cmds(
                 if c.param > 127 || end > weights.len() {
                     return bad(format!("gaussian table [{}, {end}) out of range", c.aux));
                 }
+                // Tables summing to exactly 1 << 16 keep every weighted sum in u32.
+                let sum: u64 = weights[c.aux as usize..end]
+                    .iter()
+                    .map(|&w| u64::from(w))
+                    .sum();
+                if sum != 1 << crate::cuda::commands::CD_GAUSS_SHIFT {
+                    return bad(format!("gaussian weights sum to {sum}, not 65536"));
+                }
             }
             CD_OP_OVERLAY => {
                 if images.get(ImageId(c.param)).is_none() {

@@ -320,6 +320,9 @@ fn execute_rejects_commands_outside_the_frame() {
             ..good
         };
         assert!(execute(&mut f, &[gauss], &[0, 0, 65536, 0], &ImageStore::new()).is_err());
+        let gauss = CdCmd { param: 1, ..gauss };
+        let heavy = [u32::MAX, 0, 0];
+        assert!(execute(&mut f, &[gauss], &heavy, &ImageStore::new()).is_err());
     }
     assert_eq!(d, orig);
     let mut f = HostFrame::new(&mut d, info).unwrap();
