@@ -43,6 +43,8 @@ fn gpu(test: &str) -> bool {
 /// Whether the elements exist; a visible skip otherwise (a failure on a GPU host
 /// that must run everything).
 fn elements(test: &str, names: &[&str]) -> bool {
+    // Factories can only be looked up once GStreamer is initialised.
+    init();
     let missing: Vec<_> = names
         .iter()
         .filter(|n| gstreamer::ElementFactory::find(n).is_none())
