@@ -2,6 +2,20 @@
 //! place (boxes, or blur/redaction for chosen ROI types) plus an optional overlay
 //! image, on system memory, GStreamer CUDA memory or DeepStream NVMM batches.
 //!
+//! Properties (see `gst-inspect-1.0 cudadraw`): `outline-width`, `outline-color`
+//! (0xAARRGGBB), `outline-align` (inside/center/outside), `fill-color`, `class-colors`
+//! (`person=0xffff0000,car=0xff0000ff`), `blur-types` (ROI types blurred or redacted
+//! instead of boxed), `blur-kind` (box/gaussian/pixelate/solid), `blur-strength`,
+//! `redact-color`, `expand`, and `overlay-location` / `-x` / `-y` / `-width` / `-height`
+//! / `-opacity`. Blurs are drawn first, then boxes, then the overlay.
+//!
+//! In an NVMM batch of several frames an ROI is drawn on every frame, unless it carries
+//! a param structure `cudadraw` with a `frame` (uint) field naming its frame.
+//!
+//! Caps other than RGBA/BGRA/RGBx/BGRx are refused at negotiation with a warning that
+//! says what to insert; a buffer whose memory does not match its caps (or that cannot be
+//! drawn for any other reason) passes through unchanged with a warning.
+//!
 //! ```text
 //! gst-launch-1.0 videotestsrc ! video/x-raw,format=RGBA ! <detector> \
 //!     ! cudadraw outline-width=4 blur-types=face,license-plate blur-kind=pixelate \
