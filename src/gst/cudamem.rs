@@ -277,9 +277,6 @@ pub struct Staging {
     gpu: u32,
 }
 
-// SAFETY: the raw device pointer is only used under &mut self.
-unsafe impl Send for Staging {}
-
 impl Staging {
     fn ensure(&mut self, gpu: u32, len: usize) -> Result<()> {
         if self.ptr != 0 && self.gpu == gpu && self.len >= len {

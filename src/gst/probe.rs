@@ -57,7 +57,9 @@ pub const CAPS_FEATURE_CUDA: &str = "memory:CUDAMemory";
 pub struct FrameMeta {
     /// Position in the batch (0 for single-frame buffers).
     pub index: usize,
+    /// Frame width in pixels.
     pub width: u32,
+    /// Frame height in pixels.
     pub height: u32,
     /// The buffer's presentation time stamp.
     pub pts: Option<gst::ClockTime>,
@@ -90,8 +92,11 @@ impl MemoryKind {
 /// A stream's negotiated layout: memory kind, video info, pixel format.
 #[derive(Debug, Clone)]
 pub struct StreamInfo {
+    /// Where the pixels live.
     pub memory: MemoryKind,
+    /// The parsed caps (size, format, strides of the default layout).
     pub video: gst_video::VideoInfo,
+    /// The pixel format drawn.
     pub format: PixelFormat,
 }
 
@@ -168,6 +173,7 @@ impl DrawStats {
     /// Number of most recent draw times kept for [`DrawStats::median`].
     pub const WINDOW: usize = 4096;
 
+    /// Fresh counters, shareable between the probe and the application.
     pub fn new() -> Arc<Self> {
         Arc::new(Self::default())
     }
