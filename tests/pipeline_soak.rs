@@ -17,6 +17,10 @@ use pipeline_common::*;
 /// a leak of 20 bytes per buffer over 100,000 buffers would exceed it.
 const RSS_SLACK: u64 = 2 << 20;
 
+/// The tests of this binary run one at a time: the soak measures the whole process's
+/// RSS, which another test's 1080p buffers would disturb.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 pub fn soak_buffers() -> u64 {
     std::env::var("CUDADRAW_SOAK_BUFFERS")
         .ok()
@@ -26,6 +30,7 @@ pub fn soak_buffers() -> u64 {
 
 #[test]
 fn soak_probe_system_memory_rss_flat() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     init();
     let n = soak_buffers();
     let (w, h) = (320u32, 240u32);
@@ -102,6 +107,7 @@ fn soak_probe_system_memory_rss_flat() {
 #[test]
 fn probe_time_per_1080p_buffer_with_100_boxes_cpu() {
     // The system-memory figure (CPU renderer); the GPU figure is in pipeline_gpu.rs.
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     init();
     let n = 60;
     let p = pipeline(&format!(
