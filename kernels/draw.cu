@@ -9,9 +9,10 @@
 #include "commands.h"
 
 #define TILE_W 64
-#define TILE_H 16
+#define TILE_H 64
 #define THREADS 256
-#define ROWS_PER_THREAD (TILE_H * TILE_W / THREADS) // 4
+#define ROW_STEP (THREADS / TILE_W)          // 4: rows between a thread's pixels
+#define PX (TILE_H * TILE_W / THREADS)       // 16 pixels per thread
 #define CHUNK THREADS
 
 // Blur tiles: pass 1 covers 64 x 16 outputs, pass 2 covers 64 x 64.
@@ -57,6 +58,13 @@ __device__ __forceinline__ uint32_t with_x_byte(uint32_t v, uint32_t orig, bool 
     return alpha ? v : ((v & 0x00ffffffu) | (orig & 0xff000000u));
 }
 
+// floor(n / d) for non-negative n, d > 0: 32-bit division when both fit (the common
+// case; 64-bit division is a long software routine on the GPU).
+__device__ __forceinline__ int64_t div_floor(int64_t n, int64_t d) {
+    if (((uint64_t)n | (uint64_t)d) >> 32 == 0) return (int64_t)((uint32_t)n / (uint32_t)d);
+    return n / d;
+}
+
 // Overlay sample at destination pixel (x, y): returns straight RGBA packed r | g << 8 |
 // b << 16 | a << 24 (image order).
 __device__ __forceinline__ uint32_t overlay_sample(const CdCmd& c, const CdImage& img, int x,
@@ -67,14 +75,14 @@ __device__ __forceinline__ uint32_t overlay_sample(const CdCmd& c, const CdImage
     const int64_t dh = (int64_t)c.inner.y1 - c.inner.y0;
     const int64_t u = (int64_t)x - c.inner.x0, v = (int64_t)y - c.inner.y0;
     if ((c.aux >> 16) == CD_FILTER_NEAREST) {
-        int64_t sx = ((2 * u + 1) * iw) / (2 * dw);
-        int64_t sy = ((2 * v + 1) * ih) / (2 * dh);
+        int64_t sx = div_floor((2 * u + 1) * iw, 2 * dw);
+        int64_t sy = div_floor((2 * v + 1) * ih, 2 * dh);
         if (sx > iw - 1) sx = iw - 1;
         if (sy > ih - 1) sy = ih - 1;
         return __ldg(src + sy * iw + sx);
     }
-    int64_t sx = ((2 * u + 1) * iw * 256) / (2 * dw) - 128;
-    int64_t sy = ((2 * v + 1) * ih * 256) / (2 * dh) - 128;
+    int64_t sx = div_floor((2 * u + 1) * iw * 256, 2 * dw) - 128;
+    int64_t sy = div_floor((2 * v + 1) * ih * 256, 2 * dh) - 128;
     sx = sx < 0 ? 0 : (sx > (iw - 1) * 256 ? (iw - 1) * 256 : sx);
     sy = sy < 0 ? 0 : (sy > (ih - 1) * 256 ? (ih - 1) * 256 : sy);
     const int64_t x0 = sx >> 8, y0 = sy >> 8;
@@ -133,32 +141,31 @@ __device__ __forceinline__ uint32_t apply_cmd(const CdCmd& c, const CdImage* ima
     return px;
 }
 
-// Phase composite: one block per 64 x 16 tile of every frame with work in this
-// phase. The block gathers, in list order, the phase's commands that touch its tile
-// (256 at a time, into shared memory); each thread keeps its 4 pixels in registers
-// through all of them, reading a pixel only when some command covers it and writing
-// it back once.
-extern "C" __global__ void __launch_bounds__(THREADS)
+// Phase composite: one block per 64 x 64 tile; grid (tiles of the largest frame,
+// frames with work in this phase). The block gathers, in list order, the phase's
+// commands that touch its tile (256 at a time, into shared memory); each thread owns
+// one column of 16 pixels (rows 4 apart) in registers through all of them: it first
+// issues the loads of every pixel some command covers (all in flight together), then
+// applies the commands in order, then writes each changed pixel once.
+extern "C" __global__ void __launch_bounds__(THREADS, 4)
     cd_composite(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
                  const CdImage* __restrict__ images, const uint2* __restrict__ ranges,
                  const CdTileSpan* __restrict__ spans, uint32_t nspans) {
     __shared__ CdCmd list[CHUNK];
     __shared__ uint32_t warp_counts[THREADS / 32];
     __shared__ uint32_t total;
+    // The block's pixels while commands apply ([i][thread]: conflict-free). Shared
+    // memory rather than registers keeps register use low enough for full occupancy.
+    __shared__ uint32_t tile[PX][THREADS];
 
-    // Find this block's frame: the last span whose tile_start <= blockIdx.x.
-    const uint32_t b = blockIdx.x;
-    uint32_t lo = 0, hi = nspans;
-    while (hi - lo > 1) {
-        uint32_t mid = (lo + hi) / 2;
-        if (spans[mid].tile_start <= b) lo = mid; else hi = mid;
-    }
-    const CdTileSpan span = spans[lo];
+    const CdTileSpan span = spans[blockIdx.y];
     const CdFrame f = frames[span.frame];
     const uint2 range = ranges[span.frame];
     const int tiles_x = (f.width + TILE_W - 1) / TILE_W;
-    const uint32_t t = b - span.tile_start;
-    const int tx0 = (int)(t % tiles_x) * TILE_W, ty0 = (int)(t / tiles_x) * TILE_H;
+    const int tiles_y = (f.height + TILE_H - 1) / TILE_H;
+    if (blockIdx.x >= (uint32_t)(tiles_x * tiles_y)) return; // a smaller frame
+    const int tx0 = (int)(blockIdx.x % tiles_x) * TILE_W;
+    const int ty0 = (int)(blockIdx.x / tiles_x) * TILE_H;
     const int tx1 = min(tx0 + TILE_W, f.width), ty1 = min(ty0 + TILE_H, f.height);
 
     const bool alpha = has_alpha(f.format);
@@ -166,11 +173,11 @@ extern "C" __global__ void __launch_bounds__(THREADS)
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int x = tx0 + (threadIdx.x % TILE_W);
     const int ybase = ty0 + (threadIdx.x / TILE_W);
+    // Rows of this thread inside the frame: i < rows.
+    const int rows = x < tx1 ? max(0, min(PX, (ty1 - ybase + ROW_STEP - 1) / ROW_STEP)) : 0;
 
-    uint32_t px[ROWS_PER_THREAD];
-    bool loaded[ROWS_PER_THREAD];
-#pragma unroll
-    for (int i = 0; i < ROWS_PER_THREAD; i++) { px[i] = 0; loaded[i] = false; }
+    uint32_t loaded = 0;
+    const int t = threadIdx.x;
 
     for (uint32_t base = range.x; base < range.y; base += CHUNK) {
         const uint32_t ci = base + threadIdx.x;
@@ -206,38 +213,47 @@ extern "C" __global__ void __launch_bounds__(THREADS)
         if (hit) list[warp_counts[warp] + __popc(mask & ((1u << lane) - 1u))] = c;
         __syncthreads();
         const uint32_t n = total;
-        if (n > 0 && x < tx1) {
-            // Load every pixel some command of this chunk covers, all loads in flight
-            // together, then apply the commands in list order.
-#pragma unroll
-            for (int i = 0; i < ROWS_PER_THREAD; i++) {
-                const int y = ybase + i * (THREADS / TILE_W);
-                if (y >= ty1 || loaded[i]) continue;
+        if (n > 0 && rows > 0) {
+            // Which of my pixels does some command of this chunk change? Loads of all
+            // of them are then issued together.
+            uint32_t need = 0;
+            for (int i = 0; i < rows; i++) {
+                const int y = ybase + i * ROW_STEP;
+                if (loaded & (1u << i)) continue;
                 for (uint32_t k = 0; k < n; k++) {
                     if (touches(list[k], x, y)) {
-                        px[i] = *px_ptr(f, x, y);
-                        loaded[i] = true;
+                        need |= 1u << i;
                         break;
                     }
                 }
             }
-            for (uint32_t k = 0; k < n; k++) {
-                const CdCmd& c2 = list[k];
+            {
+                // 8 loads in flight per step: enough to hide latency, few registers.
+                const uint32_t* p0 = px_ptr(f, x, ybase);
+                const size_t step = (size_t)f.pitch * ROW_STEP / 4;
+                for (int h = 0; h < PX; h += 8) {
 #pragma unroll
-                for (int i = 0; i < ROWS_PER_THREAD; i++) {
-                    const int y = ybase + i * (THREADS / TILE_W);
-                    if (y < ty1 && touches(c2, x, y))
-                        px[i] = apply_cmd(c2, images, px[i], x, y, alpha, bgr);
+                    for (int j = 0; j < 8; j++)
+                        if (need & (1u << (h + j))) tile[h + j][t] = p0[(h + j) * step];
                 }
+            }
+            loaded |= need;
+            // Each pixel through the chunk's commands in list order.
+            for (int i = 0; i < rows; i++) {
+                const int y = ybase + i * ROW_STEP;
+                if (!(loaded & (1u << i))) continue;
+                uint32_t v = tile[i][t];
+                for (uint32_t k = 0; k < n; k++) {
+                    if (touches(list[k], x, y)) v = apply_cmd(list[k], images, v, x, y, alpha, bgr);
+                }
+                tile[i][t] = v;
             }
         }
         __syncthreads();
     }
 #pragma unroll
-    for (int i = 0; i < ROWS_PER_THREAD; i++) {
-        const int y = ybase + i * (THREADS / TILE_W);
-        if (loaded[i]) *px_ptr(f, x, y) = px[i];
-    }
+    for (int i = 0; i < PX; i++)
+        if (loaded & (1u << i)) *px_ptr(f, x, ybase + i * ROW_STEP) = tile[i][t];
 }
 
 // Finds this block's job: the last job whose first block <= blockIdx.x.
@@ -299,6 +315,7 @@ extern "C" __global__ void __launch_bounds__(THREADS)
     const int seg_w = min(B1_W, x1 - cx0) + 2 * r;
     const int rows = min(B1_H, y1 - cy0);
     // Row segments [cx0 - r, cx0 + 64 + r), clamped to the region (replicated edges).
+#pragma unroll 4
     for (int i = threadIdx.x; i < rows * seg_w; i += THREADS) {
         const int ry = i / seg_w, k = i % seg_w;
         const int sx = clampi(cx0 - r + k, x0, x1 - 1);
@@ -308,20 +325,35 @@ extern "C" __global__ void __launch_bounds__(THREADS)
         for (int i = threadIdx.x; i < 2 * r + 1; i += THREADS) wts[i] = weights[c.aux + i];
     }
     __syncthreads();
+    if (c.op == CD_OP_BLUR_BOX) {
+        // Each thread: 4 neighbouring outputs of one row by a sliding window sum, the
+        // four channels as 16-bit lanes of two words (no lane exceeds 255 * 255).
+        const int ry = threadIdx.x / (B1_W / 4), c0 = (threadIdx.x % (B1_W / 4)) * 4;
+        if (ry >= rows || cx0 + c0 >= x1) return;
+        uint32_t lo = 0, hi = 0;
+#pragma unroll 4
+        for (int k = 0; k <= 2 * r; k++) {
+            const uint32_t p = seg[ry][c0 + k];
+            lo += p & 0x00ff00ffu;
+            hi += (p >> 8) & 0x00ff00ffu;
+        }
+        uint2* out = (uint2*)(scratch + job.scratch) + (uint64_t)(cy0 + ry - y0) * w + (cx0 + c0 - x0);
+        const int n = min(4, x1 - (cx0 + c0));
+        for (int j = 0; j < n; j++) {
+            out[j] = make_uint2(lo, hi);
+            if (j + 1 == n) break;
+            const uint32_t a = seg[ry][c0 + j + 2 * r + 1], d = seg[ry][c0 + j];
+            lo = lo + (a & 0x00ff00ffu) - (d & 0x00ff00ffu);
+            hi = hi + ((a >> 8) & 0x00ff00ffu) - ((d >> 8) & 0x00ff00ffu);
+        }
+        return;
+    }
     const int col = threadIdx.x % B1_W;
     const int x = cx0 + col;
     if (x >= x1) return;
     for (int ry = threadIdx.x / B1_W; ry < rows; ry += THREADS / B1_W) {
         const uint64_t idx = (uint64_t)(cy0 + ry - y0) * w + (x - x0);
-        if (c.op == CD_OP_BLUR_BOX) {
-            uint32_t lo = 0, hi = 0;
-            for (int k = 0; k <= 2 * r; k++) {
-                const uint32_t p = seg[ry][col + k];
-                lo += p & 0x00ff00ffu;
-                hi += (p >> 8) & 0x00ff00ffu;
-            }
-            ((uint2*)(scratch + job.scratch))[idx] = make_uint2(lo, hi);
-        } else {
+        {
             uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
             for (int k = 0; k <= 2 * r; k++) {
                 const uint32_t p = seg[ry][col + k], wk = wts[k];
@@ -389,10 +421,12 @@ extern "C" __global__ void __launch_bounds__(THREADS)
         const uint32_t n = (uint32_t)(2 * r + 1) * (uint32_t)(2 * r + 1);
         const int col = x - x0;
         uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+#pragma unroll 8
         for (int j = -r; j <= r; j++) {
             const uint2 v = hs[(uint64_t)(clampi(ys + j, y0, y1 - 1) - y0) * w + col];
             s0 += v.x & 0xffffu; s2 += v.x >> 16; s1 += v.y & 0xffffu; s3 += v.y >> 16;
         }
+#pragma unroll 4
         for (int y = ys; y < ye; y++) {
             const uint32_t v = ((s0 + n / 2) / n) | (((s1 + n / 2) / n) << 8) |
                                (((s2 + n / 2) / n) << 16) | (((s3 + n / 2) / n) << 24);
@@ -415,6 +449,7 @@ extern "C" __global__ void __launch_bounds__(THREADS)
     const int col = x - x0;
     for (int y = ys; y < ye; y++) {
         uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+#pragma unroll 4
         for (int k = 0; k <= 2 * r; k++) {
             const uint32_t p = hs[(uint64_t)(clampi(y - r + k, y0, y1 - 1) - y0) * w + col];
             const uint32_t wk = wts[k];

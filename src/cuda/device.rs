@@ -192,7 +192,7 @@ impl Device {
         };
         // On error `dev` drops and releases what was acquired so far.
         let _g = CtxGuard::push(ctx)?;
-        dev.stream = cu::stream::create(cu::stream::StreamKind::NonBlocking)
+        dev.stream = cu::stream::create(cu::stream::StreamKind::Default)
             .map_err(cuda("cuStreamCreate"))?;
         dev.done = cu::event::create(sys::CUevent_flags::CU_EVENT_DISABLE_TIMING)
             .map_err(cuda("cuEventCreate"))?;
@@ -465,7 +465,7 @@ impl Device {
                 unsafe {
                     cu::launch_kernel(
                         self.f_composite,
-                        (ph.tiles, 1, 1),
+                        (ph.tiles, ph.spans.1, 1),
                         (THREADS, 1, 1),
                         0,
                         stream,

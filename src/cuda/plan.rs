@@ -18,7 +18,7 @@ use crate::frame::DeviceFrame;
 
 /// Composite tile size (must match `TILE_W`/`TILE_H` in kernels/draw.cu).
 pub const TILE_W: u32 = 64;
-pub const TILE_H: u32 = 16;
+pub const TILE_H: u32 = 64;
 /// Threads per block of every kernel.
 pub const THREADS: u32 = 256;
 /// Outputs per block of blur pass 1 and pass 2 (`B1_*`, `B2_*` in draw.cu).
@@ -27,13 +27,15 @@ const B2: (u32, u32) = (64, 64);
 
 /// Largest grid the kernels are launched with (gridDim.x limit).
 const MAX_GRID: u64 = i32::MAX as u64;
+/// gridDim.y limit (frames with composite work in one phase).
+const MAX_GRID_Y: usize = 65535;
 
 /// Launch parameters of one phase.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Phase {
     /// First tile span and number of spans of the composite launch (0: no launch).
     pub spans: (u32, u32),
-    /// Composite grid size.
+    /// Composite grid: x = tiles of the largest frame with work, y = `spans.1`.
     pub tiles: u32,
     /// First blur job and number of jobs (0: no blur launches).
     pub jobs: (u32, u32),
@@ -139,6 +141,7 @@ impl Plan {
             let span0 = self.spans.len() as u32;
             let job0 = self.jobs.len() as u32;
             let mut tiles = 0u64;
+            let mut max_tiles = 0u64;
             for fi in 0..nf {
                 let f = self.frames[fi];
                 let (b0, n) = self.bound_ranges[fi];
@@ -173,10 +176,12 @@ impl Plan {
                         frame: fi as u32,
                         tile_start: tiles as u32,
                     });
-                    tiles += div_up(f.width as u64, TILE_W as u64)
+                    let n = div_up(f.width as u64, TILE_W as u64)
                         * div_up(f.height as u64, TILE_H as u64);
-                    if tiles > MAX_GRID {
-                        return Err(too_large("composite tiles"));
+                    tiles += n;
+                    max_tiles = max_tiles.max(n);
+                    if self.spans.len() - span0 as usize > MAX_GRID_Y {
+                        return Err(too_large("frames per launch"));
                     }
                 }
             }
@@ -233,7 +238,7 @@ impl Plan {
             }
             self.phases.push(Phase {
                 spans: (span0, self.spans.len() as u32 - span0),
-                tiles: tiles as u32,
+                tiles: max_tiles as u32,
                 jobs: (job0, self.jobs.len() as u32 - job0),
                 blocks1: blocks1 as u32,
                 blocks2: blocks2 as u32,
@@ -330,9 +335,10 @@ mod tests {
         b.fill(Rect::new(0.0, 0.0, 10.0, 10.0), Color::RED);
         let p = plan(&[a, b, DrawList::new()], 130, 20);
         assert_eq!(p.phases.len(), 2);
-        // Phase 0: both frames composite, 3 x 2 tiles each.
-        assert_eq!(p.phases[0].tiles, 12);
-        assert_eq!(p.spans[1].tile_start, 6);
+        // Phase 0: both frames composite, 3 x 1 tiles each.
+        assert_eq!(p.phases[0].tiles, 3);
+        assert_eq!(p.phases[0].spans, (0, 2));
+        assert_eq!(p.spans[1].tile_start, 3);
         // Phase 1: frame 0's blur only.
         assert_eq!(p.ranges[3..6], [[1, 2], [3, 3], [3, 3]]);
         assert_eq!(p.phases[1].blocks1, 1);

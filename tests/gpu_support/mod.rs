@@ -103,7 +103,12 @@ impl Mem {
         // SAFETY: sizes checked; no kernel runs on this memory meanwhile.
         unsafe {
             match self.kind {
-                Kind::Device => cu::memcpy_htod_sync(self.dptr, data).expect("HtoD"),
+                Kind::Device => {
+                    // A "synchronous" copy from pageable memory may return before its
+                    // DMA lands: wait for it before any kernel reads the frame.
+                    cu::memcpy_htod_sync(self.dptr, data).expect("HtoD");
+                    cu::ctx::synchronize().expect("sync");
+                }
                 _ => {
                     cu::ctx::synchronize().expect("sync");
                     std::ptr::copy_nonoverlapping(data.as_ptr(), self.host, data.len())
