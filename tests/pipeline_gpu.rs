@@ -27,17 +27,23 @@ fn skipped(why: &str) {
     let _ = std::io::stderr().write_all(format!("SKIPPED: {why}\n").as_bytes());
 }
 
-/// Whether the test may run; prints a visible skip line otherwise.
-fn gpu(test: &str) -> bool {
+/// The tests of this binary run one at a time: the soak measures the process's RSS
+/// and the device's memory, and the timing test wants the GPU to itself.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Whether the test may run (holding the serialising lock while it does); prints a
+/// visible skip line otherwise.
+fn gpu(test: &str) -> Option<std::sync::MutexGuard<'static, ()>> {
+    let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     if cudadraw::cuda::device_count() > 0 {
-        return true;
+        return Some(guard);
     }
     assert!(
         !require_gpu(),
         "{test}: CUDADRAW_REQUIRE_GPU=1 but no CUDA device"
     );
     skipped(&format!("no CUDA device ({test})"));
-    false
+    None
 }
 
 /// Whether the elements exist; a visible skip otherwise (a failure on a GPU host
@@ -100,7 +106,9 @@ fn element_through(test: &str, format: &str, up: &str, down: &str) {
 #[test]
 fn gpu_element_cuda_memory_matches_cpu_reference() {
     let t = "gpu_element_cuda_memory_matches_cpu_reference";
-    if gpu(t) && elements(t, &["cudaupload", "cudadownload"]) {
+    if let Some(_g) = gpu(t)
+        && elements(t, &["cudaupload", "cudadownload"])
+    {
         element_through(t, "RGBA", "cudaupload", "cudadownload");
         element_through(t, "BGRx", "cudaupload", "cudadownload");
     }
@@ -110,7 +118,7 @@ fn gpu_element_cuda_memory_matches_cpu_reference() {
 #[test]
 fn gpu_element_nvmm_matches_cpu_reference() {
     let t = "gpu_element_nvmm_matches_cpu_reference";
-    if gpu(t) {
+    if let Some(_g) = gpu(t) {
         for mem in ["device", "pinned", "unified"] {
             for abi in ["ds4to7", "ds8"] {
                 let up = format!("nvmmsynthupload memory-type={mem} abi={abi}");
@@ -177,7 +185,9 @@ fn probe_through(test: &str, up: &str, down: &str) {
 #[test]
 fn gpu_probe_cuda_memory_matches_cpu_reference() {
     let t = "gpu_probe_cuda_memory_matches_cpu_reference";
-    if gpu(t) && elements(t, &["cudaupload", "cudadownload"]) {
+    if let Some(_g) = gpu(t)
+        && elements(t, &["cudaupload", "cudadownload"])
+    {
         probe_through(t, "cudaupload", "cudadownload");
     }
 }
@@ -186,7 +196,7 @@ fn gpu_probe_cuda_memory_matches_cpu_reference() {
 #[test]
 fn gpu_probe_nvmm_matches_cpu_reference() {
     let t = "gpu_probe_nvmm_matches_cpu_reference";
-    if gpu(t) {
+    if let Some(_g) = gpu(t) {
         probe_through(t, "nvmmsynthupload", "nvmmsynthdownload");
         probe_through(
             t,
@@ -266,9 +276,9 @@ fn probe_run(
 #[test]
 fn gpu_soak_probe_nvmm_host_and_device_memory_flat() {
     let t = "gpu_soak_probe_nvmm_host_and_device_memory_flat";
-    if !gpu(t) {
+    let Some(_g) = gpu(t) else {
         return;
-    }
+    };
     let n: u64 = std::env::var("CUDADRAW_SOAK_BUFFERS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -310,9 +320,9 @@ fn gpu_soak_probe_nvmm_host_and_device_memory_flat() {
 #[test]
 fn gpu_probe_time_per_1080p_buffer_with_100_boxes() {
     let t = "gpu_probe_time_per_1080p_buffer_with_100_boxes";
-    if !gpu(t) {
+    let Some(_g) = gpu(t) else {
         return;
-    }
+    };
     let (stats, _, _) = probe_run("nvmmsynthupload", 300, (1920, 1080), 100, false);
     let median = stats.median().unwrap();
     println!(
