@@ -154,7 +154,7 @@ impl DeviceFrame {
         if self.ptr == 0 {
             return bad("null device pointer".into());
         }
-        if self.ptr % 4 != 0 || self.info.pitch % 4 != 0 {
+        if !self.ptr.is_multiple_of(4) || !self.info.pitch.is_multiple_of(4) {
             return bad(format!(
                 "device pointer {:#x} and pitch {} must be multiples of 4",
                 self.ptr, self.info.pitch
