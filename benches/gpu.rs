@@ -286,6 +286,22 @@ fn main() {
     cuda.render(&b.frames, &w1, &store).expect("render");
     let first_render_ms = t1.elapsed().as_secs_f64() * 1e3;
 
+    // CUDADRAW_BENCH_ONLY=W2 (etc.) times one workload and stops: for profilers.
+    if let Ok(only) = std::env::var("CUDADRAW_BENCH_ONLY") {
+        let lists = match only.as_str() {
+            "W1" => &w1,
+            "W1f" => &w1f,
+            "W2" => &w2,
+            _ => &w3,
+        };
+        println!("{only}: {:.1} us", gpu_us(&mut cuda, &b, lists, &store));
+        return;
+    }
+    // Keep the GPU busy for a while first so its clocks have ramped up.
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(500) {
+        cuda.render(&b.frames, &w1f, &store).expect("render");
+    }
     let w0 = w0_us(&b, &ev);
     let g1 = gpu_us(&mut cuda, &b, &w1, &store);
     let g1f = gpu_us(&mut cuda, &b, &w1f, &store);

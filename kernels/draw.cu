@@ -102,11 +102,32 @@ __device__ __forceinline__ uint32_t overlay_sample(const CdCmd& c, const CdImage
     return out;
 }
 
-// Whether a composite command changes pixel (x, y): inside its clip, except the inner
-// rectangle of an outline without fill.
-__device__ __forceinline__ bool touches(const CdCmd& c, int x, int y) {
-    if (!in_region(c.clip, x, y)) return false;
-    return !(c.op == CD_OP_RECT && c.fill[3] == 0 && in_region(c.inner, x, y));
+// Bit mask of a thread's rows (bit i: y = ybase + 4i, i < rows) inside [ya, yb).
+__device__ __forceinline__ uint32_t rows_mask(int ya, int yb, int ybase, int rows) {
+    const int da = ya - ybase, db = yb - ybase;
+    const int lo = da <= 0 ? 0 : min(rows, (da + ROW_STEP - 1) / ROW_STEP);
+    const int hi = db <= 0 ? 0 : min(rows, (db + ROW_STEP - 1) / ROW_STEP);
+    if (hi <= lo) return 0;
+    return ((hi >= 32 ? 0u : (1u << hi)) - 1u) & ~((1u << lo) - 1u);
+}
+
+// The rows of column x a composite command changes. RECT: `ring` gets the outline
+// colour, `in` the fill (each only if its alpha is non-zero); other ops: all in `ring`.
+__device__ __forceinline__ void cmd_rows(const CdCmd& c, int x, int ybase, int rows,
+                                         uint32_t& ring, uint32_t& in) {
+    ring = 0;
+    in = 0;
+    if (x < c.clip.x0 || x >= c.clip.x1) return;
+    const uint32_t all = rows_mask(c.clip.y0, c.clip.y1, ybase, rows);
+    if (c.op != CD_OP_RECT) {
+        ring = all;
+        return;
+    }
+    if (x >= c.inner.x0 && x < c.inner.x1)
+        in = all & rows_mask(c.inner.y0, c.inner.y1, ybase, rows);
+    ring = all & ~in;
+    if (c.color[3] == 0) ring = 0;
+    if (c.fill[3] == 0) in = 0;
 }
 
 __device__ __forceinline__ bool is_blur(uint32_t op) {
@@ -214,19 +235,17 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
         __syncthreads();
         const uint32_t n = total;
         if (n > 0 && rows > 0) {
-            // Which of my pixels does some command of this chunk change? Loads of all
-            // of them are then issued together.
+            // Which of my pixels does some command of this chunk change? Row sets are
+            // bit masks (bit i: row ybase + 4i), so a command costs a few instructions
+            // per thread, not a test per pixel. Loads of all of them are then issued
+            // together.
             uint32_t need = 0;
-            for (int i = 0; i < rows; i++) {
-                const int y = ybase + i * ROW_STEP;
-                if (loaded & (1u << i)) continue;
-                for (uint32_t k = 0; k < n; k++) {
-                    if (touches(list[k], x, y)) {
-                        need |= 1u << i;
-                        break;
-                    }
-                }
+            for (uint32_t k = 0; k < n; k++) {
+                uint32_t ring, in;
+                cmd_rows(list[k], x, ybase, rows, ring, in);
+                need |= ring | in;
             }
+            need &= ~loaded;
             {
                 // 8 loads in flight per step: enough to hide latency, few registers.
                 const uint32_t* p0 = px_ptr(f, x, ybase);
@@ -238,15 +257,31 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
                 }
             }
             loaded |= need;
-            // Each pixel through the chunk's commands in list order.
-            for (int i = 0; i < rows; i++) {
-                const int y = ybase + i * ROW_STEP;
-                if (!(loaded & (1u << i))) continue;
-                uint32_t v = tile[i][t];
-                for (uint32_t k = 0; k < n; k++) {
-                    if (touches(list[k], x, y)) v = apply_cmd(list[k], images, v, x, y, alpha, bgr);
+            // The commands in list order, each on the rows it changes.
+            for (uint32_t k = 0; k < n; k++) {
+                const CdCmd& c = list[k];
+                uint32_t ring, in;
+                cmd_rows(c, x, ybase, rows, ring, in);
+                if (c.op == CD_OP_RECT) {
+                    const uint32_t col = *(const uint32_t*)c.color;
+                    const uint32_t fil = *(const uint32_t*)c.fill;
+                    for (; ring; ring &= ring - 1) {
+                        const int i = __ffs(ring) - 1;
+                        tile[i][t] = blend_px(tile[i][t], col & 255u, (col >> 8) & 255u,
+                                              (col >> 16) & 255u, col >> 24, alpha);
+                    }
+                    for (; in; in &= in - 1) {
+                        const int i = __ffs(in) - 1;
+                        tile[i][t] = blend_px(tile[i][t], fil & 255u, (fil >> 8) & 255u,
+                                              (fil >> 16) & 255u, fil >> 24, alpha);
+                    }
+                } else {
+                    for (; ring; ring &= ring - 1) {
+                        const int i = __ffs(ring) - 1;
+                        tile[i][t] = apply_cmd(c, images, tile[i][t], x, ybase + i * ROW_STEP,
+                                               alpha, bgr);
+                    }
                 }
-                tile[i][t] = v;
             }
         }
         __syncthreads();
