@@ -234,15 +234,13 @@ fn overlay(
                 step.next();
                 let sx0 = (s >> 8) as usize;
                 let (sx1, fx) = ((sx0 + 1).min(iw as usize - 1), (s & 255) as u32);
+                let (p00, p01) = (&r0[sx0 * 4..][..4], &r0[sx1 * 4..][..4]);
+                let (p10, p11) = (&r1[sx0 * 4..][..4], &r1[sx1 * 4..][..4]);
                 let mut s = [0u8; 4];
-                for (ch, out) in s.iter_mut().enumerate() {
-                    let p00 = u32::from(r0[sx0 * 4 + ch]);
-                    let p01 = u32::from(r0[sx1 * 4 + ch]);
-                    let p10 = u32::from(r1[sx0 * 4 + ch]);
-                    let p11 = u32::from(r1[sx1 * 4 + ch]);
-                    let t = p00 * (256 - fx) + p01 * fx;
-                    let b = p10 * (256 - fx) + p11 * fx;
-                    *out = ((t * (256 - fy) + b * fy + 32768) >> 16) as u8;
+                for ch in 0..4 {
+                    let t = u32::from(p00[ch]) * (256 - fx) + u32::from(p01[ch]) * fx;
+                    let b = u32::from(p10[ch]) * (256 - fx) + u32::from(p11[ch]) * fx;
+                    s[ch] = ((t * (256 - fy) + b * fy + 32768) >> 16) as u8;
                 }
                 put(&mut row[x * 4..x * 4 + 4], s, m, swap, has_alpha);
             }
