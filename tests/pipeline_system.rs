@@ -414,3 +414,60 @@ fn element_nvmm_caps_with_bad_descriptor_pass_through_with_warning() {
     assert_eq!(w.len(), 1, "{:?}", res.warnings);
     assert!(w[0].contains("NvBufSurface"), "{}", w[0]);
 }
+
+/// GStreamer CUDA context sharing: the element answers `gst.cuda.context` queries
+/// (in any state, NULL included) exactly when it can offer its own context, which
+/// needs libgstcuda, the CUDA driver and a device; other context types are not its to
+/// answer. Without a device nothing fails: neighbours then make their own context and
+/// CUDA memory is drawn through copies.
+#[test]
+fn cuda_context_query_answered_only_when_a_context_can_be_offered() {
+    use cudadraw::gst::cudamem::{self, OfferedContext, SharedContext};
+    init();
+    let available = SharedContext::for_gpu(0);
+    let draw = gst::ElementFactory::make("cudadraw").build().unwrap();
+    let src = draw.static_pad("src").unwrap();
+    let mut q = gst::query::Context::new(cudamem::CUDA_CONTEXT_TYPE);
+    let answered = src.query(&mut q);
+    assert_eq!(
+        answered,
+        available.is_ok(),
+        "query answered: {answered}, own context: {:?}",
+        available.as_ref().err()
+    );
+    if let Ok(ours) = &available {
+        let context = q.context_owned().expect("answered query holds a context");
+        assert_eq!(context.context_type(), cudamem::CUDA_CONTEXT_TYPE);
+        match cudamem::classify_context(&context) {
+            OfferedContext::Ours { object, gpu } => {
+                assert_eq!(&object, ours.object());
+                assert_eq!(gpu, 0);
+            }
+            other => panic!("the element offered {other:?}, not its own context"),
+        }
+    }
+    let mut gl = gst::query::Context::new("gst.gl.GLDisplay");
+    assert!(!src.query(&mut gl), "answered a GL context query");
+
+    // Contexts of other types, or without a GstCudaContext, are not CUDA contexts.
+    let other = gst::Context::new("gst.gl.GLDisplay", true);
+    assert!(matches!(
+        cudamem::classify_context(&other),
+        OfferedContext::NotCuda
+    ));
+    let empty = gst::Context::new(cudamem::CUDA_CONTEXT_TYPE, true);
+    assert!(matches!(
+        cudamem::classify_context(&empty),
+        OfferedContext::NotCuda
+    ));
+    draw.set_context(&empty);
+
+    // The probe helper fails cleanly where no context can be made.
+    let p = gst::Pipeline::new();
+    assert_eq!(cudamem::share_context(&p, 0).is_ok(), available.is_ok());
+    assert!(cudamem::share_context(&p, 63).is_err(), "GPU 63 exists?");
+
+    // Nothing was drawn: the path counters read 0.
+    assert_eq!(draw.property::<u64>("cuda-in-place"), 0);
+    assert_eq!(draw.property::<u64>("cuda-copies"), 0);
+}

@@ -1,31 +1,57 @@
 //! Upstream GStreamer CUDA memory (`video/x-raw(memory:CUDAMemory)`, made by
-//! `cudaupload`, the nvcodec decoders and friends).
+//! `cudaupload`, the nvcodec decoders and friends), and sharing cudadraw's CUDA context
+//! with the GStreamer CUDA elements so that such memory is drawn in place.
 //!
 //! The buffer is mapped with `GST_MAP_CUDA`, which yields the device pointer of
 //! plane 0 (GStreamer uploads first if the host copy is newer); the stride comes from
 //! the buffer's `GstVideoMeta`, else from the memory's own `GstVideoInfo`. The GPU is
-//! the memory's `GstCudaContext` `cuda-device-id`. Work pending on the memory's CUDA
-//! stream (GStreamer >= 1.24) is waited for before drawing; the CUDA backend's render
-//! is blocking, so the memory is complete again when it is unmapped.
+//! the memory's `GstCudaContext` `cuda-device-id`.
 //!
-//! GStreamer 1.22 allocates in a CUDA context of its own, not the device's primary
-//! context that the CUDA backend runs in, and a kernel cannot address another
-//! context's allocations. When the pointer belongs to a foreign context the frame is
-//! staged: copied with `cuMemcpyPeer` into a device buffer of the primary context
-//! (kept between buffers), drawn there and copied back.
+//! # Contexts: in place or through copies
+//!
+//! A kernel can only address memory of the CUDA context it runs in. cudadraw's CUDA
+//! backend runs in the device's primary context; GStreamer (1.22) allocates in whatever
+//! `GstCudaContext` its elements agreed on through GStreamer's context sharing
+//! (`GST_QUERY_CONTEXT` / `NEED_CONTEXT` for type [`CUDA_CONTEXT_TYPE`]), and when
+//! nobody offers one, `gst_cuda_context_new` creates a context of its own
+//! (`cuCtxCreate`). So:
+//!
+//! * the `cudadraw` element answers those context queries with a [`SharedContext`]: a
+//!   `GstCudaContext` wrapping the primary context (`gst_cuda_context_new_wrapped`).
+//!   `cudaupload`, `cudadownload`, decoders... then allocate in cudadraw's context and
+//!   every frame is drawn in place on the mapped pointer ([`CudaPath::InPlace`]);
+//! * a probe has no element to answer queries: call [`share_context`] on the pipeline
+//!   before it starts, and the same happens;
+//! * otherwise (another context was chosen by the application or created by
+//!   GStreamer) the frame is staged: copied with `cuMemcpyPeer` into a device buffer of
+//!   cudadraw's context (kept between buffers), drawn there and copied back
+//!   ([`CudaPath::Copied`]). Correct, but two frame copies per buffer.
+//!
+//! Which path a buffer takes is decided per buffer from the context that owns the
+//! mapped pointer (`cuPointerGetAttribute`), compared with the context the renderer
+//! launches in ([`crate::cuda::CudaRenderer::context`]), so a wrong guess can only
+//! cost copies, never draw through a pointer the kernels cannot address.
+//!
+//! # Streams
+//!
+//! GStreamer 1.22's `GstCudaMemory` carries no stream (its elements synchronise their
+//! own work before pushing a buffer); where libgstcuda exports `gst_cuda_memory_sync`
+//! (GStreamer >= 1.24) it is called before drawing. The CUDA backend's render is
+//! blocking, so the memory is complete again when it is unmapped.
 //!
 //! Nothing here links libgstcuda: memory is recognised by its type name, its public
-//! struct layout is mirrored, and the optional `gst_cuda_memory_sync` is looked up at
-//! run time.
+//! struct layout is mirrored, and the few functions needed are looked up at run time
+//! in `libgstcuda-1.0.so.0`, so the crate loads and runs where it is missing (context
+//! sharing is then simply not offered).
 
 use std::ffi::c_void;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use cudarc::driver::sys as cu;
 use gstreamer as gst;
 use gstreamer::ffi as gst_ffi;
 use gstreamer::glib;
-use gstreamer::glib::translate::from_glib_none;
+use gstreamer::glib::translate::{FromGlibPtrFull, ToGlibPtr, from_glib_none};
 use gstreamer::prelude::*;
 use gstreamer_video as gst_video;
 
@@ -37,6 +63,8 @@ use crate::frame::{DeviceFrame, FrameInfo};
 pub const CUDA_MEMORY_TYPE: &str = "gst.cuda.memory";
 /// `GST_MAP_CUDA` = `GST_MAP_FLAG_LAST << 1` (gst/cuda/gstcudamemory.h).
 pub const GST_MAP_CUDA: u32 = gst_ffi::GST_MAP_FLAG_LAST << 1;
+/// `GST_CUDA_CONTEXT_TYPE`: the `GstContext` type GStreamer's CUDA elements share.
+pub const CUDA_CONTEXT_TYPE: &str = "gst.cuda.context";
 
 /// Layout of the public part of `GstCudaMemory` (gst/cuda/gstcudamemory.h, 1.22+).
 #[repr(C)]
@@ -70,13 +98,23 @@ fn memory_sync_fn() -> Option<SyncFn> {
     .map(|(_, f)| *f)
 }
 
+/// How a buffer of CUDA memory was drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CudaPath {
+    /// On the mapped device pointer itself: the memory belongs to cudadraw's context.
+    InPlace,
+    /// Through a staging copy: the memory belongs to another CUDA context.
+    Copied,
+}
+
 /// A buffer of CUDA memory mapped for the CUDA backend; unmapped on drop.
 pub struct CudaFrameMap<'a> {
     buffer: &'a mut gst::BufferRef,
     map: gst_ffi::GstMapInfo,
     frame: DeviceFrame,
-    /// The context that owns the memory, when it is not the primary context.
-    foreign_ctx: Option<cu::CUcontext>,
+    /// The CUDA context that owns the mapped pointer (null: the driver names none,
+    /// the pointer is then usable from any context).
+    owner: cu::CUcontext,
 }
 
 impl<'a> CudaFrameMap<'a> {
@@ -88,6 +126,9 @@ impl<'a> CudaFrameMap<'a> {
     ) -> Result<Self> {
         if buffer.n_memory() != 1 || !is_cuda_memory(buffer.peek_memory(0)) {
             return Err(Error::Gst("buffer does not hold one CUDA memory".into()));
+        }
+        if !crate::cuda::driver_present() {
+            return Err(Error::NoCudaDevice("CUDA memory but no libcuda".into()));
         }
         let stride = match buffer.meta::<gst_video::VideoMeta>() {
             Some(m) => {
@@ -118,11 +159,7 @@ impl<'a> CudaFrameMap<'a> {
             }
             let obj: glib::Object =
                 unsafe { from_glib_none(ctx as *mut glib::gobject_ffi::GObject) };
-            if obj.find_property("cuda-device-id").is_some() {
-                obj.property::<u32>("cuda-device-id")
-            } else {
-                0
-            }
+            device_id_of(&obj)
         };
         if let Some(sync) = memory_sync_fn() {
             // SAFETY: the memory is a GstCudaMemory; sync only waits on its stream.
@@ -142,20 +179,21 @@ impl<'a> CudaFrameMap<'a> {
         // SAFETY: the map gives the device address of the memory, which holds the
         // frame described by the caps and video meta, for as long as it is mapped.
         let frame = unsafe { DeviceFrame::new(map.data as u64, info, gpu_id) };
+        // From here on `this` unmaps on every exit.
         let mut this = Self {
             buffer,
             map,
             frame,
-            foreign_ctx: None,
+            owner: std::ptr::null_mut(),
         };
-        if map_len_ok(&this.map, &info).is_err() {
+        if this.map.size < info.min_len() {
             return Err(Error::Gst(format!(
                 "CUDA memory of {} bytes is smaller than the {} the frame needs",
                 this.map.size,
                 info.min_len()
             )));
         }
-        this.foreign_ctx = foreign_context(this.frame.ptr, gpu_id)?;
+        this.owner = pointer_context(this.frame.ptr)?;
         Ok(this)
     }
 
@@ -164,22 +202,36 @@ impl<'a> CudaFrameMap<'a> {
         &self.frame
     }
 
-    /// Whether the memory belongs to a CUDA context other than the device's primary
-    /// context (drawing must then go through [`Staging`]).
-    pub fn foreign_context(&self) -> bool {
-        self.foreign_ctx.is_some()
+    /// The CUDA context that owns the memory (null if the driver names none).
+    pub fn owner_context(&self) -> cu::CUcontext {
+        self.owner
     }
 
-    /// Draws with `draw` on a frame the CUDA backend can address: the mapped frame
-    /// itself, or a copy in `staging` that is copied back afterwards.
+    /// The path [`draw_with`](Self::draw_with) takes for kernels running in `ours`.
+    pub fn path_for(&self, ours: cu::CUcontext) -> CudaPath {
+        if self.owner.is_null() || self.owner == ours {
+            CudaPath::InPlace
+        } else {
+            CudaPath::Copied
+        }
+    }
+
+    /// Draws with `draw` on a frame that kernels running in context `ours` (the
+    /// renderer's context for the frame's GPU) can address: the mapped frame itself
+    /// when the memory belongs to `ours`, else a copy in `staging` that is copied back
+    /// afterwards. Returns the path taken with `draw`'s result.
     pub fn draw_with<R>(
         &self,
         staging: &mut Staging,
+        ours: cu::CUcontext,
         draw: impl FnOnce(&DeviceFrame) -> Result<R>,
-    ) -> Result<R> {
-        match self.foreign_ctx {
-            None => draw(&self.frame),
-            Some(ctx) => staging.draw(&self.frame, ctx, draw),
+    ) -> Result<(R, CudaPath)> {
+        match self.path_for(ours) {
+            CudaPath::InPlace => Ok((draw(&self.frame)?, CudaPath::InPlace)),
+            CudaPath::Copied => {
+                let r = staging.draw(&self.frame, self.owner, ours, draw)?;
+                Ok((r, CudaPath::Copied))
+            }
         }
     }
 
@@ -190,13 +242,6 @@ impl<'a> CudaFrameMap<'a> {
     }
 }
 
-fn map_len_ok(map: &gst_ffi::GstMapInfo, info: &FrameInfo) -> Result<()> {
-    if map.size < info.min_len() {
-        return Err(Error::Gst("short".into()));
-    }
-    Ok(())
-}
-
 impl Drop for CudaFrameMap<'_> {
     fn drop(&mut self) {
         // SAFETY: mapped in `map` with this very info; unmapping with GST_MAP_CUDA |
@@ -205,25 +250,40 @@ impl Drop for CudaFrameMap<'_> {
     }
 }
 
+/// `cuda-device-id` of a `GstCudaContext` (0 if the object has no such property).
+fn device_id_of(obj: &glib::Object) -> u32 {
+    if obj.find_property("cuda-device-id").is_some() {
+        obj.property::<u32>("cuda-device-id")
+    } else {
+        0
+    }
+}
+
 fn cuda_err(op: &'static str, r: cu::CUresult) -> Result<()> {
     r.result().map_err(|source| Error::Cuda { op, source })
 }
 
-/// The primary context of `gpu`, retained once for the life of the process (the CUDA
-/// backend runs in it too).
-fn primary_context(gpu: u32) -> Result<cu::CUcontext> {
-    static CTX: OnceLock<Vec<OnceLock<usize>>> = OnceLock::new();
+/// The primary context of `gpu` and its `CUdevice`, retained once for the life of the
+/// process: a [`SharedContext`] handed to GStreamer may outlive every renderer (pools,
+/// bins and the application keep it), and the context must stay alive as long.
+fn primary_context(gpu: u32) -> Result<(cu::CUcontext, cu::CUdevice)> {
+    static CTX: OnceLock<Vec<OnceLock<(usize, cu::CUdevice)>>> = OnceLock::new();
     let slots = CTX.get_or_init(|| (0..64).map(|_| OnceLock::new()).collect());
     let slot = slots
         .get(gpu as usize)
         .ok_or_else(|| Error::Gst(format!("GPU id {gpu} out of range")))?;
-    if let Some(c) = slot.get() {
-        return Ok(*c as cu::CUcontext);
+    if let Some(&(c, d)) = slot.get() {
+        return Ok((c as cu::CUcontext, d));
     }
-    // SAFETY: plain driver calls with valid out-pointers; the driver is loaded (the
-    // caller checked) and initialised by GStreamer's CUDA library already.
+    if crate::cuda::device_count() <= gpu as usize {
+        return Err(Error::NoCudaDevice(format!(
+            "no CUDA device {gpu} (this machine has {})",
+            crate::cuda::device_count()
+        )));
+    }
+    // SAFETY: plain driver calls with valid out-pointers; device_count() loaded and
+    // initialised the driver.
     unsafe {
-        cuda_err("cuInit", cu::cuInit(0))?;
         let mut dev: cu::CUdevice = 0;
         cuda_err("cuDeviceGet", cu::cuDeviceGet(&mut dev, gpu as i32))?;
         let mut ctx: cu::CUcontext = std::ptr::null_mut();
@@ -231,13 +291,16 @@ fn primary_context(gpu: u32) -> Result<cu::CUcontext> {
             "cuDevicePrimaryCtxRetain",
             cu::cuDevicePrimaryCtxRetain(&mut ctx, dev),
         )?;
-        Ok(*slot.get_or_init(|| ctx as usize) as cu::CUcontext)
+        // A racing thread may have won: its retain is the one kept (the primary
+        // context is the same object, one extra retain is harmless).
+        let &(c, d) = slot.get_or_init(|| (ctx as usize, dev));
+        Ok((c as cu::CUcontext, d))
     }
 }
 
 /// Runs `f` with `ctx` current on this thread, restoring the previous one.
 unsafe fn with_context<R>(ctx: cu::CUcontext, f: impl FnOnce() -> R) -> Result<R> {
-    // SAFETY: push/pop are balanced; ctx is a retained primary context.
+    // SAFETY: push/pop are balanced; ctx is a live context (caller's contract).
     unsafe {
         cuda_err("cuCtxPushCurrent", cu::cuCtxPushCurrent_v2(ctx))?;
         let r = f();
@@ -247,14 +310,11 @@ unsafe fn with_context<R>(ctx: cu::CUcontext, f: impl FnOnce() -> R) -> Result<R
     }
 }
 
-/// The context owning `ptr` if it is not `gpu`'s primary context.
-fn foreign_context(ptr: u64, gpu: u32) -> Result<Option<cu::CUcontext>> {
-    if !crate::cuda::driver_present() {
-        return Err(Error::NoCudaDevice("CUDA memory but no libcuda".into()));
-    }
-    let primary = primary_context(gpu)?;
+/// The context owning device pointer `ptr` (null if the driver names none).
+fn pointer_context(ptr: u64) -> Result<cu::CUcontext> {
     let mut owner: cu::CUcontext = std::ptr::null_mut();
-    // SAFETY: valid out-pointer of the attribute's type (CUcontext).
+    // SAFETY: valid out-pointer of the attribute's type (CUcontext); the driver is
+    // loaded (checked by the caller).
     unsafe {
         cuda_err(
             "cuPointerGetAttribute(CONTEXT)",
@@ -265,37 +325,39 @@ fn foreign_context(ptr: u64, gpu: u32) -> Result<Option<cu::CUcontext>> {
             ),
         )?;
     }
-    Ok((!owner.is_null() && owner != primary).then_some(owner))
+    Ok(owner)
 }
 
-/// A device buffer in the primary context, kept between buffers, for frames whose
+/// A device buffer in the renderer's context, kept between buffers, for frames whose
 /// memory belongs to another context. Grows to the largest frame seen, never shrinks.
 #[derive(Debug, Default)]
 pub struct Staging {
     ptr: u64,
     len: usize,
-    gpu: u32,
+    /// The context the buffer was allocated in (as an address: contexts are
+    /// thread-agnostic handles).
+    ctx: usize,
 }
 
 impl Staging {
-    fn ensure(&mut self, gpu: u32, len: usize) -> Result<()> {
-        if self.ptr != 0 && self.gpu == gpu && self.len >= len {
+    fn ensure(&mut self, ctx: cu::CUcontext, len: usize) -> Result<()> {
+        if self.ptr != 0 && self.ctx == ctx as usize && self.len >= len {
             return Ok(());
         }
         self.release();
-        let ctx = primary_context(gpu)?;
-        // SAFETY: push/pop bracket the allocation in the primary context.
-        unsafe {
-            cuda_err("cuCtxPushCurrent", cu::cuCtxPushCurrent_v2(ctx))?;
-            let mut p: cu::CUdeviceptr = 0;
-            let r = cu::cuMemAlloc_v2(&mut p, len);
-            let mut old = std::ptr::null_mut();
-            cu::cuCtxPopCurrent_v2(&mut old);
-            cuda_err("cuMemAlloc (staging)", r)?;
-            self.ptr = p;
-        }
+        // SAFETY: the allocation is made with `ctx` current; ctx is the renderer's
+        // live context.
+        let p = unsafe {
+            with_context(ctx, || {
+                let mut p: cu::CUdeviceptr = 0;
+                let r = cu::cuMemAlloc_v2(&mut p, len);
+                (p, r)
+            })
+        }?;
+        cuda_err("cuMemAlloc (staging)", p.1)?;
+        self.ptr = p.0;
         self.len = len;
-        self.gpu = gpu;
+        self.ctx = ctx as usize;
         Ok(())
     }
 
@@ -303,16 +365,10 @@ impl Staging {
         if self.ptr == 0 {
             return;
         }
-        if let Ok(ctx) = primary_context(self.gpu) {
-            // SAFETY: the pointer was allocated in this context and is unused now.
-            unsafe {
-                if cu::cuCtxPushCurrent_v2(ctx) == cu::CUresult::CUDA_SUCCESS {
-                    cu::cuMemFree_v2(self.ptr);
-                    let mut old = std::ptr::null_mut();
-                    cu::cuCtxPopCurrent_v2(&mut old);
-                }
-            }
-        }
+        let ptr = self.ptr;
+        // SAFETY: the pointer was allocated in this context and is unused now; if the
+        // context is gone its memory went with it and the push fails harmlessly.
+        let _ = unsafe { with_context(self.ctx as cu::CUcontext, || cu::cuMemFree_v2(ptr)) };
         self.ptr = 0;
         self.len = 0;
     }
@@ -321,27 +377,28 @@ impl Staging {
         &mut self,
         frame: &DeviceFrame,
         owner: cu::CUcontext,
+        ours: cu::CUcontext,
         draw: impl FnOnce(&DeviceFrame) -> Result<R>,
     ) -> Result<R> {
         let len = frame.info.min_len();
-        self.ensure(frame.gpu_id, len)?;
-        let primary = primary_context(frame.gpu_id)?;
+        self.ensure(ours, len)?;
+        let staged_ptr = self.ptr;
         // SAFETY: both ranges hold `len` bytes in their contexts; cuMemcpyPeer is
-        // synchronous, so the copy is complete before the render reads it. The
-        // primary context is made current around it (the copy runs in a context).
+        // synchronous, so the copy is complete before the render reads it. Our
+        // context is made current around it (the copy runs in a context).
         unsafe {
-            let r = with_context(primary, || {
-                cu::cuMemcpyPeer(self.ptr, primary, frame.ptr, owner, len)
+            let r = with_context(ours, || {
+                cu::cuMemcpyPeer(staged_ptr, ours, frame.ptr, owner, len)
             })?;
             cuda_err("cuMemcpyPeer (to staging)", r)?;
         }
-        // SAFETY: the staging buffer holds `len` bytes in the primary context.
-        let staged = unsafe { DeviceFrame::new(self.ptr, frame.info, frame.gpu_id) };
+        // SAFETY: the staging buffer holds `len` bytes in the renderer's context.
+        let staged = unsafe { DeviceFrame::new(staged_ptr, frame.info, frame.gpu_id) };
         let r = draw(&staged)?;
         // SAFETY: as above, in the other direction; the render was synchronised.
         unsafe {
-            let r = with_context(primary, || {
-                cu::cuMemcpyPeer(frame.ptr, owner, self.ptr, primary, len)
+            let r = with_context(ours, || {
+                cu::cuMemcpyPeer(frame.ptr, owner, staged_ptr, ours, len)
             })?;
             cuda_err("cuMemcpyPeer (from staging)", r)?;
         }
@@ -353,4 +410,250 @@ impl Drop for Staging {
     fn drop(&mut self) {
         self.release();
     }
+}
+
+// ---------------------------------------------------------------------------------
+// Context sharing
+
+type Gboolean = glib::ffi::gboolean;
+
+/// The libgstcuda functions context sharing needs (all exported since 1.22), resolved
+/// at run time.
+struct GstCudaLib {
+    new_wrapped: unsafe extern "C" fn(cu::CUcontext, cu::CUdevice) -> *mut gst_ffi::GstObject,
+    get_handle: unsafe extern "C" fn(*mut gst_ffi::GstObject) -> *mut c_void,
+    handle_context_query: unsafe extern "C" fn(
+        *mut gst_ffi::GstElement,
+        *mut gst_ffi::GstQuery,
+        *mut gst_ffi::GstObject,
+    ) -> Gboolean,
+    new_context: unsafe extern "C" fn(*mut gst_ffi::GstObject) -> *mut gst_ffi::GstContext,
+    /// Keeps the symbols above valid.
+    _lib: libloading::Library,
+}
+
+/// Symbol `name` (NUL-terminated) of `lib` as a `T`.
+///
+/// # Safety
+/// `T` must be the symbol's true (function pointer) type, and the value must not be
+/// used after `lib` is unloaded.
+unsafe fn symbol<T: Copy>(
+    lib: &libloading::Library,
+    name: &[u8],
+) -> std::result::Result<T, String> {
+    // SAFETY: forwarded to the caller.
+    unsafe { lib.get::<T>(name) }
+        .map(|s| *s)
+        .map_err(|e| format!("libgstcuda lacks {}: {e}", String::from_utf8_lossy(name)))
+}
+
+/// libgstcuda, loaded once; the error says why context sharing is unavailable.
+fn gst_cuda_lib() -> Result<&'static GstCudaLib> {
+    static LIB: OnceLock<std::result::Result<GstCudaLib, String>> = OnceLock::new();
+    LIB.get_or_init(|| {
+        // SAFETY: loading GStreamer's CUDA library runs only its constructors; every
+        // symbol is given its C signature from gst/cuda/*.h (1.22).
+        unsafe {
+            let lib = libloading::Library::new("libgstcuda-1.0.so.0")
+                .map_err(|e| format!("libgstcuda-1.0.so.0 not loadable: {e}"))?;
+            // libgstcuda reaches the driver through a table filled by this call; its
+            // other functions assert on an empty table.
+            let load: unsafe extern "C" fn() -> Gboolean =
+                symbol(&lib, b"gst_cuda_load_library\0")?;
+            if load() == glib::ffi::GFALSE {
+                return Err("gst_cuda_load_library failed (no CUDA driver)".into());
+            }
+            Ok(GstCudaLib {
+                new_wrapped: symbol(&lib, b"gst_cuda_context_new_wrapped\0")?,
+                get_handle: symbol(&lib, b"gst_cuda_context_get_handle\0")?,
+                handle_context_query: symbol(&lib, b"gst_cuda_handle_context_query\0")?,
+                new_context: symbol(&lib, b"gst_context_new_cuda_context\0")?,
+                _lib: lib,
+            })
+        }
+    })
+    .as_ref()
+    .map_err(|e| Error::Gst(format!("CUDA context sharing unavailable: {e}")))
+}
+
+/// cudadraw's `GstCudaContext` for one GPU: wraps the device's primary context, the
+/// context the CUDA backend renders in, so memory GStreamer allocates in it is drawn in
+/// place. One per GPU per process, created on first use and kept (with its retain of
+/// the primary context) until the process ends. Cloning clones a reference.
+#[derive(Debug, Clone)]
+pub struct SharedContext {
+    obj: gst::Object,
+    gpu: u32,
+    handle: usize,
+}
+
+// The process-wide contexts, one per GPU that asked for one.
+static SHARED: Mutex<Vec<SharedContext>> = Mutex::new(Vec::new());
+
+impl SharedContext {
+    /// cudadraw's context for GPU `gpu` (created on first call). Fails where
+    /// libgstcuda, the CUDA driver or the device is missing.
+    pub fn for_gpu(gpu: u32) -> Result<Self> {
+        let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = shared.iter().find(|c| c.gpu == gpu) {
+            return Ok(c.clone());
+        }
+        let lib = gst_cuda_lib()?;
+        let (ctx, dev) = primary_context(gpu)?;
+        // SAFETY: ctx is a primary context retained for the life of the process (the
+        // caller's duty per the 1.22 docs), dev its device. The result is transfer
+        // full (already sunk), or null on failure.
+        let raw = unsafe { (lib.new_wrapped)(ctx, dev) };
+        if raw.is_null() {
+            return Err(Error::Gst(format!(
+                "gst_cuda_context_new_wrapped failed for GPU {gpu}"
+            )));
+        }
+        // SAFETY: a new full reference to a GstObject.
+        let obj: gst::Object = unsafe { gst::Object::from_glib_full(raw) };
+        let c = Self {
+            obj,
+            gpu,
+            handle: ctx as usize,
+        };
+        shared.push(c.clone());
+        Ok(c)
+    }
+
+    /// The GPU (device ordinal).
+    pub fn gpu(&self) -> u32 {
+        self.gpu
+    }
+
+    /// The wrapped `CUcontext`.
+    pub fn handle(&self) -> cu::CUcontext {
+        self.handle as cu::CUcontext
+    }
+
+    /// The `GstCudaContext` object.
+    pub fn object(&self) -> &gst::Object {
+        &self.obj
+    }
+
+    /// A `GstContext` of type [`CUDA_CONTEXT_TYPE`] carrying this context, for
+    /// `gst::Element::set_context` or a `NEED_CONTEXT` answer.
+    pub fn to_gst_context(&self) -> Result<gst::Context> {
+        let lib = gst_cuda_lib()?;
+        // SAFETY: obj is a GstCudaContext; the result is a new (transfer full)
+        // GstContext, or null.
+        let raw = unsafe { (lib.new_context)(self.obj.to_glib_none().0) };
+        if raw.is_null() {
+            return Err(Error::Gst("gst_context_new_cuda_context failed".into()));
+        }
+        // SAFETY: a new full reference.
+        Ok(unsafe { gst::Context::from_glib_full(raw) })
+    }
+
+    /// Answers `query` (a `GST_QUERY_CONTEXT` for [`CUDA_CONTEXT_TYPE`]) with this
+    /// context, as `element`; false if it is another query.
+    pub fn answer_query(&self, element: &gst::Element, query: &mut gst::QueryRef) -> bool {
+        answer_context_query(element, query, &self.obj)
+    }
+}
+
+/// Whether `obj` is a `GstCudaContext` (the type exists once libgstcuda is loaded).
+fn is_gst_cuda_context(obj: &gst::Object) -> bool {
+    glib::Type::from_name("GstCudaContext").is_some_and(|t| obj.type_().is_a(t))
+}
+
+/// Whether `query` is a `GST_QUERY_CONTEXT` asking for [`CUDA_CONTEXT_TYPE`].
+pub fn is_cuda_context_query(query: &gst::QueryRef) -> bool {
+    matches!(query.view(), gst::QueryView::Context(q) if q.context_type() == CUDA_CONTEXT_TYPE)
+}
+
+/// Answers `query` (a `GST_QUERY_CONTEXT` for [`CUDA_CONTEXT_TYPE`]) as `element` with
+/// `cuda_context`, a `GstCudaContext` (`gst_cuda_handle_context_query`); false if it is
+/// another query or libgstcuda is unavailable.
+pub fn answer_context_query(
+    element: &gst::Element,
+    query: &mut gst::QueryRef,
+    cuda_context: &gst::Object,
+) -> bool {
+    if !is_cuda_context_query(query) || !is_gst_cuda_context(cuda_context) {
+        return false;
+    }
+    let Ok(lib) = gst_cuda_lib() else {
+        return false;
+    };
+    // SAFETY: a context query, a live element and a GstCudaContext (checked above);
+    // the function only sets a new GstContext on the (writable) query.
+    unsafe {
+        (lib.handle_context_query)(
+            element.to_glib_none().0,
+            query.as_mut_ptr(),
+            cuda_context.to_glib_none().0,
+        ) != glib::ffi::GFALSE
+    }
+}
+
+/// What a `GstContext` offered to cudadraw (through `set_context`) carries.
+#[derive(Debug, Clone)]
+pub enum OfferedContext {
+    /// Not a CUDA context (another type, or no usable `GstCudaContext` in it).
+    NotCuda,
+    /// A `GstCudaContext` wrapping cudadraw's context for `gpu` (the one of
+    /// [`SharedContext::for_gpu`] or another wrapper of the same `CUcontext`):
+    /// memory allocated in it is drawn in place.
+    Ours {
+        /// The offered object (keep handing on this one, so the pipeline shares one).
+        object: gst::Object,
+        /// Its `cuda-device-id`.
+        gpu: u32,
+    },
+    /// A `GstCudaContext` of another CUDA context: memory allocated in it is drawn
+    /// through copies.
+    Foreign {
+        /// Its `cuda-device-id`.
+        gpu: u32,
+    },
+}
+
+/// Classifies a `GstContext` offered to cudadraw.
+pub fn classify_context(context: &gst::ContextRef) -> OfferedContext {
+    if context.context_type() != CUDA_CONTEXT_TYPE {
+        return OfferedContext::NotCuda;
+    }
+    let Ok(object) = context.structure().get::<gst::Object>(CUDA_CONTEXT_TYPE) else {
+        return OfferedContext::NotCuda;
+    };
+    if !is_gst_cuda_context(&object) {
+        return OfferedContext::NotCuda;
+    }
+    let gpu = device_id_of(object.upcast_ref());
+    let Ok(lib) = gst_cuda_lib() else {
+        // A GstCudaContext exists, so libgstcuda is loaded; failing to load it here
+        // means the driver is unusable: nothing can be drawn in place anyway.
+        return OfferedContext::Foreign { gpu };
+    };
+    // SAFETY: the structure field holds a GstCudaContext (GStreamer's own type for
+    // this context type); get_handle only reads it.
+    let handle = unsafe { (lib.get_handle)(object.to_glib_none().0) };
+    match primary_context(gpu) {
+        Ok((ours, _)) if !handle.is_null() && handle == ours as *mut c_void => {
+            OfferedContext::Ours { object, gpu }
+        }
+        _ => OfferedContext::Foreign { gpu },
+    }
+}
+
+/// Makes the GStreamer CUDA elements of `pipeline` (any bin, or a single element)
+/// allocate in cudadraw's context of GPU `gpu`, so that CUDA memory drawn by a probe
+/// ([`crate::gst::probe::attach`]) is drawn in place rather than through two frame
+/// copies per buffer. The `cudadraw` element needs no such call: it offers its context
+/// to its neighbours itself.
+///
+/// Call it before the pipeline leaves the NULL state. It sets the `GstContext` on the
+/// bin, which hands it to every child (and to children added later) and answers their
+/// `NEED_CONTEXT` messages with it; this leaves the bus's sync handler to the
+/// application. Elements told to use another GPU (`cuda-device-id`) keep their own
+/// context, and their memory is still drawn, through copies.
+pub fn share_context(pipeline: &impl IsA<gst::Element>, gpu: u32) -> Result<()> {
+    let context = SharedContext::for_gpu(gpu)?.to_gst_context()?;
+    pipeline.as_ref().set_context(&context);
+    Ok(())
 }

@@ -20,6 +20,13 @@
 //! failures, even a panicking closure) never reach GStreamer as a failure: they are
 //! logged in the `cudadraw` debug category, posted as a bus warning by the pad's
 //! element, and the buffer passes on unchanged.
+//!
+//! On upstream GStreamer CUDA memory (`cudaupload`, nvcodec decoders) call
+//! [`cudamem::share_context`] on the pipeline before starting it: its CUDA elements then
+//! allocate in cudadraw's CUDA context and frames are drawn in place. Without it,
+//! GStreamer 1.22 allocates in a context of its own, which the kernels cannot address,
+//! and every frame is copied to cudadraw's context and back (correct, but about three
+//! times the time per 1080p buffer). [`DrawStats::cuda_copies`] counts such buffers.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -144,6 +151,8 @@ pub struct DrawStats {
     buffers: AtomicU64,
     drawn: AtomicU64,
     errors: AtomicU64,
+    cuda_in_place: AtomicU64,
+    cuda_copies: AtomicU64,
     ring: Mutex<Ring>,
 }
 
@@ -160,6 +169,8 @@ impl Default for DrawStats {
             buffers: AtomicU64::new(0),
             drawn: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            cuda_in_place: AtomicU64::new(0),
+            cuda_copies: AtomicU64::new(0),
             ring: Mutex::new(Ring {
                 samples: vec![0; Self::WINDOW],
                 next: 0,
@@ -193,8 +204,30 @@ impl DrawStats {
         self.errors.load(Ordering::Relaxed)
     }
 
-    fn record(&self, outcome: &Result<bool>, took: Duration) {
+    /// Buffers of CUDA memory drawn in place: their memory belonged to cudadraw's
+    /// CUDA context (see [`cudamem`]).
+    pub fn cuda_in_place(&self) -> u64 {
+        self.cuda_in_place.load(Ordering::Relaxed)
+    }
+
+    /// Buffers of CUDA memory drawn through a staging copy (two frame copies each)
+    /// because their memory belonged to another CUDA context; 0 when the pipeline
+    /// shares cudadraw's context ([`cudamem::share_context`]).
+    pub fn cuda_copies(&self) -> u64 {
+        self.cuda_copies.load(Ordering::Relaxed)
+    }
+
+    fn record(&self, outcome: &Result<bool>, path: Option<cudamem::CudaPath>, took: Duration) {
         self.buffers.fetch_add(1, Ordering::Relaxed);
+        match path {
+            Some(cudamem::CudaPath::InPlace) => {
+                self.cuda_in_place.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(cudamem::CudaPath::Copied) => {
+                self.cuda_copies.fetch_add(1, Ordering::Relaxed);
+            }
+            None => {}
+        }
         match outcome {
             Ok(true) => {
                 self.drawn.fetch_add(1, Ordering::Relaxed);
@@ -237,6 +270,8 @@ pub struct BufferDrawer {
     caps: Option<(gst::Caps, StreamInfo)>,
     staging: cudamem::Staging,
     nvmm: NvmmOptions,
+    /// How the last buffer of CUDA memory was drawn (`None` for other buffers).
+    last_cuda_path: Option<cudamem::CudaPath>,
 }
 
 impl Default for BufferDrawer {
@@ -264,6 +299,7 @@ impl BufferDrawer {
             caps: None,
             staging: cudamem::Staging::default(),
             nvmm: NvmmOptions::default(),
+            last_cuda_path: None,
         }
     }
 
@@ -287,6 +323,12 @@ impl BufferDrawer {
     /// The renderer (images, backends).
     pub fn renderer_mut(&mut self) -> &mut Renderer {
         &mut self.renderer
+    }
+
+    /// How the last buffer passed to [`draw`](Self::draw) was drawn if it was CUDA
+    /// memory that got drawn: in place, or through a staging copy (see [`cudamem`]).
+    pub fn last_cuda_path(&self) -> Option<cudamem::CudaPath> {
+        self.last_cuda_path
     }
 
     /// Parsed caps, cached: streams keep their caps object, so this parses once.
@@ -319,6 +361,7 @@ impl BufferDrawer {
     where
         F: FnOnce(&[FrameMeta], &mut [DrawList]),
     {
+        self.last_cuda_path = None;
         let info = self.stream_info(caps)?.clone_light();
         check_memory(buffer, info.memory)?;
         match info.memory {
@@ -338,12 +381,7 @@ impl BufferDrawer {
                 if info.memory == MemoryKind::System {
                     self.render_system(buffer, &info)?;
                 } else {
-                    let mapped = cudamem::CudaFrameMap::map(buffer, &info.video, info.format)?;
-                    let (renderer, lists) = (&mut self.renderer, &self.lists);
-                    mapped.draw_with(&mut self.staging, |frame| {
-                        renderer.render_device(std::slice::from_ref(frame), lists)
-                    })?;
-                    mapped.finish()?;
+                    self.render_cuda(buffer, &info)?;
                 }
                 Ok(true)
             }
@@ -374,6 +412,28 @@ impl BufferDrawer {
         let mut hf = HostFrame::new(data, fi)?;
         self.renderer
             .render_host(std::slice::from_mut(&mut hf), &self.lists)
+    }
+
+    fn render_cuda(&mut self, buffer: &mut gst::BufferRef, info: &LightInfo) -> Result<()> {
+        let mapped = cudamem::CudaFrameMap::map(buffer, &info.video, info.format)?;
+        let gpu = mapped.frame().gpu_id;
+        let (cuda, images) = self.renderer.cuda_and_images()?;
+        // In place only if the memory belongs to the very context the kernels will
+        // run in; anything else is staged.
+        let ours = cuda.context(gpu)?;
+        let lists = &self.lists;
+        let ((), path) = mapped.draw_with(&mut self.staging, ours, |frame| {
+            cuda.render(std::slice::from_ref(frame), lists, images)
+        })?;
+        mapped.finish()?;
+        if path == cudamem::CudaPath::Copied {
+            gst::trace!(
+                CAT,
+                "CUDA memory of another context on GPU {gpu}: drawn through a staging copy"
+            );
+        }
+        self.last_cuda_path = Some(path);
+        Ok(())
     }
 
     fn draw_nvmm<F>(&mut self, buffer: &mut gst::BufferRef, fill: F) -> Result<bool>
@@ -560,7 +620,10 @@ where
             Err(Error::Gst(format!("draw callback panicked: {what}")))
         });
         if let Some(stats) = stats {
-            stats.record(&outcome, start.elapsed());
+            let path = matches!(outcome, Ok(true))
+                .then(|| drawer.last_cuda_path())
+                .flatten();
+            stats.record(&outcome, path, start.elapsed());
         }
         if let Err(e) = outcome {
             self.report(pad, &e);

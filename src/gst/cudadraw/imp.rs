@@ -1,6 +1,7 @@
 //! Implementation of the `cudadraw` element (gst-plugins-rs layout: settings behind a
 //! mutex, streaming state behind another, one debug category).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
 use gstreamer as gst;
@@ -15,6 +16,7 @@ use super::{BlurMode, OutlineAlign};
 use crate::color::Color;
 use crate::draw::{Align, BlurKind, BlurOp, Border, BoxOp, DrawList, Filter, ImageId, OverlayOp};
 use crate::geom::Rect;
+use crate::gst::cudamem::{self, CudaPath, OfferedContext, SharedContext};
 use crate::gst::probe::{self, BufferDrawer, CAPS_FEATURE_CUDA, CAPS_FEATURE_NVMM};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -158,12 +160,36 @@ impl State {
     }
 }
 
+/// The `GstCudaContext` the element offers its CUDA neighbours (GStreamer context
+/// sharing, type `gst.cuda.context`). Kept across state changes: queries arrive in any
+/// state, NULL included (neighbours look for a context when they start).
+#[derive(Debug, Default)]
+enum CudaContextChoice {
+    /// Nothing decided yet: offer cudadraw's own context of GPU 0 when asked.
+    #[default]
+    Unset,
+    /// Offer this `GstCudaContext`: cudadraw's own, or one wrapping the same
+    /// `CUcontext` that the application set (handed on so the pipeline shares one).
+    Ours(gst::Object),
+    /// The application (or a parent bin) set a context of another CUDA context: leave
+    /// the choice to it and answer no queries; CUDA memory is drawn through copies.
+    Foreign,
+    /// Offering ours failed once (no libgstcuda, driver or device): not retried.
+    Unavailable,
+}
+
 #[derive(Default)]
 pub struct CudaDraw {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
     /// Set once a refused-caps warning was posted (one is enough per run).
     caps_warned: Mutex<bool>,
+    cuda_context: Mutex<CudaContextChoice>,
+    /// Buffers of CUDA memory drawn in place / through staging copies since `start`
+    /// (read-only properties `cuda-in-place`, `cuda-copies`; kept after `stop` so they
+    /// can be read once a run is over).
+    cuda_in_place: AtomicU64,
+    cuda_copies: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -282,6 +308,19 @@ impl ObjectImpl for CudaDraw {
                     .default_value(DEFAULT_OPACITY)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecUInt64::builder("cuda-in-place")
+                    .nick("CUDA buffers drawn in place")
+                    .blurb("Buffers of CUDA memory drawn in place since the element started \
+                            (their memory was in cudadraw's CUDA context, which it offers to \
+                            its neighbours)")
+                    .read_only()
+                    .build(),
+                glib::ParamSpecUInt64::builder("cuda-copies")
+                    .nick("CUDA buffers drawn through copies")
+                    .blurb("Buffers of CUDA memory drawn through a staging copy since the element \
+                            started (their memory was in another CUDA context)")
+                    .read_only()
+                    .build(),
             ]
         });
         PROPS.as_ref()
@@ -352,6 +391,8 @@ impl ObjectImpl for CudaDraw {
             "overlay-width" => s.overlay_width.to_value(),
             "overlay-height" => s.overlay_height.to_value(),
             "overlay-opacity" => s.overlay_opacity.to_value(),
+            "cuda-in-place" => self.cuda_in_place.load(Ordering::Relaxed).to_value(),
+            "cuda-copies" => self.cuda_copies.load(Ordering::Relaxed).to_value(),
             // Unreachable for registered properties; a typed empty value is harmless.
             _ => glib::Value::from_type(pspec.value_type()),
         }
@@ -361,6 +402,33 @@ impl ObjectImpl for CudaDraw {
 impl GstObjectImpl for CudaDraw {}
 
 impl ElementImpl for CudaDraw {
+    fn set_context(&self, context: &gst::Context) {
+        // Context sharing as in GStreamer's CUDA elements: a context set by the
+        // application or a bin is adopted when it wraps cudadraw's CUDA context, so
+        // the one object is handed on; another CUDA context is left to the pipeline.
+        match cudamem::classify_context(context) {
+            OfferedContext::NotCuda => {}
+            OfferedContext::Ours { object, gpu } => {
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "using the CUDA context set on GPU {gpu}: ours, drawing in place"
+                );
+                *lock(&self.cuda_context) = CudaContextChoice::Ours(object);
+            }
+            OfferedContext::Foreign { gpu } => {
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "a foreign CUDA context (GPU {gpu}) was set: not offering ours; \
+                     CUDA memory allocated in it is drawn through copies"
+                );
+                *lock(&self.cuda_context) = CudaContextChoice::Foreign;
+            }
+        }
+        self.parent_set_context(context);
+    }
+
     fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
         static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
             gst::subclass::ElementMetadata::new(
@@ -457,6 +525,31 @@ impl CudaDraw {
         );
         gst::warning!(CAT, imp = self, "{text}");
         gst::element_imp_warning!(self, gst::CoreError::Negotiation, ("{}", text));
+    }
+
+    /// Answers a `gst.cuda.context` query with the context the element offers
+    /// (creating cudadraw's own on first use); false to let the query go on.
+    fn answer_cuda_context(&self, query: &mut gst::QueryRef) -> bool {
+        let offered = {
+            let mut choice = lock(&self.cuda_context);
+            if matches!(*choice, CudaContextChoice::Unset) {
+                *choice = match SharedContext::for_gpu(0) {
+                    Ok(c) => {
+                        gst::debug!(CAT, imp = self, "offering cudadraw's CUDA context (GPU 0)");
+                        CudaContextChoice::Ours(c.object().clone())
+                    }
+                    Err(e) => {
+                        gst::info!(CAT, imp = self, "not offering a CUDA context: {e}");
+                        CudaContextChoice::Unavailable
+                    }
+                };
+            }
+            match &*choice {
+                CudaContextChoice::Ours(object) => object.clone(),
+                _ => return false,
+            }
+        };
+        cudamem::answer_context_query(self.obj().upcast_ref(), query, &offered)
     }
 
     fn warn_buffer(&self, state: &mut State, e: &crate::Error) {
@@ -597,6 +690,8 @@ impl BaseTransformImpl for CudaDraw {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         *lock(&self.state) = Some(State::new());
         *lock(&self.caps_warned) = false;
+        self.cuda_in_place.store(0, Ordering::Relaxed);
+        self.cuda_copies.store(0, Ordering::Relaxed);
         gst::debug!(CAT, imp = self, "started");
         Ok(())
     }
@@ -627,6 +722,11 @@ impl BaseTransformImpl for CudaDraw {
     }
 
     fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
+        // CUDA neighbours ask for a context (in either direction, in any state) before
+        // they allocate: offering ours makes their memory drawable in place.
+        if cudamem::is_cuda_context_query(query) && self.answer_cuda_context(query) {
+            return true;
+        }
         // A caps query whose filter has nothing drawable is where an upstream fixed to,
         // say, NV12 learns that negotiation failed: say why, clearly, once.
         let filter = match query.view() {
@@ -698,8 +798,27 @@ impl BaseTransformImpl for CudaDraw {
         }))
         .unwrap_or_else(|_| Err(crate::Error::Gst("panic while drawing".into())));
         drop(settings);
-        if let Err(e) = outcome {
-            self.warn_buffer(state, &e);
+        match outcome {
+            Ok(true) => match drawer.last_cuda_path() {
+                Some(CudaPath::InPlace) => {
+                    self.cuda_in_place.fetch_add(1, Ordering::Relaxed);
+                }
+                Some(CudaPath::Copied) => {
+                    let before = self.cuda_copies.fetch_add(1, Ordering::Relaxed);
+                    // Once per run: the counter tells the rest.
+                    if before == 0 {
+                        gst::info!(
+                            CAT,
+                            imp = self,
+                            "CUDA memory of another CUDA context: drawing through staging \
+                             copies (the pipeline did not take cudadraw's context)"
+                        );
+                    }
+                }
+                None => {}
+            },
+            Ok(false) => {}
+            Err(e) => self.warn_buffer(state, &e),
         }
         Ok(gst::FlowSuccess::Ok)
     }

@@ -12,6 +12,14 @@
 //! In an NVMM batch of several frames an ROI is drawn on every frame, unless it carries
 //! a param structure `cudadraw` with a `frame` (uint) field naming its frame.
 //!
+//! On GStreamer CUDA memory the element takes part in GStreamer's CUDA context sharing
+//! (context type `gst.cuda.context`): it answers its neighbours' context queries with a
+//! `GstCudaContext` wrapping the CUDA context its kernels run in, so `cudaupload`,
+//! `cudadownload` and the nvcodec elements allocate there and frames are drawn in place.
+//! If the application sets another CUDA context on the pipeline, the element leaves it
+//! be and draws such memory through a staging copy. The read-only properties
+//! `cuda-in-place` and `cuda-copies` count the buffers drawn each way.
+//!
 //! Caps other than RGBA/BGRA/RGBx/BGRx are refused at negotiation with a warning that
 //! says what to insert; a buffer whose memory does not match its caps (or that cannot be
 //! drawn for any other reason) passes through unchanged with a warning.
