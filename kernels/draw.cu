@@ -15,11 +15,11 @@
 #define PX (TILE_H * TILE_W / THREADS)       // 16 pixels per thread
 #define CHUNK THREADS
 
-// Blur tiles: pass 1 covers 64 x 16 outputs, pass 2 covers 64 x 64.
+// Blur tiles: pass 1 covers 64 x 16 outputs, pass 2 covers 64 x 32.
 #define B1_W 64
 #define B1_H 16
 #define B2_W 64
-#define B2_H 64
+#define B2_H 32
 #define MAX_BOX_R 127
 #define SEG_W (B1_W + 2 * MAX_BOX_R + 2) // 320
 
@@ -29,25 +29,6 @@ __device__ __forceinline__ int clampi(int v, int lo, int hi) {
 
 __device__ __forceinline__ bool has_alpha(uint32_t fmt) {
     return fmt == CD_FMT_RGBA || fmt == CD_FMT_BGRA;
-}
-
-__device__ __forceinline__ uint32_t blend8(uint32_t c, uint32_t d, uint32_t a) {
-    return (c * a + d * (255u - a) + 127u) / 255u;
-}
-
-// Blends colour bytes c0..c2 with alpha a over the pixel word; byte 3 blends with 255
-// only in formats with alpha.
-__device__ __forceinline__ uint32_t blend_px(uint32_t px, uint32_t c0, uint32_t c1,
-                                             uint32_t c2, uint32_t a, bool alpha) {
-    uint32_t b0 = blend8(c0, px & 255u, a);
-    uint32_t b1 = blend8(c1, (px >> 8) & 255u, a);
-    uint32_t b2 = blend8(c2, (px >> 16) & 255u, a);
-    uint32_t b3 = alpha ? blend8(255u, px >> 24, a) : (px >> 24);
-    return b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
-}
-
-__device__ __forceinline__ bool in_region(const CdRegion& r, int x, int y) {
-    return x >= r.x0 && x < r.x1 && y >= r.y0 && y < r.y1;
 }
 
 __device__ __forceinline__ uint32_t* px_ptr(const CdFrame& f, int x, int y) {
@@ -65,41 +46,79 @@ __device__ __forceinline__ int64_t div_floor(int64_t n, int64_t d) {
     return n / d;
 }
 
-// Overlay sample at destination pixel (x, y): returns straight RGBA packed r | g << 8 |
-// b << 16 | a << 24 (image order).
-__device__ __forceinline__ uint32_t overlay_sample(const CdCmd& c, const CdImage& img, int x,
-                                                   int y) {
+// Packed blend: (c * a + d * (255 - a) + 127) / 255 for all four bytes at once, two
+// channels per 32-bit word in 16-bit lanes (no lane exceeds 255 * 255 + 127), with the
+// exact division x / 255 = (x + 1 + (x >> 8)) >> 8 (exact for x <= 65534).
+struct Blend {
+    uint32_t lo, hi; // c * a + 127 of bytes 0 and 2, bytes 1 and 3
+    uint32_t ia;     // 255 - a
+};
+
+// Colour bytes c0..c2 (frame order) with alpha a; byte 3 blends with 255 in formats
+// with alpha (in x formats it is restored afterwards).
+__device__ __forceinline__ Blend make_blend(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t a) {
+    Blend b;
+    b.lo = (c0 * a | ((c2 * a) << 16)) + 0x007f007fu;
+    b.hi = (c1 * a | ((255u * a) << 16)) + 0x007f007fu;
+    b.ia = 255u - a;
+    return b;
+}
+
+__device__ __forceinline__ uint32_t div255x2(uint32_t v) {
+    v = v + 0x00010001u + ((v >> 8) & 0x00ff00ffu);
+    return (v >> 8) & 0x00ff00ffu;
+}
+
+__device__ __forceinline__ uint32_t apply_blend(uint32_t px, const Blend& b, bool alpha) {
+    const uint32_t lo = div255x2((px & 0x00ff00ffu) * b.ia + b.lo);
+    const uint32_t hi = div255x2(((px >> 8) & 0x00ff00ffu) * b.ia + b.hi);
+    const uint32_t v = lo | (hi << 8);
+    return alpha ? v : ((v & 0x00ffffffu) | (px & 0xff000000u));
+}
+
+// Source coordinate of an overlay along one axis for destination offset u in a
+// destination of size d from an image side of n pixels: nearest (i0 = i1, f = 0) or
+// bilinear (i0, i1 = min(i0 + 1, n - 1), weight f of i1 in 1/256).
+struct Axis {
+    int32_t i0, i1;
+    uint32_t f;
+};
+
+__device__ __forceinline__ Axis overlay_axis(int64_t u, int64_t d, int64_t n, bool nearest) {
+    Axis a;
+    if (nearest) {
+        int64_t s = div_floor((2 * u + 1) * n, 2 * d);
+        a.i0 = a.i1 = (int32_t)(s > n - 1 ? n - 1 : s);
+        a.f = 0;
+        return a;
+    }
+    int64_t s = div_floor((2 * u + 1) * n * 256, 2 * d) - 128;
+    s = s < 0 ? 0 : (s > (n - 1) * 256 ? (n - 1) * 256 : s);
+    a.i0 = (int32_t)(s >> 8);
+    a.f = (uint32_t)(s & 255);
+    a.i1 = a.i0 + 1 < n ? a.i0 + 1 : (int32_t)(n - 1);
+    return a;
+}
+
+// Straight RGBA sample (r | g << 8 | b << 16 | a << 24) at axes (ax, ay).
+__device__ __forceinline__ uint32_t overlay_sample(const CdImage& img, const Axis& ax,
+                                                   const Axis& ay, bool nearest) {
     const uint32_t* src = (const uint32_t*)img.ptr;
-    const int64_t iw = img.width, ih = img.height;
-    const int64_t dw = (int64_t)c.inner.x1 - c.inner.x0;
-    const int64_t dh = (int64_t)c.inner.y1 - c.inner.y0;
-    const int64_t u = (int64_t)x - c.inner.x0, v = (int64_t)y - c.inner.y0;
-    if ((c.aux >> 16) == CD_FILTER_NEAREST) {
-        int64_t sx = div_floor((2 * u + 1) * iw, 2 * dw);
-        int64_t sy = div_floor((2 * v + 1) * ih, 2 * dh);
-        if (sx > iw - 1) sx = iw - 1;
-        if (sy > ih - 1) sy = ih - 1;
-        return __ldg(src + sy * iw + sx);
-    }
-    int64_t sx = div_floor((2 * u + 1) * iw * 256, 2 * dw) - 128;
-    int64_t sy = div_floor((2 * v + 1) * ih * 256, 2 * dh) - 128;
-    sx = sx < 0 ? 0 : (sx > (iw - 1) * 256 ? (iw - 1) * 256 : sx);
-    sy = sy < 0 ? 0 : (sy > (ih - 1) * 256 ? (ih - 1) * 256 : sy);
-    const int64_t x0 = sx >> 8, y0 = sy >> 8;
-    const uint32_t fx = (uint32_t)(sx & 255), fy = (uint32_t)(sy & 255);
-    const int64_t x1 = x0 + 1 < iw ? x0 + 1 : iw - 1;
-    const int64_t y1 = y0 + 1 < ih ? y0 + 1 : ih - 1;
-    const uint32_t p00 = __ldg(src + y0 * iw + x0), p01 = __ldg(src + y0 * iw + x1);
-    const uint32_t p10 = __ldg(src + y1 * iw + x0), p11 = __ldg(src + y1 * iw + x1);
-    uint32_t out = 0;
-#pragma unroll
-    for (int s = 0; s < 32; s += 8) {
-        uint32_t top = ((p00 >> s) & 255u) * (256u - fx) + ((p01 >> s) & 255u) * fx;
-        uint32_t bot = ((p10 >> s) & 255u) * (256u - fx) + ((p11 >> s) & 255u) * fx;
-        uint32_t val = (top * (256u - fy) + bot * fy + 32768u) >> 16;
-        out |= val << s;
-    }
-    return out;
+    const size_t w = (size_t)img.width;
+    if (nearest) return __ldg(src + ay.i0 * w + ax.i0);
+    const uint32_t p00 = __ldg(src + ay.i0 * w + ax.i0), p01 = __ldg(src + ay.i0 * w + ax.i1);
+    const uint32_t p10 = __ldg(src + ay.i1 * w + ax.i0), p11 = __ldg(src + ay.i1 * w + ax.i1);
+    const uint32_t gx = 256u - ax.f, fx = ax.f, gy = 256u - ay.f, fy = ay.f;
+    // Horizontal step packed (lanes <= 255 * 256), vertical step per channel.
+    const uint32_t tlo = (p00 & 0x00ff00ffu) * gx + (p01 & 0x00ff00ffu) * fx;
+    const uint32_t thi = ((p00 >> 8) & 0x00ff00ffu) * gx + ((p01 >> 8) & 0x00ff00ffu) * fx;
+    const uint32_t blo = (p10 & 0x00ff00ffu) * gx + (p11 & 0x00ff00ffu) * fx;
+    const uint32_t bhi = ((p10 >> 8) & 0x00ff00ffu) * gx + ((p11 >> 8) & 0x00ff00ffu) * fx;
+    const uint32_t r = ((tlo & 0xffffu) * gy + (blo & 0xffffu) * fy + 32768u) >> 16;
+    const uint32_t b = ((tlo >> 16) * gy + (blo >> 16) * fy + 32768u) >> 16;
+    const uint32_t g = ((thi & 0xffffu) * gy + (bhi & 0xffffu) * fy + 32768u) >> 16;
+    const uint32_t a = ((thi >> 16) * gy + (bhi >> 16) * fy + 32768u) >> 16;
+    return r | (g << 8) | (b << 16) | (a << 24);
 }
 
 // Bit mask of a thread's rows (bit i: y = ybase + 4i, i < rows) inside [ya, yb).
@@ -134,34 +153,6 @@ __device__ __forceinline__ bool is_blur(uint32_t op) {
     return op == CD_OP_BLUR_BOX || op == CD_OP_BLUR_GAUSS || op == CD_OP_PIXELATE;
 }
 
-// Applies one non-blur command to a covered pixel.
-__device__ __forceinline__ uint32_t apply_cmd(const CdCmd& c, const CdImage* images,
-                                              uint32_t px, int x, int y, bool alpha,
-                                              bool bgr) {
-    if (c.op == CD_OP_RECT) {
-        const uint32_t col = in_region(c.inner, x, y) ? *(const uint32_t*)c.fill
-                                                      : *(const uint32_t*)c.color;
-        const uint32_t a = col >> 24;
-        if (a == 0) return px;
-        return blend_px(px, col & 255u, (col >> 8) & 255u, (col >> 16) & 255u, a, alpha);
-    }
-    if (c.op == CD_OP_SOLID) {
-        uint32_t v = (uint32_t)c.color[0] | ((uint32_t)c.color[1] << 8) |
-                     ((uint32_t)c.color[2] << 16);
-        return v | (alpha ? 0xff000000u : (px & 0xff000000u));
-    }
-    if (c.op == CD_OP_OVERLAY) {
-        const CdImage img = images[c.param];
-        const uint32_t s = overlay_sample(c, img, x, y);
-        const uint32_t m = c.aux & 0xffffu;
-        const uint32_t a = ((s >> 24) * m + 127u) / 255u;
-        if (a == 0) return px;
-        uint32_t r = s & 255u, g = (s >> 8) & 255u, b = (s >> 16) & 255u;
-        return bgr ? blend_px(px, b, g, r, a, alpha) : blend_px(px, r, g, b, a, alpha);
-    }
-    return px;
-}
-
 // Phase composite: one block per 64 x 64 tile; grid (tiles of the largest frame,
 // frames with work in this phase). The block gathers, in list order, the phase's
 // commands that touch its tile (256 at a time, into shared memory); each thread owns
@@ -192,8 +183,10 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
     const bool alpha = has_alpha(f.format);
     const bool bgr = f.format == CD_FMT_BGRA || f.format == CD_FMT_BGRX;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int x = tx0 + (threadIdx.x % TILE_W);
-    const int ybase = ty0 + (threadIdx.x / TILE_W);
+    // Each warp covers 8 columns x 4 rows at a time (x fixed per thread, rows 4
+    // apart), so thin vertical strokes still keep half of a warp's lanes busy.
+    const int x = tx0 + warp * 8 + (lane & 7);
+    const int ybase = ty0 + (lane >> 3);
     // Rows of this thread inside the frame: i < rows.
     const int rows = x < tx1 ? max(0, min(PX, (ty1 - ybase + ROW_STEP - 1) / ROW_STEP)) : 0;
 
@@ -262,24 +255,49 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
                 const CdCmd& c = list[k];
                 uint32_t ring, in;
                 cmd_rows(c, x, ybase, rows, ring, in);
+                if (!(ring | in)) continue;
                 if (c.op == CD_OP_RECT) {
                     const uint32_t col = *(const uint32_t*)c.color;
                     const uint32_t fil = *(const uint32_t*)c.fill;
+                    if (ring) {
+                        const Blend bl = make_blend(col & 255u, (col >> 8) & 255u,
+                                                    (col >> 16) & 255u, col >> 24);
+                        for (; ring; ring &= ring - 1) {
+                            const int i = __ffs(ring) - 1;
+                            tile[i][t] = apply_blend(tile[i][t], bl, alpha);
+                        }
+                    }
+                    if (in) {
+                        const Blend bl = make_blend(fil & 255u, (fil >> 8) & 255u,
+                                                    (fil >> 16) & 255u, fil >> 24);
+                        for (; in; in &= in - 1) {
+                            const int i = __ffs(in) - 1;
+                            tile[i][t] = apply_blend(tile[i][t], bl, alpha);
+                        }
+                    }
+                } else if (c.op == CD_OP_SOLID) {
+                    const uint32_t v = *(const uint32_t*)c.color & 0x00ffffffu;
                     for (; ring; ring &= ring - 1) {
                         const int i = __ffs(ring) - 1;
-                        tile[i][t] = blend_px(tile[i][t], col & 255u, (col >> 8) & 255u,
-                                              (col >> 16) & 255u, col >> 24, alpha);
+                        tile[i][t] = v | (alpha ? 0xff000000u : (tile[i][t] & 0xff000000u));
                     }
-                    for (; in; in &= in - 1) {
-                        const int i = __ffs(in) - 1;
-                        tile[i][t] = blend_px(tile[i][t], fil & 255u, (fil >> 8) & 255u,
-                                              (fil >> 16) & 255u, fil >> 24, alpha);
-                    }
-                } else {
+                } else { // CD_OP_OVERLAY: column terms once, row terms per pixel
+                    const CdImage img = images[c.param];
+                    const bool nearest = (c.aux >> 16) == CD_FILTER_NEAREST;
+                    const uint32_t m = c.aux & 0xffffu;
+                    const int64_t dw = (int64_t)c.inner.x1 - c.inner.x0;
+                    const int64_t dh = (int64_t)c.inner.y1 - c.inner.y0;
+                    const Axis ax = overlay_axis((int64_t)x - c.inner.x0, dw, img.width, nearest);
                     for (; ring; ring &= ring - 1) {
                         const int i = __ffs(ring) - 1;
-                        tile[i][t] = apply_cmd(c, images, tile[i][t], x, ybase + i * ROW_STEP,
-                                               alpha, bgr);
+                        const int y = ybase + i * ROW_STEP;
+                        const Axis ay = overlay_axis((int64_t)y - c.inner.y0, dh, img.height, nearest);
+                        const uint32_t sp = overlay_sample(img, ax, ay, nearest);
+                        const uint32_t a = ((sp >> 24) * m + 127u) / 255u;
+                        if (a == 0) continue;
+                        const uint32_t r = sp & 255u, g = (sp >> 8) & 255u, b = (sp >> 16) & 255u;
+                        const Blend bl = bgr ? make_blend(b, g, r, a) : make_blend(r, g, b, a);
+                        tile[i][t] = apply_blend(tile[i][t], bl, alpha);
                     }
                 }
             }
@@ -291,17 +309,20 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
         if (loaded & (1u << i)) *px_ptr(f, x, ybase + i * ROW_STEP) = tile[i][t];
 }
 
-// Finds this block's job: the last job whose first block <= blockIdx.x.
+// This block's job: the number of jobs whose first block is <= blockIdx.x, minus one
+// (starts ascend). One round of loads per 256 jobs, counted by the whole block.
 __device__ __forceinline__ uint32_t find_job(const CdBlurJob* jobs, uint32_t njobs,
                                              bool pass2) {
-    const uint32_t b = blockIdx.x;
-    uint32_t lo = 0, hi = njobs;
-    while (hi - lo > 1) {
-        uint32_t mid = (lo + hi) / 2;
-        uint32_t start = pass2 ? jobs[mid].block2 : jobs[mid].block1;
-        if (start <= b) lo = mid; else hi = mid;
+    uint32_t count = 0;
+    for (uint32_t base = 0; base < njobs; base += THREADS) {
+        const uint32_t j = base + threadIdx.x;
+        const int pred =
+            j < njobs && (pass2 ? jobs[j].block2 : jobs[j].block1) <= blockIdx.x;
+        const int c = __syncthreads_count(pred);
+        count += (uint32_t)c;
+        if (c < THREADS) break; // the same in every thread: the block leaves together
     }
-    return lo;
+    return count - 1;
 }
 
 // Blur pass 1, one block per piece of a job:
@@ -405,8 +426,8 @@ extern "C" __global__ void __launch_bounds__(THREADS)
 }
 
 // Blur pass 2: vertical pass (box: sliding window sums; gaussian: weighted taps) or
-// pixelate cell means, written straight into the frame. 64 x 64 outputs per block:
-// each thread one column of 16 rows.
+// pixelate cell means, written straight into the frame. 64 x 32 outputs per block:
+// each thread one column of 8 rows.
 extern "C" __global__ void __launch_bounds__(THREADS)
     cd_blur_pass2(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
                   const uint32_t* __restrict__ weights, const CdBlurJob* __restrict__ jobs,

@@ -23,7 +23,7 @@ pub const TILE_H: u32 = 64;
 pub const THREADS: u32 = 256;
 /// Outputs per block of blur pass 1 and pass 2 (`B1_*`, `B2_*` in draw.cu).
 const B1: (u32, u32) = (64, 16);
-const B2: (u32, u32) = (64, 64);
+const B2: (u32, u32) = (64, 32);
 
 /// Largest grid the kernels are launched with (gridDim.x limit).
 const MAX_GRID: u64 = i32::MAX as u64;
