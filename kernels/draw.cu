@@ -159,7 +159,7 @@ __device__ __forceinline__ bool is_blur(uint32_t op) {
 // one column of 16 pixels (rows 4 apart) in registers through all of them: it first
 // issues the loads of every pixel some command covers (all in flight together), then
 // applies the commands in order, then writes each changed pixel once.
-extern "C" __global__ void __launch_bounds__(THREADS, 4)
+extern "C" __global__ void __launch_bounds__(THREADS, 6)
     cd_composite(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
                  const CdImage* __restrict__ images, const uint2* __restrict__ ranges,
                  const CdTileSpan* __restrict__ spans, uint32_t nspans) {
@@ -302,7 +302,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
                 }
             }
         }
-        __syncthreads();
+        // The list is rewritten by the next chunk only: no barrier after the last one,
+        // so warps with little work store and leave without waiting.
+        if (base + CHUNK < range.y) __syncthreads();
     }
 #pragma unroll
     for (int i = 0; i < PX; i++)
