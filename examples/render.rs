@@ -130,6 +130,29 @@ fn render_cpu(frame: &mut [u8], info: FrameInfo, scene: &LoadedScene) -> Result<
 }
 
 /// Uploads the frame, draws the first list with the CUDA backend, downloads it.
-fn render_cuda(_frame: &mut [u8], _info: FrameInfo, _scene: &LoadedScene) -> Result<(), String> {
-    Err("CUDA backend not available in this build".into())
+fn render_cuda(frame: &mut [u8], info: FrameInfo, scene: &LoadedScene) -> Result<(), String> {
+    use cudarc::driver::result as cu;
+    let mut cuda = cudadraw::cuda::CudaRenderer::new().map_err(|e| e.to_string())?;
+    let ctx = cuda.context(0).map_err(|e| e.to_string())?;
+    // SAFETY: the renderer keeps GPU 0's primary context retained while it lives.
+    unsafe { cu::ctx::set_current(ctx) }.map_err(|e| format!("cuCtxSetCurrent: {e}"))?;
+    let len = info.min_len();
+    // SAFETY: a plain allocation in the current context, freed below.
+    let dptr = unsafe { cu::malloc_sync(len) }.map_err(|e| format!("cuMemAlloc: {e}"))?;
+    let result = (|| {
+        // SAFETY: dptr holds len bytes; frame holds at least len bytes.
+        unsafe { cu::memcpy_htod_sync(dptr, &frame[..len]) }.map_err(|e| format!("upload: {e}"))?;
+        // The upload from pageable memory may still be in flight when the call returns.
+        cu::ctx::synchronize().map_err(|e| format!("cuCtxSynchronize: {e}"))?;
+        // SAFETY: dptr addresses len = info.min_len() bytes on GPU 0.
+        let frames = [unsafe { cudadraw::DeviceFrame::new(dptr, info, 0) }];
+        cuda.render(&frames, &scene.lists[..1], &scene.images)
+            .map_err(|e| e.to_string())?;
+        // SAFETY: as above.
+        unsafe { cu::memcpy_dtoh_sync(&mut frame[..len], dptr) }
+            .map_err(|e| format!("download: {e}"))
+    })();
+    // SAFETY: allocated above; the render has completed.
+    let _ = unsafe { cu::free_sync(dptr) };
+    result
 }
