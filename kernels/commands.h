@@ -81,8 +81,9 @@ typedef struct CdBlurJob {
     uint64_t scratch; // byte offset in scratch
 } CdBlurJob;
 
-// One frame's share of a composite launch: its tiles start at `tile_start` in the
-// launch's grid. 8 bytes.
+// One frame of a composite launch (grid row blockIdx.y). `tile_start` is the count of
+// tiles of the launch's earlier frames (informational; the kernel indexes by row).
+// 8 bytes.
 typedef struct CdTileSpan {
     uint32_t frame;
     uint32_t tile_start;

@@ -192,8 +192,8 @@ impl Device {
         };
         // On error `dev` drops and releases what was acquired so far.
         let _g = CtxGuard::push(ctx)?;
-        dev.stream = cu::stream::create(cu::stream::StreamKind::Default)
-            .map_err(cuda("cuStreamCreate"))?;
+        dev.stream =
+            cu::stream::create(cu::stream::StreamKind::Default).map_err(cuda("cuStreamCreate"))?;
         dev.done = cu::event::create(sys::CUevent_flags::CU_EVENT_DISABLE_TIMING)
             .map_err(cuda("cuEventCreate"))?;
         let ptx = super::ptx::ALL
