@@ -143,7 +143,7 @@ pub fn background(info: FrameInfo, index: usize) -> Vec<u8> {
     let h = info.height.max(2) as usize - 1;
     for y in 0..info.height as usize {
         for x in 0..info.width as usize {
-            let checker = ((x / 8) + (y / 8) + index) % 2 == 0;
+            let checker = ((x / 8) + (y / 8) + index).is_multiple_of(2);
             let stripe = (x + 2 * y) % 12 < 3;
             let r = (x * 255 / w) as u8;
             let g = (y * 255 / h) as u8;
