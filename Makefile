@@ -22,10 +22,10 @@ unit:
 demo: setup
 	$(CARGO) run --release --example demo
 
-## Renders the sample scene onto the sample picture with the render tool.
+## Renders a sample scene (tests/scenes/mixed_example.json) onto a picture with the render tool.
 render-sample: setup
 	@mkdir -p out
-	$(CARGO) run --release --example render -- examples/scenes/sample.json examples/scenes/sample-input.png out/sample.png
+	$(CARGO) run --release --example render -- tests/scenes/mixed_example.json assets/demo-snapshot.png out/sample.png
 	@echo "picture: out/sample.png"
 
 ## The portable GPU test bundle (binaries + libraries + plugins) in bundle/.
