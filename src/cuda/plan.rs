@@ -1,12 +1,13 @@
 //! Host-side planning of one batch for the kernels (pure Rust, testable without a GPU).
 //!
-//! Each frame's command list is cut into *phases*: a new phase starts at a blur whose
-//! region overlaps anything written earlier in the current phase. Within a phase the
-//! blurs therefore read only pixels as they were at the phase's start, and their
-//! regions are disjoint from every earlier command of the phase, so the blur passes
-//! may write their results straight into the frame before the composite pass applies
-//! the phase's other commands in list order. Phases are aligned across the batch:
-//! phase `p` of every frame is done by the same launches.
+//! Each frame's commands are layered into *phases*: a blur goes one phase after the
+//! latest earlier command whose region it overlaps. Within a phase the blurs therefore
+//! read only pixels as they were at the phase's start, and their regions are disjoint
+//! from each other and from every earlier command of the phase, so the blur passes may
+//! write their results straight into the frame before the composite pass applies the
+//! phase's other commands in list order. Commands are reordered only past commands
+//! they do not overlap, so the result equals list order. Phases are aligned across the
+//! batch: phase `p` of every frame is done by the same launches.
 
 use super::commands::{
     CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_PIXELATE, CdBlurJob, CdCmd, CdFrame, CdRegion,
@@ -61,7 +62,12 @@ pub struct Plan {
     /// Per frame: range into `bounds` of its phase start indices.
     bound_ranges: Vec<(u32, u32)>,
     bounds: Vec<u32>,
-    written: Vec<CdRegion>,
+    /// Phase layering scratch (reused): phase of each command, per-phase bounding box,
+    /// per-phase member regions, sort positions.
+    phase_of: Vec<u32>,
+    phase_bbox: Vec<CdRegion>,
+    members: Vec<Vec<CdRegion>>,
+    phase_pos: Vec<u32>,
 }
 
 fn overlaps(a: &CdRegion, b: &CdRegion) -> bool {
@@ -130,7 +136,7 @@ impl Plan {
                 cmd_count: cmds.len() as u32,
             });
             let b0 = self.bounds.len() as u32;
-            self.split_phases(offset, cmds);
+            self.layer_phases(offset, cmds);
             let n = self.bounds.len() as u32 - b0;
             self.bound_ranges.push((b0, n));
             nphases = nphases.max(n as usize);
@@ -248,25 +254,68 @@ impl Plan {
         Ok(())
     }
 
-    /// Appends the phase starts (absolute command indices) of one frame's commands.
-    fn split_phases(&mut self, offset: u32, cmds: &[CdCmd]) {
+    /// Assigns each of one frame's commands (already appended at `offset`) the
+    /// earliest phase its dependencies allow, reorders them by (phase, list index) in
+    /// place and appends the phase starts. A blur goes one phase after the latest
+    /// earlier command it overlaps; any other command into the latest phase whose
+    /// bounding box it overlaps (conservative). Only commands with disjoint regions
+    /// change relative order, so the pixels are exactly those of list order, while
+    /// independent blurs share a phase however they are interleaved.
+    fn layer_phases(&mut self, offset: u32, cmds: &[CdCmd]) {
         if cmds.is_empty() {
             return;
         }
         self.bounds.push(offset);
-        self.written.clear();
-        let mut bbox: Option<CdRegion> = None;
-        for (j, c) in cmds.iter().enumerate() {
-            if is_blur(c.op)
-                && bbox.is_some_and(|b| overlaps(&b, &c.clip))
-                && self.written.iter().any(|w| overlaps(w, &c.clip))
-            {
-                self.bounds.push(offset + j as u32);
-                self.written.clear();
-                bbox = None;
+        if !cmds.iter().any(|c| is_blur(c.op)) {
+            return; // one phase, list order
+        }
+        self.phase_of.clear();
+        self.phase_bbox.clear();
+        let mut np = 0usize;
+        for c in cmds {
+            let p = if is_blur(c.op) {
+                (0..np)
+                    .rev()
+                    .find(|&q| {
+                        overlaps(&self.phase_bbox[q], &c.clip)
+                            && self.members[q].iter().any(|w| overlaps(w, &c.clip))
+                    })
+                    .map_or(0, |q| q + 1)
+            } else {
+                (0..np)
+                    .rev()
+                    .find(|&q| overlaps(&self.phase_bbox[q], &c.clip))
+                    .unwrap_or(0)
+            };
+            if p == np {
+                np += 1;
+                if self.members.len() < np {
+                    self.members.push(Vec::new());
+                }
+                self.members[p].clear();
+                self.phase_bbox.push(c.clip);
+            } else {
+                self.phase_bbox[p] = union(&self.phase_bbox[p], &c.clip);
             }
-            self.written.push(c.clip);
-            bbox = Some(bbox.map_or(c.clip, |b| union(&b, &c.clip)));
+            self.members[p].push(c.clip);
+            self.phase_of.push(p as u32);
+        }
+        // Stable counting sort by phase into the frame's slot of `cmds`.
+        self.phase_pos.clear();
+        self.phase_pos.resize(np + 1, 0);
+        for &p in &self.phase_of {
+            self.phase_pos[p as usize + 1] += 1;
+        }
+        for q in 0..np {
+            self.phase_pos[q + 1] += self.phase_pos[q];
+        }
+        for q in 1..np {
+            self.bounds.push(offset + self.phase_pos[q]);
+        }
+        for (c, &p) in cmds.iter().zip(&self.phase_of) {
+            let at = &mut self.phase_pos[p as usize];
+            self.cmds[(offset + *at) as usize] = *c;
+            *at += 1;
         }
     }
 }
@@ -321,6 +370,27 @@ mod tests {
         );
         // Pixelate: ceil(10/3)^2 cells of 16 bytes, zeroed.
         assert_eq!(p.phases[2].zero_bytes, 16 * 16);
+    }
+
+    #[test]
+    fn independent_blurs_share_a_phase_across_list_order() {
+        let mut l = DrawList::new();
+        l.fill(Rect::new(0.0, 0.0, 10.0, 10.0), Color::RED); // A
+        l.blur(Rect::new(0.0, 0.0, 10.0, 10.0), BlurKind::Box { radius: 1 }); // B over A
+        l.blur(
+            Rect::new(50.0, 50.0, 10.0, 10.0),
+            BlurKind::Box { radius: 1 },
+        ); // C alone
+        l.fill(Rect::new(55.0, 55.0, 10.0, 10.0), Color::RED); // D over C
+        let p = plan(&[l], 100, 100);
+        assert_eq!(p.phases.len(), 2);
+        // Phase 0: A, C, D (list order kept among them); phase 1: B.
+        assert_eq!(p.ranges, vec![[0, 3], [3, 4]]);
+        assert_eq!(p.cmds[1].clip.x0, 50);
+        assert_eq!(p.cmds[2].clip.x0, 55);
+        assert_eq!(p.cmds[3].clip.x0, 0);
+        assert_eq!(p.phases[0].jobs, (0, 1));
+        assert_eq!(p.jobs[0].cmd, 1);
     }
 
     #[test]
