@@ -34,7 +34,9 @@ bundle: setup
 
 ## Ten minutes of fuzzing over scene parsing, validation and CPU rendering.
 fuzz: setup
-	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run scene -- -max_total_time=600
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	mkdir -p fuzz/corpus/scene && cp tests/scenes/*.json fuzz/corpus/scene/
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run scene corpus/scene -- -max_total_time=600 -max_len=4096
 
 doc:
 	$(CARGO) doc --no-deps --all-features

@@ -308,7 +308,10 @@ pub struct ImageStore {
 impl Default for ImageStore {
     fn default() -> Self {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        Self { id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed), images: Vec::new() }
+        Self {
+            id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            images: Vec::new(),
+        }
     }
 }
 
