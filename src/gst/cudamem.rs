@@ -36,8 +36,20 @@
 //!
 //! GStreamer 1.22's `GstCudaMemory` carries no stream (its elements synchronise their
 //! own work before pushing a buffer); where libgstcuda exports `gst_cuda_memory_sync`
-//! (GStreamer >= 1.24) it is called before drawing. The CUDA backend's render is
-//! blocking, so the memory is complete again when it is unmapped.
+//! (GStreamer >= 1.24) it is called once the memory is mapped. Then, before drawing,
+//! the memory's CUDA context and the renderer's are synchronised (`cuCtxSynchronize`,
+//! in that order): a blocking `cuMemcpy` from pageable host memory returns before its
+//! DMA lands, and the renderer's stream does not wait for the legacy stream. The CUDA
+//! backend's render is blocking, and the staging copies are synchronised too, so the
+//! memory is complete again when it is unmapped.
+//!
+//! # Negotiation
+//!
+//! `cudaupload` and `cudadownload` list system memory *before* CUDA memory in the caps
+//! they offer (GStreamer 1.22), so `videotestsrc ! cudaupload ! cudadraw ! cudadownload`
+//! negotiates plain system memory: both pass through and cudadraw draws on the host.
+//! Put a `video/x-raw(memory:CUDAMemory)` capsfilter after `cudaupload` to get CUDA
+//! memory, and check the caps a decoder negotiated the same way.
 //!
 //! Nothing here links libgstcuda: memory is recognised by its type name, its public
 //! struct layout is mirrored, and the few functions needed are looked up at run time
@@ -161,10 +173,6 @@ impl<'a> CudaFrameMap<'a> {
                 unsafe { from_glib_none(ctx as *mut glib::gobject_ffi::GObject) };
             device_id_of(&obj)
         };
-        if let Some(sync) = memory_sync_fn() {
-            // SAFETY: the memory is a GstCudaMemory; sync only waits on its stream.
-            unsafe { sync(buffer.peek_memory(0).as_ptr() as *mut gst_ffi::GstMemory) };
-        }
         // SAFETY: a zeroed GstMapInfo is the documented initial state; the buffer is
         // writable (caller's contract) and mapped with flags GstCudaMemory supports.
         let mut map: gst_ffi::GstMapInfo = unsafe { std::mem::zeroed() };
@@ -194,6 +202,12 @@ impl<'a> CudaFrameMap<'a> {
             )));
         }
         this.owner = pointer_context(this.frame.ptr)?;
+        // The map may itself have uploaded a newer host copy; GStreamer >= 1.24 also
+        // tracks the memory's stream: wait for it once mapped.
+        if let Some(sync) = memory_sync_fn() {
+            // SAFETY: the memory is a GstCudaMemory; sync only waits on its stream.
+            unsafe { sync(this.buffer.peek_memory(0).as_ptr() as *mut gst_ffi::GstMemory) };
+        }
         Ok(this)
     }
 
@@ -226,6 +240,14 @@ impl<'a> CudaFrameMap<'a> {
         ours: cu::CUcontext,
         draw: impl FnOnce(&DeviceFrame) -> Result<R>,
     ) -> Result<(R, CudaPath)> {
+        // Whoever wrote the frame may have left the copy in flight: a blocking
+        // cuMemcpy from pageable host memory (an upload) returns once the source is
+        // staged, before the DMA lands, and the renderer's stream does not wait for
+        // the legacy stream. Wait for the memory's context, then for ours.
+        synchronize(self.owner)?;
+        if self.owner != ours {
+            synchronize(ours)?;
+        }
         match self.path_for(ours) {
             CudaPath::InPlace => Ok((draw(&self.frame)?, CudaPath::InPlace)),
             CudaPath::Copied => {
@@ -310,6 +332,17 @@ unsafe fn with_context<R>(ctx: cu::CUcontext, f: impl FnOnce() -> R) -> Result<R
     }
 }
 
+/// Waits for all work of context `ctx` (nothing if null).
+fn synchronize(ctx: cu::CUcontext) -> Result<()> {
+    if ctx.is_null() {
+        return Ok(());
+    }
+    // SAFETY: ctx is a live context (the memory's, held by its GstCudaContext while
+    // the buffer is mapped, or the renderer's); the push is balanced.
+    let r = unsafe { with_context(ctx, || cu::cuCtxSynchronize()) }?;
+    cuda_err("cuCtxSynchronize", r)
+}
+
 /// The context owning device pointer `ptr` (null if the driver names none).
 fn pointer_context(ptr: u64) -> Result<cu::CUcontext> {
     let mut owner: cu::CUcontext = std::ptr::null_mut();
@@ -383,15 +416,17 @@ impl Staging {
         let len = frame.info.min_len();
         self.ensure(ours, len)?;
         let staged_ptr = self.ptr;
-        // SAFETY: both ranges hold `len` bytes in their contexts; cuMemcpyPeer is
-        // synchronous, so the copy is complete before the render reads it. Our
-        // context is made current around it (the copy runs in a context).
+        // SAFETY: both ranges hold `len` bytes in their contexts. Our context is made
+        // current around the copy (the copy runs in a context).
         unsafe {
             let r = with_context(ours, || {
                 cu::cuMemcpyPeer(staged_ptr, ours, frame.ptr, owner, len)
             })?;
             cuda_err("cuMemcpyPeer (to staging)", r)?;
         }
+        // A device-to-device copy may return before it is done, and the renderer's
+        // stream need not wait for it: the staged frame must be complete first.
+        synchronize(ours)?;
         // SAFETY: the staging buffer holds `len` bytes in the renderer's context.
         let staged = unsafe { DeviceFrame::new(staged_ptr, frame.info, frame.gpu_id) };
         let r = draw(&staged)?;
@@ -402,6 +437,10 @@ impl Staging {
             })?;
             cuda_err("cuMemcpyPeer (from staging)", r)?;
         }
+        // A device-to-device copy may return before it is done: the frame must be
+        // complete when it is unmapped and handed downstream.
+        synchronize(owner)?;
+        synchronize(ours)?;
         Ok(r)
     }
 }

@@ -27,6 +27,9 @@
 //! GStreamer 1.22 allocates in a context of its own, which the kernels cannot address,
 //! and every frame is copied to cudadraw's context and back (correct, but about three
 //! times the time per 1080p buffer). [`DrawStats::cuda_copies`] counts such buffers.
+//! Mind the caps: `cudaupload` offers system memory first, so unless a
+//! `video/x-raw(memory:CUDAMemory)` capsfilter follows it the stream stays in system
+//! memory and is drawn on the host (neither CUDA counter moves).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
