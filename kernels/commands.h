@@ -89,4 +89,14 @@ typedef struct CdTileSpan {
     uint32_t tile_start;
 } CdTileSpan;
 
+// One 64 x 64 tile (or, with `tile` unused, one frame row) of a composite launch:
+// frame index, tile index in the frame (row-major), and the phase's command range of
+// that frame [start, end). 16 bytes.
+typedef struct CdTileItem {
+    uint32_t frame;
+    uint32_t tile;
+    uint32_t start;
+    uint32_t end;
+} CdTileItem;
+
 #endif

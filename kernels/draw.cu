@@ -11,9 +11,6 @@
 #define TILE_W 64
 #define TILE_H 64
 #define THREADS 256
-#define ROW_STEP (THREADS / TILE_W)          // 4: rows between a thread's pixels
-#define PX (TILE_H * TILE_W / THREADS)       // 16 pixels per thread
-#define CHUNK THREADS
 
 // Blur tiles: pass 1 covers 64 x 16 outputs, pass 2 covers 64 x 32.
 #define B1_W 64
@@ -121,29 +118,30 @@ __device__ __forceinline__ uint32_t overlay_sample(const CdImage& img, const Axi
     return r | (g << 8) | (b << 16) | (a << 24);
 }
 
-// Bit mask of a thread's rows (bit i: y = ybase + 4i, i < rows) inside [ya, yb).
-__device__ __forceinline__ uint32_t rows_mask(int ya, int yb, int ybase, int rows) {
-    const int da = ya - ybase, db = yb - ybase;
-    const int lo = da <= 0 ? 0 : min(rows, (da + ROW_STEP - 1) / ROW_STEP);
-    const int hi = db <= 0 ? 0 : min(rows, (db + ROW_STEP - 1) / ROW_STEP);
-    if (hi <= lo) return 0;
-    return ((hi >= 32 ? 0u : (1u << hi)) - 1u) & ~((1u << lo) - 1u);
+// Warp tiles of the composite: 32 columns (one per lane) x WT_H rows (in registers).
+#define WT_W 32
+#define WT_H 16
+
+// Bit mask of a warp tile's rows (bit i: y = wy0 + i, i < rows) inside [ya, yb).
+__device__ __forceinline__ uint32_t span_mask(int ya, int yb, int wy0, int rows) {
+    const int lo = clampi(ya - wy0, 0, rows), hi = clampi(yb - wy0, 0, rows);
+    return hi <= lo ? 0u : (((1u << hi) - 1u) & ~((1u << lo) - 1u));
 }
 
 // The rows of column x a composite command changes. RECT: `ring` gets the outline
 // colour, `in` the fill (each only if its alpha is non-zero); other ops: all in `ring`.
-__device__ __forceinline__ void cmd_rows(const CdCmd& c, int x, int ybase, int rows,
+__device__ __forceinline__ void cmd_rows(const CdCmd& c, int x, int wy0, int rows,
                                          uint32_t& ring, uint32_t& in) {
     ring = 0;
     in = 0;
     if (x < c.clip.x0 || x >= c.clip.x1) return;
-    const uint32_t all = rows_mask(c.clip.y0, c.clip.y1, ybase, rows);
+    const uint32_t all = span_mask(c.clip.y0, c.clip.y1, wy0, rows);
     if (c.op != CD_OP_RECT) {
         ring = all;
         return;
     }
     if (x >= c.inner.x0 && x < c.inner.x1)
-        in = all & rows_mask(c.inner.y0, c.inner.y1, ybase, rows);
+        in = all & span_mask(c.inner.y0, c.inner.y1, wy0, rows);
     ring = all & ~in;
     if (c.color[3] == 0) ring = 0;
     if (c.fill[3] == 0) in = 0;
@@ -153,162 +151,203 @@ __device__ __forceinline__ bool is_blur(uint32_t op) {
     return op == CD_OP_BLUR_BOX || op == CD_OP_BLUR_GAUSS || op == CD_OP_PIXELATE;
 }
 
-// Phase composite: one block per 64 x 64 tile; grid (tiles of the largest frame,
-// frames with work in this phase). The block gathers, in list order, the phase's
-// commands that touch its tile (256 at a time, into shared memory); each thread owns
-// one column of 16 pixels (rows 4 apart) in registers through all of them: it first
-// issues the loads of every pixel some command covers (all in flight together), then
-// applies the commands in order, then writes each changed pixel once.
-extern "C" __global__ void __launch_bounds__(THREADS, 6)
-    cd_composite(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
-                 const CdImage* __restrict__ images, const uint2* __restrict__ ranges,
-                 const CdTileSpan* __restrict__ spans, uint32_t nspans) {
-    __shared__ CdCmd list[CHUNK];
-    __shared__ uint32_t warp_counts[THREADS / 32];
-    __shared__ uint32_t total;
-    // The block's pixels while commands apply ([i][thread]: conflict-free). Shared
-    // memory rather than registers keeps register use low enough for full occupancy.
-    __shared__ uint32_t tile[PX][THREADS];
+// Commands' clip boxes a composite block stages in shared memory at a time.
+#define BOX_CHUNK 1024
 
-    const CdTileSpan span = spans[blockIdx.y];
-    const CdFrame f = frames[span.frame];
-    const uint2 range = ranges[span.frame];
+// Phase composite, one block per 64 x 64 tile: either grid (tiles of the largest frame,
+// frames with work) with `rows[blockIdx.y]` naming the frame, or (compacted, when many
+// tiles have nothing to do) one block per `items[blockIdx.x]`. The block stages the
+// phase's command boxes of its frame in shared memory (`boxes`: the clip of each
+// composite command, empty for blurs; all loads in one round), then each warp owns a
+// 32 x 16 warp tile and works alone: lane = column, its 16 pixels in registers. It
+// scans the boxes against its tile (one box per lane, ballots), collects up to 32 hits
+// in list order, loads their full commands together (an outline without fill skips
+// warp tiles inside its inner rectangle), then (1) computes which pixels must be read
+// (a pixel first changed by an opaque outline, fill or redaction of a format with alpha
+// is never read) and issues those loads together, (2) applies the commands in list
+// order on the rows each changes (bit masks over rows; overlay samples 4 rows at a
+// time), and at the end writes each changed pixel once.
+extern "C" __global__ void __launch_bounds__(THREADS, 4)
+    cd_composite(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
+                 const int4* __restrict__ boxes, const CdImage* __restrict__ images,
+                 const CdTileItem* __restrict__ rows_in, const CdTileItem* __restrict__ items) {
+    __shared__ int4 sbox[BOX_CHUNK];
+    __shared__ CdCmd wl[THREADS / 32][32];
+    __shared__ uint32_t hidx[THREADS / 32][32];
+
+    CdTileItem it;
+    if (items) {
+        it = items[blockIdx.x];
+    } else {
+        it = rows_in[blockIdx.y];
+        it.tile = blockIdx.x;
+    }
+    const CdFrame f = frames[it.frame];
     const int tiles_x = (f.width + TILE_W - 1) / TILE_W;
     const int tiles_y = (f.height + TILE_H - 1) / TILE_H;
-    if (blockIdx.x >= (uint32_t)(tiles_x * tiles_y)) return; // a smaller frame
-    const int tx0 = (int)(blockIdx.x % tiles_x) * TILE_W;
-    const int ty0 = (int)(blockIdx.x / tiles_x) * TILE_H;
-    const int tx1 = min(tx0 + TILE_W, f.width), ty1 = min(ty0 + TILE_H, f.height);
+    if (it.tile >= (uint32_t)(tiles_x * tiles_y)) return; // a smaller frame: whole block
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const uint32_t lt = (1u << lane) - 1u;
+    const int wx0 = (int)(it.tile % tiles_x) * TILE_W + (warp & 1) * WT_W;
+    const int wy0 = (int)(it.tile / tiles_x) * TILE_H + (warp >> 1) * WT_H;
+    const bool active = wx0 < f.width && wy0 < f.height; // warp-uniform
+    const int wx1 = min(wx0 + WT_W, f.width), wy1 = min(wy0 + WT_H, f.height);
+    const int rows = wy1 - wy0;
+    const int x = wx0 + lane;
 
     const bool alpha = has_alpha(f.format);
     const bool bgr = f.format == CD_FMT_BGRA || f.format == CD_FMT_BGRX;
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    // Each warp covers 8 columns x 4 rows at a time (x fixed per thread, rows 4
-    // apart), so thin vertical strokes still keep half of a warp's lanes busy.
-    const int x = tx0 + warp * 8 + (lane & 7);
-    const int ybase = ty0 + (lane >> 3);
-    // Rows of this thread inside the frame: i < rows.
-    const int rows = x < tx1 ? max(0, min(PX, (ty1 - ybase + ROW_STEP - 1) / ROW_STEP)) : 0;
+    // Only dereferenced for rows inside the frame and x < f.width (masks say so).
+    unsigned char* const p0 = (unsigned char*)(f.ptr + (uint64_t)wy0 * f.pitch + (uint64_t)x * 4u);
+    const uint32_t pitch = f.pitch;
+    CdCmd* const list = wl[warp];
+    uint32_t* const hl = hidx[warp];
 
-    uint32_t loaded = 0;
-    const int t = threadIdx.x;
-
-    for (uint32_t base = range.x; base < range.y; base += CHUNK) {
-        const uint32_t ci = base + threadIdx.x;
-        bool hit = false;
-        CdCmd c;
-        if (ci < range.y) {
-            // Only op and clip first (24 of 56 bytes): most commands miss most tiles.
-            const uint32_t op = cmds[ci].op;
-            const CdRegion clip = cmds[ci].clip;
-            if (!is_blur(op) && clip.x0 < tx1 && clip.x1 > tx0 && clip.y0 < ty1 &&
-                clip.y1 > ty0) {
-                c = cmds[ci];
-                // An outline without fill leaves tiles inside its inner rectangle alone.
-                const bool inside_inner = c.op == CD_OP_RECT && c.fill[3] == 0 &&
-                                          tx0 >= c.inner.x0 && tx1 <= c.inner.x1 &&
-                                          ty0 >= c.inner.y0 && ty1 <= c.inner.y1;
-                hit = !inside_inner;
-            }
-        }
-        const uint32_t mask = __ballot_sync(0xffffffffu, hit);
-        if (lane == 0) warp_counts[warp] = __popc(mask);
-        __syncthreads();
-        if (threadIdx.x == 0) {
-            uint32_t s = 0;
-            for (int w = 0; w < THREADS / 32; w++) {
-                uint32_t n = warp_counts[w];
-                warp_counts[w] = s;
-                s += n;
-            }
-            total = s;
-        }
-        __syncthreads();
-        if (hit) list[warp_counts[warp] + __popc(mask & ((1u << lane) - 1u))] = c;
-        __syncthreads();
-        const uint32_t n = total;
-        if (n > 0 && rows > 0) {
-            // Which of my pixels does some command of this chunk change? Row sets are
-            // bit masks (bit i: row ybase + 4i), so a command costs a few instructions
-            // per thread, not a test per pixel. Loads of all of them are then issued
-            // together.
-            uint32_t need = 0;
-            for (uint32_t k = 0; k < n; k++) {
-                uint32_t ring, in;
-                cmd_rows(list[k], x, ybase, rows, ring, in);
-                need |= ring | in;
-            }
-            need &= ~loaded;
-            {
-                // 8 loads in flight per step: enough to hide latency, few registers.
-                const uint32_t* p0 = px_ptr(f, x, ybase);
-                const size_t step = (size_t)f.pitch * ROW_STEP / 4;
-                for (int h = 0; h < PX; h += 8) {
+    uint32_t px[WT_H];
 #pragma unroll
-                    for (int j = 0; j < 8; j++)
-                        if (need & (1u << (h + j))) tile[h + j][t] = p0[(h + j) * step];
-                }
-            }
-            loaded |= need;
-            // The commands in list order, each on the rows it changes.
-            for (uint32_t k = 0; k < n; k++) {
-                const CdCmd& c = list[k];
-                uint32_t ring, in;
-                cmd_rows(c, x, ybase, rows, ring, in);
-                if (!(ring | in)) continue;
-                if (c.op == CD_OP_RECT) {
-                    const uint32_t col = *(const uint32_t*)c.color;
-                    const uint32_t fil = *(const uint32_t*)c.fill;
-                    if (ring) {
+    for (int i = 0; i < WT_H; i++) px[i] = 0;
+    uint32_t known = 0; // rows whose value is in px (read or written)
+
+    // Processes the nh hits collected in hl (list order).
+    auto flush = [&](uint32_t nh) {
+        bool keep = false;
+        CdCmd c;
+        if ((uint32_t)lane < nh) {
+            c = cmds[hl[lane]];
+            const bool rect = c.op == CD_OP_RECT;
+            const bool inside_inner = rect && c.fill[3] == 0 && wx0 >= c.inner.x0 &&
+                                      wx1 <= c.inner.x1 && wy0 >= c.inner.y0 &&
+                                      wy1 <= c.inner.y1;
+            keep = !inside_inner;
+        }
+        const uint32_t mask = __ballot_sync(0xffffffffu, keep);
+        if (keep) list[__popc(mask & lt)] = c;
+        __syncwarp();
+        const int n = __popc(mask);
+
+        // (1) Rows to read: changed by a command that reads them before anything of
+        // this warp determined them.
+        uint32_t need = 0, det = known;
+        for (int k = 0; k < n; k++) {
+            const CdCmd& d = list[k];
+            uint32_t ring, in;
+            cmd_rows(d, x, wy0, rows, ring, in);
+            const bool opq_ring =
+                alpha && (d.op == CD_OP_SOLID || (d.op == CD_OP_RECT && d.color[3] == 255));
+            const bool opq_in = alpha && d.fill[3] == 255; // `in` is a RECT's fill
+            need |= ((opq_ring ? 0u : ring) | (opq_in ? 0u : in)) & ~det;
+            det |= ring | in;
+        }
+#pragma unroll
+        for (int i = 0; i < WT_H; i++)
+            if (need & (1u << i)) px[i] = *(const uint32_t*)(p0 + (size_t)i * pitch);
+        known = det;
+
+        // (2) The commands in list order, each on the rows it changes.
+        for (int k = 0; k < n; k++) {
+            const CdCmd& d = list[k];
+            uint32_t ring, in;
+            cmd_rows(d, x, wy0, rows, ring, in);
+            if (!(ring | in)) continue;
+            if (d.op == CD_OP_RECT) {
+                const uint32_t col = *(const uint32_t*)d.color;
+                const uint32_t fil = *(const uint32_t*)d.fill;
+                if (ring) {
+                    if (alpha && (col >> 24) == 255u) {
+                        const uint32_t v = col | 0xff000000u;
+#pragma unroll
+                        for (int i = 0; i < WT_H; i++)
+                            if (ring & (1u << i)) px[i] = v;
+                    } else {
                         const Blend bl = make_blend(col & 255u, (col >> 8) & 255u,
                                                     (col >> 16) & 255u, col >> 24);
-                        for (; ring; ring &= ring - 1) {
-                            const int i = __ffs(ring) - 1;
-                            tile[i][t] = apply_blend(tile[i][t], bl, alpha);
+#pragma unroll
+                        for (int i = 0; i < WT_H; i++)
+                            if (ring & (1u << i)) px[i] = apply_blend(px[i], bl, alpha);
+                    }
+                }
+                if (in) {
+                    const Blend bl = make_blend(fil & 255u, (fil >> 8) & 255u,
+                                                (fil >> 16) & 255u, fil >> 24);
+#pragma unroll
+                    for (int i = 0; i < WT_H; i++)
+                        if (in & (1u << i)) px[i] = apply_blend(px[i], bl, alpha);
+                }
+            } else if (d.op == CD_OP_SOLID) {
+                const uint32_t v = *(const uint32_t*)d.color & 0x00ffffffu;
+#pragma unroll
+                for (int i = 0; i < WT_H; i++)
+                    if (ring & (1u << i))
+                        px[i] = v | (alpha ? 0xff000000u : (px[i] & 0xff000000u));
+            } else { // CD_OP_OVERLAY: column terms once, row terms per row (warp-uniform)
+                const CdImage img = images[d.param];
+                const bool nearest = (d.aux >> 16) == CD_FILTER_NEAREST;
+                const uint32_t m = d.aux & 0xffffu;
+                const int64_t dw = (int64_t)d.inner.x1 - d.inner.x0;
+                const int64_t dh = (int64_t)d.inner.y1 - d.inner.y0;
+                const Axis ax = overlay_axis((int64_t)x - d.inner.x0, dw, img.width, nearest);
+                const int64_t iy0 = d.inner.y0;
+                // 4 rows at a time: their samples are loaded together.
+#pragma unroll
+                for (int g = 0; g < WT_H; g += 4) {
+                    if (!(ring & (0xfu << g))) continue;
+                    uint32_t sp[4];
+#pragma unroll
+                    for (int j = 0; j < 4; j++) {
+                        sp[j] = 0;
+                        if (ring & (1u << (g + j))) {
+                            const Axis ay = overlay_axis((int64_t)(wy0 + g + j) - iy0, dh,
+                                                         img.height, nearest);
+                            sp[j] = overlay_sample(img, ax, ay, nearest);
                         }
                     }
-                    if (in) {
-                        const Blend bl = make_blend(fil & 255u, (fil >> 8) & 255u,
-                                                    (fil >> 16) & 255u, fil >> 24);
-                        for (; in; in &= in - 1) {
-                            const int i = __ffs(in) - 1;
-                            tile[i][t] = apply_blend(tile[i][t], bl, alpha);
-                        }
-                    }
-                } else if (c.op == CD_OP_SOLID) {
-                    const uint32_t v = *(const uint32_t*)c.color & 0x00ffffffu;
-                    for (; ring; ring &= ring - 1) {
-                        const int i = __ffs(ring) - 1;
-                        tile[i][t] = v | (alpha ? 0xff000000u : (tile[i][t] & 0xff000000u));
-                    }
-                } else { // CD_OP_OVERLAY: column terms once, row terms per pixel
-                    const CdImage img = images[c.param];
-                    const bool nearest = (c.aux >> 16) == CD_FILTER_NEAREST;
-                    const uint32_t m = c.aux & 0xffffu;
-                    const int64_t dw = (int64_t)c.inner.x1 - c.inner.x0;
-                    const int64_t dh = (int64_t)c.inner.y1 - c.inner.y0;
-                    const Axis ax = overlay_axis((int64_t)x - c.inner.x0, dw, img.width, nearest);
-                    for (; ring; ring &= ring - 1) {
-                        const int i = __ffs(ring) - 1;
-                        const int y = ybase + i * ROW_STEP;
-                        const Axis ay = overlay_axis((int64_t)y - c.inner.y0, dh, img.height, nearest);
-                        const uint32_t sp = overlay_sample(img, ax, ay, nearest);
-                        const uint32_t a = ((sp >> 24) * m + 127u) / 255u;
+#pragma unroll
+                    for (int j = 0; j < 4; j++) {
+                        if (!(ring & (1u << (g + j)))) continue;
+                        const uint32_t a = ((sp[j] >> 24) * m + 127u) / 255u;
                         if (a == 0) continue;
-                        const uint32_t r = sp & 255u, g = (sp >> 8) & 255u, b = (sp >> 16) & 255u;
-                        const Blend bl = bgr ? make_blend(b, g, r, a) : make_blend(r, g, b, a);
-                        tile[i][t] = apply_blend(tile[i][t], bl, alpha);
+                        const uint32_t r = sp[j] & 255u, gg = (sp[j] >> 8) & 255u,
+                                       b = (sp[j] >> 16) & 255u;
+                        const Blend bl = bgr ? make_blend(b, gg, r, a) : make_blend(r, gg, b, a);
+                        px[g + j] = apply_blend(px[g + j], bl, alpha);
                     }
                 }
             }
         }
-        // The list is rewritten by the next chunk only: no barrier after the last one,
-        // so warps with little work store and leave without waiting.
-        if (base + CHUNK < range.y) __syncthreads();
+        __syncwarp(); // list and hl are rewritten next
+    };
+
+    for (uint32_t cbase = it.start; cbase < it.end; cbase += BOX_CHUNK) {
+        const uint32_t cn = min((uint32_t)BOX_CHUNK, it.end - cbase);
+        if (cbase != it.start) __syncthreads(); // every warp is done with the last chunk
+        for (uint32_t i = threadIdx.x; i < cn; i += THREADS) sbox[i] = boxes[cbase + i];
+        __syncthreads();
+        if (!active) continue;
+        uint32_t nh = 0; // hits collected in hl (warp-uniform)
+        for (uint32_t s = 0; s < cn; s += 32) {
+            const uint32_t k = s + lane;
+            bool hit = false;
+            if (k < cn) {
+                const int4 b = sbox[k]; // clip x0, y0, x1, y1 (empty: no composite work)
+                hit = b.x < wx1 && b.z > wx0 && b.y < wy1 && b.w > wy0;
+            }
+            const uint32_t m = __ballot_sync(0xffffffffu, hit);
+            if (m == 0) continue;
+            const uint32_t cnt = __popc(m);
+            if (nh + cnt > 32) {
+                flush(nh);
+                nh = 0;
+            }
+            if (hit) hl[nh + __popc(m & lt)] = cbase + k;
+            __syncwarp();
+            nh += cnt;
+        }
+        if (nh) flush(nh);
     }
+    if (!active) return;
 #pragma unroll
-    for (int i = 0; i < PX; i++)
-        if (loaded & (1u << i)) *px_ptr(f, x, ybase + i * ROW_STEP) = tile[i][t];
+    for (int i = 0; i < WT_H; i++)
+        if (known & (1u << i)) *(uint32_t*)(p0 + (size_t)i * pitch) = px[i];
 }
 
 // This block's job: the number of jobs whose first block is <= blockIdx.x, minus one
@@ -522,3 +561,4 @@ extern "C" __global__ void __launch_bounds__(THREADS)
         *p = with_x_byte(v, alpha ? 0u : *p, alpha);
     }
 }
+

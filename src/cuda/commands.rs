@@ -18,6 +18,8 @@ unsafe impl bytemuck::Zeroable for CdBlurJob {}
 unsafe impl bytemuck::Pod for CdBlurJob {}
 unsafe impl bytemuck::Zeroable for CdTileSpan {}
 unsafe impl bytemuck::Pod for CdTileSpan {}
+unsafe impl bytemuck::Zeroable for CdTileItem {}
+unsafe impl bytemuck::Pod for CdTileItem {}
 
 const _: () = {
     use core::mem::{offset_of, size_of};
@@ -34,4 +36,5 @@ const _: () = {
     assert!(size_of::<CdBlurJob>() == 24);
     assert!(offset_of!(CdBlurJob, scratch) == 16);
     assert!(size_of::<CdTileSpan>() == 8);
+    assert!(size_of::<CdTileItem>() == 16);
 };

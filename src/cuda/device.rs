@@ -9,7 +9,7 @@ use std::ffi::{CString, c_void};
 use cudarc::driver::result::{self as cu, DriverError};
 use cudarc::driver::sys;
 
-use super::commands::{CdBlurJob, CdCmd, CdFrame, CdImage, CdTileSpan};
+use super::commands::{CdBlurJob, CdCmd, CdFrame, CdImage, CdRegion, CdTileItem};
 use super::plan::{Plan, THREADS};
 use crate::draw::{ImageId, ImageStore};
 use crate::error::{Error, Result};
@@ -124,8 +124,8 @@ struct Layout {
     cmds: usize,
     weights: usize,
     images: usize,
-    ranges: usize,
-    spans: usize,
+    boxes: usize,
+    items: usize,
     jobs: usize,
     total: usize,
 }
@@ -345,8 +345,8 @@ impl Device {
         l.cmds = section(size_of_val(plan.cmds.as_slice()));
         l.weights = section(size_of_val(weights));
         l.images = section(size_of_val(self.table.as_slice()).max(16));
-        l.ranges = section(size_of_val(plan.ranges.as_slice()));
-        l.spans = section(size_of_val(plan.spans.as_slice()));
+        l.boxes = section(size_of_val(plan.boxes.as_slice()));
+        l.items = section(size_of_val(plan.items.as_slice()));
         l.jobs = section(size_of_val(plan.jobs.as_slice()));
         l.total = at;
 
@@ -372,13 +372,13 @@ impl Device {
         );
         put(
             staging,
-            l.ranges,
-            bytemuck::cast_slice::<[u32; 2], u8>(&plan.ranges),
+            l.boxes,
+            bytemuck::cast_slice::<CdRegion, u8>(&plan.boxes),
         );
         put(
             staging,
-            l.spans,
-            bytemuck::cast_slice::<CdTileSpan, u8>(&plan.spans),
+            l.items,
+            bytemuck::cast_slice::<CdTileItem, u8>(&plan.items),
         );
         put(
             staging,
@@ -400,13 +400,12 @@ impl Device {
         .result()
         .map_err(cuda("cuMemcpyHtoDAsync (commands)"))?;
 
-        let nf = plan.frames.len();
         let mut frames = base + l.frames as u64;
         let mut cmds = base + l.cmds as u64;
         let mut wts = base + l.weights as u64;
         let mut images = base + l.images as u64;
         let mut scratch_arg = scratch;
-        for (p, ph) in plan.phases.iter().enumerate() {
+        for ph in &plan.phases {
             if ph.jobs.1 > 0 {
                 if ph.zero_bytes > 0 {
                     // SAFETY: scratch holds scratch_bytes >= zero_bytes.
@@ -448,24 +447,28 @@ impl Device {
                 }
                 .map_err(cuda("launch cd_blur_pass2"))?;
             }
-            if ph.spans.1 > 0 {
-                let mut ranges = base + (l.ranges + p * nf * 8) as u64;
-                let mut spans =
-                    base + (l.spans + ph.spans.0 as usize * size_of::<CdTileSpan>()) as u64;
-                let mut nspans = ph.spans.1;
+            if ph.rows.1 > 0 {
+                let item = |i: u32| base + (l.items + i as usize * size_of::<CdTileItem>()) as u64;
+                let mut boxes = base + l.boxes as u64;
+                let mut rows = item(ph.rows.0);
+                let (mut items, grid) = if ph.compact.1 > 0 {
+                    (item(ph.compact.0), (ph.compact.1, 1, 1))
+                } else {
+                    (0u64, (ph.tiles, ph.rows.1, 1))
+                };
                 let mut args: [*mut c_void; 6] = [
                     (&mut frames) as *mut u64 as *mut c_void,
                     (&mut cmds) as *mut u64 as *mut c_void,
+                    (&mut boxes) as *mut u64 as *mut c_void,
                     (&mut images) as *mut u64 as *mut c_void,
-                    (&mut ranges) as *mut u64 as *mut c_void,
-                    (&mut spans) as *mut u64 as *mut c_void,
-                    (&mut nspans) as *mut u32 as *mut c_void,
+                    (&mut rows) as *mut u64 as *mut c_void,
+                    (&mut items) as *mut u64 as *mut c_void,
                 ];
                 // SAFETY: as above.
                 unsafe {
                     cu::launch_kernel(
                         self.f_composite,
-                        (ph.tiles, ph.spans.1, 1),
+                        grid,
                         (THREADS, 1, 1),
                         0,
                         stream,

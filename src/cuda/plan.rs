@@ -10,8 +10,8 @@
 //! batch: phase `p` of every frame is done by the same launches.
 
 use super::commands::{
-    CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_PIXELATE, CdBlurJob, CdCmd, CdFrame, CdRegion,
-    CdTileSpan,
+    CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_PIXELATE, CD_OP_RECT, CdBlurJob, CdCmd, CdFrame,
+    CdRegion, CdTileItem, CdTileSpan,
 };
 use crate::draw::Resolved;
 use crate::error::{Error, Result};
@@ -38,6 +38,12 @@ pub struct Phase {
     pub spans: (u32, u32),
     /// Composite grid: x = tiles of the largest frame with work, y = `spans.1`.
     pub tiles: u32,
+    /// The composite's frames: first item and count in `items` (one per span, `tile`
+    /// unused), the rows of the full grid.
+    pub rows: (u32, u32),
+    /// Compacted composite: first item and count in `items` of the tiles with work
+    /// (count 0: the full grid runs instead).
+    pub compact: (u32, u32),
     /// First blur job and number of jobs (0: no blur launches).
     pub jobs: (u32, u32),
     /// Grid sizes of blur pass 1 and pass 2.
@@ -55,6 +61,11 @@ pub struct Plan {
     /// Per phase, per frame: the phase's command range `[start, end)` (phase-major).
     pub ranges: Vec<[u32; 2]>,
     pub spans: Vec<CdTileSpan>,
+    /// Composite rows and compacted tiles (see [`Phase`]).
+    pub items: Vec<CdTileItem>,
+    /// Per command: its clip if the composite draws it, an empty box otherwise (blurs,
+    /// invisible boxes). The composite scans these 16-byte boxes, not whole commands.
+    pub boxes: Vec<CdRegion>,
     pub jobs: Vec<CdBlurJob>,
     pub phases: Vec<Phase>,
     /// Scratch bytes the largest phase needs.
@@ -68,6 +79,9 @@ pub struct Plan {
     phase_bbox: Vec<CdRegion>,
     members: Vec<Vec<CdRegion>>,
     phase_pos: Vec<u32>,
+    /// Tile marks of one frame and the phase's marked tiles (compaction scratch).
+    marks: Vec<bool>,
+    marked: Vec<CdTileItem>,
 }
 
 fn overlaps(a: &CdRegion, b: &CdRegion) -> bool {
@@ -86,6 +100,12 @@ fn union(a: &CdRegion, b: &CdRegion) -> CdRegion {
 /// Whether a command reads its region (and so runs in the blur passes).
 pub fn is_blur(op: u32) -> bool {
     matches!(op, CD_OP_BLUR_BOX | CD_OP_BLUR_GAUSS | CD_OP_PIXELATE)
+}
+
+/// Whether the composite pass changes pixels for this command.
+fn composite_draws(c: &CdCmd) -> bool {
+    let invisible_box = c.op == CD_OP_RECT && c.color[3] == 0 && c.fill[3] == 0;
+    !(is_blur(c.op) || invisible_box)
 }
 
 fn div_up(a: u64, b: u64) -> u64 {
@@ -113,6 +133,8 @@ impl Plan {
         self.cmds.clear();
         self.ranges.clear();
         self.spans.clear();
+        self.items.clear();
+        self.boxes.clear();
         self.jobs.clear();
         self.phases.clear();
         self.bound_ranges.clear();
@@ -143,11 +165,20 @@ impl Plan {
         }
 
         let nf = self.frames.len();
+        self.boxes.extend(self.cmds.iter().map(|c| {
+            if composite_draws(c) {
+                c.clip
+            } else {
+                CdRegion::default()
+            }
+        }));
         for p in 0..nphases {
             let span0 = self.spans.len() as u32;
             let job0 = self.jobs.len() as u32;
             let mut tiles = 0u64;
             let mut max_tiles = 0u64;
+            let rows0 = self.items.len() as u32;
+            self.marked.clear();
             for fi in 0..nf {
                 let f = self.frames[fi];
                 let (b0, n) = self.bound_ranges[fi];
@@ -182,6 +213,13 @@ impl Plan {
                         frame: fi as u32,
                         tile_start: tiles as u32,
                     });
+                    self.items.push(CdTileItem {
+                        frame: fi as u32,
+                        tile: 0,
+                        start,
+                        end,
+                    });
+                    self.mark_tiles(fi, start, end);
                     let n = div_up(f.width as u64, TILE_W as u64)
                         * div_up(f.height as u64, TILE_H as u64);
                     tiles += n;
@@ -242,9 +280,21 @@ impl Plan {
                     return Err(too_large("blur blocks"));
                 }
             }
+            let nrows = self.items.len() as u32 - rows0;
+            // Compacted grid when it saves at least a quarter of the blocks.
+            let compact =
+                if nrows > 0 && (self.marked.len() as u64) * 4 <= max_tiles * nrows as u64 * 3 {
+                    let c0 = self.items.len() as u32;
+                    self.items.extend_from_slice(&self.marked);
+                    (c0, self.marked.len() as u32)
+                } else {
+                    (0, 0)
+                };
             self.phases.push(Phase {
                 spans: (span0, self.spans.len() as u32 - span0),
                 tiles: max_tiles as u32,
+                rows: (rows0, nrows),
+                compact,
                 jobs: (job0, self.jobs.len() as u32 - job0),
                 blocks1: blocks1 as u32,
                 blocks2: blocks2 as u32,
@@ -252,6 +302,48 @@ impl Plan {
             });
         }
         Ok(())
+    }
+
+    /// Appends to `marked` every 64 x 64 tile of frame `fi` that a composite command of
+    /// `cmds[start..end]` may change (its clip's tiles, less those inside the inner
+    /// rectangle of an outline without fill), in tile order.
+    fn mark_tiles(&mut self, fi: usize, start: u32, end: u32) {
+        let f = self.frames[fi];
+        let tx = div_up(f.width as u64, TILE_W as u64) as usize;
+        let ty = div_up(f.height as u64, TILE_H as u64) as usize;
+        self.marks.clear();
+        self.marks.resize(tx * ty, false);
+        let (tw, th) = (TILE_W as i32, TILE_H as i32);
+        for c in &self.cmds[start as usize..end as usize] {
+            if !composite_draws(c) {
+                continue;
+            }
+            let hollow = c.op == CD_OP_RECT && c.fill[3] == 0;
+            for y in (c.clip.y0 / th)..=((c.clip.y1 - 1) / th) {
+                for x in (c.clip.x0 / tw)..=((c.clip.x1 - 1) / tw) {
+                    if hollow {
+                        let (x0, y0) = (x * tw, y * th);
+                        let (x1, y1) = ((x0 + tw).min(f.width), (y0 + th).min(f.height));
+                        if x0 >= c.inner.x0
+                            && x1 <= c.inner.x1
+                            && y0 >= c.inner.y0
+                            && y1 <= c.inner.y1
+                        {
+                            continue;
+                        }
+                    }
+                    self.marks[y as usize * tx + x as usize] = true;
+                }
+            }
+        }
+        for (t, _) in self.marks.iter().enumerate().filter(|(_, m)| **m) {
+            self.marked.push(CdTileItem {
+                frame: fi as u32,
+                tile: t as u32,
+                start,
+                end,
+            });
+        }
     }
 
     /// Assigns each of one frame's commands (already appended at `offset`) the
@@ -413,5 +505,44 @@ mod tests {
         assert_eq!(p.ranges[3..6], [[1, 2], [3, 3], [3, 3]]);
         assert_eq!(p.phases[1].blocks1, 1);
         assert_eq!(p.scratch_bytes, 10 * 10 * 4);
+    }
+
+    #[test]
+    fn composite_compacts_tiles_with_work() {
+        use crate::Border;
+        let mut a = DrawList::new();
+        a.fill(Rect::new(100.0, 100.0, 10.0, 10.0), Color::RED); // tile (1, 1)
+        // Outline only, 4 px: its ring touches tiles x 2..=9, y 2..=8 but not the
+        // tiles inside its inner rectangle (x 3..=8, y 3..=7).
+        a.rect(
+            Rect::new(160.0, 160.0, 480.0, 380.0),
+            Some(Border::new(4, Color::RED)),
+            None,
+        );
+        let p = plan(&[a], 1000, 600);
+        assert_eq!(p.phases.len(), 1);
+        let ph = p.phases[0];
+        assert_eq!(ph.rows.1, 1);
+        assert_eq!(p.items[ph.rows.0 as usize].end, 2);
+        let tiles: Vec<u32> = p.items[ph.compact.0 as usize..][..ph.compact.1 as usize]
+            .iter()
+            .map(|t| t.tile)
+            .collect();
+        let mut want = vec![16 + 1];
+        for y in 2..=8u32 {
+            for x in 2..=9u32 {
+                if !((3..=8).contains(&x) && (3..=7).contains(&y)) {
+                    want.push(y * 16 + x);
+                }
+            }
+        }
+        want.sort();
+        assert_eq!(tiles, want);
+        // A box over the whole frame: every tile has work, the full grid runs.
+        let mut b = DrawList::new();
+        b.fill(Rect::new(0.0, 0.0, 1000.0, 600.0), Color::RED);
+        let p = plan(&[b], 1000, 600);
+        assert_eq!(p.phases[0].compact, (0, 0));
+        assert_eq!(p.phases[0].tiles, 160);
     }
 }
