@@ -19,6 +19,9 @@
 #define B2_H 32
 #define MAX_BOX_R 127
 #define SEG_W (B1_W + 2 * MAX_BOX_R + 2) // 320
+// Rows of horizontal sums pass 2 stages in shared memory (box blurs with
+// 2 r + B2_H <= ST_ROWS, i.e. r <= 24; larger radii read them from global memory).
+#define ST_ROWS 80
 
 __device__ __forceinline__ int clampi(int v, int lo, int hi) {
     return v < lo ? lo : (v > hi ? hi : v);
@@ -103,8 +106,12 @@ __device__ __forceinline__ uint32_t overlay_sample(const CdImage& img, const Axi
     const uint32_t* src = (const uint32_t*)img.ptr;
     const size_t w = (size_t)img.width;
     if (nearest) return __ldg(src + ay.i0 * w + ax.i0);
-    const uint32_t p00 = __ldg(src + ay.i0 * w + ax.i0), p01 = __ldg(src + ay.i0 * w + ax.i1);
-    const uint32_t p10 = __ldg(src + ay.i1 * w + ax.i0), p11 = __ldg(src + ay.i1 * w + ax.i1);
+    // A tap of weight 0 contributes 0 whatever its value: it is not loaded (an overlay
+    // at its image's size has every weight f = 0 and needs one tap, not four).
+    const uint32_t p00 = __ldg(src + ay.i0 * w + ax.i0);
+    const uint32_t p01 = ax.f ? __ldg(src + ay.i0 * w + ax.i1) : 0u;
+    const uint32_t p10 = ay.f ? __ldg(src + ay.i1 * w + ax.i0) : 0u;
+    const uint32_t p11 = (ax.f && ay.f) ? __ldg(src + ay.i1 * w + ax.i1) : 0u;
     const uint32_t gx = 256u - ax.f, fx = ax.f, gy = 256u - ay.f, fy = ay.f;
     // Horizontal step packed (lanes <= 255 * 256), vertical step per channel.
     const uint32_t tlo = (p00 & 0x00ff00ffu) * gx + (p01 & 0x00ff00ffu) * fx;
@@ -121,6 +128,9 @@ __device__ __forceinline__ uint32_t overlay_sample(const CdImage& img, const Axi
 // Warp tiles of the composite: 32 columns (one per lane) x WT_H rows (in registers).
 #define WT_W 32
 #define WT_H 16
+// Overlay rows whose samples a warp loads together (scaled; image at its own size).
+#define OV_ROWS 4
+#define OV_UNIT_ROWS 8
 
 // Bit mask of a warp tile's rows (bit i: y = wy0 + i, i < rows) inside [ya, yb).
 __device__ __forceinline__ uint32_t span_mask(int ya, int yb, int wy0, int rows) {
@@ -151,29 +161,42 @@ __device__ __forceinline__ bool is_blur(uint32_t op) {
     return op == CD_OP_BLUR_BOX || op == CD_OP_BLUR_GAUSS || op == CD_OP_PIXELATE;
 }
 
-// Commands' clip boxes a composite block stages in shared memory at a time.
-#define BOX_CHUNK 1024
+// Commands a composite block stages in shared memory at a time (one per thread): each
+// command's 16-byte clip box (scanned) and the whole command (read for the hits).
+#define CMD_CHUNK THREADS
+#define CMD_U2 (sizeof(CdCmd) / 8) // 7: a command as 8-byte words
 
 // Phase composite, one block per 64 x 64 tile: either grid (tiles of the largest frame,
 // frames with work) with `rows[blockIdx.y]` naming the frame, or (compacted, when many
 // tiles have nothing to do) one block per `items[blockIdx.x]`. The block stages the
-// phase's command boxes of its frame in shared memory (`boxes`: the clip of each
-// composite command, empty for blurs; all loads in one round), then each warp owns a
-// 32 x 16 warp tile and works alone: lane = column, its 16 pixels in registers. It
-// scans the boxes against its tile (one box per lane, ballots), collects up to 32 hits
-// in list order, loads their full commands together (an outline without fill skips
-// warp tiles inside its inner rectangle), then (1) computes which pixels must be read
-// (a pixel first changed by an opaque outline, fill or redaction of a format with alpha
-// is never read) and issues those loads together, (2) applies the commands in list
-// order on the rows each changes (bit masks over rows; overlay samples 4 rows at a
-// time), and at the end writes each changed pixel once.
-extern "C" __global__ void __launch_bounds__(THREADS, 4)
-    cd_composite(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
-                 const int4* __restrict__ boxes, const CdImage* __restrict__ images,
-                 const CdTileItem* __restrict__ rows_in, const CdTileItem* __restrict__ items) {
-    __shared__ int4 sbox[BOX_CHUNK];
-    __shared__ CdCmd wl[THREADS / 32][32];
+// phase's commands of its frame in shared memory, 256 at a time: their clip boxes
+// (`boxes`: empty for blurs) and the whole commands, all loads of a round issued
+// together with the frame's (so a block waits for one round trip, not three, before
+// its barrier). Then each warp owns a 32 x 16 warp tile and works alone: lane =
+// column, its 16 pixels in registers. It scans the boxes against its tile (one box per
+// lane, ballots), collects up to 32 hits in list order, drops outlines without fill
+// whose inner rectangle holds the warp tile, then (1) computes which pixels must be
+// read (a pixel first changed by an opaque outline, fill or redaction of a format with
+// alpha is never read) and issues those loads together, (2) applies the commands in
+// list order on the rows each changes (bit masks over rows; an overlay at its image's
+// size loads its samples 8 rows at a time with no axis arithmetic, a scaled one 4 rows
+// at a time, loading only taps of non-zero weight), and at the end writes each changed
+// pixel once. No command is read from global memory after the barrier.
+// OVERLAY = false: the phase has no overlay (the host says so), whose code would cost
+// registers (spills) in every warp.
+template <bool OVERLAY>
+__device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
+                                          const CdCmd* __restrict__ cmds,
+                                          const int4* __restrict__ boxes,
+                                          const CdImage* __restrict__ images,
+                                          const CdTileItem* __restrict__ rows_in,
+                                          const CdTileItem* __restrict__ items) {
+    __shared__ int4 sbox[CMD_CHUNK];
+    __shared__ uint2 sraw[CMD_CHUNK * CMD_U2];
     __shared__ uint32_t hidx[THREADS / 32][32];
+    __shared__ uint32_t sidx[THREADS / 32][32];
+    const CdCmd* const scmd = (const CdCmd*)sraw;
+    const uint2* const gcmd = (const uint2*)cmds; // 8-byte aligned (upload layout)
 
     CdTileItem it;
     if (items) {
@@ -182,149 +205,195 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
         it = rows_in[blockIdx.y];
         it.tile = blockIdx.x;
     }
+    // Issued together with the first round of command loads below; used after it.
     const CdFrame f = frames[it.frame];
-    const int tiles_x = (f.width + TILE_W - 1) / TILE_W;
-    const int tiles_y = (f.height + TILE_H - 1) / TILE_H;
-    if (it.tile >= (uint32_t)(tiles_x * tiles_y)) return; // a smaller frame: whole block
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const uint32_t lt = (1u << lane) - 1u;
-    const int wx0 = (int)(it.tile % tiles_x) * TILE_W + (warp & 1) * WT_W;
-    const int wy0 = (int)(it.tile / tiles_x) * TILE_H + (warp >> 1) * WT_H;
-    const bool active = wx0 < f.width && wy0 < f.height; // warp-uniform
-    const int wx1 = min(wx0 + WT_W, f.width), wy1 = min(wy0 + WT_H, f.height);
-    const int rows = wy1 - wy0;
-    const int x = wx0 + lane;
-
-    const bool alpha = has_alpha(f.format);
-    const bool bgr = f.format == CD_FMT_BGRA || f.format == CD_FMT_BGRX;
-    // Only dereferenced for rows inside the frame and x < f.width (masks say so).
-    unsigned char* const p0 = (unsigned char*)(f.ptr + (uint64_t)wy0 * f.pitch + (uint64_t)x * 4u);
-    const uint32_t pitch = f.pitch;
-    CdCmd* const list = wl[warp];
     uint32_t* const hl = hidx[warp];
+    uint32_t* const sl = sidx[warp];
 
     uint32_t px[WT_H];
 #pragma unroll
     for (int i = 0; i < WT_H; i++) px[i] = 0;
     uint32_t known = 0; // rows whose value is in px (read or written)
 
-    // Processes the nh hits collected in hl (list order).
-    auto flush = [&](uint32_t nh) {
-        bool keep = false;
-        CdCmd c;
-        if ((uint32_t)lane < nh) {
-            c = cmds[hl[lane]];
-            const bool rect = c.op == CD_OP_RECT;
-            const bool inside_inner = rect && c.fill[3] == 0 && wx0 >= c.inner.x0 &&
-                                      wx1 <= c.inner.x1 && wy0 >= c.inner.y0 &&
-                                      wy1 <= c.inner.y1;
-            keep = !inside_inner;
+    for (uint32_t cbase = it.start; cbase < it.end; cbase += CMD_CHUNK) {
+        const uint32_t cn = min((uint32_t)CMD_CHUNK, it.end - cbase);
+        if (cbase != it.start) __syncthreads(); // every warp is done with the last chunk
+        {
+            int4 b;
+            uint2 w[CMD_U2];
+            const uint32_t words = cn * (uint32_t)CMD_U2;
+            const uint2* g = gcmd + (size_t)cbase * CMD_U2;
+            if (threadIdx.x < cn) b = boxes[cbase + threadIdx.x];
+#pragma unroll
+            for (int j = 0; j < (int)CMD_U2; j++) {
+                const uint32_t i = threadIdx.x + (uint32_t)j * THREADS;
+                if (i < words) w[j] = g[i];
+            }
+            if (threadIdx.x < cn) sbox[threadIdx.x] = b;
+#pragma unroll
+            for (int j = 0; j < (int)CMD_U2; j++) {
+                const uint32_t i = threadIdx.x + (uint32_t)j * THREADS;
+                if (i < words) sraw[i] = w[j];
+            }
         }
-        const uint32_t mask = __ballot_sync(0xffffffffu, keep);
-        if (keep) list[__popc(mask & lt)] = c;
-        __syncwarp();
-        const int n = __popc(mask);
+        __syncthreads();
+        const int tiles_x = (f.width + TILE_W - 1) / TILE_W;
+        const int tiles_y = (f.height + TILE_H - 1) / TILE_H;
+        if (it.tile >= (uint32_t)(tiles_x * tiles_y)) return; // smaller frame: whole block
+        const int wx0 = (int)(it.tile % tiles_x) * TILE_W + (warp & 1) * WT_W;
+        const int wy0 = (int)(it.tile / tiles_x) * TILE_H + (warp >> 1) * WT_H;
+        if (wx0 >= f.width || wy0 >= f.height) continue; // warp-uniform: nothing here
+        const int wx1 = min(wx0 + WT_W, f.width), wy1 = min(wy0 + WT_H, f.height);
+        const int rows = wy1 - wy0;
+        const int x = wx0 + lane;
+        const bool alpha = has_alpha(f.format);
+        const bool bgr = f.format == CD_FMT_BGRA || f.format == CD_FMT_BGRX;
+        // Only dereferenced for rows inside the frame and x < f.width (masks say so).
+        unsigned char* const p0 =
+            (unsigned char*)(f.ptr + (uint64_t)wy0 * f.pitch + (uint64_t)x * 4u);
+        const uint32_t pitch = f.pitch;
 
-        // (1) Rows to read: changed by a command that reads them before anything of
-        // this warp determined them.
-        uint32_t need = 0, det = known;
-        for (int k = 0; k < n; k++) {
-            const CdCmd& d = list[k];
-            uint32_t ring, in;
-            cmd_rows(d, x, wy0, rows, ring, in);
-            const bool opq_ring =
-                alpha && (d.op == CD_OP_SOLID || (d.op == CD_OP_RECT && d.color[3] == 255));
-            const bool opq_in = alpha && d.fill[3] == 255; // `in` is a RECT's fill
-            need |= ((opq_ring ? 0u : ring) | (opq_in ? 0u : in)) & ~det;
-            det |= ring | in;
-        }
-#pragma unroll
-        for (int i = 0; i < WT_H; i++)
-            if (need & (1u << i)) px[i] = *(const uint32_t*)(p0 + (size_t)i * pitch);
-        known = det;
+        // Processes the nh hits collected in hl (chunk-local indices, list order).
+        auto flush = [&](uint32_t nh) {
+            bool keep = false;
+            uint32_t kc = 0;
+            if ((uint32_t)lane < nh) {
+                kc = hl[lane];
+                const CdCmd& c = scmd[kc];
+                const bool inside_inner = c.op == CD_OP_RECT && c.fill[3] == 0 &&
+                                          wx0 >= c.inner.x0 && wx1 <= c.inner.x1 &&
+                                          wy0 >= c.inner.y0 && wy1 <= c.inner.y1;
+                keep = !inside_inner;
+            }
+            const uint32_t mask = __ballot_sync(0xffffffffu, keep);
+            if (keep) sl[__popc(mask & lt)] = kc;
+            __syncwarp();
+            const int n = __popc(mask);
 
-        // (2) The commands in list order, each on the rows it changes.
-        for (int k = 0; k < n; k++) {
-            const CdCmd& d = list[k];
-            uint32_t ring, in;
-            cmd_rows(d, x, wy0, rows, ring, in);
-            if (!(ring | in)) continue;
-            if (d.op == CD_OP_RECT) {
-                const uint32_t col = *(const uint32_t*)d.color;
-                const uint32_t fil = *(const uint32_t*)d.fill;
-                if (ring) {
-                    if (alpha && (col >> 24) == 255u) {
-                        const uint32_t v = col | 0xff000000u;
+            // (1) Rows to read: changed by a command that reads them before anything of
+            // this warp determined them.
+            uint32_t need = 0, det = known;
+            for (int k = 0; k < n; k++) {
+                const CdCmd& d = scmd[sl[k]];
+                uint32_t ring, in;
+                cmd_rows(d, x, wy0, rows, ring, in);
+                const bool opq_ring = alpha && (d.op == CD_OP_SOLID ||
+                                                (d.op == CD_OP_RECT && d.color[3] == 255));
+                const bool opq_in = alpha && d.fill[3] == 255; // `in` is a RECT's fill
+                need |= ((opq_ring ? 0u : ring) | (opq_in ? 0u : in)) & ~det;
+                det |= ring | in;
+            }
 #pragma unroll
-                        for (int i = 0; i < WT_H; i++)
-                            if (ring & (1u << i)) px[i] = v;
-                    } else {
-                        const Blend bl = make_blend(col & 255u, (col >> 8) & 255u,
-                                                    (col >> 16) & 255u, col >> 24);
+            for (int i = 0; i < WT_H; i++)
+                if (need & (1u << i)) px[i] = *(const uint32_t*)(p0 + (size_t)i * pitch);
+            known = det;
+
+            // (2) The commands in list order, each on the rows it changes.
+            for (int k = 0; k < n; k++) {
+                const CdCmd& d = scmd[sl[k]];
+                uint32_t ring, in;
+                cmd_rows(d, x, wy0, rows, ring, in);
+                if (!(ring | in)) continue;
+                if (d.op == CD_OP_RECT) {
+                    const uint32_t col = *(const uint32_t*)d.color;
+                    const uint32_t fil = *(const uint32_t*)d.fill;
+                    if (ring) {
+                        if (alpha && (col >> 24) == 255u) {
+                            const uint32_t v = col | 0xff000000u;
 #pragma unroll
-                        for (int i = 0; i < WT_H; i++)
-                            if (ring & (1u << i)) px[i] = apply_blend(px[i], bl, alpha);
-                    }
-                }
-                if (in) {
-                    const Blend bl = make_blend(fil & 255u, (fil >> 8) & 255u,
-                                                (fil >> 16) & 255u, fil >> 24);
+                            for (int i = 0; i < WT_H; i++)
+                                if (ring & (1u << i)) px[i] = v;
+                        } else {
+                            const Blend bl = make_blend(col & 255u, (col >> 8) & 255u,
+                                                        (col >> 16) & 255u, col >> 24);
 #pragma unroll
-                    for (int i = 0; i < WT_H; i++)
-                        if (in & (1u << i)) px[i] = apply_blend(px[i], bl, alpha);
-                }
-            } else if (d.op == CD_OP_SOLID) {
-                const uint32_t v = *(const uint32_t*)d.color & 0x00ffffffu;
-#pragma unroll
-                for (int i = 0; i < WT_H; i++)
-                    if (ring & (1u << i))
-                        px[i] = v | (alpha ? 0xff000000u : (px[i] & 0xff000000u));
-            } else { // CD_OP_OVERLAY: column terms once, row terms per row (warp-uniform)
-                const CdImage img = images[d.param];
-                const bool nearest = (d.aux >> 16) == CD_FILTER_NEAREST;
-                const uint32_t m = d.aux & 0xffffu;
-                const int64_t dw = (int64_t)d.inner.x1 - d.inner.x0;
-                const int64_t dh = (int64_t)d.inner.y1 - d.inner.y0;
-                const Axis ax = overlay_axis((int64_t)x - d.inner.x0, dw, img.width, nearest);
-                const int64_t iy0 = d.inner.y0;
-                // 4 rows at a time: their samples are loaded together.
-#pragma unroll
-                for (int g = 0; g < WT_H; g += 4) {
-                    if (!(ring & (0xfu << g))) continue;
-                    uint32_t sp[4];
-#pragma unroll
-                    for (int j = 0; j < 4; j++) {
-                        sp[j] = 0;
-                        if (ring & (1u << (g + j))) {
-                            const Axis ay = overlay_axis((int64_t)(wy0 + g + j) - iy0, dh,
-                                                         img.height, nearest);
-                            sp[j] = overlay_sample(img, ax, ay, nearest);
+                            for (int i = 0; i < WT_H; i++)
+                                if (ring & (1u << i)) px[i] = apply_blend(px[i], bl, alpha);
                         }
                     }
+                    if (in) {
+                        const Blend bl = make_blend(fil & 255u, (fil >> 8) & 255u,
+                                                    (fil >> 16) & 255u, fil >> 24);
 #pragma unroll
-                    for (int j = 0; j < 4; j++) {
-                        if (!(ring & (1u << (g + j)))) continue;
-                        const uint32_t a = ((sp[j] >> 24) * m + 127u) / 255u;
-                        if (a == 0) continue;
-                        const uint32_t r = sp[j] & 255u, gg = (sp[j] >> 8) & 255u,
-                                       b = (sp[j] >> 16) & 255u;
+                        for (int i = 0; i < WT_H; i++)
+                            if (in & (1u << i)) px[i] = apply_blend(px[i], bl, alpha);
+                    }
+                } else if (d.op == CD_OP_SOLID) {
+                    const uint32_t v = *(const uint32_t*)d.color & 0x00ffffffu;
+#pragma unroll
+                    for (int i = 0; i < WT_H; i++)
+                        if (ring & (1u << i))
+                            px[i] = v | (alpha ? 0xff000000u : (px[i] & 0xff000000u));
+                } else if (OVERLAY) {
+                    const CdImage img = images[d.param];
+                    const bool nearest = (d.aux >> 16) == CD_FILTER_NEAREST;
+                    const uint32_t m = d.aux & 0xffffu;
+                    const int64_t dw = (int64_t)d.inner.x1 - d.inner.x0;
+                    const int64_t dh = (int64_t)d.inner.y1 - d.inner.y0;
+                    // Blends straight RGBA sample s (opacity m) over pixel p.
+                    auto blend_in = [&](uint32_t& p, uint32_t s) {
+                        const uint32_t a = ((s >> 24) * m + 127u) / 255u;
+                        if (a == 0) return;
+                        const uint32_t r = s & 255u, gg = (s >> 8) & 255u, b = (s >> 16) & 255u;
                         const Blend bl = bgr ? make_blend(b, gg, r, a) : make_blend(r, gg, b, a);
-                        px[g + j] = apply_blend(px[g + j], bl, alpha);
+                        p = apply_blend(p, bl, alpha);
+                    };
+                    if (dw == img.width && dh == img.height) {
+                        // Image at its own size: both filters sample exactly pixel
+                        // (x - D.x0, y - D.y0) (nearest: floor(u + 1/2) = u; bilinear:
+                        // weights 0). No axis arithmetic; 8 rows' loads in flight.
+                        const uint32_t* src = (const uint32_t*)img.ptr;
+                        const int64_t u = (int64_t)x - d.inner.x0;
+                        const int64_t v0 = (int64_t)wy0 - d.inner.y0;
+#pragma unroll
+                        for (int g = 0; g < WT_H; g += OV_UNIT_ROWS) {
+                            if (!(ring & (((1u << OV_UNIT_ROWS) - 1u) << g))) continue;
+                            uint32_t sp[OV_UNIT_ROWS];
+#pragma unroll
+                            for (int j = 0; j < OV_UNIT_ROWS; j++)
+                                sp[j] = (ring & (1u << (g + j)))
+                                            ? __ldg(src + (v0 + g + j) * dw + u)
+                                            : 0u;
+#pragma unroll
+                            for (int j = 0; j < OV_UNIT_ROWS; j++)
+                                if (ring & (1u << (g + j))) blend_in(px[g + j], sp[j]);
+                        }
+                    } else { // column terms once, row terms per row (warp-uniform)
+                        const Axis ax =
+                            overlay_axis((int64_t)x - d.inner.x0, dw, img.width, nearest);
+                        const int64_t iy0 = d.inner.y0;
+                        // OV_ROWS rows at a time: their samples are loaded together.
+#pragma unroll
+                        for (int g = 0; g < WT_H; g += OV_ROWS) {
+                            if (!(ring & (((1u << OV_ROWS) - 1u) << g))) continue;
+                            uint32_t sp[OV_ROWS];
+#pragma unroll
+                            for (int j = 0; j < OV_ROWS; j++) {
+                                sp[j] = 0;
+                                if (ring & (1u << (g + j))) {
+                                    const Axis ay =
+                                        overlay_axis((int64_t)(wy0 + g + j) - iy0, dh,
+                                                     img.height, nearest);
+                                    sp[j] = overlay_sample(img, ax, ay, nearest);
+                                }
+                            }
+#pragma unroll
+                            for (int j = 0; j < OV_ROWS; j++)
+                                if (ring & (1u << (g + j))) blend_in(px[g + j], sp[j]);
+                        }
                     }
                 }
             }
-        }
-        __syncwarp(); // list and hl are rewritten next
-    };
+            __syncwarp(); // hl and sl are rewritten next
+        };
 
-    for (uint32_t cbase = it.start; cbase < it.end; cbase += BOX_CHUNK) {
-        const uint32_t cn = min((uint32_t)BOX_CHUNK, it.end - cbase);
-        if (cbase != it.start) __syncthreads(); // every warp is done with the last chunk
-        for (uint32_t i = threadIdx.x; i < cn; i += THREADS) sbox[i] = boxes[cbase + i];
-        __syncthreads();
-        if (!active) continue;
+        // One call site of flush (it is inlined once): when the next 32 boxes' hits
+        // would overflow hl, and after the last box.
         uint32_t nh = 0; // hits collected in hl (warp-uniform)
-        for (uint32_t s = 0; s < cn; s += 32) {
+        for (uint32_t s = 0;; s += 32) {
+            const bool done = s >= cn; // warp-uniform
             const uint32_t k = s + lane;
             bool hit = false;
             if (k < cn) {
@@ -332,22 +401,47 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
                 hit = b.x < wx1 && b.z > wx0 && b.y < wy1 && b.w > wy0;
             }
             const uint32_t m = __ballot_sync(0xffffffffu, hit);
-            if (m == 0) continue;
             const uint32_t cnt = __popc(m);
-            if (nh + cnt > 32) {
+            if (done ? nh > 0 : nh + cnt > 32) {
                 flush(nh);
                 nh = 0;
             }
-            if (hit) hl[nh + __popc(m & lt)] = cbase + k;
+            if (done) break;
+            if (hit) hl[nh + __popc(m & lt)] = k;
             __syncwarp();
             nh += cnt;
         }
-        if (nh) flush(nh);
     }
-    if (!active) return;
+    // The tile's geometry again (the loop above may not have run: an empty range).
+    const int tiles_x = (f.width + TILE_W - 1) / TILE_W;
+    const int tiles_y = (f.height + TILE_H - 1) / TILE_H;
+    if (known == 0 || it.tile >= (uint32_t)(tiles_x * tiles_y)) return;
+    const int wx0 = (int)(it.tile % tiles_x) * TILE_W + (warp & 1) * WT_W;
+    const int wy0 = (int)(it.tile / tiles_x) * TILE_H + (warp >> 1) * WT_H;
+    unsigned char* const p0 =
+        (unsigned char*)(f.ptr + (uint64_t)wy0 * f.pitch + (uint64_t)(wx0 + lane) * 4u);
 #pragma unroll
     for (int i = 0; i < WT_H; i++)
-        if (known & (1u << i)) *(uint32_t*)(p0 + (size_t)i * pitch) = px[i];
+        if (known & (1u << i)) *(uint32_t*)(p0 + (size_t)i * f.pitch) = px[i];
+}
+
+// With overlays: 3 blocks per SM (80 registers) keep the overlay path free of spills
+// (64 registers spilled about 200 bytes); overlay phases are usually compacted grids of
+// a few waves either way.
+extern "C" __global__ void __launch_bounds__(THREADS, 3)
+    cd_composite(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
+                 const int4* __restrict__ boxes, const CdImage* __restrict__ images,
+                 const CdTileItem* __restrict__ rows_in, const CdTileItem* __restrict__ items) {
+    composite<true>(frames, cmds, boxes, images, rows_in, items);
+}
+
+// The same for a phase without overlays.
+extern "C" __global__ void __launch_bounds__(THREADS, 4)
+    cd_composite_plain(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
+                       const int4* __restrict__ boxes, const CdImage* __restrict__ images,
+                       const CdTileItem* __restrict__ rows_in,
+                       const CdTileItem* __restrict__ items) {
+    composite<false>(frames, cmds, boxes, images, rows_in, items);
 }
 
 // This block's job: the number of jobs whose first block is <= blockIdx.x, minus one
@@ -411,12 +505,29 @@ extern "C" __global__ void __launch_bounds__(THREADS)
     const int cy0 = y0 + (int)(local / tiles_x) * B1_H;
     const int seg_w = min(B1_W, x1 - cx0) + 2 * r;
     const int rows = min(B1_H, y1 - cy0);
-    // Row segments [cx0 - r, cx0 + 64 + r), clamped to the region (replicated edges).
-#pragma unroll 4
-    for (int i = threadIdx.x; i < rows * seg_w; i += THREADS) {
-        const int ry = i / seg_w, k = i % seg_w;
-        const int sx = clampi(cx0 - r + k, x0, x1 - 1);
-        seg[ry][k] = *px_ptr(f, sx, cy0 + ry);
+    // Row segments [cx0 - r, cx0 + 64 + r), clamped to the region (replicated edges):
+    // up to 8 loads per thread issued together, then stored (one round trip for r <= 27).
+    {
+        const int n = rows * seg_w;
+        for (int base = 0; base < n; base += 8 * THREADS) {
+            uint32_t v[8];
+#pragma unroll
+            for (int j = 0; j < 8; j++) {
+                const int i = base + (int)threadIdx.x + j * THREADS;
+                if (i < n) {
+                    const int ry = i / seg_w, k = i - ry * seg_w;
+                    v[j] = *px_ptr(f, clampi(cx0 - r + k, x0, x1 - 1), cy0 + ry);
+                }
+            }
+#pragma unroll
+            for (int j = 0; j < 8; j++) {
+                const int i = base + (int)threadIdx.x + j * THREADS;
+                if (i < n) {
+                    const int ry = i / seg_w, k = i - ry * seg_w;
+                    seg[ry][k] = v[j];
+                }
+            }
+        }
     }
     if (c.op == CD_OP_BLUR_GAUSS) {
         for (int i = threadIdx.x; i < 2 * r + 1; i += THREADS) wts[i] = weights[c.aux + i];
@@ -469,11 +580,12 @@ extern "C" __global__ void __launch_bounds__(THREADS)
 // Blur pass 2: vertical pass (box: sliding window sums; gaussian: weighted taps) or
 // pixelate cell means, written straight into the frame. 64 x 32 outputs per block:
 // each thread one column of 8 rows.
-extern "C" __global__ void __launch_bounds__(THREADS)
+extern "C" __global__ void __launch_bounds__(THREADS, 4)
     cd_blur_pass2(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
                   const uint32_t* __restrict__ weights, const CdBlurJob* __restrict__ jobs,
                   uint32_t njobs, const unsigned char* __restrict__ scratch) {
     __shared__ uint32_t wts[2 * MAX_BOX_R + 1];
+    __shared__ uint2 st[ST_ROWS][B2_W];
     const CdBlurJob job = jobs[find_job(jobs, njobs, true)];
     const CdCmd c = cmds[job.cmd];
     const CdFrame f = frames[job.frame];
@@ -490,6 +602,58 @@ extern "C" __global__ void __launch_bounds__(THREADS)
     if (c.op == CD_OP_BLUR_GAUSS) {
         for (int i = threadIdx.x; i < 2 * r + 1; i += THREADS) wts[i] = weights[c.aux + i];
         __syncthreads();
+    }
+
+    if (c.op == CD_OP_BLUR_BOX && 2 * r + B2_H <= ST_ROWS) {
+        // The block's horizontal sums, rows [by0 - r, by0 + 32 + r) (clamped to the
+        // region) x its 64 columns, staged in shared memory in two rounds of loads (up
+        // to 8 per thread in flight, r <= 15); then vertical sliding sums from there.
+        const int bx0 = x0 + (int)(local % tiles_x) * B2_W;
+        const int by0 = y0 + (int)(local / tiles_x) * B2_H;
+        const int ncol = min(B2_W, x1 - bx0), nout = min(B2_H, y1 - by0);
+        const int n = (nout + 2 * r) * B2_W;
+        const uint2* hs = (const uint2*)(scratch + job.scratch) + (bx0 - x0);
+        for (int base = 0; base < n; base += 8 * THREADS) {
+            uint2 v[8];
+#pragma unroll
+            for (int j = 0; j < 8; j++) {
+                const int i = base + (int)threadIdx.x + j * THREADS;
+                const int k = i / B2_W, cc = i % B2_W;
+                if (i < n && cc < ncol)
+                    v[j] = hs[(uint64_t)(clampi(by0 - r + k, y0, y1 - 1) - y0) * w + cc];
+            }
+#pragma unroll
+            for (int j = 0; j < 8; j++) {
+                const int i = base + (int)threadIdx.x + j * THREADS;
+                const int k = i / B2_W, cc = i % B2_W;
+                if (i < n && cc < ncol) st[k][cc] = v[j];
+            }
+        }
+        __syncthreads();
+        const int cc = (int)(threadIdx.x % B2_W);
+        const int t0 = (int)(threadIdx.x / B2_W) * (B2_H / 4);
+        const int t1 = min(t0 + B2_H / 4, nout);
+        if (cc >= ncol || t0 >= t1) return;
+        const uint32_t nn = (uint32_t)(2 * r + 1) * (uint32_t)(2 * r + 1);
+        uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int k = t0; k <= t0 + 2 * r; k++) {
+            const uint2 v = st[k][cc];
+            s0 += v.x & 0xffffu; s2 += v.x >> 16; s1 += v.y & 0xffffu; s3 += v.y >> 16;
+        }
+        for (int t = t0; t < t1; t++) {
+            const uint32_t v = ((s0 + nn / 2) / nn) | (((s1 + nn / 2) / nn) << 8) |
+                               (((s2 + nn / 2) / nn) << 16) | (((s3 + nn / 2) / nn) << 24);
+            uint32_t* p = px_ptr(f, bx0 + cc, by0 + t);
+            *p = with_x_byte(v, alpha ? 0u : *p, alpha);
+            if (t + 1 < t1) {
+                const uint2 in = st[t + 2 * r + 1][cc], out = st[t][cc];
+                s0 += (in.x & 0xffffu) - (out.x & 0xffffu);
+                s2 += (in.x >> 16) - (out.x >> 16);
+                s1 += (in.y & 0xffffu) - (out.y & 0xffffu);
+                s3 += (in.y >> 16) - (out.y >> 16);
+            }
+        }
+        return;
     }
     if (x >= x1 || ys >= y1) return;
 

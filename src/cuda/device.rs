@@ -144,6 +144,7 @@ pub(crate) struct Device {
     pub(crate) stream: sys::CUstream,
     module: sys::CUmodule,
     f_composite: sys::CUfunction,
+    f_composite_plain: sys::CUfunction,
     f_pass1: sys::CUfunction,
     f_pass2: sys::CUfunction,
     staging: PinnedBuf,
@@ -178,6 +179,7 @@ impl Device {
             stream: std::ptr::null_mut(),
             module: std::ptr::null_mut(),
             f_composite: std::ptr::null_mut(),
+            f_composite_plain: std::ptr::null_mut(),
             f_pass1: std::ptr::null_mut(),
             f_pass2: std::ptr::null_mut(),
             staging: PinnedBuf::default(),
@@ -214,6 +216,7 @@ impl Device {
                 .map_err(cuda("cuModuleGetFunction"))
         };
         dev.f_composite = get("cd_composite")?;
+        dev.f_composite_plain = get("cd_composite_plain")?;
         dev.f_pass1 = get("cd_blur_pass1")?;
         dev.f_pass2 = get("cd_blur_pass2")?;
         Ok(dev)
@@ -467,7 +470,11 @@ impl Device {
                 // SAFETY: as above.
                 unsafe {
                     cu::launch_kernel(
-                        self.f_composite,
+                        if ph.overlay {
+                            self.f_composite
+                        } else {
+                            self.f_composite_plain
+                        },
                         grid,
                         (THREADS, 1, 1),
                         0,

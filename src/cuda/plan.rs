@@ -10,8 +10,8 @@
 //! batch: phase `p` of every frame is done by the same launches.
 
 use super::commands::{
-    CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_PIXELATE, CD_OP_RECT, CdBlurJob, CdCmd, CdFrame,
-    CdRegion, CdTileItem, CdTileSpan,
+    CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_OVERLAY, CD_OP_PIXELATE, CD_OP_RECT, CdBlurJob, CdCmd,
+    CdFrame, CdRegion, CdTileItem, CdTileSpan,
 };
 use crate::draw::Resolved;
 use crate::error::{Error, Result};
@@ -51,6 +51,8 @@ pub struct Phase {
     pub blocks2: u32,
     /// Bytes at the start of scratch to zero before pass 1 (pixelate sums).
     pub zero_bytes: u64,
+    /// Whether the composite has an overlay (else the leaner `cd_composite_plain` runs).
+    pub overlay: bool,
 }
 
 /// The kernels' view of one batch on one device. Reused across calls (grow-only).
@@ -178,6 +180,7 @@ impl Plan {
             let mut tiles = 0u64;
             let mut max_tiles = 0u64;
             let rows0 = self.items.len() as u32;
+            let mut overlay = false;
             self.marked.clear();
             for fi in 0..nf {
                 let f = self.frames[fi];
@@ -206,6 +209,7 @@ impl Plan {
                         });
                     } else {
                         composite = true;
+                        overlay |= c.op == CD_OP_OVERLAY;
                     }
                 }
                 if composite {
@@ -299,6 +303,7 @@ impl Plan {
                 blocks1: blocks1 as u32,
                 blocks2: blocks2 as u32,
                 zero_bytes,
+                overlay,
             });
         }
         Ok(())
@@ -544,5 +549,6 @@ mod tests {
         let p = plan(&[b], 1000, 600);
         assert_eq!(p.phases[0].compact, (0, 0));
         assert_eq!(p.phases[0].tiles, 160);
+        assert!(!p.phases[0].overlay, "no overlay: the plain composite runs");
     }
 }
