@@ -198,16 +198,14 @@ impl Device {
             cu::stream::create(cu::stream::StreamKind::Default).map_err(cuda("cuStreamCreate"))?;
         dev.done = cu::event::create(sys::CUevent_flags::CU_EVENT_DISABLE_TIMING)
             .map_err(cuda("cuEventCreate"))?;
-        let ptx = super::ptx::ALL
-            .iter()
-            .find(|(name, _)| *name == "draw")
-            .map(|(_, p)| *p)
-            .unwrap_or("");
-        let src = CString::new(ptx)
-            .map_err(|_| Error::NoCudaDevice("embedded PTX contains a NUL byte".into()))?;
-        // SAFETY: src is a NUL-terminated PTX image that outlives the call.
-        dev.module = unsafe { cu::module::load_data(src.as_ptr() as *const c_void) }
-            .map_err(cuda("cuModuleLoadData (PTX JIT)"))?;
+        // The fatbin carries SASS for common GPUs (no JIT on them) and the PTX for the
+        // rest. The driver reads it through 8-byte fields: hand it an aligned copy.
+        let fatbin = super::ptx::DRAW_FATBIN;
+        let mut image = vec![0u64; fatbin.len().div_ceil(8)];
+        bytemuck::cast_slice_mut::<u64, u8>(&mut image)[..fatbin.len()].copy_from_slice(fatbin);
+        // SAFETY: image is a complete fatbin that outlives the call.
+        dev.module = unsafe { cu::module::load_data(image.as_ptr() as *const c_void) }
+            .map_err(cuda("cuModuleLoadData (fatbin)"))?;
         let get = |name: &str| -> Result<sys::CUfunction> {
             let cname = CString::new(name)
                 .map_err(|_| Error::NoCudaDevice("kernel name contains a NUL byte".into()))?;
