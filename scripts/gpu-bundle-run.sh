@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Entry script of cudadraw's GPU bundle (copied to bundle/run.sh by scripts/gpu-bundle).
 #
-#   bundle/run.sh [tests] [sanitizer] [bench]     (default: all three, in that order)
+#   bundle/run.sh [tests] [sanitizer] [bench] [demo]   (default: the first three, in order)
 #
 # Runs from the repository root that holds bundle/ (test binaries read tests/...), or
 # from $CUDADRAW_REPO. Every test binary runs with CUDADRAW_REQUIRE_GPU=1, so GPU tests
@@ -122,13 +122,34 @@ run_bench() {
     grep -E '^(\||first call|cudadraw benchmarks|SKIPPED)' "$BL" | tee -a "$SUMMARY"
 }
 
+# The pipeline demo on the GPU (cudaupload/cudadownload, drawn in place) and on the CPU:
+# both snapshots must be the same picture.
+run_demo() {
+    DL=$LOGS/demo.log
+    : >"$DL"
+    mkdir -p "$LOGS/demo-gpu" "$LOGS/demo-cpu"
+    timeout 300 "$B/examples/demo" --out "$LOGS/demo-gpu" >>"$DL" 2>&1 || status=1
+    timeout 300 "$B/examples/demo" --cpu --out "$LOGS/demo-cpu" >>"$DL" 2>&1 || status=1
+    rm -f "$LOGS/demo-cpu/demo.webm" # the CPU picture is compared by checksum; one video is enough
+    tr '\r' '\n' <"$DL" | grep -E '^(cudadraw demo|wrote|done)' | tee -a "$SUMMARY"
+    g=$(tr '\r' '\n' <"$DL" | grep -Eo 'checksum [0-9a-f]+' | sed -n 1p)
+    c=$(tr '\r' '\n' <"$DL" | grep -Eo 'checksum [0-9a-f]+' | sed -n 2p)
+    if [ -n "$g" ] && [ "$g" = "$c" ]; then
+        say "DEMO: GPU and CPU snapshots identical ($g)"
+    else
+        say "DEMO: snapshots differ or missing (GPU: ${g:-none}, CPU: ${c:-none})"
+        status=1
+    fi
+}
+
 # Parts run in the order given.
 for part in $PARTS; do
     case $part in
     tests) run_tests ;;
     sanitizer) run_sanitizer ;;
     bench) run_bench ;;
-    *) say "unknown part: $part (tests, sanitizer, bench)"; status=2 ;;
+    demo) run_demo ;;
+    *) say "unknown part: $part (tests, sanitizer, bench, demo)"; status=2 ;;
     esac
 done
 
