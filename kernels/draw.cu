@@ -257,7 +257,7 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
 
         // Processes the nh hits collected in hl (chunk-local indices, list order).
         auto flush = [&](uint32_t nh) {
-            bool keep = false;
+            bool keep = false, reads = false;
             uint32_t kc = 0;
             if ((uint32_t)lane < nh) {
                 kc = hl[lane];
@@ -266,8 +266,17 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
                                           wx0 >= c.inner.x0 && wx1 <= c.inner.x1 &&
                                           wy0 >= c.inner.y0 && wy1 <= c.inner.y1;
                 keep = !inside_inner;
+                // Whether it may read a pixel: anything but an opaque-or-invisible
+                // outline and fill or a redaction, on a format with alpha.
+                const uint32_t ca = c.color[3], fa = c.fill[3];
+                const bool opaque = c.op == CD_OP_SOLID ||
+                                    (c.op == CD_OP_RECT && (ca == 0 || ca == 255) &&
+                                     (fa == 0 || fa == 255));
+                reads = keep && !(alpha && opaque);
             }
             const uint32_t mask = __ballot_sync(0xffffffffu, keep);
+            // No kept hit reads (W1): skip pass (1), nothing is loaded.
+            const bool any_reads = __any_sync(0xffffffffu, reads);
             if (keep) sl[__popc(mask & lt)] = kc;
             __syncwarp();
             const int n = __popc(mask);
@@ -275,7 +284,7 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
             // (1) Rows to read: changed by a command that reads them before anything of
             // this warp determined them.
             uint32_t need = 0, det = known;
-            for (int k = 0; k < n; k++) {
+            for (int k = 0; any_reads && k < n; k++) {
                 const CdCmd& d = scmd[sl[k]];
                 uint32_t ring, in;
                 cmd_rows(d, x, wy0, rows, ring, in);
@@ -288,13 +297,13 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
 #pragma unroll
             for (int i = 0; i < WT_H; i++)
                 if (need & (1u << i)) px[i] = *(const uint32_t*)(p0 + (size_t)i * pitch);
-            known = det;
 
             // (2) The commands in list order, each on the rows it changes.
             for (int k = 0; k < n; k++) {
                 const CdCmd& d = scmd[sl[k]];
                 uint32_t ring, in;
                 cmd_rows(d, x, wy0, rows, ring, in);
+                det |= ring | in; // (already in det unless pass (1) was skipped)
                 if (!(ring | in)) continue;
                 if (d.op == CD_OP_RECT) {
                     const uint32_t col = *(const uint32_t*)d.color;
@@ -386,6 +395,7 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
                     }
                 }
             }
+            known = det;
             __syncwarp(); // hl and sl are rewritten next
         };
 
