@@ -166,23 +166,22 @@ __device__ __forceinline__ bool is_blur(uint32_t op) {
 #define CMD_CHUNK THREADS
 #define CMD_U2 (sizeof(CdCmd) / 8) // 7: a command as 8-byte words
 
-// Phase composite, one block per 64 x 64 tile with work: `items[blockIdx.x]` names the
-// frame, the tile and its range [start, end) in `tidx`, the tile's bin: the indices
-// (into `cmds`/`boxes`) of the phase's composite commands that may change a pixel of
-// the tile, in list order (binned on the host; an outline without fill skips the
-// tiles inside its inner rectangle). The block stages the bin's commands in shared
-// memory, 256 at a time: their clip boxes (`boxes`) and the whole commands, all loads
-// of a round issued together with the frame's. Then each warp owns a 32 x 16 warp
-// tile and works alone: lane = column, its 16 pixels in registers. It scans the boxes
-// against its tile (one box per lane, ballots), collects up to 32 hits in list order,
-// drops outlines without fill whose inner rectangle holds the warp tile, then (1)
-// computes which pixels must be read (a pixel first changed by an opaque outline,
-// fill or redaction of a format with alpha is never read) and issues those loads
-// together, (2) applies the commands in list order on the rows each changes (bit
-// masks over rows; an overlay at its image's size loads its samples 8 rows at a time
-// with no axis arithmetic, a scaled one 4 rows at a time, loading only taps of
-// non-zero weight), and at the end writes each changed pixel once. No command is read
-// from global memory after the barrier.
+// Phase composite, one block per 64 x 64 tile: either grid (tiles of the largest frame,
+// frames with work) with `rows[blockIdx.y]` naming the frame, or (compacted, when many
+// tiles have nothing to do) one block per `items[blockIdx.x]`. The block stages the
+// phase's commands of its frame in shared memory, 256 at a time: their clip boxes
+// (`boxes`: empty for blurs) and the whole commands, all loads of a round issued
+// together with the frame's (so a block waits for one round trip, not three, before
+// its barrier). Then each warp owns a 32 x 16 warp tile and works alone: lane =
+// column, its 16 pixels in registers. It scans the boxes against its tile (one box per
+// lane, ballots), collects up to 32 hits in list order, drops outlines without fill
+// whose inner rectangle holds the warp tile, then (1) computes which pixels must be
+// read (a pixel first changed by an opaque outline, fill or redaction of a format with
+// alpha is never read) and issues those loads together, (2) applies the commands in
+// list order on the rows each changes (bit masks over rows; an overlay at its image's
+// size loads its samples 8 rows at a time with no axis arithmetic, a scaled one 4 rows
+// at a time, loading only taps of non-zero weight), and at the end writes each changed
+// pixel once. No command is read from global memory after the barrier.
 // OVERLAY = false: the phase has no overlay (the host says so), whose code would cost
 // registers (spills) in every warp.
 template <bool OVERLAY>
@@ -190,7 +189,7 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
                                           const CdCmd* __restrict__ cmds,
                                           const int4* __restrict__ boxes,
                                           const CdImage* __restrict__ images,
-                                          const uint32_t* __restrict__ tidx,
+                                          const CdTileItem* __restrict__ rows_in,
                                           const CdTileItem* __restrict__ items) {
     __shared__ int4 sbox[CMD_CHUNK];
     __shared__ uint2 sraw[CMD_CHUNK * CMD_U2];
@@ -199,7 +198,13 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
     const CdCmd* const scmd = (const CdCmd*)sraw;
     const uint2* const gcmd = (const uint2*)cmds; // 8-byte aligned (upload layout)
 
-    const CdTileItem it = items[blockIdx.x];
+    CdTileItem it;
+    if (items) {
+        it = items[blockIdx.x];
+    } else {
+        it = rows_in[blockIdx.y];
+        it.tile = blockIdx.x;
+    }
     // Issued together with the first round of command loads below; used after it.
     const CdFrame f = frames[it.frame];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -219,15 +224,12 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
             int4 b;
             uint2 w[CMD_U2];
             const uint32_t words = cn * (uint32_t)CMD_U2;
-            const uint32_t* const ti = tidx + cbase;
-            if (threadIdx.x < cn) b = boxes[ti[threadIdx.x]];
+            const uint2* g = gcmd + (size_t)cbase * CMD_U2;
+            if (threadIdx.x < cn) b = boxes[cbase + threadIdx.x];
 #pragma unroll
             for (int j = 0; j < (int)CMD_U2; j++) {
                 const uint32_t i = threadIdx.x + (uint32_t)j * THREADS;
-                if (i < words) {
-                    const uint32_t s = i / (uint32_t)CMD_U2;
-                    w[j] = gcmd[(size_t)ti[s] * CMD_U2 + (i - s * (uint32_t)CMD_U2)];
-                }
+                if (i < words) w[j] = g[i];
             }
             if (threadIdx.x < cn) sbox[threadIdx.x] = b;
 #pragma unroll
@@ -439,17 +441,17 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
 extern "C" __global__ void __launch_bounds__(THREADS, 3)
     cd_composite(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
                  const int4* __restrict__ boxes, const CdImage* __restrict__ images,
-                 const uint32_t* __restrict__ tidx, const CdTileItem* __restrict__ items) {
-    composite<true>(frames, cmds, boxes, images, tidx, items);
+                 const CdTileItem* __restrict__ rows_in, const CdTileItem* __restrict__ items) {
+    composite<true>(frames, cmds, boxes, images, rows_in, items);
 }
 
 // The same for a phase without overlays.
 extern "C" __global__ void __launch_bounds__(THREADS, 4)
     cd_composite_plain(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
                        const int4* __restrict__ boxes, const CdImage* __restrict__ images,
-                       const uint32_t* __restrict__ tidx,
+                       const CdTileItem* __restrict__ rows_in,
                        const CdTileItem* __restrict__ items) {
-    composite<false>(frames, cmds, boxes, images, tidx, items);
+    composite<false>(frames, cmds, boxes, images, rows_in, items);
 }
 
 // This block's job: the number of jobs whose first block is <= blockIdx.x, minus one

@@ -126,7 +126,6 @@ struct Layout {
     images: usize,
     boxes: usize,
     items: usize,
-    tidx: usize,
     jobs: usize,
     total: usize,
 }
@@ -349,7 +348,6 @@ impl Device {
         l.images = section(size_of_val(self.table.as_slice()).max(16));
         l.boxes = section(size_of_val(plan.boxes.as_slice()));
         l.items = section(size_of_val(plan.items.as_slice()));
-        l.tidx = section(size_of_val(plan.tidx.as_slice()));
         l.jobs = section(size_of_val(plan.jobs.as_slice()));
         l.total = at;
 
@@ -383,7 +381,6 @@ impl Device {
             l.items,
             bytemuck::cast_slice::<CdTileItem, u8>(&plan.items),
         );
-        put(staging, l.tidx, bytemuck::cast_slice::<u32, u8>(&plan.tidx));
         put(
             staging,
             l.jobs,
@@ -451,18 +448,21 @@ impl Device {
                 }
                 .map_err(cuda("launch cd_blur_pass2"))?;
             }
-            if ph.compact.1 > 0 {
+            if ph.rows.1 > 0 {
+                let item = |i: u32| base + (l.items + i as usize * size_of::<CdTileItem>()) as u64;
                 let mut boxes = base + l.boxes as u64;
-                let mut tidx = base + l.tidx as u64;
-                let mut items =
-                    base + (l.items + ph.compact.0 as usize * size_of::<CdTileItem>()) as u64;
-                let grid = (ph.compact.1, 1, 1);
+                let mut rows = item(ph.rows.0);
+                let (mut items, grid) = if ph.compact.1 > 0 {
+                    (item(ph.compact.0), (ph.compact.1, 1, 1))
+                } else {
+                    (0u64, (ph.tiles, ph.rows.1, 1))
+                };
                 let mut args: [*mut c_void; 6] = [
                     (&mut frames) as *mut u64 as *mut c_void,
                     (&mut cmds) as *mut u64 as *mut c_void,
                     (&mut boxes) as *mut u64 as *mut c_void,
                     (&mut images) as *mut u64 as *mut c_void,
-                    (&mut tidx) as *mut u64 as *mut c_void,
+                    (&mut rows) as *mut u64 as *mut c_void,
                     (&mut items) as *mut u64 as *mut c_void,
                 ];
                 // SAFETY: as above.

@@ -41,8 +41,8 @@ pub struct Phase {
     /// The composite's frames: first item and count in `items` (one per span, `tile`
     /// unused), the rows of the full grid.
     pub rows: (u32, u32),
-    /// Composite grid: first item and count in `items` of the tiles with work, one
-    /// block each (count 0: no composite launch).
+    /// Compacted composite: first item and count in `items` of the tiles with work
+    /// (count 0: the full grid runs instead).
     pub compact: (u32, u32),
     /// First blur job and number of jobs (0: no blur launches).
     pub jobs: (u32, u32),
@@ -63,12 +63,8 @@ pub struct Plan {
     /// Per phase, per frame: the phase's command range `[start, end)` (phase-major).
     pub ranges: Vec<[u32; 2]>,
     pub spans: Vec<CdTileSpan>,
-    /// Composite rows and tiles with work (see [`Phase`]). A tile item's `start..end`
-    /// is its bin in `tidx`.
+    /// Composite rows and compacted tiles (see [`Phase`]).
     pub items: Vec<CdTileItem>,
-    /// Tile bins: indices into `cmds` of the composite commands that may change a
-    /// pixel of the tile, in list order.
-    pub tidx: Vec<u32>,
     /// Per command: its clip if the composite draws it, an empty box otherwise (blurs,
     /// invisible boxes). The composite scans these 16-byte boxes, not whole commands.
     pub boxes: Vec<CdRegion>,
@@ -85,9 +81,8 @@ pub struct Plan {
     phase_bbox: Vec<CdRegion>,
     members: Vec<Vec<CdRegion>>,
     phase_pos: Vec<u32>,
-    /// Per tile of one frame: bin size, then write cursor (binning scratch); the
-    /// phase's tiles with work.
-    counts: Vec<u32>,
+    /// Tile marks of one frame and the phase's marked tiles (compaction scratch).
+    marks: Vec<bool>,
     marked: Vec<CdTileItem>,
 }
 
@@ -141,7 +136,6 @@ impl Plan {
         self.ranges.clear();
         self.spans.clear();
         self.items.clear();
-        self.tidx.clear();
         self.boxes.clear();
         self.jobs.clear();
         self.phases.clear();
@@ -229,7 +223,7 @@ impl Plan {
                         start,
                         end,
                     });
-                    self.bin_tiles(fi, start, end);
+                    self.mark_tiles(fi, start, end);
                     let n = div_up(f.width as u64, TILE_W as u64)
                         * div_up(f.height as u64, TILE_H as u64);
                     tiles += n;
@@ -291,13 +285,15 @@ impl Plan {
                 }
             }
             let nrows = self.items.len() as u32 - rows0;
-            // One block per tile with work.
-            let c0 = self.items.len() as u32;
-            self.items.extend_from_slice(&self.marked);
-            let compact = (c0, self.marked.len() as u32);
-            if self.marked.len() as u64 > MAX_GRID {
-                return Err(too_large("composite tiles"));
-            }
+            // Compacted grid when it saves at least a quarter of the blocks.
+            let compact =
+                if nrows > 0 && (self.marked.len() as u64) * 4 <= max_tiles * nrows as u64 * 3 {
+                    let c0 = self.items.len() as u32;
+                    self.items.extend_from_slice(&self.marked);
+                    (c0, self.marked.len() as u32)
+                } else {
+                    (0, 0)
+                };
             self.phases.push(Phase {
                 spans: (span0, self.spans.len() as u32 - span0),
                 tiles: max_tiles as u32,
@@ -315,19 +311,17 @@ impl Plan {
 
     /// Appends to `marked` every 64 x 64 tile of frame `fi` that a composite command of
     /// `cmds[start..end]` may change (its clip's tiles, less those inside the inner
-    /// rectangle of an outline without fill), in tile order, and to `tidx` each such
-    /// tile's bin: the indices of those commands, in list order.
-    fn bin_tiles(&mut self, fi: usize, start: u32, end: u32) {
+    /// rectangle of an outline without fill), in tile order.
+    fn mark_tiles(&mut self, fi: usize, start: u32, end: u32) {
         let f = self.frames[fi];
         let tx = div_up(f.width as u64, TILE_W as u64) as usize;
         let ty = div_up(f.height as u64, TILE_H as u64) as usize;
-        self.counts.clear();
-        self.counts.resize(tx * ty, 0);
+        self.marks.clear();
+        self.marks.resize(tx * ty, false);
         let (tw, th) = (TILE_W as i32, TILE_H as i32);
-        // Calls `each(tile)` for every tile command `c` may change.
-        let tiles_of = |c: &CdCmd, each: &mut dyn FnMut(usize)| {
+        for c in &self.cmds[start as usize..end as usize] {
             if !composite_draws(c) {
-                return;
+                continue;
             }
             let hollow = c.op == CD_OP_RECT && c.fill[3] == 0;
             for y in (c.clip.y0 / th)..=((c.clip.y1 - 1) / th) {
@@ -343,37 +337,16 @@ impl Plan {
                             continue;
                         }
                     }
-                    each(y as usize * tx + x as usize);
+                    self.marks[y as usize * tx + x as usize] = true;
                 }
             }
-        };
-        let counts = &mut self.counts;
-        for c in &self.cmds[start as usize..end as usize] {
-            tiles_of(c, &mut |t| counts[t] += 1);
         }
-        // Bins in tile order; counts become write cursors.
-        let mut at = self.tidx.len() as u32;
-        for (t, n) in self.counts.iter_mut().enumerate() {
-            if *n == 0 {
-                continue;
-            }
+        for (t, _) in self.marks.iter().enumerate().filter(|(_, m)| **m) {
             self.marked.push(CdTileItem {
                 frame: fi as u32,
                 tile: t as u32,
-                start: at,
-                end: at + *n,
-            });
-            let s = at;
-            at += *n;
-            *n = s;
-        }
-        self.tidx.resize(at as usize, 0);
-        let (counts, tidx) = (&mut self.counts, &mut self.tidx);
-        for (ci, c) in self.cmds[start as usize..end as usize].iter().enumerate() {
-            let ci = start + ci as u32;
-            tiles_of(c, &mut |t| {
-                tidx[counts[t] as usize] = ci;
-                counts[t] += 1;
+                start,
+                end,
             });
         }
     }
@@ -570,27 +543,12 @@ mod tests {
         }
         want.sort();
         assert_eq!(tiles, want);
-        // Bins: tile (1, 1) holds the fill (command 0), the ring's tiles the outline.
-        let bins = &p.items[ph.compact.0 as usize..][..ph.compact.1 as usize];
-        assert_eq!(bins[0].tile, 17);
-        assert_eq!(&p.tidx[bins[0].start as usize..bins[0].end as usize], &[0]);
-        assert!(
-            bins[1..]
-                .iter()
-                .all(|b| p.tidx[b.start as usize..b.end as usize] == [1])
-        );
-        // A box over the whole frame, then one tile's box: every tile has work, and
-        // bins keep list order.
+        // A box over the whole frame: every tile has work, the full grid runs.
         let mut b = DrawList::new();
         b.fill(Rect::new(0.0, 0.0, 1000.0, 600.0), Color::RED);
-        b.fill(Rect::new(70.0, 0.0, 10.0, 10.0), Color::BLUE);
         let p = plan(&[b], 1000, 600);
-        assert_eq!(p.phases[0].compact, (1, 160));
+        assert_eq!(p.phases[0].compact, (0, 0));
         assert_eq!(p.phases[0].tiles, 160);
-        let t1 = p.items[2];
-        assert_eq!(t1.tile, 1);
-        assert_eq!(&p.tidx[t1.start as usize..t1.end as usize], &[0, 1]);
-        assert_eq!(p.tidx.len(), 161);
         assert!(!p.phases[0].overlay, "no overlay: the plain composite runs");
     }
 }
