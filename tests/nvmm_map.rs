@@ -132,24 +132,46 @@ fn invalid_draw_list_unmaps_and_writes_nothing() {
     assert_eq!(double.mapped_now(), 0);
 }
 
-#[test]
-fn map_failure_unmaps_what_was_mapped() {
-    let (_g, double, opts) = setup(Abi::Ds8);
-    let mut batch = HostBatch::new(Abi::Ds8, mem_type::SURFACE_ARRAY, &shapes()[..3]);
+/// What a Jetson render of `n` frames did while the double failed `fun` on its
+/// `nth` call.
+struct FailedRender {
+    err: String,
+    calls: Vec<Call>,
+    mapped_now: i32,
+    /// Whether every frame kept its bytes.
+    untouched: bool,
+}
+
+fn render_with_failure(abi: Abi, n: usize, fun: i32, nth: i32) -> FailedRender {
+    let (_g, double, opts) = setup(abi);
+    let mut batch = HostBatch::new(abi, mem_type::SURFACE_ARRAY, &shapes()[..n]);
     let buf = batch.buffer();
     let before = batch.snapshot();
     let mut r = Renderer::new();
     let lists = lists_for(&batch.infos(), r.add_image(logo()));
-    double.fail(F_MAP, 2);
+    double.fail(fun, nth);
     let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
     let err = b.render(&mut r, &lists).unwrap_err().to_string();
+    drop(b);
+    FailedRender {
+        err,
+        calls: double.calls(),
+        mapped_now: double.mapped_now(),
+        untouched: batch.frames == before,
+    }
+}
+
+#[test]
+fn map_failure_unmaps_what_was_mapped() {
+    let f = render_with_failure(Abi::Ds8, 3, F_MAP, 2);
     assert!(
-        err.contains("NvBufSurfaceMap") && err.contains("DeepStream 8.0+ ABI"),
-        "{err}"
+        f.err.contains("NvBufSurfaceMap") && f.err.contains("DeepStream 8.0+ ABI"),
+        "{}",
+        f.err
     );
-    assert_eq!(batch.frames, before);
+    assert!(f.untouched);
     assert_eq!(
-        double.calls(),
+        f.calls,
         vec![
             Call::Map(0),
             Call::SyncCpu(0),
@@ -160,24 +182,16 @@ fn map_failure_unmaps_what_was_mapped() {
             Call::UnMap(1),
         ]
     );
-    assert_eq!(double.mapped_now(), 0);
+    assert_eq!(f.mapped_now, 0);
 }
 
 #[test]
 fn sync_for_cpu_failure_unmaps() {
-    let (_g, double, opts) = setup(Abi::Ds4To7);
-    let mut batch = HostBatch::new(Abi::Ds4To7, mem_type::SURFACE_ARRAY, &shapes()[..2]);
-    let buf = batch.buffer();
-    let before = batch.snapshot();
-    let mut r = Renderer::new();
-    let lists = lists_for(&batch.infos(), r.add_image(logo()));
-    double.fail(F_SYNC_CPU, 1);
-    let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
-    let err = b.render(&mut r, &lists).unwrap_err().to_string();
-    assert!(err.contains("NvBufSurfaceSyncForCpu"), "{err}");
-    assert_eq!(batch.frames, before);
+    let f = render_with_failure(Abi::Ds4To7, 2, F_SYNC_CPU, 1);
+    assert!(f.err.contains("NvBufSurfaceSyncForCpu"), "{}", f.err);
+    assert!(f.untouched);
     assert_eq!(
-        double.calls(),
+        f.calls,
         vec![
             Call::Map(0),
             Call::SyncCpu(0),
@@ -187,7 +201,7 @@ fn sync_for_cpu_failure_unmaps() {
             Call::UnMap(1),
         ]
     );
-    assert_eq!(double.mapped_now(), 0);
+    assert_eq!(f.mapped_now, 0);
 }
 
 #[test]
@@ -196,17 +210,14 @@ fn sync_for_device_and_unmap_failures_are_reported_after_unmapping_all() {
         (F_SYNC_DEV, "NvBufSurfaceSyncForDevice"),
         (F_UNMAP, "NvBufSurfaceUnMap"),
     ] {
-        let (_g, double, opts) = setup(Abi::Ds8);
-        let mut batch = HostBatch::new(Abi::Ds8, mem_type::SURFACE_ARRAY, &shapes()[..3]);
-        let buf = batch.buffer();
-        let mut r = Renderer::new();
-        let lists = lists_for(&batch.infos(), r.add_image(logo()));
-        double.fail(fun, 0);
-        let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
-        let err = b.render(&mut r, &lists).unwrap_err().to_string();
-        assert!(err.contains(name) && err.contains("frame 0"), "{err}");
-        assert_eq!(double.calls(), happy_sequence(3), "{name}");
-        assert_eq!(double.mapped_now(), 0, "{name}");
+        let f = render_with_failure(Abi::Ds8, 3, fun, 0);
+        assert!(
+            f.err.contains(name) && f.err.contains("frame 0"),
+            "{}",
+            f.err
+        );
+        assert_eq!(f.calls, happy_sequence(3), "{name}");
+        assert_eq!(f.mapped_now, 0, "{name}");
     }
 }
 

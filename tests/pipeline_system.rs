@@ -290,20 +290,26 @@ fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 251) as u8).collect()
 }
 
+/// Pushes `copies` buffers of `data` through `cudadraw` under `caps`, checks the
+/// pipeline ran without error and every buffer came out unchanged, and returns the
+/// element's warnings.
+fn pass_through_warnings(caps: &str, data: &[u8], copies: usize) -> Vec<String> {
+    let bufs = (0..copies)
+        .map(|_| gst::Buffer::from_slice(data.to_vec()))
+        .collect();
+    let (out, res) = push_through(caps, "cudadraw name=draw", bufs);
+    assert!(res.error.is_none(), "{:?}", res.error);
+    assert_eq!(out, vec![data.to_vec(); copies]);
+    let w = res.warnings_from("draw");
+    assert_eq!(w.len(), copies, "{:?}", res.warnings);
+    w.into_iter().cloned().collect()
+}
+
 #[test]
 fn element_cuda_caps_with_system_memory_pass_through_with_warning() {
     init();
     let caps = "video/x-raw(memory:CUDAMemory),format=RGBA,width=32,height=16,framerate=25/1";
-    let data = pattern(32 * 16 * 4);
-    let bufs = vec![
-        gst::Buffer::from_slice(data.clone()),
-        gst::Buffer::from_slice(data.clone()),
-    ];
-    let (out, res) = push_through(caps, "cudadraw name=draw", bufs);
-    assert!(res.error.is_none(), "{:?}", res.error);
-    assert_eq!(out, vec![data.clone(), data]);
-    let w = res.warnings_from("draw");
-    assert_eq!(w.len(), 2, "{:?}", res.warnings);
+    let w = pass_through_warnings(caps, &pattern(32 * 16 * 4), 2);
     assert!(w[0].contains("CUDAMemory"), "{}", w[0]);
 }
 
@@ -311,15 +317,7 @@ fn element_cuda_caps_with_system_memory_pass_through_with_warning() {
 fn element_short_buffer_passes_through_with_warning() {
     init();
     let caps = "video/x-raw,format=RGBA,width=32,height=16,framerate=25/1";
-    let data = pattern(100);
-    let (out, res) = push_through(
-        caps,
-        "cudadraw name=draw",
-        vec![gst::Buffer::from_slice(data.clone())],
-    );
-    assert!(res.error.is_none(), "{:?}", res.error);
-    assert_eq!(out, vec![data]);
-    assert_eq!(res.warnings_from("draw").len(), 1, "{:?}", res.warnings);
+    pass_through_warnings(caps, &pattern(100), 1);
 }
 
 #[test]
@@ -402,16 +400,7 @@ fn element_nvmm_caps_with_bad_descriptor_pass_through_with_warning() {
     // A buffer too short to hold an NvBufSurface descriptor.
     init();
     let caps = "video/x-raw(memory:NVMM),format=RGBA,width=32,height=16,framerate=25/1";
-    let data = pattern(16);
-    let (out, res) = push_through(
-        caps,
-        "cudadraw name=draw",
-        vec![gst::Buffer::from_slice(data.clone())],
-    );
-    assert!(res.error.is_none(), "{:?}", res.error);
-    assert_eq!(out, vec![data]);
-    let w = res.warnings_from("draw");
-    assert_eq!(w.len(), 1, "{:?}", res.warnings);
+    let w = pass_through_warnings(caps, &pattern(16), 1);
     assert!(w[0].contains("NvBufSurface"), "{}", w[0]);
 }
 
