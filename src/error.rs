@@ -27,6 +27,14 @@ pub enum Error {
     #[error("invalid image: {0}")]
     InvalidImage(String),
 
+    /// A call asks for more work than the configured [`crate::draw::Limits`] allow.
+    #[error("{what} exceeds the limit of {limit} (see cudadraw::draw::Limits)")]
+    LimitExceeded { what: String, limit: usize },
+
+    /// Two frames of a batch share memory: drawing them in parallel would race.
+    #[error("frames {first} and {second} of the batch overlap in memory")]
+    OverlappingFrames { first: usize, second: usize },
+
     /// The number of draw lists does not match the number of frames.
     #[error("batch has {frames} frames but {lists} draw lists")]
     BatchMismatch { frames: usize, lists: usize },

@@ -127,13 +127,20 @@ impl<'a> HostFrame<'a> {
 
 /// A frame in memory that CUDA kernels can address: device memory, pinned host memory
 /// (through unified addressing) or managed memory. Not owned: cudadraw never frees it.
+///
+/// The fields are private: safe code cannot forge a frame over arbitrary addresses.
+///
+/// ```compile_fail
+/// use cudadraw::{DeviceFrame, FrameInfo, PixelFormat};
+/// let f = DeviceFrame { ptr: 0xdead_0000, info: FrameInfo::packed(2, 2, PixelFormat::Rgba), gpu_id: 0 };
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeviceFrame {
-    /// Device address (`CUdeviceptr`) of pixel (0, 0).
-    pub ptr: u64,
-    pub info: FrameInfo,
-    /// CUDA device ordinal the memory belongs to.
-    pub gpu_id: u32,
+    // Private: a frame is a promise that `ptr` addresses memory kernels may write, so
+    // the only way to make one is the `unsafe` constructor.
+    ptr: u64,
+    info: FrameInfo,
+    gpu_id: u32,
 }
 
 impl DeviceFrame {
@@ -144,6 +151,21 @@ impl DeviceFrame {
     /// device `gpu_id` may read and write, for as long as the frame is used.
     pub unsafe fn new(ptr: u64, info: FrameInfo, gpu_id: u32) -> Self {
         Self { ptr, info, gpu_id }
+    }
+
+    /// Device address (`CUdeviceptr`) of pixel (0, 0).
+    pub fn ptr(&self) -> u64 {
+        self.ptr
+    }
+
+    /// Size, pitch and format.
+    pub fn info(&self) -> FrameInfo {
+        self.info
+    }
+
+    /// CUDA device ordinal the memory belongs to.
+    pub fn gpu_id(&self) -> u32 {
+        self.gpu_id
     }
 
     /// Checks pointer, alignment and layout. Kernels access pixels as 32-bit words, so
@@ -162,6 +184,25 @@ impl DeviceFrame {
         }
         Ok(())
     }
+}
+
+/// Checks that no two frames of a batch share a byte: `spans` holds (first byte, one
+/// past the last byte, frame index) of every frame and is sorted in place. Frames are
+/// drawn in parallel (CPU threads, GPU blocks), so overlapping frames would race and
+/// give different pixels from run to run; such a batch is refused before anything is
+/// drawn. The caller keeps `spans` between calls, so this does not allocate.
+pub(crate) fn check_disjoint(spans: &mut [(u64, u64, usize)]) -> Result<()> {
+    spans.sort_unstable();
+    for w in spans.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        if b.0 < a.1 {
+            return Err(Error::OverlappingFrames {
+                first: a.2.min(b.2),
+                second: a.2.max(b.2),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -195,5 +236,18 @@ mod tests {
         assert!(HostFrame::new(&mut buf, FrameInfo::new(3, 3, 16, PixelFormat::Rgba)).is_err());
         let f = unsafe { DeviceFrame::new(0, FrameInfo::packed(2, 2, PixelFormat::Rgba), 0) };
         assert!(f.validate(3).unwrap_err().to_string().contains("frame 3"));
+    }
+
+    #[test]
+    fn overlapping_spans_are_refused() {
+        let mut s = [(100, 200, 0), (200, 300, 1), (0, 100, 2)];
+        assert!(check_disjoint(&mut s).is_ok());
+        let mut s = [(100, 200, 0), (300, 400, 1), (150, 160, 2)];
+        assert!(matches!(
+            check_disjoint(&mut s),
+            Err(Error::OverlappingFrames { first: 0, second: 2 })
+        ));
+        let mut s = [(64, 128, 1), (64, 128, 0)];
+        assert!(check_disjoint(&mut s).is_err());
     }
 }

@@ -49,22 +49,31 @@ impl Rect {
     /// zero. The sum is taken in f64 so it is exact for every f32 input.
     /// Call [`Rect::check`] first; non-finite inputs give an empty region.
     pub fn to_pixels(&self) -> PixelRect {
-        if self.check().is_err() {
+        self.to_pixels_grown(0.0)
+    }
+
+    /// The rectangle grown by `e` on every side, then rounded: x0 = round(left - e),
+    /// x1 = round(left + width + e), all in f64 (exact for f32 inputs), as the spec
+    /// says for blur `expand`. The grown edges may pass [`MAX_COORD`]: they saturate
+    /// and are clipped by the caller, never dropped. Call [`Rect::check`] first;
+    /// non-finite inputs give an empty region.
+    pub fn to_pixels_grown(&self, e: f64) -> PixelRect {
+        if self.check().is_err() || !e.is_finite() {
             return PixelRect::EMPTY;
         }
         let l = f64::from(self.left);
         let t = f64::from(self.top);
         PixelRect {
-            x0: round_away(l),
-            y0: round_away(t),
-            x1: round_away(l + f64::from(self.width)),
-            y1: round_away(t + f64::from(self.height)),
+            x0: round_away(l - e),
+            y0: round_away(t - e),
+            x1: round_away(l + f64::from(self.width) + e),
+            y1: round_away(t + f64::from(self.height) + e),
         }
     }
 }
 
-/// Rounds half away from zero (what C's `lround` does). Inputs are bounded by
-/// [`MAX_COORD`], so the result fits an i32.
+/// Rounds half away from zero (what C's `lround` does), saturating to the i32 range
+/// (inputs within a few [`MAX_COORD`] never reach it).
 fn round_away(v: f64) -> i32 {
     v.round() as i32
 }
@@ -209,6 +218,17 @@ mod tests {
                 .contains("top")
         );
         assert!(Rect::new(f32::NAN, 0.0, 1.0, 1.0).to_pixels().is_empty());
+    }
+
+    #[test]
+    fn grown_edges_are_summed_in_f64_before_rounding() {
+        // top + expand in f32 would round 0.49999997 - 1 to -0.50000003 -> -1 and
+        // 0.49999997 + 0 + 1 to 1.5 -> 2; the spec's sum gives [-1, 1).
+        let r = Rect::new(0.0, 0.499_999_97, 4.0, 0.0).to_pixels_grown(1.0);
+        assert_eq!((r.y0, r.y1), (-1, 1));
+        // Beyond the coordinate limit once grown: still a region, clipped later.
+        let r = Rect::new(0.0, 0.0, 1.0e6, 1.0e6).to_pixels_grown(8.0);
+        assert_eq!(r, PixelRect::new(-8, -8, 1_000_008, 1_000_008));
     }
 
     #[test]

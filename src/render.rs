@@ -4,7 +4,7 @@
 
 use crate::cpu::CpuRenderer;
 use crate::cuda::CudaRenderer;
-use crate::draw::{DrawList, Image, ImageId, ImageStore};
+use crate::draw::{DrawList, Image, ImageId, ImageStore, ResolveOptions, Resolved};
 use crate::error::Result;
 use crate::frame::{DeviceFrame, HostFrame};
 
@@ -16,6 +16,9 @@ pub struct Renderer {
     images: ImageStore,
     cpu: CpuRenderer,
     cuda: Option<CudaRenderer>,
+    options: ResolveOptions,
+    /// Whether the last render went to the CUDA backend (for [`Renderer::last_resolved`]).
+    last_cuda: bool,
 }
 
 impl Default for Renderer {
@@ -31,6 +34,31 @@ impl Renderer {
             images: ImageStore::new(),
             cpu: CpuRenderer::new(),
             cuda: None,
+            options: ResolveOptions::default(),
+            last_cuda: false,
+        }
+    }
+
+    /// Limits and invalid-op policy of later calls, on both backends.
+    pub fn set_options(&mut self, options: ResolveOptions) {
+        self.options = options;
+        self.cpu.set_options(options);
+        if let Some(c) = self.cuda.as_mut() {
+            c.set_options(options);
+        }
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> ResolveOptions {
+        self.options
+    }
+
+    /// The resolution of the last render on either backend: how many ops it skipped
+    /// and why (under [`crate::draw::InvalidOps::Skip`]).
+    pub fn last_resolved(&self) -> &Resolved {
+        match (&self.cuda, self.last_cuda) {
+            (Some(c), true) => c.resolved(),
+            _ => self.cpu.resolved(),
         }
     }
 
@@ -56,6 +84,7 @@ impl Renderer {
         frames: &mut [HostFrame<'_>],
         lists: &[L],
     ) -> Result<()> {
+        self.last_cuda = false;
         self.cpu.render(frames, lists, &self.images)
     }
 
@@ -68,7 +97,9 @@ impl Renderer {
         lists: &[L],
     ) -> Result<()> {
         let (cuda, images) = self.cuda_and_images()?;
-        cuda.render(frames, lists, images)
+        let r = cuda.render(frames, lists, images);
+        self.last_cuda = true;
+        r
     }
 
     /// The CUDA renderer (created on first use) together with the image registry, for
@@ -77,7 +108,9 @@ impl Renderer {
         if self.cuda.is_none() {
             // A failed creation is not cached: the error is cheap to recompute and a
             // later call may find a device (e.g. after a driver reload).
-            self.cuda = Some(CudaRenderer::new()?);
+            let mut cuda = CudaRenderer::new()?;
+            cuda.set_options(self.options);
+            self.cuda = Some(cuda);
         }
         match self.cuda.as_mut() {
             Some(cuda) => Ok((cuda, &self.images)),

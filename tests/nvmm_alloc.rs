@@ -53,12 +53,12 @@ fn from_buffer_allocates_nothing_after_warm_up() {
             ..Default::default()
         };
         for _ in 0..3 {
-            drop(NvmmBatch::from_buffer(&buf, &opts).unwrap());
+            drop(unsafe { NvmmBatch::from_buffer(&buf, &opts) }.unwrap());
         }
         let before = ALLOCS.load(Ordering::Relaxed);
         let mut frames = 0;
         for _ in 0..1000 {
-            let batch = NvmmBatch::from_buffer(&buf, &opts).unwrap();
+            let batch = unsafe { NvmmBatch::from_buffer(&buf, &opts) }.unwrap();
             frames += batch.frames().len();
         }
         let after = ALLOCS.load(Ordering::Relaxed);

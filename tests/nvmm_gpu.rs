@@ -85,7 +85,7 @@ fn check_batch(
     let lists = lists_for(&infos, logo);
     let expected = reference(&hosts, &infos, &lists, &mut r);
 
-    let batch = NvmmBatch::from_buffer(&buf, &opts(abi)).unwrap();
+    let batch = unsafe { NvmmBatch::from_buffer(&buf, &opts(abi)) }.unwrap();
     assert_eq!(batch.path(), RenderPath::Device);
     assert_eq!(batch.frames().len(), filled as usize);
     assert_eq!(batch.header().batch_size, batch_size);
@@ -144,7 +144,7 @@ fn gpu_id_1_is_drawn_on_gpu_1() {
     };
     let pool = SyntheticPool::new(cfg).unwrap();
     let buf = pool.acquire(1).unwrap();
-    let batch = NvmmBatch::from_buffer(&buf, &NvmmOptions::default()).unwrap();
+    let batch = unsafe { NvmmBatch::from_buffer(&buf, &NvmmOptions::default()) }.unwrap();
     let ptr = batch.frames()[0].data_ptr;
     let mut ordinal: i32 = -1;
     // SAFETY: a live device allocation; the attribute is an int.
@@ -296,7 +296,7 @@ fn pipeline_pngs_equal_cpu_reference() {
                         return gst::PadProbeReturn::Ok;
                     };
                     let r = (|| -> cudadraw::Result<()> {
-                        let batch = NvmmBatch::from_buffer(buffer, &o)?;
+                        let batch = unsafe { NvmmBatch::from_buffer(buffer, &o) }?;
                         let mut seen = seen.lock().unwrap();
                         let lists: Vec<DrawList> = (0..batch.frames().len() as u32)
                             .map(|i| lists_of_frame(*seen + i, info, logo))

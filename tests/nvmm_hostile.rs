@@ -34,7 +34,7 @@ fn parse_err(abi: Abi, mem: u32, mutate: impl FnOnce(&mut HostBatch)) -> Error {
     mutate(&mut b);
     let buf = b.buffer();
     let before = b.snapshot();
-    let err = NvmmBatch::from_buffer(&buf, &opts(abi)).expect_err("hostile descriptor accepted");
+    let err = unsafe { NvmmBatch::from_buffer(&buf, &opts(abi)) }.expect_err("hostile descriptor accepted");
     assert_eq!(b.frames, before);
     err
 }
@@ -58,7 +58,7 @@ fn well_formed_batch_exposes_every_field() {
         b.header.gpu_id = 1;
         b.header.batch_size = 8;
         let buf = b.buffer();
-        let batch = NvmmBatch::from_buffer(&buf, &opts(abi)).unwrap();
+        let batch = unsafe { NvmmBatch::from_buffer(&buf, &opts(abi)) }.unwrap();
         assert_eq!(batch.abi(), abi);
         assert_eq!(batch.mem_type(), MemType::CudaDevice);
         assert_eq!(batch.path(), RenderPath::Device);
@@ -92,7 +92,7 @@ fn memory_types_pick_their_path() {
     ] {
         let mut b = HostBatch::new(Abi::Ds4To7, mem, &shapes());
         let buf = b.buffer();
-        let batch = NvmmBatch::from_buffer(&buf, &opts(Abi::Ds4To7)).unwrap();
+        let batch = unsafe { NvmmBatch::from_buffer(&buf, &opts(Abi::Ds4To7)) }.unwrap();
         assert_eq!(batch.path(), path, "mem type {mem}");
     }
 }
@@ -107,7 +107,7 @@ fn system_memory_is_drawn_in_place_like_the_reference() {
     let infos = b.infos();
     let lists = lists_for(&infos, logo);
     let expected = reference(&b.frames, &infos, &lists, &mut r);
-    NvmmBatch::from_buffer(&buf, &opts(Abi::Ds8))
+    unsafe { NvmmBatch::from_buffer(&buf, &opts(Abi::Ds8)) }
         .unwrap()
         .render(&mut r, &lists)
         .unwrap();
@@ -115,19 +115,51 @@ fn system_memory_is_drawn_in_place_like_the_reference() {
 }
 
 #[test]
-fn too_short() {
-    for abi in [Abi::Ds4To7, Abi::Ds8] {
-        gst::init().unwrap();
-        let buf = gst::Buffer::from_mut_slice(vec![0u8; abi.surface_size() - 1]);
-        let err = NvmmBatch::from_buffer(&buf, &opts(abi)).unwrap_err();
-        assert_names_abi(&err, abi, "too short");
-    }
-    // A DeepStream 7 descriptor (64 bytes) read as DeepStream 8 (72).
+fn descriptor_size_must_be_exact() {
     gst::init().unwrap();
+    // Frame-sized buffers mislabelled as NVMM (65 and 4096 bytes were accepted, and a
+    // surfaceList of 0x10 read from them crashed): refused before any pointer is read.
+    for len in [0usize, 1, 63, 65, 71, 73, 4096, 12288] {
+        let mut bytes = vec![0u8; len];
+        if len >= 32 {
+            bytes[8] = 1; // numFilled
+            bytes[4] = 1; // batchSize
+            bytes[24] = 0x10; // surfaceList = 0x10
+        }
+        let buf = gst::Buffer::from_mut_slice(bytes);
+        for o in [NvmmOptions::default(), opts(Abi::Ds4To7), opts(Abi::Ds8)] {
+            let err = unsafe { NvmmBatch::from_buffer(&buf, &o) }.unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                msg.contains(&format!("buffer of {len} bytes is not an NvBufSurface descriptor")),
+                "{msg}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_abi_comes_from_the_descriptor_size() {
+    gst::init().unwrap();
+    for abi in [Abi::Ds4To7, Abi::Ds8] {
+        let mut b = HostBatch::new(abi, mem_type::CUDA_DEVICE, &shapes());
+        let buf = b.buffer();
+        // No version file, no option: the size decides (a DeepStream 8/9 machine
+        // without /opt/nvidia/deepstream/deepstream/version used to get the 4.0-7.1
+        // layout and misread every frame after the first).
+        let batch = unsafe { NvmmBatch::from_buffer(&buf, &NvmmOptions::default()) }.unwrap();
+        assert_eq!(batch.abi(), abi);
+        assert_eq!(batch.frames().len(), 3);
+    }
+    // An explicit ABI that the size contradicts is an error naming both.
+    let mut b = HostBatch::new(Abi::Ds8, mem_type::CUDA_DEVICE, &shapes());
+    let buf = b.buffer();
+    let err = unsafe { NvmmBatch::from_buffer(&buf, &opts(Abi::Ds4To7)) }.unwrap_err();
+    assert_names_abi(&err, Abi::Ds4To7, "72 bytes, an NvBufSurface of the DeepStream 8.0+ ABI");
     let mut b = HostBatch::new(Abi::Ds4To7, mem_type::CUDA_DEVICE, &shapes());
     let buf = b.buffer();
-    let err = NvmmBatch::from_buffer(&buf, &opts(Abi::Ds8)).unwrap_err();
-    assert_names_abi(&err, Abi::Ds8, "too short");
+    let err = unsafe { NvmmBatch::from_buffer(&buf, &opts(Abi::Ds8)) }.unwrap_err();
+    assert_names_abi(&err, Abi::Ds8, "64 bytes");
 }
 
 #[test]
@@ -219,8 +251,8 @@ fn block_linear_is_refused() {
 
 #[test]
 fn unknown_memory_type() {
-    let err = parse_err(Abi::Ds8, 7, |_| {});
-    assert_names_abi(&err, Abi::Ds8, "unknown memory type 7");
+    let err = parse_err(Abi::Ds8, 8, |_| {});
+    assert_names_abi(&err, Abi::Ds8, "unknown memory type 8");
     let err = parse_err(Abi::Ds8, 0xdead, |_| {});
     assert_names_abi(&err, Abi::Ds8, "unknown memory type");
 }
@@ -228,19 +260,108 @@ fn unknown_memory_type() {
 #[test]
 fn wrong_abi_is_detected_on_the_second_frame() {
     gst::init().unwrap();
-    // DeepStream 8 batch (72-byte descriptor, 416-byte params) read as DeepStream 7.
-    let mut b = HostBatch::new(Abi::Ds8, mem_type::CUDA_DEVICE, &shapes());
-    let buf = b.buffer();
-    let err = NvmmBatch::from_buffer(&buf, &opts(Abi::Ds4To7)).unwrap_err();
-    assert_names_abi(&err, Abi::Ds4To7, "frame 1");
-    // DeepStream 7 batch padded to 72 bytes, read as DeepStream 8.
+    // A DeepStream 7 params array behind a 72-byte (DeepStream 8) descriptor: frame 0
+    // reads right, frame 1 is read at the wrong stride and caught.
     let mut b = HostBatch::new(Abi::Ds4To7, mem_type::CUDA_DEVICE, &shapes());
     let buf = b.buffer();
     let mut bytes = buf.map_readable().unwrap().as_slice().to_vec();
     bytes.resize(72, 0);
     let buf = gst::Buffer::from_mut_slice(bytes);
-    let err = NvmmBatch::from_buffer(&buf, &opts(Abi::Ds8)).unwrap_err();
+    let err = unsafe { NvmmBatch::from_buffer(&buf, &NvmmOptions::default()) }.unwrap_err();
     assert_names_abi(&err, Abi::Ds8, "another DeepStream ABI");
+    assert!(err.to_string().contains("frame 1"), "{err}");
+}
+
+#[test]
+fn cuda_array_memory_is_named() {
+    let err = parse_err(Abi::Ds8, mem_type::CUDA_ARRAY, |_| {});
+    match &err {
+        Error::UnsupportedFormat(m) => assert!(m.contains("NVBUF_MEM_CUDA_ARRAY"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn plane_params_and_data_size_are_checked() {
+    // dataSize 0 used to skip the size check (a 16384-row frame on 12 KiB accepted).
+    let err = parse_err(Abi::Ds8, mem_type::CUDA_DEVICE, |b| b.params[1].data_size = 0);
+    assert_names_abi(&err, Abi::Ds8, "frame 1: dataSize 0 cannot hold plane 0");
+    let err = parse_err(Abi::Ds4To7, mem_type::CUDA_DEVICE, |b| {
+        b.params[0].plane_params.psize[0] = 100
+    });
+    assert_names_abi(&err, Abi::Ds4To7, "psize[0] 100");
+    let err = parse_err(Abi::Ds4To7, mem_type::CUDA_DEVICE, |b| {
+        b.params[2].plane_params.bytes_per_pix[0] = 3
+    });
+    assert_names_abi(&err, Abi::Ds4To7, "bytesPerPix[0] is 3");
+    // An offset past what dataSize holds.
+    let err = parse_err(Abi::Ds8, mem_type::CUDA_DEVICE, |b| {
+        b.params[0].plane_params.offset[0] = 4096
+    });
+    assert_names_abi(&err, Abi::Ds8, "at offset 4096");
+}
+
+#[test]
+fn plane_offset_is_honoured() {
+    gst::init().unwrap();
+    let shape = [(16u32, 8u32, 64u32, PixelFormat::Rgba)];
+    let mut b = HostBatch::new(Abi::Ds8, mem_type::SYSTEM, &shape);
+    // The frame starts 4096 bytes into a larger allocation.
+    let mut mem = pattern(4096 + 64 * 8, 9);
+    std::mem::swap(&mut b.frames[0], &mut mem);
+    b.params[0].data_ptr = b.frames[0].as_ptr() as u64;
+    b.params[0].plane_params.offset[0] = 4096;
+    b.params[0].data_size = 4096 + 64 * 8;
+    let buf = b.buffer();
+    let before = b.snapshot();
+    let batch = unsafe { NvmmBatch::from_buffer(&buf, &opts(Abi::Ds8)) }.unwrap();
+    assert_eq!(batch.frames()[0].data_ptr, b.params[0].data_ptr + 4096);
+    let mut l = DrawList::new();
+    l.fill(Rect::new(0.0, 0.0, 1.0, 1.0), Color::RED);
+    batch.render(&mut Renderer::new(), &[l]).unwrap();
+    drop(batch);
+    assert_eq!(&b.frames[0][..4096], &before[0][..4096], "bytes before plane 0 kept");
+    assert_eq!(&b.frames[0][4096..4100], &[255, 0, 0, 255]);
+}
+
+#[test]
+fn empty_frames_are_not_blamed_on_the_abi() {
+    let err = parse_err(Abi::Ds4To7, mem_type::CUDA_DEVICE, |b| {
+        b.params[1].height = 0;
+        b.params[1].plane_params.height[0] = 0;
+    });
+    let msg = err.to_string();
+    assert!(msg.contains("frame 1: the frame is 32x0"), "{msg}");
+    assert!(!msg.contains("ABI?"), "{msg}");
+}
+
+#[test]
+fn aliasing_frames_are_refused_and_left_untouched() {
+    gst::init().unwrap();
+    // Two filled frames with the same dataPtr: drawn in parallel they raced (40 runs,
+    // 29 different outputs). Also a frame overlapping the next one by a row.
+    for overlap in [0usize, 64 * 7] {
+        let shape = [(16u32, 8u32, 64u32, PixelFormat::Rgba); 2];
+        let mut b = HostBatch::new(Abi::Ds8, mem_type::SYSTEM, &shape);
+        b.frames[0] = pattern(64 * 16, 3);
+        b.params[0].data_size = 64 * 16;
+        b.params[0].data_ptr = b.frames[0].as_ptr() as u64;
+        b.params[1].data_ptr = b.frames[0].as_ptr() as u64 + overlap as u64;
+        let buf = b.buffer();
+        let before = b.snapshot();
+        let batch = unsafe { NvmmBatch::from_buffer(&buf, &opts(Abi::Ds8)) }.unwrap();
+        let mut lists = vec![DrawList::new(), DrawList::new()];
+        for l in &mut lists {
+            l.blur(Rect::new(0.0, 0.0, 16.0, 8.0), cudadraw::BlurKind::Box { radius: 2 });
+        }
+        let err = batch.render(&mut Renderer::new(), &lists).unwrap_err();
+        assert!(
+            matches!(err, Error::OverlappingFrames { first: 0, second: 1 }),
+            "{err:?}"
+        );
+        drop(batch);
+        assert_eq!(b.frames, before);
+    }
 }
 
 #[test]
@@ -250,7 +371,7 @@ fn render_errors_leave_frames_untouched() {
     let buf = b.buffer();
     let before = b.snapshot();
     let mut r = Renderer::new();
-    let batch = NvmmBatch::from_buffer(&buf, &opts(Abi::Ds8)).unwrap();
+    let batch = unsafe { NvmmBatch::from_buffer(&buf, &opts(Abi::Ds8)) }.unwrap();
     let mut lists = vec![DrawList::new(), DrawList::new(), DrawList::new()];
     lists[0].fill(Rect::new(0.0, 0.0, 8.0, 8.0), Color::RED);
     lists[2].fill(Rect::new(f32::NAN, 0.0, 8.0, 8.0), Color::RED);
@@ -266,7 +387,7 @@ fn empty_batch_is_fine() {
     let mut b = HostBatch::new(Abi::Ds4To7, mem_type::CUDA_DEVICE, &[]);
     b.header.batch_size = 4;
     let buf = b.buffer();
-    let batch = NvmmBatch::from_buffer(&buf, &opts(Abi::Ds4To7)).unwrap();
+    let batch = unsafe { NvmmBatch::from_buffer(&buf, &opts(Abi::Ds4To7)) }.unwrap();
     assert!(batch.frames().is_empty());
     let mut r = Renderer::new();
     batch.render(&mut r, &[] as &[DrawList]).unwrap();

@@ -71,7 +71,7 @@ fn surface_array_pictures_equal_cpu_reference_both_abis() {
             let expected = reference(&batch.frames, &infos, &lists, &mut r);
             assert_ne!(expected, batch.frames, "the lists must change the frames");
 
-            let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
+            let b = unsafe { NvmmBatch::from_buffer(&buf, &opts) }.unwrap();
             assert_eq!(b.path(), RenderPath::CpuMap);
             assert_eq!(b.frames().len(), 4);
             b.render(&mut r, &lists).unwrap();
@@ -97,7 +97,7 @@ fn unified_memory_forced_through_map_path() {
     let infos = batch.infos();
     let lists = lists_for(&infos, logo);
     let expected = reference(&batch.frames, &infos, &lists, &mut r);
-    let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
+    let b = unsafe { NvmmBatch::from_buffer(&buf, &opts) }.unwrap();
     assert_eq!(b.path(), RenderPath::CpuMap);
     b.render(&mut r, &lists).unwrap();
     drop(b);
@@ -106,7 +106,7 @@ fn unified_memory_forced_through_map_path() {
 
     // Unforced, unified memory goes to the CUDA backend instead.
     opts.force_cpu_map_for_unified = false;
-    let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
+    let b = unsafe { NvmmBatch::from_buffer(&buf, &opts) }.unwrap();
     assert_eq!(b.path(), RenderPath::Device);
 }
 
@@ -121,7 +121,7 @@ fn invalid_draw_list_unmaps_and_writes_nothing() {
     lists[0].fill(Rect::new(0.0, 0.0, 10.0, 10.0), cudadraw::Color::RED);
     // Radius 0 is out of range: the whole batch must be refused.
     lists[2].blur(Rect::new(0.0, 0.0, 10.0, 10.0), BlurKind::Box { radius: 0 });
-    let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
+    let b = unsafe { NvmmBatch::from_buffer(&buf, &opts) }.unwrap();
     let err = b.render(&mut r, &lists).unwrap_err();
     assert!(matches!(err, Error::InvalidOp { frame: 2, .. }), "{err}");
     drop(b);
@@ -150,7 +150,7 @@ fn render_with_failure(abi: Abi, n: usize, fun: i32, nth: i32) -> FailedRender {
     let mut r = Renderer::new();
     let lists = lists_for(&batch.infos(), r.add_image(logo()));
     double.fail(fun, nth);
-    let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
+    let b = unsafe { NvmmBatch::from_buffer(&buf, &opts) }.unwrap();
     let err = b.render(&mut r, &lists).unwrap_err().to_string();
     drop(b);
     FailedRender {
@@ -227,7 +227,7 @@ fn batch_mismatch_maps_nothing() {
     let mut batch = HostBatch::new(Abi::Ds4To7, mem_type::SURFACE_ARRAY, &shapes()[..2]);
     let buf = batch.buffer();
     let mut r = Renderer::new();
-    let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
+    let b = unsafe { NvmmBatch::from_buffer(&buf, &opts) }.unwrap();
     let err = b.render(&mut r, &[DrawList::new()]).unwrap_err();
     assert!(
         matches!(
@@ -250,7 +250,7 @@ fn missing_library_is_a_typed_error() {
     let buf = batch.buffer();
     let before = batch.snapshot();
     let mut r = Renderer::new();
-    let b = NvmmBatch::from_buffer(&buf, &opts).unwrap();
+    let b = unsafe { NvmmBatch::from_buffer(&buf, &opts) }.unwrap();
     let err = b.render(&mut r, &[DrawList::new()]).unwrap_err();
     assert!(
         matches!(&err, Error::NvBufSurface { reason, .. } if reason.contains("CUDADRAW_NVBUFSURFACE_LIB")),

@@ -16,7 +16,7 @@ use crate::cuda::commands::{
     CD_FILTER_BILINEAR, CD_FILTER_NEAREST, CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_OVERLAY,
     CD_OP_PIXELATE, CD_OP_RECT, CD_OP_SOLID, CdCmd,
 };
-use crate::draw::{DrawList, ImageId, ImageStore, Resolved, resolve_batch};
+use crate::draw::{DrawList, ImageId, ImageStore, ResolveOptions, Resolved, resolve_batch_with};
 use crate::error::{Error, Result};
 use crate::frame::{FrameInfo, HostFrame};
 use crate::geom::PixelRect;
@@ -62,12 +62,33 @@ pub struct CpuRenderer {
     resolved: Resolved,
     infos: Vec<FrameInfo>,
     scratch: Vec<Scratch>,
+    options: ResolveOptions,
+    spans: Vec<(u64, u64, usize)>,
 }
 
 impl CpuRenderer {
     /// A renderer with empty scratch memory (it grows to the largest batch seen).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Limits and invalid-op policy of later calls.
+    pub fn set_options(&mut self, options: ResolveOptions) {
+        self.options = options;
+    }
+
+    /// Ops left out by the last call (under [`crate::draw::InvalidOps::Skip`]).
+    pub fn resolved(&self) -> &Resolved {
+        &self.resolved
+    }
+
+    fn check_frames(&mut self, frames: &[HostFrame<'_>]) -> Result<()> {
+        self.spans.clear();
+        self.spans.extend(frames.iter().enumerate().map(|(i, f)| {
+            let start = f.data().as_ptr() as u64;
+            (start, start + f.info().min_len() as u64, i)
+        }));
+        crate::frame::check_disjoint(&mut self.spans)
     }
 
     /// Validates every list against its frame, then draws each list onto its frame.
@@ -80,11 +101,18 @@ impl CpuRenderer {
     ) -> Result<()> {
         self.infos.clear();
         self.infos.extend(frames.iter().map(|f| f.info()));
-        resolve_batch(&self.infos, lists, images, &mut self.resolved)?;
+        self.check_frames(frames)?;
+        resolve_batch_with(
+            &self.infos,
+            lists,
+            images,
+            &self.options,
+            &mut self.resolved,
+        )?;
         self.render_resolved(frames, images)
     }
 
-    /// Draws commands resolved elsewhere (`resolved` must come from [`resolve_batch`]
+    /// Draws commands resolved elsewhere (`resolved` must come from [`crate::draw::resolve_batch`]
     /// over these frames' layouts); checked before anything is drawn.
     pub fn render_resolved_from(
         &mut self,
@@ -98,6 +126,7 @@ impl CpuRenderer {
                 lists: resolved.ranges.len(),
             });
         }
+        self.check_frames(frames)?;
         check_batch(frames, resolved, images)?;
         draw_batch(frames, resolved, images, &mut self.scratch);
         Ok(())

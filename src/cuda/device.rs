@@ -3,7 +3,6 @@
 //! pointers, and every buffer here is grow-only, so steady-state calls allocate nothing.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::ffi::{CString, c_void};
 
 use cudarc::driver::result::{self as cu, DriverError};
@@ -124,6 +123,8 @@ struct Layout {
     cmds: usize,
     weights: usize,
     images: usize,
+    /// Pixels of the overlay images this submission uploads.
+    pixels: usize,
     boxes: usize,
     items: usize,
     jobs: usize,
@@ -132,6 +133,16 @@ struct Layout {
 
 fn align16(n: usize) -> usize {
     n.div_ceil(16) * 16
+}
+
+/// An overlay image in device memory.
+#[derive(Debug)]
+struct CachedImage {
+    buf: DevBuf,
+    width: i32,
+    height: i32,
+    /// The [`ImageStore::id`] it came from.
+    store: u64,
 }
 
 /// State of one GPU.
@@ -150,12 +161,27 @@ pub(crate) struct Device {
     staging: PinnedBuf,
     upload: DevBuf,
     scratch: DevBuf,
-    /// Overlay images on this device by (store id, handle): uploaded once.
-    images: HashMap<(u64, u32), (DevBuf, i32, i32)>,
+    /// Overlay images on this device by image uid ([`ImageStore::uid`]): uploaded once,
+    /// freed once the store no longer holds them.
+    images: HashMap<u64, CachedImage>,
+    /// The version of each store last seen ([`ImageStore::version`]), to prune.
+    store_versions: Vec<(u64, u64)>,
     table: Vec<CdImage>,
+    /// Images the current submission uploads: (image handle, uid, byte offset in the
+    /// staging upload).
+    uploads: Vec<(u32, u64, usize)>,
     /// Recorded after each submission; waited on before staging is reused.
     done: sys::CUevent,
+    /// Recorded on the legacy stream by `follow_legacy_stream` (created on first use).
+    legacy: sys::CUevent,
+    /// Work of a submission may still use staging, upload, scratch or image buffers.
+    /// Set from the first enqueue on, also when a later step of the submission fails.
     pending: bool,
+    /// A failed submission whose work could neither be tracked nor waited for: the
+    /// buffers may still be in use by the GPU, so they are never reused or freed.
+    poisoned: bool,
+    /// Test hook: fail the n-th next kernel launch (0 = the next one).
+    fail_launch_after: Option<u32>,
     /// Events around the GPU work of a submission (upload + launches), when timing is on.
     timing: Option<(sys::CUevent, sys::CUevent)>,
     timed: bool,
@@ -186,9 +212,14 @@ impl Device {
             upload: DevBuf::default(),
             scratch: DevBuf::default(),
             images: HashMap::new(),
+            store_versions: Vec::new(),
             table: Vec::new(),
+            uploads: Vec::new(),
             done: std::ptr::null_mut(),
+            legacy: std::ptr::null_mut(),
             pending: false,
+            poisoned: false,
+            fail_launch_after: None,
             timing: None,
             timed: false,
         };
@@ -276,9 +307,63 @@ impl Device {
         }
     }
 
-    /// Uploads (once) every image the plan's overlays use and fills the image table.
-    fn prepare_images(&mut self, plan: &Plan, store: &ImageStore) -> Result<()> {
+    /// Makes this device's stream wait (on the GPU) for what the context's legacy
+    /// stream holds now.
+    pub(crate) fn follow_legacy_stream(&mut self) -> Result<()> {
+        let _g = CtxGuard::push(self.ctx)?;
+        if self.legacy.is_null() {
+            self.legacy = cu::event::create(sys::CUevent_flags::CU_EVENT_DISABLE_TIMING)
+                .map_err(cuda("cuEventCreate"))?;
+        }
+        // SAFETY: live event and stream of this context; a null stream is the legacy
+        // default stream.
+        unsafe {
+            cu::event::record(self.legacy, std::ptr::null_mut()).map_err(cuda("cuEventRecord"))?;
+            cu::stream::wait_event(
+                self.stream,
+                self.legacy,
+                sys::CUevent_wait_flags::CU_EVENT_WAIT_DEFAULT,
+            )
+            .map_err(cuda("cuStreamWaitEvent"))
+        }
+    }
+
+    /// Whether work of an earlier submission may still be running.
+    pub(crate) fn in_flight(&self) -> bool {
+        self.pending
+    }
+
+    /// Test hook: the `after`-th next kernel launch fails (0: the next one).
+    pub(crate) fn inject_launch_failure(&mut self, after: u32) {
+        self.fail_launch_after = Some(after);
+    }
+
+    /// Frees the device copies of images their store no longer holds (replaced or
+    /// removed), when the store's version moved. No work may be in flight.
+    fn prune_images(&mut self, store: &ImageStore) {
+        let (id, version) = (store.id(), store.version());
+        match self.store_versions.iter_mut().find(|(s, _)| *s == id) {
+            Some((_, v)) if *v == version => return,
+            Some((_, v)) => *v = version,
+            None => self.store_versions.push((id, version)),
+        }
+        self.images.retain(|uid, img| {
+            let keep = img.store != id || store.contains_uid(*uid);
+            if !keep {
+                img.buf.free();
+            }
+            keep
+        });
+    }
+
+    /// Fills the image table for the plan's overlays; images not on this device yet
+    /// get device memory now and are listed in `uploads`, their pixels travelling in
+    /// the submission's one staging upload. Returns the bytes of those pixels.
+    fn prepare_images(&mut self, plan: &Plan, store: &ImageStore) -> Result<usize> {
+        self.prune_images(store);
         self.table.clear();
+        self.uploads.clear();
+        let mut bytes = 0usize;
         for c in &plan.cmds {
             if c.op != super::commands::CD_OP_OVERLAY {
                 continue;
@@ -290,36 +375,67 @@ impl Device {
             if self.table[id as usize].ptr != 0 {
                 continue;
             }
-            let key = (store.id(), id);
-            let (buf, w, h) = match self.images.entry(key) {
-                Entry::Occupied(e) => e.into_mut(),
-                Entry::Vacant(v) => {
-                    let img = store.get(ImageId(id)).ok_or(Error::UnknownImage {
-                        frame: 0,
-                        op: 0,
-                        image: id,
-                    })?;
-                    let mut buf = DevBuf::default();
-                    let ptr = buf.reserve(img.data().len())?;
-                    // SAFETY: buf holds at least data.len() bytes; synchronous copy.
-                    if let Err(e) = unsafe { cu::memcpy_htod_sync(ptr, img.data()) } {
-                        buf.free();
-                        return Err(cuda("cuMemcpyHtoD (overlay image)")(e));
-                    }
-                    v.insert((buf, img.width() as i32, img.height() as i32))
-                }
+            let unknown = Error::UnknownImage {
+                frame: 0,
+                op: 0,
+                image: id,
             };
+            let (Some(img), Some(uid)) = (store.get(ImageId(id)), store.uid(ImageId(id))) else {
+                return Err(unknown);
+            };
+            if !self.images.contains_key(&uid) {
+                let mut buf = DevBuf::default();
+                buf.reserve(img.data().len())?;
+                self.images.insert(
+                    uid,
+                    CachedImage {
+                        buf,
+                        width: img.width() as i32,
+                        height: img.height() as i32,
+                        store: store.id(),
+                    },
+                );
+                self.uploads.push((id, uid, bytes));
+                bytes = align16(bytes + img.data().len());
+            }
+            let cached = &self.images[&uid];
             self.table[id as usize] = CdImage {
-                ptr: buf.ptr,
-                width: *w,
-                height: *h,
+                ptr: cached.buf.ptr,
+                width: cached.width,
+                height: cached.height,
             };
         }
-        Ok(())
+        Ok(bytes)
+    }
+
+    fn launch(
+        &mut self,
+        f: sys::CUfunction,
+        grid: (u32, u32, u32),
+        stream: sys::CUstream,
+        args: &mut [*mut c_void],
+        what: &'static str,
+    ) -> Result<()> {
+        if let Some(n) = self.fail_launch_after.as_mut() {
+            if *n == 0 {
+                self.fail_launch_after = None;
+                return Err(cuda(what)(DriverError(
+                    sys::cudaError_enum::CUDA_ERROR_LAUNCH_FAILED,
+                )));
+            }
+            *n -= 1;
+        }
+        // SAFETY: the caller passes arguments matching the kernel's signature in
+        // kernels/, pointing into buffers that outlive the stream's work.
+        unsafe { cu::launch_kernel(f, grid, (THREADS, 1, 1), 0, stream, args) }
+            .map_err(cuda(what))
     }
 
     /// Enqueues the whole plan on `stream` (this device's stream unless the caller
-    /// gave one): one upload, then per phase at most four launches. Does not wait.
+    /// gave one): one upload (commands, tables and new overlay images, from pinned
+    /// staging), then per phase at most four launches. Does not wait. From the first
+    /// enqueue on the submission counts as in flight, whatever fails later, so no
+    /// later call reuses or frees a buffer the GPU may still read.
     pub(crate) fn submit(
         &mut self,
         plan: &Plan,
@@ -327,13 +443,66 @@ impl Device {
         store: &ImageStore,
         stream: Option<sys::CUstream>,
     ) -> Result<()> {
+        if self.poisoned {
+            return Err(Error::NoCudaDevice(format!(
+                "GPU {}: an earlier submission failed and could not be waited for; its \
+                 buffers may still be in use (create a new renderer)",
+                self.ordinal
+            )));
+        }
         if plan.frames.is_empty() || plan.phases.is_empty() {
             return Ok(());
         }
         self.wait()?;
         let _g = CtxGuard::push(self.ctx)?;
-        self.prepare_images(plan, store)?;
         let stream = stream.unwrap_or(self.stream);
+        let mut enqueued = false;
+        let result = self.enqueue(plan, weights, store, stream, &mut enqueued);
+        self.settle(stream, enqueued, result)
+    }
+
+    /// After a submission: records `done` if anything was enqueued (so the next call
+    /// waits for it), or, failing that, waits for the stream now; forgets images whose
+    /// upload may not have landed when the submission failed.
+    fn settle(&mut self, stream: sys::CUstream, enqueued: bool, result: Result<()>) -> Result<()> {
+        if enqueued {
+            // SAFETY: done is a live event of this context; stream is of this context.
+            match unsafe { cu::event::record(self.done, stream) } {
+                Ok(()) => self.pending = true,
+                Err(e) => {
+                    // SAFETY: as above.
+                    if unsafe { cu::stream::synchronize(stream) }.is_err() {
+                        self.poisoned = true;
+                    }
+                    if result.is_ok() {
+                        return Err(cuda("cuEventRecord")(e));
+                    }
+                }
+            }
+        }
+        if result.is_err() && !self.uploads.is_empty() {
+            if self.poisoned || self.wait().is_err() {
+                self.poisoned = true;
+            } else {
+                for (_, uid, _) in self.uploads.drain(..) {
+                    if let Some(mut img) = self.images.remove(&uid) {
+                        img.buf.free();
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    fn enqueue(
+        &mut self,
+        plan: &Plan,
+        weights: &[u32],
+        store: &ImageStore,
+        stream: sys::CUstream,
+        enqueued: &mut bool,
+    ) -> Result<()> {
+        let pixel_bytes = self.prepare_images(plan, store)?;
 
         let mut l = Layout::default();
         let mut at = 0usize;
@@ -349,6 +518,7 @@ impl Device {
         l.boxes = section(size_of_val(plan.boxes.as_slice()));
         l.items = section(size_of_val(plan.items.as_slice()));
         l.jobs = section(size_of_val(plan.jobs.as_slice()));
+        l.pixels = section(pixel_bytes);
         l.total = at;
 
         let staging = self.staging.reserve(l.total)?;
@@ -386,6 +556,11 @@ impl Device {
             l.jobs,
             bytemuck::cast_slice::<CdBlurJob, u8>(&plan.jobs),
         );
+        for &(id, _, off) in &self.uploads {
+            if let Some(img) = store.get(ImageId(id)) {
+                put(staging, l.pixels + off, img.data());
+            }
+        }
 
         let base = self.upload.reserve(l.total)?;
         let scratch = self.scratch.reserve(plan.scratch_bytes.max(16) as usize)?;
@@ -394,12 +569,32 @@ impl Device {
             // SAFETY: event of this context, stream of this context.
             unsafe { cu::event::record(t0, stream) }.map_err(cuda("cuEventRecord"))?;
         }
+        *enqueued = true;
         // SAFETY: staging is pinned and not touched again until `done` has fired.
         unsafe {
             sys::cuMemcpyHtoDAsync_v2(base, self.staging.ptr as *const c_void, l.total, stream)
         }
         .result()
         .map_err(cuda("cuMemcpyHtoDAsync (commands)"))?;
+        // New overlay images: from the same pinned staging, on the launch stream, so
+        // they are ordered before the kernels whatever stream the caller gave (a
+        // synchronous copy from pageable memory is not ordered with another stream).
+        for &(id, uid, off) in &self.uploads {
+            let (Some(img), Some(cached)) = (store.get(ImageId(id)), self.images.get(&uid)) else {
+                continue;
+            };
+            // SAFETY: the device buffer holds the image's bytes; staging as above.
+            unsafe {
+                sys::cuMemcpyHtoDAsync_v2(
+                    cached.buf.ptr,
+                    self.staging.ptr.add(l.pixels + off) as *const c_void,
+                    img.data().len(),
+                    stream,
+                )
+            }
+            .result()
+            .map_err(cuda("cuMemcpyHtoDAsync (overlay image)"))?;
+        }
 
         let mut frames = base + l.frames as u64;
         let mut cmds = base + l.cmds as u64;
@@ -423,30 +618,10 @@ impl Device {
                     (&mut njobs) as *mut u32 as *mut c_void,
                     (&mut scratch_arg) as *mut u64 as *mut c_void,
                 ];
-                // SAFETY: argument types match the kernels' signatures in draw.cu;
-                // every pointer lies in buffers that outlive the stream's work.
-                unsafe {
-                    cu::launch_kernel(
-                        self.f_pass1,
-                        (ph.blocks1, 1, 1),
-                        (THREADS, 1, 1),
-                        0,
-                        stream,
-                        &mut args,
-                    )
-                }
-                .map_err(cuda("launch cd_blur_pass1"))?;
-                unsafe {
-                    cu::launch_kernel(
-                        self.f_pass2,
-                        (ph.blocks2, 1, 1),
-                        (THREADS, 1, 1),
-                        0,
-                        stream,
-                        &mut args,
-                    )
-                }
-                .map_err(cuda("launch cd_blur_pass2"))?;
+                let f = self.f_pass1;
+                self.launch(f, (ph.blocks1, 1, 1), stream, &mut args, "launch cd_blur_pass1")?;
+                let f = self.f_pass2;
+                self.launch(f, (ph.blocks2, 1, 1), stream, &mut args, "launch cd_blur_pass2")?;
             }
             if ph.rows.1 > 0 {
                 let item = |i: u32| base + (l.items + i as usize * size_of::<CdTileItem>()) as u64;
@@ -465,22 +640,12 @@ impl Device {
                     (&mut rows) as *mut u64 as *mut c_void,
                     (&mut items) as *mut u64 as *mut c_void,
                 ];
-                // SAFETY: as above.
-                unsafe {
-                    cu::launch_kernel(
-                        if ph.overlay {
-                            self.f_composite
-                        } else {
-                            self.f_composite_plain
-                        },
-                        grid,
-                        (THREADS, 1, 1),
-                        0,
-                        stream,
-                        &mut args,
-                    )
-                }
-                .map_err(cuda("launch cd_composite"))?;
+                let f = if ph.overlay {
+                    self.f_composite
+                } else {
+                    self.f_composite_plain
+                };
+                self.launch(f, grid, stream, &mut args, "launch cd_composite")?;
             }
         }
         if let Some((_, t1)) = self.timing {
@@ -488,15 +653,16 @@ impl Device {
             unsafe { cu::event::record(t1, stream) }.map_err(cuda("cuEventRecord"))?;
             self.timed = true;
         }
-        // SAFETY: done is a live event of this context; stream is of this context.
-        unsafe { cu::event::record(self.done, stream) }.map_err(cuda("cuEventRecord"))?;
-        self.pending = true;
         Ok(())
     }
 }
 
 impl Drop for Device {
     fn drop(&mut self) {
+        if self.poisoned {
+            // The GPU may still use these buffers: leaking them is the safe choice.
+            return;
+        }
         self.destroy_timing();
         if let Ok(_g) = CtxGuard::push(self.ctx) {
             // SAFETY: handles below were created in this context and are freed once.
@@ -507,11 +673,14 @@ impl Drop for Device {
                 self.staging.free();
                 self.upload.free();
                 self.scratch.free();
-                for (_, (mut b, _, _)) in self.images.drain() {
-                    b.free();
+                for (_, mut img) in self.images.drain() {
+                    img.buf.free();
                 }
                 if !self.done.is_null() {
                     let _ = cu::event::destroy(self.done);
+                }
+                if !self.legacy.is_null() {
+                    let _ = cu::event::destroy(self.legacy);
                 }
                 if !self.module.is_null() {
                     let _ = cu::module::unload(self.module);

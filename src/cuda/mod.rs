@@ -15,7 +15,7 @@ pub mod ptx;
 
 use cudarc::driver::sys;
 
-use crate::draw::{DrawList, ImageStore, Resolved, resolve_batch};
+use crate::draw::{DrawList, ImageStore, ResolveOptions, Resolved, resolve_batch_with};
 use crate::error::{Error, Result};
 use crate::frame::{DeviceFrame, FrameInfo};
 use device::Device;
@@ -67,6 +67,8 @@ pub struct CudaRenderer {
     infos: Vec<FrameInfo>,
     plan: Plan,
     which: Vec<usize>,
+    options: ResolveOptions,
+    spans: Vec<(u64, u64, usize)>,
 }
 
 impl CudaRenderer {
@@ -80,7 +82,19 @@ impl CudaRenderer {
             infos: Vec::new(),
             plan: Plan::default(),
             which: Vec::new(),
+            options: ResolveOptions::default(),
+            spans: Vec::new(),
         })
+    }
+
+    /// Limits and invalid-op policy of later calls.
+    pub fn set_options(&mut self, options: ResolveOptions) {
+        self.options = options;
+    }
+
+    /// The last call's resolution (e.g. [`Resolved::skipped`]).
+    pub fn resolved(&self) -> &Resolved {
+        &self.resolved
     }
 
     /// Number of GPUs this renderer can draw on.
@@ -126,25 +140,38 @@ impl CudaRenderer {
         self.infos.clear();
         for (i, f) in frames.iter().enumerate() {
             f.validate(i)?;
-            if f.gpu_id as usize >= self.devices.len() {
+            if f.gpu_id() as usize >= self.devices.len() {
                 return Err(Error::InvalidFrame {
                     index: i,
                     reason: format!(
                         "gpu_id {} but this machine has {} CUDA device(s)",
-                        f.gpu_id,
+                        f.gpu_id(),
                         self.devices.len()
                     ),
                 });
             }
-            if f.info.pitch > u32::MAX as usize {
+            if f.info().pitch > u32::MAX as usize {
                 return Err(Error::InvalidFrame {
                     index: i,
                     reason: "pitch does not fit 32 bits".into(),
                 });
             }
-            self.infos.push(f.info);
+            self.infos.push(f.info());
         }
-        resolve_batch(&self.infos, lists, images, &mut self.resolved)
+        // Blocks of one launch draw every frame at once: frames sharing memory would
+        // race between blocks.
+        self.spans.clear();
+        self.spans.extend(frames.iter().enumerate().map(|(i, f)| {
+            (f.ptr(), f.ptr() + f.info().min_len() as u64, i)
+        }));
+        crate::frame::check_disjoint(&mut self.spans)?;
+        resolve_batch_with(
+            &self.infos,
+            lists,
+            images,
+            &self.options,
+            &mut self.resolved,
+        )
     }
 
     /// Enqueues the batch on each involved GPU's stream without waiting. Frames must
@@ -169,18 +196,18 @@ impl CudaRenderer {
         // Group frames by GPU; the usual single-GPU batch is one group.
         let mut gpus_done = 0u64;
         for start in 0..frames.len() {
-            let gpu = frames[start].gpu_id as usize;
+            let gpu = frames[start].gpu_id() as usize;
             if gpu < 64 && gpus_done & (1 << gpu) != 0 {
                 continue;
             }
             if gpu < 64 {
                 gpus_done |= 1 << gpu;
-            } else if frames[..start].iter().any(|f| f.gpu_id as usize == gpu) {
+            } else if frames[..start].iter().any(|f| f.gpu_id() as usize == gpu) {
                 continue;
             }
             self.which.clear();
             self.which
-                .extend((start..frames.len()).filter(|&i| frames[i].gpu_id as usize == gpu));
+                .extend((start..frames.len()).filter(|&i| frames[i].gpu_id() as usize == gpu));
             let mut plan = std::mem::take(&mut self.plan);
             let built = plan.build(frames, &self.which, &self.resolved);
             let res = built.and_then(|()| {
@@ -236,7 +263,7 @@ impl CudaRenderer {
         stream: CuStream,
     ) -> Result<()> {
         if let Some(f) = frames.first()
-            && let Some(i) = frames.iter().position(|g| g.gpu_id != f.gpu_id)
+            && let Some(i) = frames.iter().position(|g| g.gpu_id() != f.gpu_id())
         {
             return Err(Error::InvalidFrame {
                 index: i,
@@ -263,6 +290,31 @@ impl CudaRenderer {
     /// and it did any work. Waits for that submission.
     pub fn last_gpu_time_ms(&mut self, gpu: u32) -> Result<Option<f32>> {
         self.device(gpu as usize, 0)?.last_gpu_ms()
+    }
+
+    /// Orders this renderer's stream on GPU `gpu` after the work already queued on the
+    /// legacy default stream of its context (where GStreamer 1.22's CUDA elements copy),
+    /// with an event: the GPU waits, the host does not, and no other stream is drained.
+    pub fn follow_legacy_stream(&mut self, gpu: u32) -> Result<()> {
+        self.device(gpu as usize, 0)?.follow_legacy_stream()
+    }
+
+    /// Test hook: the `after`-th next kernel launch on GPU `gpu` fails (0: the next),
+    /// as a real launch failure would, after the submission's upload was enqueued.
+    #[doc(hidden)]
+    pub fn inject_launch_failure(&mut self, gpu: u32, after: u32) -> Result<()> {
+        self.device(gpu as usize, 0)?.inject_launch_failure(after);
+        Ok(())
+    }
+
+    /// Whether GPU `gpu` may still run work of an earlier submission (false after a
+    /// [`wait`](Self::wait)).
+    #[doc(hidden)]
+    pub fn in_flight(&self, gpu: u32) -> bool {
+        self.devices
+            .get(gpu as usize)
+            .and_then(Option::as_ref)
+            .is_some_and(Device::in_flight)
     }
 
     /// The primary context of GPU `gpu` (retained by this renderer), for callers that

@@ -151,11 +151,11 @@ impl Plan {
             let offset = self.cmds.len() as u32;
             self.cmds.extend_from_slice(cmds);
             self.frames.push(CdFrame {
-                ptr: f.ptr,
-                pitch: f.info.pitch as u32,
-                width: f.info.width as i32,
-                height: f.info.height as i32,
-                format: f.info.format.code(),
+                ptr: f.ptr(),
+                pitch: f.info().pitch as u32,
+                width: f.info().width as i32,
+                height: f.info().height as i32,
+                format: f.info().format.code(),
                 cmd_offset: offset,
                 cmd_count: cmds.len() as u32,
             });

@@ -7,13 +7,16 @@
 //!
 //! [`CdCmd`]: crate::cuda::commands::CdCmd
 
+pub mod png;
 pub mod resolve;
 pub mod scene;
 
 use crate::color::Color;
 use crate::geom::Rect;
 
-pub use resolve::{Resolved, resolve_batch};
+pub use resolve::{
+    InvalidOps, Limits, ResolveOptions, Resolved, resolve_batch, resolve_batch_with,
+};
 
 /// Accepted outline widths, in pixels.
 pub const BORDER_WIDTH_RANGE: std::ops::RangeInclusive<u32> = 1..=1024;
@@ -297,20 +300,36 @@ pub trait ImageSizes {
 }
 
 /// The registry of overlay images: add an image once, draw it by handle from any
-/// backend. Images never change once added, so backends may cache them by
-/// (`store id`, handle); the CUDA backend uploads each image once per device.
+/// backend. Images can be replaced and removed (an element whose `overlay-location`
+/// changes replaces its image rather than adding one per change). Every stored image
+/// has a process-unique id ([`ImageStore::uid`]) that changes when it is replaced, so
+/// backends cache by it: the CUDA backend uploads each image once per device and
+/// frees a device copy once its image is replaced or removed ([`ImageStore::version`]
+/// tells it when to look). A removed handle may be handed out again by a later
+/// [`ImageStore::add`].
 #[derive(Debug)]
 pub struct ImageStore {
     id: u64,
-    images: Vec<std::sync::Arc<Image>>,
+    slots: Vec<Option<(std::sync::Arc<Image>, u64)>>,
+    free: Vec<u32>,
+    live: usize,
+    version: u64,
+}
+
+static NEXT_STORE_OR_IMAGE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_uid() -> u64 {
+    NEXT_STORE_OR_IMAGE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Default for ImageStore {
     fn default() -> Self {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Self {
-            id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            images: Vec::new(),
+            id: next_uid(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            version: 0,
         }
     }
 }
@@ -325,27 +344,113 @@ impl ImageStore {
         self.id
     }
 
+    /// Changes whenever an image is replaced or removed (not on `add`): backends
+    /// holding copies of images prune them when it moves.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     /// Registers an image and returns its handle.
     pub fn add(&mut self, image: Image) -> ImageId {
-        self.images.push(std::sync::Arc::new(image));
-        ImageId(self.images.len() as u32 - 1)
+        let entry = Some((std::sync::Arc::new(image), next_uid()));
+        self.live += 1;
+        match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = entry;
+                ImageId(slot)
+            }
+            None => {
+                self.slots.push(entry);
+                ImageId(self.slots.len() as u32 - 1)
+            }
+        }
+    }
+
+    /// Replaces the image behind `id` (later draws use the new one); fails if `id` is
+    /// not registered.
+    pub fn replace(&mut self, id: ImageId, image: Image) -> crate::Result<()> {
+        match self.slots.get_mut(id.0 as usize) {
+            Some(Some(slot)) => {
+                *slot = (std::sync::Arc::new(image), next_uid());
+                self.version += 1;
+                Ok(())
+            }
+            _ => Err(crate::Error::InvalidImage(format!(
+                "cannot replace image {}: no such handle",
+                id.0
+            ))),
+        }
+    }
+
+    /// Removes an image; returns it, or `None` if `id` was not registered. Lists that
+    /// still name `id` fail validation ([`crate::Error::UnknownImage`]).
+    pub fn remove(&mut self, id: ImageId) -> Option<std::sync::Arc<Image>> {
+        let (image, _) = self.slots.get_mut(id.0 as usize)?.take()?;
+        self.free.push(id.0);
+        self.live -= 1;
+        self.version += 1;
+        Some(image)
     }
 
     pub fn get(&self, id: ImageId) -> Option<&std::sync::Arc<Image>> {
-        self.images.get(id.0 as usize)
+        self.slots.get(id.0 as usize)?.as_ref().map(|(i, _)| i)
     }
 
+    /// The process-unique id of the image now behind `id`.
+    pub fn uid(&self, id: ImageId) -> Option<u64> {
+        self.slots.get(id.0 as usize)?.as_ref().map(|(_, u)| *u)
+    }
+
+    /// Whether an image of this uid is still stored.
+    pub fn contains_uid(&self, uid: u64) -> bool {
+        self.slots.iter().flatten().any(|(_, u)| *u == uid)
+    }
+
+    /// Number of registered images.
     pub fn len(&self) -> usize {
-        self.images.len()
+        self.live
     }
 
     pub fn is_empty(&self) -> bool {
-        self.images.is_empty()
+        self.live == 0
     }
 }
 
 impl ImageSizes for ImageStore {
     fn image_size(&self, id: ImageId) -> Option<(u32, u32)> {
         self.get(id).map(|i| (i.width(), i.height()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn img(v: u8) -> Image {
+        Image::new(1, 1, vec![v; 4]).unwrap()
+    }
+
+    #[test]
+    fn images_are_replaced_and_removed() {
+        let mut s = ImageStore::new();
+        let a = s.add(img(1));
+        let b = s.add(img(2));
+        let (ua, v0) = (s.uid(a).unwrap(), s.version());
+        s.replace(a, img(3)).unwrap();
+        assert_eq!(s.get(a).unwrap().data()[0], 3);
+        assert_ne!(s.uid(a), Some(ua));
+        assert!(!s.contains_uid(ua));
+        assert!(s.version() > v0);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.remove(b).unwrap().data()[0], 2);
+        assert!(s.get(b).is_none() && s.remove(b).is_none());
+        assert!(s.replace(b, img(4)).is_err());
+        assert_eq!(s.len(), 1);
+        // Toggling never grows the store.
+        for i in 0..1000 {
+            s.replace(a, img(i as u8)).unwrap();
+        }
+        assert_eq!((s.len(), s.slots.len()), (1, 2));
+        assert_eq!(s.add(img(5)), b, "a freed slot is reused");
     }
 }

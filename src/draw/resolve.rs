@@ -15,6 +15,51 @@ use crate::error::{Error, Result};
 use crate::frame::FrameInfo;
 use crate::geom::{PixelRect, Rect};
 
+/// Bounds on the work one call may ask for, so a hostile or buggy producer of draw
+/// lists cannot stall a streaming thread (a million full-frame fills take seconds even
+/// on small frames). Exceeding one is [`Error::LimitExceeded`] and nothing is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most ops in one frame's list (default 16384).
+    pub max_ops_per_list: usize,
+    /// Most ops in one call, all frames together (default 262144).
+    pub max_ops_per_batch: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_ops_per_list: 16_384,
+            max_ops_per_batch: 262_144,
+        }
+    }
+}
+
+/// What validation does with an op that is out of range (NaN or absurd coordinates,
+/// bad radius, unknown image...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InvalidOps {
+    /// The call fails and nothing is drawn on any frame: the library default, so a
+    /// bug in the caller's lists is never half drawn.
+    #[default]
+    Reject,
+    /// The op is left out, counted and reported ([`Resolved::skipped`]); the other
+    /// ops are drawn. For lists built from detections that come from elsewhere (the
+    /// element and the probe), where one bad detection must not cancel the others
+    /// (a redaction among them above all).
+    Skip,
+}
+
+/// How [`resolve_batch_with`] validates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResolveOptions {
+    pub limits: Limits,
+    pub invalid_ops: InvalidOps,
+}
+
+/// How many skipped-op errors a [`Resolved`] keeps (the count is exact).
+pub const KEPT_SKIP_ERRORS: usize = 8;
+
 /// The commands of a whole batch, ready for a backend. Reuse one across calls: its
 /// vectors keep their capacity, so steady-state resolution allocates nothing.
 #[derive(Debug, Default, Clone)]
@@ -26,6 +71,10 @@ pub struct Resolved {
     /// Gaussian weight tables (Q16, each summing to exactly 1 << 16), referenced by
     /// `CdCmd::aux` of `CD_OP_BLUR_GAUSS` commands.
     pub weights: Vec<u32>,
+    /// Ops left out under [`InvalidOps::Skip`] in the last resolution.
+    skipped: usize,
+    /// The first [`KEPT_SKIP_ERRORS`] of their errors.
+    skipped_errors: Vec<String>,
 }
 
 impl Resolved {
@@ -33,6 +82,18 @@ impl Resolved {
         self.cmds.clear();
         self.ranges.clear();
         self.weights.clear();
+        self.skipped = 0;
+        self.skipped_errors.clear();
+    }
+
+    /// Number of ops left out by the last resolution ([`InvalidOps::Skip`]).
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+
+    /// Why the first few skipped ops were left out (frame and op named).
+    pub fn skipped_errors(&self) -> &[String] {
+        &self.skipped_errors
     }
 
     /// The commands of frame `i`.
@@ -49,11 +110,23 @@ impl Resolved {
 }
 
 /// Validates every list against its frame and resolves the batch into `out` (cleared
-/// first). On error `out` is left cleared and nothing should be drawn.
+/// first), with the default [`ResolveOptions`]. On error `out` is left cleared and
+/// nothing should be drawn.
 pub fn resolve_batch<L: AsRef<DrawList>>(
     frames: &[FrameInfo],
     lists: &[L],
     images: &dyn ImageSizes,
+    out: &mut Resolved,
+) -> Result<()> {
+    resolve_batch_with(frames, lists, images, &ResolveOptions::default(), out)
+}
+
+/// [`resolve_batch`] with explicit limits and invalid-op policy.
+pub fn resolve_batch_with<L: AsRef<DrawList>>(
+    frames: &[FrameInfo],
+    lists: &[L],
+    images: &dyn ImageSizes,
+    options: &ResolveOptions,
     out: &mut Resolved,
 ) -> Result<()> {
     out.clear();
@@ -63,12 +136,34 @@ pub fn resolve_batch<L: AsRef<DrawList>>(
             lists: lists.len(),
         });
     }
+    let limits = options.limits;
+    let mut total = 0usize;
+    for (i, list) in lists.iter().enumerate() {
+        let n = list.as_ref().len();
+        if n > limits.max_ops_per_list {
+            return Err(Error::LimitExceeded {
+                what: format!("frame {i}: {n} ops in one list"),
+                limit: limits.max_ops_per_list,
+            });
+        }
+        total += n;
+    }
+    if total > limits.max_ops_per_batch {
+        return Err(Error::LimitExceeded {
+            what: format!("{total} ops in one batch"),
+            limit: limits.max_ops_per_batch,
+        });
+    }
     let result = (|| {
         for (i, (info, list)) in frames.iter().zip(lists).enumerate() {
             info.validate(i)?;
             let start = out.cmds.len() as u32;
             for (j, op) in list.as_ref().ops().iter().enumerate() {
-                resolve_op(op, info, images, out).map_err(|e| match e {
+                let (cmds, weights) = (out.cmds.len(), out.weights.len());
+                let Err(e) = resolve_op(op, info, images, out) else {
+                    continue;
+                };
+                let e = match e {
                     OpError::Invalid(reason) => Error::InvalidOp {
                         frame: i,
                         op: j,
@@ -79,7 +174,17 @@ pub fn resolve_batch<L: AsRef<DrawList>>(
                         op: j,
                         image,
                     },
-                })?;
+                };
+                if options.invalid_ops == InvalidOps::Reject {
+                    return Err(e);
+                }
+                // Nothing of the bad op may remain.
+                out.cmds.truncate(cmds);
+                out.weights.truncate(weights);
+                out.skipped += 1;
+                if out.skipped_errors.len() < KEPT_SKIP_ERRORS {
+                    out.skipped_errors.push(e.to_string());
+                }
             }
             out.ranges.push((start, out.cmds.len() as u32 - start));
         }
@@ -184,13 +289,6 @@ fn resolve_blur(
             b.expand
         )));
     }
-    let e = b.expand;
-    let grown = Rect::new(
-        b.rect.left - e,
-        b.rect.top - e,
-        b.rect.width + 2.0 * e,
-        b.rect.height + 2.0 * e,
-    );
     let (op, param, color, aux) = match b.kind {
         BlurKind::Box { radius } => {
             if !BLUR_RADIUS_RANGE.contains(&radius) {
@@ -226,7 +324,12 @@ fn resolve_blur(
             0,
         ),
     };
-    let clip = grown.to_pixels().intersect(&frame);
+    // Grown in f64 before rounding, and clipped (never dropped) when the grown
+    // rectangle passes the coordinate limit: see `Rect::to_pixels_grown`.
+    let clip = b
+        .rect
+        .to_pixels_grown(f64::from(b.expand))
+        .intersect(&frame);
     if clip.is_empty() {
         // Drop any weights pushed for a command that will not exist.
         if op == CD_OP_BLUR_GAUSS {
@@ -370,6 +473,65 @@ mod tests {
         let mut l = DrawList::new();
         l.fill(Rect::new(f32::NAN, 0.0, 1.0, 1.0), Color::RED);
         assert!(one(&l).unwrap_err().to_string().contains("left is NaN"));
+    }
+
+    #[test]
+    fn limits_refuse_before_anything_is_resolved() {
+        let mut l = DrawList::new();
+        for _ in 0..5 {
+            l.fill(Rect::new(0.0, 0.0, 1.0, 1.0), Color::RED);
+        }
+        let infos = [FrameInfo::packed(8, 8, PixelFormat::Rgba); 2];
+        let mut out = Resolved::default();
+        let tight = |list, batch| ResolveOptions {
+            limits: Limits {
+                max_ops_per_list: list,
+                max_ops_per_batch: batch,
+            },
+            ..Default::default()
+        };
+        let e = resolve_batch_with(&infos, &[&l, &l], &NoImages, &tight(4, 100), &mut out)
+            .unwrap_err();
+        assert!(matches!(e, Error::LimitExceeded { limit: 4, .. }), "{e}");
+        assert!(e.to_string().contains("frame 0: 5 ops"), "{e}");
+        let e = resolve_batch_with(&infos, &[&l, &l], &NoImages, &tight(5, 9), &mut out)
+            .unwrap_err();
+        assert!(e.to_string().contains("10 ops in one batch"), "{e}");
+        resolve_batch_with(&infos, &[&l, &l], &NoImages, &tight(5, 10), &mut out).unwrap();
+        assert_eq!(out.cmds.len(), 10);
+        // The defaults are generous for real scenes and finite.
+        let big: DrawList = (0..16_385)
+            .map(|_| Op::from(BoxOp { rect: Rect::new(0.0, 0.0, 1.0, 1.0), border: None, fill: Some(Color::RED) }))
+            .collect();
+        assert!(matches!(
+            resolve_batch(&infos[..1], &[&big], &NoImages, &mut out),
+            Err(Error::LimitExceeded { limit: 16_384, .. })
+        ));
+    }
+
+    #[test]
+    fn skip_policy_drops_only_the_bad_ops() {
+        let mut l = DrawList::new();
+        l.blur(Rect::new(0.0, 0.0, 4.0, 4.0), BlurKind::Gaussian { sigma: 1.0 });
+        l.fill(Rect::new(4_294_967_291.0, 0.0, 2.0, 2.0), Color::RED);
+        l.blur(Rect::new(0.0, 0.0, 4.0, 4.0), BlurKind::Gaussian { sigma: 99.0 });
+        l.overlay(ImageId(3), Rect::new(0.0, 0.0, 1.0, 1.0), 1.0);
+        l.blur(Rect::new(2.0, 2.0, 4.0, 4.0), BlurKind::Solid { color: Color::BLACK });
+        let infos = [FrameInfo::packed(8, 8, PixelFormat::Rgba)];
+        let mut out = Resolved::default();
+        assert!(resolve_batch(&infos, &[&l], &NoImages, &mut out).is_err());
+        let skip = ResolveOptions {
+            invalid_ops: InvalidOps::Skip,
+            ..Default::default()
+        };
+        resolve_batch_with(&infos, &[&l], &NoImages, &skip, &mut out).unwrap();
+        assert_eq!(out.skipped(), 3);
+        assert_eq!(out.cmds.len(), 2);
+        assert_eq!(out.cmds[0].op, CD_OP_BLUR_GAUSS);
+        assert_eq!(out.cmds[1].op, CD_OP_SOLID);
+        assert_eq!(out.weights.len(), 7, "only the kept gaussian's table");
+        assert!(out.skipped_errors()[0].contains("op 1"));
+        assert!(out.skipped_errors()[2].contains("op 3: unknown image handle 3"));
     }
 
     #[test]

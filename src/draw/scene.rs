@@ -30,9 +30,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+pub use super::png::{decode_png, encode_png};
 use super::{
     Align, BlurKind, BlurOp, Border, BoxOp, DrawList, Filter, Image, ImageId, ImageStore,
-    MAX_IMAGE_DIMENSION, Op, OverlayOp, Resolved, resolve_batch,
+    Op, OverlayOp, Resolved, resolve_batch,
 };
 use crate::color::{Color, PixelFormat};
 use crate::error::{Error, Result};
@@ -202,12 +203,7 @@ impl Scene {
         let dir = path.parent().unwrap_or(Path::new("."));
         scene
             .into_loaded(|name| {
-                let file = dir.join(name);
-                let bytes = std::fs::read(&file).map_err(|source| Error::Io {
-                    context: format!("reading image {}", file.display()),
-                    source,
-                })?;
-                decode_png(&bytes)
+                super::png::load_png(&dir.join(name))
             })
             .map_err(in_file)
     }
@@ -309,70 +305,6 @@ fn validate(s: &LoadedScene) -> Result<()> {
         }
         e => Error::Scene(e.to_string()),
     })
-}
-
-/// Decodes a PNG of any colour type and bit depth into straight-alpha RGBA8.
-pub fn decode_png(bytes: &[u8]) -> Result<Image> {
-    let bad = |m: String| Error::InvalidImage(m);
-    let mut dec = png::Decoder::new_with_limits(
-        std::io::Cursor::new(bytes),
-        png::Limits {
-            // The largest image we accept, plus decoder working memory.
-            bytes: (MAX_IMAGE_DIMENSION as usize).pow(2) * 4 + (1 << 24),
-        },
-    );
-    dec.set_transformations(png::Transformations::normalize_to_color8());
-    let mut reader = dec.read_info().map_err(|e| bad(format!("PNG: {e}")))?;
-    let (w, h) = (reader.info().width, reader.info().height);
-    if w == 0 || h == 0 || w > MAX_IMAGE_DIMENSION || h > MAX_IMAGE_DIMENSION {
-        return Err(bad(format!(
-            "PNG size {w}x{h} outside 1..={MAX_IMAGE_DIMENSION}"
-        )));
-    }
-    let size = reader
-        .output_buffer_size()
-        .ok_or_else(|| bad("PNG too large".into()))?;
-    let mut buf = vec![0u8; size];
-    let out = reader
-        .next_frame(&mut buf)
-        .map_err(|e| bad(format!("PNG: {e}")))?;
-    let buf = &buf[..out.buffer_size()];
-    let px = w as usize * h as usize;
-    let mut rgba = Vec::with_capacity(px * 4);
-    let line = out.line_size;
-    let rows = buf.chunks(line).take(h as usize);
-    use png::ColorType as C;
-    for row in rows {
-        match out.color_type {
-            C::Rgba => rgba.extend_from_slice(&row[..w as usize * 4]),
-            C::Rgb => row[..w as usize * 3]
-                .chunks_exact(3)
-                .for_each(|p| rgba.extend_from_slice(&[p[0], p[1], p[2], 255])),
-            C::Grayscale => row[..w as usize]
-                .iter()
-                .for_each(|&g| rgba.extend_from_slice(&[g, g, g, 255])),
-            C::GrayscaleAlpha => row[..w as usize * 2]
-                .chunks_exact(2)
-                .for_each(|p| rgba.extend_from_slice(&[p[0], p[0], p[0], p[1]])),
-            C::Indexed => return Err(bad("PNG: palette not expanded".into())),
-        }
-    }
-    Image::new(w, h, rgba)
-}
-
-/// Encodes straight-alpha RGBA8 pixels (`4 * width * height` bytes) as a PNG.
-pub fn encode_png(width: u32, height: u32, rgba: &[u8]) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let err = |e: png::EncodingError| Error::InvalidImage(format!("PNG encoding: {e}"));
-    {
-        let mut enc = png::Encoder::new(&mut out, width, height);
-        enc.set_color(png::ColorType::Rgba);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header().map_err(err)?;
-        w.write_image_data(rgba).map_err(err)?;
-        w.finish().map_err(err)?;
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -36,12 +36,13 @@
 //!
 //! GStreamer 1.22's `GstCudaMemory` carries no stream (its elements synchronise their
 //! own work before pushing a buffer); where libgstcuda exports `gst_cuda_memory_sync`
-//! (GStreamer >= 1.24) it is called once the memory is mapped. Then, before drawing,
-//! the memory's CUDA context and the renderer's are synchronised (`cuCtxSynchronize`,
-//! in that order): a blocking `cuMemcpy` from pageable host memory returns before its
-//! DMA lands, and the renderer's stream does not wait for the legacy stream. The CUDA
-//! backend's render is blocking, and the staging copies are synchronised too, so the
-//! memory is complete again when it is unmapped.
+//! (GStreamer >= 1.24) it is called once the memory is mapped. Drawn in place, the
+//! renderer's stream is then ordered after the context's legacy stream with an event
+//! (GStreamer 1.22 uploads with blocking `cuMemcpy` calls there, which return before a
+//! copy from pageable memory lands); nothing else on the context is waited for. Only
+//! the staging path synchronises whole contexts (`cuCtxSynchronize`, memory's then
+//! ours), as no stream orders work across contexts. The CUDA backend's render waits
+//! for its own stream, so the memory is complete again when it is unmapped.
 //!
 //! # Negotiation
 //!
@@ -201,7 +202,7 @@ impl<'a> CudaFrameMap<'a> {
                 info.min_len()
             )));
         }
-        this.owner = pointer_context(this.frame.ptr)?;
+        this.owner = pointer_context(this.frame.ptr())?;
         // The map may itself have uploaded a newer host copy; GStreamer >= 1.24 also
         // tracks the memory's stream: wait for it once mapped.
         if let Some(sync) = memory_sync_fn() {
@@ -240,17 +241,18 @@ impl<'a> CudaFrameMap<'a> {
         ours: cu::CUcontext,
         draw: impl FnOnce(&DeviceFrame) -> Result<R>,
     ) -> Result<(R, CudaPath)> {
-        // Whoever wrote the frame may have left the copy in flight: a blocking
-        // cuMemcpy from pageable host memory (an upload) returns once the source is
-        // staged, before the DMA lands, and the renderer's stream does not wait for
-        // the legacy stream. Wait for the memory's context, then for ours.
-        synchronize(self.owner)?;
-        if self.owner != ours {
-            synchronize(ours)?;
-        }
         match self.path_for(ours) {
+            // In place, the caller orders the renderer's stream after the context's
+            // legacy stream (`CudaRenderer::follow_legacy_stream`), where GStreamer
+            // 1.22's uploads run: a blocking cuMemcpy from pageable memory returns
+            // before its DMA lands. No context-wide synchronisation: that would drain
+            // every decoder, encoder and pipeline sharing the context.
             CudaPath::InPlace => Ok((draw(&self.frame)?, CudaPath::InPlace)),
             CudaPath::Copied => {
+                // Across contexts there is no stream to order on: wait for the memory's
+                // context, then for ours (only on this rare, already slow path).
+                synchronize(self.owner)?;
+                synchronize(ours)?;
                 let r = staging.draw(&self.frame, self.owner, ours, draw)?;
                 Ok((r, CudaPath::Copied))
             }
@@ -332,11 +334,21 @@ unsafe fn with_context<R>(ctx: cu::CUcontext, f: impl FnOnce() -> R) -> Result<R
     }
 }
 
+static CONTEXT_SYNCS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Context-wide synchronisations made so far (staging path only): tests check that
+/// buffers drawn in place make none.
+#[doc(hidden)]
+pub fn context_synchronizations() -> u64 {
+    CONTEXT_SYNCS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Waits for all work of context `ctx` (nothing if null).
 fn synchronize(ctx: cu::CUcontext) -> Result<()> {
     if ctx.is_null() {
         return Ok(());
     }
+    CONTEXT_SYNCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     // SAFETY: ctx is a live context (the memory's, held by its GstCudaContext while
     // the buffer is mapped, or the renderer's); the push is balanced.
     let r = unsafe { with_context(ctx, || cu::cuCtxSynchronize()) }?;
@@ -413,14 +425,14 @@ impl Staging {
         ours: cu::CUcontext,
         draw: impl FnOnce(&DeviceFrame) -> Result<R>,
     ) -> Result<R> {
-        let len = frame.info.min_len();
+        let len = frame.info().min_len();
         self.ensure(ours, len)?;
         let staged_ptr = self.ptr;
         // SAFETY: both ranges hold `len` bytes in their contexts. Our context is made
         // current around the copy (the copy runs in a context).
         unsafe {
             let r = with_context(ours, || {
-                cu::cuMemcpyPeer(staged_ptr, ours, frame.ptr, owner, len)
+                cu::cuMemcpyPeer(staged_ptr, ours, frame.ptr(), owner, len)
             })?;
             cuda_err("cuMemcpyPeer (to staging)", r)?;
         }
@@ -428,12 +440,12 @@ impl Staging {
         // stream need not wait for it: the staged frame must be complete first.
         synchronize(ours)?;
         // SAFETY: the staging buffer holds `len` bytes in the renderer's context.
-        let staged = unsafe { DeviceFrame::new(staged_ptr, frame.info, frame.gpu_id) };
+        let staged = unsafe { DeviceFrame::new(staged_ptr, frame.info(), frame.gpu_id()) };
         let r = draw(&staged)?;
         // SAFETY: as above, in the other direction; the render was synchronised.
         unsafe {
             let r = with_context(ours, || {
-                cu::cuMemcpyPeer(frame.ptr, owner, staged_ptr, ours, len)
+                cu::cuMemcpyPeer(frame.ptr(), owner, staged_ptr, ours, len)
             })?;
             cuda_err("cuMemcpyPeer (from staging)", r)?;
         }

@@ -54,40 +54,8 @@ pub fn register() -> Result<()> {
     .map_err(Error::Gst)
 }
 
-/// Reads a PNG file (any colour type, 8 or 16 bits) into a straight-alpha RGBA
-/// [`Image`] for overlays.
+/// Reads a PNG file into a straight-alpha RGBA [`Image`] for overlays: the crate's one
+/// decoder, [`crate::draw::png::load_png`], with its limits checked before allocating.
 pub fn load_png(path: &std::path::Path) -> Result<Image> {
-    let io = |source| Error::Io {
-        context: format!("reading {}", path.display()),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
-    decoder.set_transformations(png::Transformations::normalize_to_color8());
-    let bad = |e: &dyn std::fmt::Display| Error::InvalidImage(format!("{}: {e}", path.display()));
-    let mut reader = decoder.read_info().map_err(|e| bad(&e))?;
-    let size = reader
-        .output_buffer_size()
-        .ok_or_else(|| bad(&"image too large"))?;
-    let mut buf = vec![0; size];
-    let info = reader.next_frame(&mut buf).map_err(|e| bad(&e))?;
-    buf.truncate(info.buffer_size());
-    let px = (info.width * info.height) as usize;
-    let rgba = match info.color_type {
-        png::ColorType::Rgba => buf,
-        png::ColorType::Rgb => buf
-            .chunks_exact(3)
-            .flat_map(|p| [p[0], p[1], p[2], 255])
-            .collect(),
-        png::ColorType::GrayscaleAlpha => buf
-            .chunks_exact(2)
-            .flat_map(|p| [p[0], p[0], p[0], p[1]])
-            .collect(),
-        png::ColorType::Grayscale => buf.iter().flat_map(|&g| [g, g, g, 255]).collect(),
-        png::ColorType::Indexed => return Err(bad(&"palette not expanded")),
-    };
-    if rgba.len() != px * 4 {
-        return Err(bad(&"unexpected decoded size"));
-    }
-    Image::new(info.width, info.height, rgba)
+    crate::draw::png::load_png(path)
 }

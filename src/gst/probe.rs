@@ -419,11 +419,14 @@ impl BufferDrawer {
 
     fn render_cuda(&mut self, buffer: &mut gst::BufferRef, info: &LightInfo) -> Result<()> {
         let mapped = cudamem::CudaFrameMap::map(buffer, &info.video, info.format)?;
-        let gpu = mapped.frame().gpu_id;
+        let gpu = mapped.frame().gpu_id();
         let (cuda, images) = self.renderer.cuda_and_images()?;
         // In place only if the memory belongs to the very context the kernels will
         // run in; anything else is staged.
         let ours = cuda.context(gpu)?;
+        if mapped.path_for(ours) == cudamem::CudaPath::InPlace {
+            cuda.follow_legacy_stream(gpu)?;
+        }
         let lists = &self.lists;
         let ((), path) = mapped.draw_with(&mut self.staging, ours, |frame| {
             cuda.render(std::slice::from_ref(frame), lists, images)
@@ -446,7 +449,10 @@ impl BufferDrawer {
         let pts = buffer.pts();
         // The batch holds the buffer mapped (read-only: the descriptor) until dropped;
         // the pixels it points to are written by the backends.
-        let batch = NvmmBatch::from_buffer(buffer, &self.nvmm)?;
+        // SAFETY: this buffer comes from a stream whose negotiated caps say memory:NVMM
+        // (`StreamInfo::memory`), so an NvBufSurface producer made it; the size check
+        // inside refuses bytes that merely claim to be a descriptor.
+        let batch = unsafe { NvmmBatch::from_buffer(buffer, &self.nvmm) }?;
         self.prepare(batch.frames().len());
         self.metas.extend(batch.frames().iter().map(|f| FrameMeta {
             index: f.index,

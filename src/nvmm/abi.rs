@@ -26,6 +26,8 @@ pub mod mem_type {
     pub const SURFACE_ARRAY: u32 = 4;
     pub const HANDLE: u32 = 5;
     pub const SYSTEM: u32 = 6;
+    /// DeepStream 9.0+, Jetson: a CUDA array, not linear memory.
+    pub const CUDA_ARRAY: u32 = 7;
 }
 
 /// `NvBufSurfaceColorFormat` values cudadraw names (RGBA is 19, not 4).
@@ -100,6 +102,7 @@ pub fn mem_type_name(v: u32) -> &'static str {
         mem_type::SURFACE_ARRAY => "SURFACE_ARRAY",
         mem_type::HANDLE => "HANDLE",
         mem_type::SYSTEM => "SYSTEM",
+        mem_type::CUDA_ARRAY => "CUDA_ARRAY",
         _ => "unknown",
     }
 }
@@ -286,25 +289,52 @@ impl Abi {
         if major >= 8 { Abi::Ds8 } else { Abi::Ds4To7 }
     }
 
-    /// The ABI of this machine: `CUDADRAW_NVMM_ABI` if set, else the installed
-    /// DeepStream's version file (`$DEEPSTREAM_DIR/version`, default
-    /// [`DEFAULT_DEEPSTREAM_DIR`]), else [`Abi::Ds4To7`] (the layout of every release
-    /// before 8.0; synthetic producers default to the same value, so they agree).
-    /// Read once per process; [`Abi::detect_now`] reads again.
-    pub fn detect() -> Abi {
-        static DETECTED: std::sync::OnceLock<Abi> = std::sync::OnceLock::new();
-        *DETECTED.get_or_init(Abi::detect_now)
+    /// The ABI whose `NvBufSurface` is exactly `len` bytes: DeepStream's descriptor
+    /// buffers are exactly `sizeof(NvBufSurface)` (64 bytes up to 7.1, 72 from 8.0),
+    /// the most reliable signal at run time.
+    pub fn from_descriptor_size(len: usize) -> Option<Abi> {
+        [Abi::Ds4To7, Abi::Ds8]
+            .into_iter()
+            .find(|a| a.surface_size() == len)
     }
 
-    /// [`Abi::detect`] without the per-process cache.
-    pub fn detect_now() -> Abi {
-        if let Some(abi) = std::env::var(ABI_ENV).ok().and_then(|v| Abi::parse(&v)) {
-            return abi;
+    /// The ABI `CUDADRAW_NVMM_ABI` names, `None` when unset or empty; a value that
+    /// names no ABI is an error (never silently ignored). Read once per process.
+    pub fn from_env() -> Result<Option<Abi>> {
+        static ENV: std::sync::OnceLock<std::result::Result<Option<Abi>, String>> =
+            std::sync::OnceLock::new();
+        ENV.get_or_init(|| Abi::parse_env(std::env::var_os(ABI_ENV)))
+            .clone()
+            .map_err(|reason| Error::NvBufSurface {
+                abi: "no ABI".into(),
+                reason,
+            })
+    }
+
+    fn parse_env(v: Option<std::ffi::OsString>) -> std::result::Result<Option<Abi>, String> {
+        let Some(v) = v else { return Ok(None) };
+        let text = v.to_string_lossy();
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        Abi::parse(&text).map(Some).ok_or_else(|| {
+            format!("{ABI_ENV}={text:?} names no ABI: use ds4to7 (DeepStream 4.0-7.1) or ds8 (8.0 and later)")
+        })
+    }
+
+    /// The ABI a producer of descriptors should write on this machine:
+    /// `CUDADRAW_NVMM_ABI` if set (an invalid value is an error), else the installed
+    /// DeepStream's version file (`$DEEPSTREAM_DIR/version`, default
+    /// [`DEFAULT_DEEPSTREAM_DIR`]), else [`Abi::Ds4To7`]. Consumers do not need it:
+    /// [`crate::nvmm::NvmmBatch`] reads the ABI off the descriptor's size.
+    pub fn detect() -> Result<Abi> {
+        if let Some(abi) = Abi::from_env()? {
+            return Ok(abi);
         }
         let dir = std::env::var_os("DEEPSTREAM_DIR")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| DEFAULT_DEEPSTREAM_DIR.into());
-        Abi::from_version_file(&dir.join("version")).unwrap_or(Abi::Ds4To7)
+        Ok(Abi::from_version_file(&dir.join("version")).unwrap_or(Abi::Ds4To7))
     }
 
     /// Reads a DeepStream `version` file (a line like `Version: 7.1`).
@@ -579,6 +609,19 @@ impl FrameParams {
 mod tests {
     use super::*;
     use std::mem::offset_of;
+
+    #[test]
+    fn abi_from_size_and_environment() {
+        assert_eq!(Abi::from_descriptor_size(64), Some(Abi::Ds4To7));
+        assert_eq!(Abi::from_descriptor_size(72), Some(Abi::Ds8));
+        assert_eq!(Abi::from_descriptor_size(65), None);
+        assert_eq!(Abi::from_descriptor_size(4096), None);
+        assert_eq!(Abi::parse_env(None), Ok(None));
+        assert_eq!(Abi::parse_env(Some("ds8".into())), Ok(Some(Abi::Ds8)));
+        assert_eq!(Abi::parse_env(Some(" ".into())), Ok(None));
+        let e = Abi::parse_env(Some("deepstream-eight".into())).unwrap_err();
+        assert!(e.contains("\"deepstream-eight\" names no ABI"), "{e}");
+    }
 
     #[test]
     fn lp64() {

@@ -18,7 +18,8 @@
 //! use cudadraw::{Border, Color, DrawList, Rect};
 //! # fn on_buffer(buffer: &gstreamer::BufferRef, renderer: &mut Renderer) -> cudadraw::Result<()> {
 //! // In a pad probe on `video/x-raw(memory:NVMM)` caps (after nvstreammux, say):
-//! let batch = NvmmBatch::from_buffer(buffer, &NvmmOptions::default())?;
+//! // SAFETY: the pad's caps are video/x-raw(memory:NVMM): DeepStream made this buffer.
+//! let batch = unsafe { NvmmBatch::from_buffer(buffer, &NvmmOptions::default()) }?;
 //! let lists: Vec<DrawList> = batch
 //!     .frames()
 //!     .iter()
@@ -46,7 +47,9 @@ pub use surface::{MemType, NvmmBatch, NvmmFrame, RenderPath};
 /// How NVMM buffers are read and drawn.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NvmmOptions {
-    /// The descriptor layout; `None` detects it ([`Abi::detect`]).
+    /// The descriptor layout to expect; `None` takes it from `CUDADRAW_NVMM_ABI` if
+    /// set, else from the descriptor's size (64 bytes: 4.0-7.1, 72: 8.0+). A
+    /// descriptor whose size belongs to the other ABI is an error.
     pub abi: Option<Abi>,
     /// Draw CUDA_UNIFIED memory through the CPU map path (`NvBufSurfaceMap`) instead of
     /// the CUDA backend, e.g. on hosts where the GPU is busy.
@@ -58,8 +61,35 @@ pub struct NvmmOptions {
 }
 
 impl NvmmOptions {
-    /// The ABI these options select.
-    pub fn abi(&self) -> Abi {
-        self.abi.unwrap_or_else(Abi::detect)
+    /// The ABI of a descriptor of `len` bytes under these options: the one its size
+    /// says, confirmed against the one asked for (here or in `CUDADRAW_NVMM_ABI`).
+    pub fn abi_for(&self, len: usize) -> crate::Result<Abi> {
+        let asked = match self.abi {
+            Some(a) => Some((a, "NvmmOptions::abi")),
+            None => Abi::from_env()?.map(|a| (a, abi::ABI_ENV)),
+        };
+        match (Abi::from_descriptor_size(len), asked) {
+            (Some(by_size), None) => Ok(by_size),
+            (Some(by_size), Some((a, _))) if by_size == a => Ok(a),
+            (Some(by_size), Some((a, source))) => Err(a.error(format!(
+                "the descriptor is {len} bytes, an NvBufSurface of the {by_size}, but {source} \
+                 asks for the {a}"
+            ))),
+            (None, asked) => {
+                let msg = format!(
+                    "buffer of {len} bytes is not an NvBufSurface descriptor (exactly {} bytes \
+                     for DeepStream 4.0-7.1, {} for 8.0+): is it really memory:NVMM?",
+                    Abi::Ds4To7.surface_size(),
+                    Abi::Ds8.surface_size()
+                );
+                Err(match asked {
+                    Some((a, _)) => a.error(msg),
+                    None => crate::Error::NvBufSurface {
+                        abi: "no ABI".into(),
+                        reason: msg,
+                    },
+                })
+            }
+        }
     }
 }

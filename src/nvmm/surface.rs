@@ -89,7 +89,9 @@ pub enum RenderPath {
 pub struct NvmmFrame {
     /// Position in the batch (`surfaceList[index]`).
     pub index: usize,
-    /// `dataPtr`: a device address for CUDA memory types (host address for SYSTEM).
+    /// Plane 0's address, `dataPtr + planeParams.offset[0]`: a device address for CUDA
+    /// memory types, a host address for SYSTEM (the raw `dataPtr` on Jetson memory,
+    /// which is reached through `NvBufSurfaceMap` instead).
     pub data_ptr: u64,
     /// Row pitch in bytes.
     pub pitch: usize,
@@ -166,22 +168,35 @@ impl Drop for NvmmBatch<'_> {
 }
 
 impl<'a> NvmmBatch<'a> {
-    /// Maps `buffer` read-only and validates the `NvBufSurface` it holds: size of the
-    /// descriptor, `numFilled <= batchSize`, memory type, and for every filled frame
-    /// its colour format (RGBA, BGRA, RGBx, BGRx), pitch-linear layout, size, pitch and
-    /// (for memory cudadraw addresses directly) a non-null `dataPtr`. Errors name the
-    /// ABI; nothing is written.
+    /// Maps `buffer` read-only and validates the `NvBufSurface` it holds: its size (exactly
+    /// `sizeof(NvBufSurface)` of one ABI, which also tells the ABI: see
+    /// [`NvmmOptions::abi_for`]), `numFilled <= batchSize`, memory type, and for every
+    /// filled frame its colour format (RGBA, BGRA, RGBx, BGRx), pitch-linear layout,
+    /// size, pitch, plane 0's offset, size and bytes per pixel, `dataSize`, and (for
+    /// memory cudadraw addresses directly) a non-null `dataPtr`. Errors name the ABI;
+    /// nothing is written.
     ///
-    /// The buffer must come from an NvBufSurface producer (`memory:NVMM` caps): like
-    /// every DeepStream element, cudadraw trusts the descriptor's `surfaceList` pointer.
-    pub fn from_buffer(buffer: &'a gst::BufferRef, opts: &NvmmOptions) -> Result<NvmmBatch<'a>> {
-        let abi = opts.abi();
-        let map = buffer
-            .map_readable()
-            .map_err(|_| abi.error("cannot map the buffer readable"))?;
+    /// # Safety
+    /// `buffer` must hold an `NvBufSurface` made by an NvBufSurface producer
+    /// (DeepStream, or [`crate::nvmm::synthetic`]): a buffer of a stream whose
+    /// negotiated caps say `memory:NVMM`. Its `surfaceList` must point to `numFilled`
+    /// readable params of the descriptor's ABI, and their `dataPtr`s to frames of the
+    /// described size that stay alive while the batch is used. Like every DeepStream
+    /// element, cudadraw has no way to check those pointers; bytes that merely claim
+    /// to be a descriptor (a frame-sized buffer mislabelled as NVMM) fail the size check.
+    pub unsafe fn from_buffer(
+        buffer: &'a gst::BufferRef,
+        opts: &NvmmOptions,
+    ) -> Result<NvmmBatch<'a>> {
+        let map = buffer.map_readable().map_err(|_| Error::NvBufSurface {
+            abi: "no ABI".into(),
+            reason: "cannot map the buffer readable".into(),
+        })?;
+        let abi = opts.abi_for(map.len())?;
         let mut frames = take_vec(&FRAME_VECS);
-        // SAFETY: the map outlives `frames` use through the returned batch; the
-        // surfaceList pointer is trusted as documented above.
+        // SAFETY: the size matches the ABI's descriptor; the surfaceList pointer is
+        // trusted per this function's contract; the map outlives `frames` use through
+        // the returned batch.
         let parsed = unsafe { parse(map.as_slice(), abi, &mut frames) };
         let (header, mem_type) = match parsed {
             Ok(v) => v,
@@ -346,6 +361,13 @@ pub unsafe fn parse(
         )));
     }
     let Some(mem) = MemType::from_raw(h.mem_type) else {
+        if h.mem_type == mem_type::CUDA_ARRAY {
+            return Err(Error::UnsupportedFormat(format!(
+                "memory type NVBUF_MEM_CUDA_ARRAY (7, DeepStream 9 on Jetson) is a CUDA array, \
+                 not linear memory: there is no dataPtr to draw through ({abi}); convert to \
+                 another memory type with nvvideoconvert first"
+            )));
+        }
         return Err(abi.error(format!("unknown memory type {}", h.mem_type)));
     };
     if h.num_filled > 0 && h.surface_list == 0 {
@@ -364,8 +386,8 @@ pub unsafe fn parse(
         const HINT: &str = "descriptor written for another DeepStream ABI? (set CUDADRAW_NVMM_ABI)";
         let pp = &p.plane_params;
         // DeepStream repeats size and pitch in plane 0 (the luma plane for YUV): a
-        // disagreement, or an empty frame, means these bytes are not params of this
-        // layout, typically because the producer used the other DeepStream ABI.
+        // disagreement means these bytes are not params of this layout, typically
+        // because the producer used the other DeepStream ABI.
         if pp.width[0] != p.width || pp.height[0] != p.height || pp.pitch[0] != p.pitch {
             frames.truncate(start);
             return bad(format!(
@@ -374,9 +396,13 @@ pub unsafe fn parse(
                 pp.width[0], pp.height[0], pp.pitch[0], p.width, p.height, p.pitch
             ));
         }
+        // Consistent but empty: a producer bug, not an ABI mix-up.
         if p.width == 0 || p.height == 0 {
             frames.truncate(start);
-            return bad(format!("empty frame {}x{}: {HINT}", p.width, p.height));
+            return bad(format!(
+                "the frame is {}x{}: an empty frame cannot be drawn",
+                p.width, p.height
+            ));
         }
         if p.layout == layout::BLOCK_LINEAR {
             frames.truncate(start);
@@ -408,12 +434,30 @@ pub unsafe fn parse(
             frames.truncate(start);
             return bad(format!("{e}"));
         }
-        if p.data_size != 0 && (p.data_size as usize) < info.min_len() {
+        if pp.bytes_per_pix[0] != 4 {
             frames.truncate(start);
             return bad(format!(
-                "dataSize {} is smaller than the {} bytes its size and pitch need",
-                p.data_size,
-                info.min_len()
+                "planeParams.bytesPerPix[0] is {}, not the 4 of a {format} frame",
+                pp.bytes_per_pix[0]
+            ));
+        }
+        // Plane 0 starts `offset[0]` bytes into the buffer (0 in every DeepStream
+        // allocation seen, honoured all the same); plane and buffer must hold the frame.
+        let offset = u64::from(pp.offset[0]);
+        let need = info.min_len() as u64;
+        if u64::from(pp.psize[0]) < need {
+            frames.truncate(start);
+            return bad(format!(
+                "planeParams.psize[0] {} is smaller than the {need} bytes the frame's size and \
+                 pitch need",
+                pp.psize[0]
+            ));
+        }
+        if u64::from(p.data_size) < offset + need {
+            frames.truncate(start);
+            return bad(format!(
+                "dataSize {} cannot hold plane 0 ({need} bytes at offset {offset})",
+                p.data_size
             ));
         }
         if uses_data_ptr && p.data_ptr == 0 {
@@ -429,7 +473,11 @@ pub unsafe fn parse(
         }
         frames.push(NvmmFrame {
             index: i,
-            data_ptr: p.data_ptr,
+            data_ptr: if uses_data_ptr {
+                p.data_ptr + offset
+            } else {
+                p.data_ptr
+            },
             pitch: p.pitch as usize,
             width: p.width,
             height: p.height,

@@ -42,10 +42,11 @@ pub struct SyntheticConfig {
 }
 
 impl SyntheticConfig {
-    /// Device memory, RGBA, one frame, pitch aligned to 512 bytes, detected ABI.
+    /// Device memory, RGBA, one frame, pitch aligned to 512 bytes, detected ABI (the
+    /// 4.0-7.1 layout if `CUDADRAW_NVMM_ABI` is invalid: consumers report that).
     pub fn new(width: u32, height: u32) -> Self {
         Self {
-            abi: Abi::detect(),
+            abi: Abi::detect().unwrap_or(Abi::Ds4To7),
             mem_type: MemType::CudaDevice,
             batch_size: 1,
             gpu_id: 0,

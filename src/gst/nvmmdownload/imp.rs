@@ -46,14 +46,15 @@ impl NvmmSynthDownload {
             return Err(gst::FlowError::NotNegotiated);
         };
         let opts = NvmmOptions {
-            abi: Some(lock(&self.settings).abi.resolve()),
+            abi: lock(&self.settings).abi.explicit(),
             ..Default::default()
         };
         let outs = {
-            let batch = match NvmmBatch::from_buffer(&buffer, &opts) {
+            // SAFETY: the sink caps are memory:NVMM: upstream is an NvBufSurface producer.
+            let batch = match unsafe { NvmmBatch::from_buffer(&buffer, &opts) } {
                 Ok(b) => b,
                 Err(e) => {
-                    gst::element_imp_error!(self, gst::StreamError::Format, ["{e}"]);
+                    gst::element_imp_error!(self, gst::StreamError::Format, ("{}", e));
                     return Err(gst::FlowError::Error);
                 }
             };

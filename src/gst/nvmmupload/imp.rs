@@ -81,8 +81,15 @@ impl NvmmSynthUpload {
             return false;
         };
         let s = *lock(&self.settings);
+        let abi = match s.abi.resolve() {
+            Ok(abi) => abi,
+            Err(e) => {
+                gst::element_imp_error!(self, gst::ResourceError::Settings, ("{}", e));
+                return false;
+            }
+        };
         let cfg = SyntheticConfig {
-            abi: s.abi.resolve(),
+            abi,
             mem_type: s.memory_type.into(),
             batch_size: s.batch_size,
             gpu_id: s.gpu_id,
@@ -94,10 +101,12 @@ impl NvmmSynthUpload {
         let pool = match SyntheticPool::new(cfg) {
             Ok(p) => p,
             Err(e) => {
+                // The reason goes in the message itself: "general resource error" with the
+                // cause only in the debug text tells a user nothing.
                 gst::element_imp_error!(
                     self,
                     gst::ResourceError::Failed,
-                    ["cannot allocate synthetic NVMM batches: {e}"]
+                    ("cannot allocate synthetic NVMM batches: {}", e)
                 );
                 return false;
             }

@@ -80,12 +80,21 @@ pub enum SynthAbi {
 }
 
 impl SynthAbi {
+    /// The ABI named, `None` for `Auto` (consumers read it off the descriptor).
+    pub fn explicit(self) -> Option<Abi> {
+        match self {
+            SynthAbi::Auto => None,
+            SynthAbi::Ds4To7 => Some(Abi::Ds4To7),
+            SynthAbi::Ds8 => Some(Abi::Ds8),
+        }
+    }
+
     /// The ABI selected (`Auto` detects).
-    pub fn resolve(self) -> Abi {
+    pub fn resolve(self) -> crate::Result<Abi> {
         match self {
             SynthAbi::Auto => Abi::detect(),
-            SynthAbi::Ds4To7 => Abi::Ds4To7,
-            SynthAbi::Ds8 => Abi::Ds8,
+            SynthAbi::Ds4To7 => Ok(Abi::Ds4To7),
+            SynthAbi::Ds8 => Ok(Abi::Ds8),
         }
     }
 }
