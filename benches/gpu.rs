@@ -215,7 +215,7 @@ impl CpuMap {
     }
     fn once(&mut self, b: &Batch, lists: &[DrawList], store: &ImageStore) {
         let n = lists.len();
-        let info = b.frames[0].info;
+        let info = b.frames[0].info();
         unsafe {
             for k in 0..n {
                 let dst = std::slice::from_raw_parts_mut(self.host.add(k * b.bytes), b.bytes);

@@ -1,10 +1,12 @@
-//! Draws a scene's first frame list onto an RGBA PNG.
+//! Draws a scene onto an RGBA PNG: every frame list of the scene on its own copy of
+//! the input picture, as one batch; the output stacks the frames top to bottom (one
+//! frame: the picture itself).
 //!
 //! ```text
 //! cargo run --release --example render -- SCENE.json INPUT.png OUTPUT.png [--backend cpu|cuda]
 //! ```
 //!
-//! The frame is the input picture, laid out as the scene's optional `format` and
+//! Each frame is the input picture, laid out as the scene's optional `format` and
 //! `pitch` say (RGBA, packed by default); byte 3 of x formats is the PNG's alpha.
 //! An invalid scene or input prints an error naming the problem, exits non-zero and
 //! writes nothing.
@@ -89,27 +91,34 @@ fn run() -> Result<(), String> {
     let info = FrameInfo::new(w, h, pitch, settings.format);
     info.validate(0).map_err(|e| e.to_string())?;
 
-    let mut frame = vec![0u8; info.min_len()];
+    // Frame i lives at i * stride in one buffer (one upload for the CUDA backend).
+    let n = scene.lists.len();
+    let stride = pitch * h as usize;
+    let mut frames = vec![0u8; stride * n];
     let swap = info.format.swaps_red_blue();
-    for (y, row) in input.data().chunks_exact(w as usize * 4).enumerate() {
-        let dst = &mut frame[y * pitch..][..w as usize * 4];
-        for (d, s) in dst.chunks_exact_mut(4).zip(row.chunks_exact(4)) {
-            d.copy_from_slice(&order(s, swap));
+    for f in 0..n {
+        for (y, row) in input.data().chunks_exact(w as usize * 4).enumerate() {
+            let dst = &mut frames[f * stride + y * pitch..][..w as usize * 4];
+            for (d, s) in dst.chunks_exact_mut(4).zip(row.chunks_exact(4)) {
+                d.copy_from_slice(&order(s, swap));
+            }
         }
     }
 
     match args.backend {
-        Backend::Cpu => render_cpu(&mut frame, info, &scene)?,
-        Backend::Cuda => render_cuda(&mut frame, info, &scene)?,
+        Backend::Cpu => render_cpu(&mut frames, stride, info, &scene)?,
+        Backend::Cuda => render_cuda(&mut frames, stride, info, &scene)?,
     }
 
-    let mut rgba = Vec::with_capacity(w as usize * h as usize * 4);
-    for y in 0..h as usize {
-        for p in frame[y * pitch..][..w as usize * 4].chunks_exact(4) {
-            rgba.extend_from_slice(&order(p, swap));
+    let mut rgba = Vec::with_capacity(w as usize * h as usize * 4 * n);
+    for f in 0..n {
+        for y in 0..h as usize {
+            for p in frames[f * stride + y * pitch..][..w as usize * 4].chunks_exact(4) {
+                rgba.extend_from_slice(&order(p, swap));
+            }
         }
     }
-    let png = encode_png(w, h, &rgba).map_err(|e| e.to_string())?;
+    let png = encode_png(w, h * n as u32, &rgba).map_err(|e| e.to_string())?;
     std::fs::write(&args.output, png).map_err(|e| format!("writing {}: {e}", args.output.display()))
 }
 
@@ -122,35 +131,50 @@ fn order(p: &[u8], swap: bool) -> [u8; 4] {
     }
 }
 
-fn render_cpu(frame: &mut [u8], info: FrameInfo, scene: &LoadedScene) -> Result<(), String> {
-    let mut frames = [HostFrame::new(frame, info).map_err(|e| e.to_string())?];
+fn render_cpu(
+    frames: &mut [u8],
+    stride: usize,
+    info: FrameInfo,
+    scene: &LoadedScene,
+) -> Result<(), String> {
+    let mut hosts = frames
+        .chunks_exact_mut(stride)
+        .map(|f| HostFrame::new(f, info))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
     cudadraw::cpu::CpuRenderer::new()
-        .render(&mut frames, &scene.lists[..1], &scene.images)
+        .render(&mut hosts, &scene.lists, &scene.images)
         .map_err(|e| e.to_string())
 }
 
-/// Uploads the frame, draws the first list with the CUDA backend, downloads it.
-fn render_cuda(frame: &mut [u8], info: FrameInfo, scene: &LoadedScene) -> Result<(), String> {
+/// Uploads the frames, draws every list with the CUDA backend, downloads them.
+fn render_cuda(
+    frames: &mut [u8],
+    stride: usize,
+    info: FrameInfo,
+    scene: &LoadedScene,
+) -> Result<(), String> {
     use cudarc::driver::result as cu;
     let mut cuda = cudadraw::cuda::CudaRenderer::new().map_err(|e| e.to_string())?;
     let ctx = cuda.context(0).map_err(|e| e.to_string())?;
     // SAFETY: the renderer keeps GPU 0's primary context retained while it lives.
     unsafe { cu::ctx::set_current(ctx) }.map_err(|e| format!("cuCtxSetCurrent: {e}"))?;
-    let len = info.min_len();
+    let len = frames.len();
     // SAFETY: a plain allocation in the current context, freed below.
     let dptr = unsafe { cu::malloc_sync(len) }.map_err(|e| format!("cuMemAlloc: {e}"))?;
     let result = (|| {
-        // SAFETY: dptr holds len bytes; frame holds at least len bytes.
-        unsafe { cu::memcpy_htod_sync(dptr, &frame[..len]) }.map_err(|e| format!("upload: {e}"))?;
+        // SAFETY: dptr holds len bytes, as does `frames`.
+        unsafe { cu::memcpy_htod_sync(dptr, &frames[..]) }.map_err(|e| format!("upload: {e}"))?;
         // The upload from pageable memory may still be in flight when the call returns.
         cu::ctx::synchronize().map_err(|e| format!("cuCtxSynchronize: {e}"))?;
-        // SAFETY: dptr addresses len = info.min_len() bytes on GPU 0.
-        let frames = [unsafe { cudadraw::DeviceFrame::new(dptr, info, 0) }];
-        cuda.render(&frames, &scene.lists[..1], &scene.images)
+        let device: Vec<_> = (0..len / stride)
+            // SAFETY: frame i's info.min_len() <= stride bytes start at dptr + i * stride.
+            .map(|i| unsafe { cudadraw::DeviceFrame::new(dptr + (i * stride) as u64, info, 0) })
+            .collect();
+        cuda.render(&device, &scene.lists, &scene.images)
             .map_err(|e| e.to_string())?;
         // SAFETY: as above.
-        unsafe { cu::memcpy_dtoh_sync(&mut frame[..len], dptr) }
-            .map_err(|e| format!("download: {e}"))
+        unsafe { cu::memcpy_dtoh_sync(&mut frames[..], dptr) }.map_err(|e| format!("download: {e}"))
     })();
     // SAFETY: allocated above; the render has completed.
     let _ = unsafe { cu::free_sync(dptr) };

@@ -245,7 +245,10 @@ mod tests {
         let mut s = [(100, 200, 0), (300, 400, 1), (150, 160, 2)];
         assert!(matches!(
             check_disjoint(&mut s),
-            Err(Error::OverlappingFrames { first: 0, second: 2 })
+            Err(Error::OverlappingFrames {
+                first: 0,
+                second: 2
+            })
         ));
         let mut s = [(64, 128, 1), (64, 128, 0)];
         assert!(check_disjoint(&mut s).is_err());

@@ -401,3 +401,157 @@ fn no_device_is_a_typed_error() {
     let e = r.render_device(&[], &[] as &[DrawList]).unwrap_err();
     assert!(matches!(e, Error::NoCudaDevice(_)), "{e}");
 }
+
+#[test]
+fn overlapping_device_frames_are_refused() {
+    let Some(mut cuda) = gpu("overlapping_device_frames_are_refused") else {
+        return;
+    };
+    let store = ImageStore::new();
+    let info = FrameInfo::packed(64, 48, PixelFormat::Rgba);
+    let init = pattern(&mut rng(21), info.min_len() * 2);
+    let m = Mem::new(Kind::Device, init.len());
+    m.upload(&init);
+    let mut l = DrawList::new();
+    l.blur(Rect::new(0.0, 0.0, 64.0, 48.0), BlurKind::Box { radius: 3 });
+    // The same pointer twice, then frames one row apart: blocks of one launch would
+    // race on the shared bytes.
+    for second in [m.dptr, m.dptr + 256] {
+        let frames = unsafe {
+            [
+                DeviceFrame::new(m.dptr, info, 0),
+                DeviceFrame::new(second, info, 0),
+            ]
+        };
+        let e = cuda.render(&frames, &[&l, &l], &store).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::OverlappingFrames {
+                    first: 0,
+                    second: 1
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(m.download(init.len()), init, "a frame was written");
+    }
+}
+
+#[test]
+fn a_failed_launch_keeps_its_buffers_in_flight_and_forgets_its_images() {
+    let Some(mut cuda) = gpu("a_failed_launch_keeps_its_buffers_in_flight_and_forgets_its_images")
+    else {
+        return;
+    };
+    let mut cpu = CpuRenderer::new();
+    let mut r = rng(33);
+    let mut store = ImageStore::new();
+    random_images(&mut r, &mut store, 3);
+    let infos: Vec<FrameInfo> = (0..8)
+        .map(|_| FrameInfo::packed(640, 360, PixelFormat::Rgba))
+        .collect();
+    let init: Vec<Vec<u8>> = infos.iter().map(|i| pattern(&mut r, i.min_len())).collect();
+    let mut lists: Vec<DrawList> = infos
+        .iter()
+        .map(|i| random_list(&mut r, i.width, i.height, 40, 3))
+        .collect();
+    for l in &mut lists {
+        // A blur after boxes: several phases, several launches; and an overlay, so the
+        // failing submission uploads an image.
+        l.blur(
+            Rect::new(10.0, 10.0, 200.0, 100.0),
+            BlurKind::Gaussian { sigma: 3.0 },
+        );
+        l.overlay(ImageId(0), Rect::new(5.0, 5.0, 100.0, 60.0), 0.7);
+    }
+    let mems: Vec<Mem> = init
+        .iter()
+        .map(|b| {
+            let m = Mem::new(Kind::Device, b.len());
+            m.upload(b);
+            m
+        })
+        .collect();
+    let frames: Vec<DeviceFrame> = mems
+        .iter()
+        .zip(&infos)
+        .map(|(m, i)| unsafe { DeviceFrame::new(m.dptr, *i, 0) })
+        .collect();
+    cuda.inject_launch_failure(0, 1).unwrap();
+    let e = cuda.submit(&frames, &lists, &store).unwrap_err();
+    assert!(e.to_string().contains("launch"), "{e}");
+    // The upload and the first launch were enqueued: tracked as in flight.
+    assert!(
+        cuda.in_flight(0),
+        "a failed submission must count as in flight"
+    );
+    cuda.wait().unwrap();
+    assert!(!cuda.in_flight(0));
+    // The next call re-uploads the image (its upload of the failed call may not have
+    // landed) and draws exactly what the CPU draws.
+    for m in mems.iter().zip(&init) {
+        m.0.upload(m.1);
+    }
+    compare(
+        &mut cuda,
+        &mut cpu,
+        &store,
+        &infos,
+        &init,
+        &lists,
+        Kind::Device,
+    )
+    .unwrap();
+}
+
+#[test]
+fn replaced_images_are_drawn_from_their_new_pixels() {
+    let Some(mut cuda) = gpu("replaced_images_are_drawn_from_their_new_pixels") else {
+        return;
+    };
+    let mut cpu = CpuRenderer::new();
+    let mut r = rng(44);
+    let mut store = ImageStore::new();
+    random_images(&mut r, &mut store, 1);
+    let info = FrameInfo::packed(96, 64, PixelFormat::Bgra);
+    let init = vec![pattern(&mut r, info.min_len())];
+    let mut l = DrawList::new();
+    l.overlay(ImageId(0), Rect::new(3.0, 2.0, 80.0, 50.0), 1.0);
+    let lists = vec![l];
+    compare(
+        &mut cuda,
+        &mut cpu,
+        &store,
+        &[info],
+        &init,
+        &lists,
+        Kind::Device,
+    )
+    .unwrap();
+    for _ in 0..3 {
+        let px: Vec<u8> = pattern(&mut r, 17 * 9 * 4);
+        store
+            .replace(ImageId(0), cudadraw::draw::Image::new(17, 9, px).unwrap())
+            .unwrap();
+        compare(
+            &mut cuda,
+            &mut cpu,
+            &store,
+            &[info],
+            &init,
+            &lists,
+            Kind::Device,
+        )
+        .unwrap();
+    }
+    store.remove(ImageId(0));
+    let e = cuda
+        .render(
+            &[unsafe { DeviceFrame::new(1 << 20, info, 0) }],
+            &lists,
+            &store,
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::UnknownImage { .. }), "{e}");
+}

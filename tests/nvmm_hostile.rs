@@ -34,7 +34,8 @@ fn parse_err(abi: Abi, mem: u32, mutate: impl FnOnce(&mut HostBatch)) -> Error {
     mutate(&mut b);
     let buf = b.buffer();
     let before = b.snapshot();
-    let err = unsafe { NvmmBatch::from_buffer(&buf, &opts(abi)) }.expect_err("hostile descriptor accepted");
+    let err = unsafe { NvmmBatch::from_buffer(&buf, &opts(abi)) }
+        .expect_err("hostile descriptor accepted");
     assert_eq!(b.frames, before);
     err
 }
@@ -131,7 +132,9 @@ fn descriptor_size_must_be_exact() {
             let err = unsafe { NvmmBatch::from_buffer(&buf, &o) }.unwrap_err();
             let msg = err.to_string();
             assert!(
-                msg.contains(&format!("buffer of {len} bytes is not an NvBufSurface descriptor")),
+                msg.contains(&format!(
+                    "buffer of {len} bytes is not an NvBufSurface descriptor"
+                )),
                 "{msg}"
             );
         }
@@ -155,7 +158,11 @@ fn the_abi_comes_from_the_descriptor_size() {
     let mut b = HostBatch::new(Abi::Ds8, mem_type::CUDA_DEVICE, &shapes());
     let buf = b.buffer();
     let err = unsafe { NvmmBatch::from_buffer(&buf, &opts(Abi::Ds4To7)) }.unwrap_err();
-    assert_names_abi(&err, Abi::Ds4To7, "72 bytes, an NvBufSurface of the DeepStream 8.0+ ABI");
+    assert_names_abi(
+        &err,
+        Abi::Ds4To7,
+        "72 bytes, an NvBufSurface of the DeepStream 8.0+ ABI",
+    );
     let mut b = HostBatch::new(Abi::Ds4To7, mem_type::CUDA_DEVICE, &shapes());
     let buf = b.buffer();
     let err = unsafe { NvmmBatch::from_buffer(&buf, &opts(Abi::Ds8)) }.unwrap_err();
@@ -284,7 +291,9 @@ fn cuda_array_memory_is_named() {
 #[test]
 fn plane_params_and_data_size_are_checked() {
     // dataSize 0 used to skip the size check (a 16384-row frame on 12 KiB accepted).
-    let err = parse_err(Abi::Ds8, mem_type::CUDA_DEVICE, |b| b.params[1].data_size = 0);
+    let err = parse_err(Abi::Ds8, mem_type::CUDA_DEVICE, |b| {
+        b.params[1].data_size = 0
+    });
     assert_names_abi(&err, Abi::Ds8, "frame 1: dataSize 0 cannot hold plane 0");
     let err = parse_err(Abi::Ds4To7, mem_type::CUDA_DEVICE, |b| {
         b.params[0].plane_params.psize[0] = 100
@@ -320,7 +329,11 @@ fn plane_offset_is_honoured() {
     l.fill(Rect::new(0.0, 0.0, 1.0, 1.0), Color::RED);
     batch.render(&mut Renderer::new(), &[l]).unwrap();
     drop(batch);
-    assert_eq!(&b.frames[0][..4096], &before[0][..4096], "bytes before plane 0 kept");
+    assert_eq!(
+        &b.frames[0][..4096],
+        &before[0][..4096],
+        "bytes before plane 0 kept"
+    );
     assert_eq!(&b.frames[0][4096..4100], &[255, 0, 0, 255]);
 }
 
@@ -352,11 +365,20 @@ fn aliasing_frames_are_refused_and_left_untouched() {
         let batch = unsafe { NvmmBatch::from_buffer(&buf, &opts(Abi::Ds8)) }.unwrap();
         let mut lists = vec![DrawList::new(), DrawList::new()];
         for l in &mut lists {
-            l.blur(Rect::new(0.0, 0.0, 16.0, 8.0), cudadraw::BlurKind::Box { radius: 2 });
+            l.blur(
+                Rect::new(0.0, 0.0, 16.0, 8.0),
+                cudadraw::BlurKind::Box { radius: 2 },
+            );
         }
         let err = batch.render(&mut Renderer::new(), &lists).unwrap_err();
         assert!(
-            matches!(err, Error::OverlappingFrames { first: 0, second: 1 }),
+            matches!(
+                err,
+                Error::OverlappingFrames {
+                    first: 0,
+                    second: 1
+                }
+            ),
             "{err:?}"
         );
         drop(batch);

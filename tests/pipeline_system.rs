@@ -392,7 +392,10 @@ fn probe_bad_lists_and_panics_pass_through_with_warnings() {
         "{}",
         w[1]
     );
-    assert_eq!((stats.buffers(), stats.drawn(), stats.errors()), (3, 1, 2));
+    // The invalid op is left out (and the rest of its list would be drawn): buffer 0
+    // counts as drawn with one skipped op; the panic is the one error.
+    assert_eq!((stats.buffers(), stats.drawn(), stats.errors()), (3, 2, 1));
+    assert_eq!(stats.skipped_ops(), 1);
 }
 
 #[test]

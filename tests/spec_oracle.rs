@@ -299,15 +299,15 @@ impl OFrame {
                 let n = ((2 * r + 1) * (2 * r + 1)) as u64;
                 for ly in 0..rh {
                     for lx in 0..rw {
-                        for c in 0..4 {
+                        out[ly as usize][lx as usize] = std::array::from_fn(|c| {
                             let mut sum = 0u64;
                             for dy in -r..=r {
                                 for dx in -r..=r {
                                     sum += u64::from(at(&src, lx + dx, ly + dy)[c]);
                                 }
                             }
-                            out[ly as usize][lx as usize][c] = ((sum + n / 2) / n) as u8;
-                        }
+                            ((sum + n / 2) / n) as u8
+                        });
                     }
                 }
             }
@@ -315,30 +315,31 @@ impl OFrame {
                 let q = (self.gauss_table)(sigma);
                 let r = (q.len() as i64 - 1) / 2;
                 let mut hp = vec![vec![[0u8; 4]; rw as usize]; rh as usize];
+                // Horizontal pass, then the vertical pass on its 8-bit output.
                 for ly in 0..rh {
                     for lx in 0..rw {
-                        for c in 0..4 {
+                        hp[ly as usize][lx as usize] = std::array::from_fn(|c| {
                             let mut s = 0i64;
                             for k in -r..=r {
                                 s += q[(k + r) as usize] * i64::from(at(&src, lx + k, ly)[c]);
                             }
                             let v = (s + 32768) >> 16;
                             assert!((0..=255).contains(&v), "oracle bug");
-                            hp[ly as usize][lx as usize][c] = v as u8;
-                        }
+                            v as u8
+                        });
                     }
                 }
                 for ly in 0..rh {
                     for lx in 0..rw {
-                        for c in 0..4 {
+                        out[ly as usize][lx as usize] = std::array::from_fn(|c| {
                             let mut s = 0i64;
                             for k in -r..=r {
                                 s += q[(k + r) as usize] * i64::from(at(&hp, lx, ly + k)[c]);
                             }
                             let v = (s + 32768) >> 16;
                             assert!((0..=255).contains(&v), "oracle bug");
-                            out[ly as usize][lx as usize][c] = v as u8;
-                        }
+                            v as u8
+                        });
                     }
                 }
             }
@@ -777,7 +778,7 @@ fn config(cases: u32) -> ProptestConfig {
 }
 
 proptest! {
-    #![proptest_config(config(40000))]
+    #![proptest_config(config(5000))]
 
     #[test]
     fn single_frame_matches_spec(
@@ -790,7 +791,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(8000))]
+    #![proptest_config(config(1000))]
 
     #[test]
     fn batches_match_spec(

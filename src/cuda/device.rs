@@ -383,18 +383,15 @@ impl Device {
             let (Some(img), Some(uid)) = (store.get(ImageId(id)), store.uid(ImageId(id))) else {
                 return Err(unknown);
             };
-            if !self.images.contains_key(&uid) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.images.entry(uid) {
                 let mut buf = DevBuf::default();
                 buf.reserve(img.data().len())?;
-                self.images.insert(
-                    uid,
-                    CachedImage {
-                        buf,
-                        width: img.width() as i32,
-                        height: img.height() as i32,
-                        store: store.id(),
-                    },
-                );
+                slot.insert(CachedImage {
+                    buf,
+                    width: img.width() as i32,
+                    height: img.height() as i32,
+                    store: store.id(),
+                });
                 self.uploads.push((id, uid, bytes));
                 bytes = align16(bytes + img.data().len());
             }
@@ -427,8 +424,7 @@ impl Device {
         }
         // SAFETY: the caller passes arguments matching the kernel's signature in
         // kernels/, pointing into buffers that outlive the stream's work.
-        unsafe { cu::launch_kernel(f, grid, (THREADS, 1, 1), 0, stream, args) }
-            .map_err(cuda(what))
+        unsafe { cu::launch_kernel(f, grid, (THREADS, 1, 1), 0, stream, args) }.map_err(cuda(what))
     }
 
     /// Enqueues the whole plan on `stream` (this device's stream unless the caller
@@ -619,9 +615,21 @@ impl Device {
                     (&mut scratch_arg) as *mut u64 as *mut c_void,
                 ];
                 let f = self.f_pass1;
-                self.launch(f, (ph.blocks1, 1, 1), stream, &mut args, "launch cd_blur_pass1")?;
+                self.launch(
+                    f,
+                    (ph.blocks1, 1, 1),
+                    stream,
+                    &mut args,
+                    "launch cd_blur_pass1",
+                )?;
                 let f = self.f_pass2;
-                self.launch(f, (ph.blocks2, 1, 1), stream, &mut args, "launch cd_blur_pass2")?;
+                self.launch(
+                    f,
+                    (ph.blocks2, 1, 1),
+                    stream,
+                    &mut args,
+                    "launch cd_blur_pass2",
+                )?;
             }
             if ph.rows.1 > 0 {
                 let item = |i: u32| base + (l.items + i as usize * size_of::<CdTileItem>()) as u64;

@@ -186,6 +186,11 @@ impl DrawList {
         self.ops.clear();
     }
 
+    /// Keeps the ops for which `f` returns true (which may also change them).
+    pub fn retain_mut(&mut self, f: impl FnMut(&mut Op) -> bool) {
+        self.ops.retain_mut(f);
+    }
+
     pub fn push(&mut self, op: impl Into<Op>) -> &mut Self {
         self.ops.push(op.into());
         self

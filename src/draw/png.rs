@@ -104,7 +104,6 @@ pub fn encode_png(width: u32, height: u32, rgba: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,7 +124,11 @@ mod tests {
             for &b in bytes {
                 c ^= u32::from(b);
                 for _ in 0..8 {
-                    c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+                    c = if c & 1 != 0 {
+                        0xedb8_8320 ^ (c >> 1)
+                    } else {
+                        c >> 1
+                    };
                 }
             }
             !c
@@ -147,7 +150,9 @@ mod tests {
         assert!(png.len() < 100);
         let e = decode_png(&png).unwrap_err().to_string();
         assert!(e.contains("16384x268435456"), "{e}");
-        let e = decode_png(&header_only_png(10000, 10000)).unwrap_err().to_string();
+        let e = decode_png(&header_only_png(10000, 10000))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("10000x10000") && e.contains("8192"), "{e}");
     }
 

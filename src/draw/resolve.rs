@@ -490,18 +490,24 @@ mod tests {
             },
             ..Default::default()
         };
-        let e = resolve_batch_with(&infos, &[&l, &l], &NoImages, &tight(4, 100), &mut out)
-            .unwrap_err();
+        let e =
+            resolve_batch_with(&infos, &[&l, &l], &NoImages, &tight(4, 100), &mut out).unwrap_err();
         assert!(matches!(e, Error::LimitExceeded { limit: 4, .. }), "{e}");
         assert!(e.to_string().contains("frame 0: 5 ops"), "{e}");
-        let e = resolve_batch_with(&infos, &[&l, &l], &NoImages, &tight(5, 9), &mut out)
-            .unwrap_err();
+        let e =
+            resolve_batch_with(&infos, &[&l, &l], &NoImages, &tight(5, 9), &mut out).unwrap_err();
         assert!(e.to_string().contains("10 ops in one batch"), "{e}");
         resolve_batch_with(&infos, &[&l, &l], &NoImages, &tight(5, 10), &mut out).unwrap();
         assert_eq!(out.cmds.len(), 10);
         // The defaults are generous for real scenes and finite.
         let big: DrawList = (0..16_385)
-            .map(|_| Op::from(BoxOp { rect: Rect::new(0.0, 0.0, 1.0, 1.0), border: None, fill: Some(Color::RED) }))
+            .map(|_| {
+                Op::from(BoxOp {
+                    rect: Rect::new(0.0, 0.0, 1.0, 1.0),
+                    border: None,
+                    fill: Some(Color::RED),
+                })
+            })
             .collect();
         assert!(matches!(
             resolve_batch(&infos[..1], &[&big], &NoImages, &mut out),
@@ -512,11 +518,22 @@ mod tests {
     #[test]
     fn skip_policy_drops_only_the_bad_ops() {
         let mut l = DrawList::new();
-        l.blur(Rect::new(0.0, 0.0, 4.0, 4.0), BlurKind::Gaussian { sigma: 1.0 });
+        l.blur(
+            Rect::new(0.0, 0.0, 4.0, 4.0),
+            BlurKind::Gaussian { sigma: 1.0 },
+        );
         l.fill(Rect::new(4_294_967_291.0, 0.0, 2.0, 2.0), Color::RED);
-        l.blur(Rect::new(0.0, 0.0, 4.0, 4.0), BlurKind::Gaussian { sigma: 99.0 });
+        l.blur(
+            Rect::new(0.0, 0.0, 4.0, 4.0),
+            BlurKind::Gaussian { sigma: 99.0 },
+        );
         l.overlay(ImageId(3), Rect::new(0.0, 0.0, 1.0, 1.0), 1.0);
-        l.blur(Rect::new(2.0, 2.0, 4.0, 4.0), BlurKind::Solid { color: Color::BLACK });
+        l.blur(
+            Rect::new(2.0, 2.0, 4.0, 4.0),
+            BlurKind::Solid {
+                color: Color::BLACK,
+            },
+        );
         let infos = [FrameInfo::packed(8, 8, PixelFormat::Rgba)];
         let mut out = Resolved::default();
         assert!(resolve_batch(&infos, &[&l], &NoImages, &mut out).is_err());

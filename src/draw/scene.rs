@@ -32,8 +32,8 @@ use serde::Deserialize;
 
 pub use super::png::{decode_png, encode_png};
 use super::{
-    Align, BlurKind, BlurOp, Border, BoxOp, DrawList, Filter, Image, ImageId, ImageStore,
-    Op, OverlayOp, Resolved, resolve_batch,
+    Align, BlurKind, BlurOp, Border, BoxOp, DrawList, Filter, Image, ImageId, ImageStore, Op,
+    OverlayOp, Resolved, resolve_batch,
 };
 use crate::color::{Color, PixelFormat};
 use crate::error::{Error, Result};
@@ -175,8 +175,10 @@ impl LoadedScene {
 impl Scene {
     /// Parses scene JSON; errors name the field (`frames[0][1].blur.kind.box.radius: ...`).
     pub fn from_json(text: &str) -> Result<Scene> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let scene: Scene = serde_path_to_error::deserialize(de).map_err(|e| {
+        // Editors on Windows save UTF-8 with a byte-order mark; it is not JSON.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut de = serde_json::Deserializer::from_str(text);
+        let scene: Scene = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
             if path == "." || path.is_empty() {
@@ -185,6 +187,10 @@ impl Scene {
                 Error::Scene(format!("{path}: {inner}"))
             }
         })?;
+        // Anything after the object (a second object, a stray bracket) is an error, not
+        // silently ignored.
+        de.end()
+            .map_err(|e| Error::Scene(format!("trailing data after the scene object: {e}")))?;
         Ok(scene)
     }
 
@@ -202,9 +208,7 @@ impl Scene {
         let scene = Scene::from_json(&text).map_err(in_file)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         scene
-            .into_loaded(|name| {
-                super::png::load_png(&dir.join(name))
-            })
+            .into_loaded(|name| super::png::load_png(&dir.join(name)))
             .map_err(in_file)
     }
 
@@ -423,6 +427,25 @@ mod tests {
         assert!(
             e.contains("frames[0][0].overlay.image") && e.contains("missing.png"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn trailing_data_is_an_error_and_a_bom_is_not() {
+        let ok = r#"{"frames":[[]]}"#;
+        assert!(Scene::from_json(ok).is_ok());
+        for bad in [
+            r#"{"frames":[[]]} {"frames":[[]]}"#,
+            r#"{"frames":[[]]}]"#,
+            r#"{"frames":[[]]} x"#,
+        ] {
+            let e = Scene::from_json(bad).unwrap_err().to_string();
+            assert!(e.contains("trailing data"), "{bad}: {e}");
+        }
+        assert!(Scene::from_json(&format!("{ok}\n  ")).is_ok());
+        assert_eq!(
+            Scene::from_json(&format!("\u{feff}{ok}")).unwrap(),
+            Scene::from_json(ok).unwrap()
         );
     }
 

@@ -12,6 +12,7 @@ pub mod nvmmdownload;
 #[cfg(feature = "synthetic-nvmm")]
 pub mod nvmmupload;
 pub mod probe;
+mod report;
 
 use gstreamer as gst;
 use gstreamer::glib;

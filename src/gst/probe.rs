@@ -156,6 +156,8 @@ pub struct DrawStats {
     errors: AtomicU64,
     cuda_in_place: AtomicU64,
     cuda_copies: AtomicU64,
+    skipped_ops: AtomicU64,
+    dropped: AtomicU64,
     ring: Mutex<Ring>,
 }
 
@@ -174,6 +176,8 @@ impl Default for DrawStats {
             errors: AtomicU64::new(0),
             cuda_in_place: AtomicU64::new(0),
             cuda_copies: AtomicU64::new(0),
+            skipped_ops: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
             ring: Mutex::new(Ring {
                 samples: vec![0; Self::WINDOW],
                 next: 0,
@@ -218,6 +222,25 @@ impl DrawStats {
     /// shares cudadraw's context ([`cudamem::share_context`]).
     pub fn cuda_copies(&self) -> u64 {
         self.cuda_copies.load(Ordering::Relaxed)
+    }
+
+    /// Ops left out because they failed validation (the rest of their lists drawn).
+    pub fn skipped_ops(&self) -> u64 {
+        self.skipped_ops.load(Ordering::Relaxed)
+    }
+
+    /// Buffers dropped by a fail mode ([`FailMode::Redact`] when even the redactions
+    /// could not be drawn, [`FailMode::Drop`]).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    fn record_verdict(&self, v: &Verdict) {
+        self.skipped_ops
+            .fetch_add(v.skipped as u64, Ordering::Relaxed);
+        if v.drop {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn record(&self, outcome: &Result<bool>, path: Option<cudamem::CudaPath>, took: Duration) {
@@ -275,6 +298,11 @@ pub struct BufferDrawer {
     nvmm: NvmmOptions,
     /// How the last buffer of CUDA memory was drawn (`None` for other buffers).
     last_cuda_path: Option<cudamem::CudaPath>,
+    fail_mode: FailMode,
+    last_fallback: Option<bool>,
+    last_skipped: usize,
+    /// Whether the lists of the current buffer were filled (the fallback needs them).
+    filled: bool,
 }
 
 impl Default for BufferDrawer {
@@ -295,14 +323,25 @@ impl BufferDrawer {
     /// A drawer with an empty image store. The CUDA backend starts on the first
     /// buffer in device memory, never for system memory.
     pub fn new() -> Self {
+        let mut renderer = Renderer::new();
+        // Lists built from detections made elsewhere: one bad detection must not
+        // cancel the others (a redaction above all).
+        renderer.set_options(crate::draw::ResolveOptions {
+            invalid_ops: crate::draw::InvalidOps::Skip,
+            ..Default::default()
+        });
         Self {
-            renderer: Renderer::new(),
+            renderer,
             lists: Vec::new(),
             metas: Vec::new(),
             caps: None,
             staging: cudamem::Staging::default(),
             nvmm: NvmmOptions::default(),
             last_cuda_path: None,
+            fail_mode: FailMode::PassThrough,
+            last_fallback: None,
+            last_skipped: 0,
+            filled: false,
         }
     }
 
@@ -353,8 +392,11 @@ impl BufferDrawer {
 
     /// Describes the buffer's frames, lets `fill` write one draw list per frame, and
     /// draws them in place. Returns `Ok(false)` when every list stayed empty (the
-    /// buffer is then not even mapped). `buffer` must be writable. On error nothing
-    /// was drawn.
+    /// buffer is then not even mapped). `buffer` must be writable. Ops that fail
+    /// validation are skipped and counted ([`BufferDrawer::last_skipped`]), the others
+    /// drawn. On any other error nothing was drawn, except that under
+    /// [`FailMode::Redact`] the redactions of the lists are then drawn alone
+    /// ([`BufferDrawer::last_fallback`] says whether that worked).
     pub fn draw<F>(
         &mut self,
         buffer: &mut gst::BufferRef,
@@ -362,22 +404,81 @@ impl BufferDrawer {
         fill: F,
     ) -> Result<bool>
     where
-        F: FnOnce(&[FrameMeta], &mut [DrawList]),
+        F: FnOnce(&[FrameMeta], &gst::BufferRef, &mut [DrawList]),
     {
         self.last_cuda_path = None;
+        self.last_fallback = None;
+        self.last_skipped = 0;
+        self.filled = false;
+        let result = self.draw_once(buffer, caps, Some(fill));
+        if result.is_err() && self.fail_mode == FailMode::Redact {
+            let redactions = self.filled && keep_redactions(&mut self.lists);
+            let redacted = redactions
+                && self
+                    .draw_once(
+                        buffer,
+                        caps,
+                        None::<fn(&[FrameMeta], &gst::BufferRef, &mut [DrawList])>,
+                    )
+                    .is_ok();
+            // Lists without redactions need none: nothing was to be hidden.
+            let nothing_to_hide = self.filled && !redactions;
+            self.last_fallback = Some(redacted || nothing_to_hide);
+        }
+        result
+    }
+
+    /// How a failed draw of the last buffer was covered under [`FailMode::Redact`]:
+    /// `Some(true)` when its redactions were drawn alone (or it had none), `Some(false)`
+    /// when even that failed (the buffer must not go on), `None` when nothing failed
+    /// or the mode is another.
+    pub fn last_fallback(&self) -> Option<bool> {
+        self.last_fallback
+    }
+
+    /// Ops of the last buffer left out because they failed validation (NaN or absurd
+    /// coordinates from a detector, say); the others were drawn.
+    pub fn last_skipped(&self) -> usize {
+        self.last_skipped
+    }
+
+    /// What to do with a buffer that cannot be drawn as asked.
+    pub fn set_fail_mode(&mut self, mode: FailMode) {
+        self.fail_mode = mode;
+    }
+
+    /// The mode in force.
+    pub fn fail_mode(&self) -> FailMode {
+        self.fail_mode
+    }
+
+    /// One attempt: with `fill`, describe the frames and fill the lists first; without,
+    /// draw the lists as they are (the redaction fallback).
+    fn draw_once<F>(
+        &mut self,
+        buffer: &mut gst::BufferRef,
+        caps: &gst::Caps,
+        fill: Option<F>,
+    ) -> Result<bool>
+    where
+        F: FnOnce(&[FrameMeta], &gst::BufferRef, &mut [DrawList]),
+    {
         let info = self.stream_info(caps)?.clone_light();
         check_memory(buffer, info.memory)?;
-        match info.memory {
+        let drawn = match info.memory {
             MemoryKind::System | MemoryKind::Cuda => {
-                self.prepare(1);
-                self.metas.push(FrameMeta {
-                    index: 0,
-                    width: info.video.width(),
-                    height: info.video.height(),
-                    pts: buffer.pts(),
-                    source_id: None,
-                });
-                fill(&self.metas, &mut self.lists);
+                if let Some(fill) = fill {
+                    self.prepare(1);
+                    self.metas.push(FrameMeta {
+                        index: 0,
+                        width: info.video.width(),
+                        height: info.video.height(),
+                        pts: buffer.pts(),
+                        source_id: None,
+                    });
+                    fill(&self.metas, buffer, &mut self.lists);
+                    self.filled = true;
+                }
                 if self.lists.iter().all(DrawList::is_empty) {
                     return Ok(false);
                 }
@@ -386,10 +487,19 @@ impl BufferDrawer {
                 } else {
                     self.render_cuda(buffer, &info)?;
                 }
-                Ok(true)
+                true
             }
-            MemoryKind::Nvmm => self.draw_nvmm(buffer, fill),
+            MemoryKind::Nvmm => self.draw_nvmm(buffer, fill)?,
+        };
+        if drawn {
+            self.last_skipped = self.renderer.last_resolved().skipped();
         }
+        Ok(drawn)
+    }
+
+    /// Why the first few ops of the last buffer were skipped.
+    pub fn last_skipped_reasons(&self) -> &[String] {
+        self.renderer.last_resolved().skipped_errors()
     }
 
     fn prepare(&mut self, n: usize) {
@@ -442,32 +552,72 @@ impl BufferDrawer {
         Ok(())
     }
 
-    fn draw_nvmm<F>(&mut self, buffer: &mut gst::BufferRef, fill: F) -> Result<bool>
+    fn draw_nvmm<F>(&mut self, buffer: &mut gst::BufferRef, fill: Option<F>) -> Result<bool>
     where
-        F: FnOnce(&[FrameMeta], &mut [DrawList]),
+        F: FnOnce(&[FrameMeta], &gst::BufferRef, &mut [DrawList]),
     {
         let pts = buffer.pts();
-        // The batch holds the buffer mapped (read-only: the descriptor) until dropped;
-        // the pixels it points to are written by the backends.
+        let view: &gst::BufferRef = buffer;
         // SAFETY: this buffer comes from a stream whose negotiated caps say memory:NVMM
         // (`StreamInfo::memory`), so an NvBufSurface producer made it; the size check
         // inside refuses bytes that merely claim to be a descriptor.
-        let batch = unsafe { NvmmBatch::from_buffer(buffer, &self.nvmm) }?;
-        self.prepare(batch.frames().len());
-        self.metas.extend(batch.frames().iter().map(|f| FrameMeta {
-            index: f.index,
-            width: f.width,
-            height: f.height,
-            pts,
-            source_id: None,
-        }));
-        fill(&self.metas, &mut self.lists);
+        // The batch holds the buffer mapped (read-only: the descriptor) until dropped;
+        // the pixels it points to are written by the backends.
+        let batch = unsafe { NvmmBatch::from_buffer(view, &self.nvmm) }?;
+        if let Some(fill) = fill {
+            self.prepare(batch.frames().len());
+            self.metas.extend(batch.frames().iter().map(|f| FrameMeta {
+                index: f.index,
+                width: f.width,
+                height: f.height,
+                pts,
+                source_id: None,
+            }));
+            fill(&self.metas, view, &mut self.lists);
+            self.filled = true;
+        }
         if self.lists.iter().all(DrawList::is_empty) {
             return Ok(false);
         }
         batch.render(&mut self.renderer, &self.lists)?;
         Ok(true)
     }
+}
+
+/// What a probe or the element does with a buffer that cannot be drawn as asked (a
+/// CUDA failure, memory that does not match the caps, a malformed descriptor...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailMode {
+    /// The buffer goes on undrawn, with a warning (the default).
+    #[default]
+    PassThrough,
+    /// For privacy deployments: the lists' redactions (every blur, drawn as an opaque
+    /// fill) are drawn alone; if even that fails, the buffer is dropped. Nothing that
+    /// had to be hidden leaves visible.
+    Redact,
+    /// The buffer is dropped.
+    Drop,
+}
+
+/// Keeps only the redactions of each list, as opaque fills (a blur's own kind may be
+/// what failed); true if any list keeps one.
+fn keep_redactions(lists: &mut [DrawList]) -> bool {
+    let mut any = false;
+    for l in lists {
+        l.retain_mut(|op| match op {
+            crate::draw::Op::Blur(b) => {
+                let color = match b.kind {
+                    crate::draw::BlurKind::Solid { color } => color,
+                    _ => crate::color::Color::BLACK,
+                };
+                b.kind = crate::draw::BlurKind::Solid { color };
+                true
+            }
+            _ => false,
+        });
+        any |= !l.is_empty();
+    }
+    any
 }
 
 /// The parts of [`StreamInfo`] needed per buffer (VideoInfo is a cheap copy).
@@ -539,11 +689,17 @@ pub struct ProbeOptions {
     pub stats: Option<Arc<DrawStats>>,
     /// How NVMM batches are read.
     pub nvmm: NvmmOptions,
+    /// What happens to a buffer that cannot be drawn as asked (default: it passes on
+    /// undrawn with a warning; [`FailMode::Redact`] for privacy deployments).
+    pub fail_mode: FailMode,
 }
 
 /// Attaches a drawing closure to `pad`: for every buffer (and every buffer of a
 /// buffer list) it receives the frames and one empty [`DrawList`] per frame to fill.
 /// Returns the probe id (remove it with `pad.remove_probe`).
+///
+/// Ops that fail validation (a detection with NaN or absurd coordinates) are left
+/// out, counted ([`DrawStats::skipped_ops`]) and warned about; the others are drawn.
 pub fn attach<F>(pad: &gst::Pad, f: F) -> Option<gst::PadProbeId>
 where
     F: FnMut(&[FrameMeta], &mut [DrawList]) + Send + 'static,
@@ -551,38 +707,60 @@ where
     attach_with(pad, ProbeOptions::default(), f)
 }
 
-/// [`attach`] with overlay images and statistics.
+/// [`attach`] with overlay images, statistics and a fail mode.
 pub fn attach_with<F>(pad: &gst::Pad, options: ProbeOptions, f: F) -> Option<gst::PadProbeId>
 where
     F: FnMut(&[FrameMeta], &mut [DrawList]) + Send + 'static,
 {
     let mut drawer = BufferDrawer::with_images(options.images);
     drawer.set_nvmm_options(options.nvmm);
+    drawer.set_fail_mode(options.fail_mode);
     let state = Mutex::new(ProbeState {
         drawer,
         fill: f,
-        warned: 0,
+        reporter: super::report::Reporter::default(),
     });
     let stats = options.stats;
     pad.add_probe(
         gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
         move |pad, info| {
-            let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
-            match info.data {
-                Some(gst::PadProbeData::Buffer(ref mut buffer)) => {
-                    state.process(pad, buffer, stats.as_deref());
-                }
-                Some(gst::PadProbeData::BufferList(ref mut list)) => {
-                    let list = list.make_mut();
-                    for i in 0..list.len() {
-                        if let Some(buffer) = list.get_mut(i) {
-                            state.process_ref(pad, buffer, stats.as_deref());
+            let mut messages = Vec::new();
+            let mut ret = gst::PadProbeReturn::Ok;
+            {
+                let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+                match info.data {
+                    Some(gst::PadProbeData::Buffer(ref mut buffer)) => {
+                        // make_mut copies only metadata when shared; memory is copied
+                        // on the writable map only if another buffer still holds it.
+                        let keep =
+                            state.process(pad, buffer.make_mut(), stats.as_deref(), &mut messages);
+                        if !keep {
+                            ret = gst::PadProbeReturn::Drop;
                         }
                     }
+                    Some(gst::PadProbeData::BufferList(ref mut list)) => {
+                        let list = list.make_mut();
+                        let mut i = 0;
+                        while i < list.len() {
+                            let keep = match list.get_mut(i) {
+                                Some(buffer) => {
+                                    state.process(pad, buffer, stats.as_deref(), &mut messages)
+                                }
+                                None => true,
+                            };
+                            if keep {
+                                i += 1;
+                            } else {
+                                list.remove(i..i + 1);
+                            }
+                        }
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
-            gst::PadProbeReturn::Ok
+            // Posted with no lock held: a bus sync handler may call back into us.
+            super::report::post_all(pad.parent_element().as_ref(), messages);
+            ret
         },
     )
 }
@@ -590,73 +768,101 @@ where
 struct ProbeState<F> {
     drawer: BufferDrawer,
     fill: F,
-    warned: u64,
+    reporter: super::report::Reporter,
 }
 
 impl<F> ProbeState<F>
 where
     F: FnMut(&[FrameMeta], &mut [DrawList]),
 {
-    fn process(&mut self, pad: &gst::Pad, buffer: &mut gst::Buffer, stats: Option<&DrawStats>) {
-        // make_mut copies only metadata when shared; memory is copied on the
-        // writable map only if another buffer still holds it.
-        let buffer = buffer.make_mut();
-        self.process_ref(pad, buffer, stats);
-    }
-
-    fn process_ref(
+    /// Draws on one buffer; false if it must be dropped (fail modes).
+    fn process(
         &mut self,
         pad: &gst::Pad,
         buffer: &mut gst::BufferRef,
         stats: Option<&DrawStats>,
-    ) {
+        messages: &mut Vec<gst::Message>,
+    ) -> bool {
         let start = Instant::now();
-        let Some(caps) = pad.current_caps() else {
-            self.report(pad, &Error::Gst("pad has no caps yet".into()));
-            return;
+        let element = pad.parent_element();
+        let outcome = match pad.current_caps() {
+            None => Err(Error::Gst("pad has no caps yet".into())),
+            Some(caps) => {
+                let drawer = &mut self.drawer;
+                let fill = &mut self.fill;
+                catch_unwind(AssertUnwindSafe(|| {
+                    drawer.draw(buffer, &caps, |frames, _buffer, lists| fill(frames, lists))
+                }))
+                .unwrap_or_else(|panic| {
+                    Err(Error::Gst(format!(
+                        "draw callback panicked: {}",
+                        super::report::panic_message(panic.as_ref())
+                    )))
+                })
+            }
         };
-        let drawer = &mut self.drawer;
-        let fill = &mut self.fill;
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            drawer.draw(buffer, &caps, |frames, lists| fill(frames, lists))
-        }))
-        .unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(Error::Gst(format!("draw callback panicked: {what}")))
-        });
+        let verdict = Verdict::of(&self.drawer, &outcome);
         if let Some(stats) = stats {
             let path = matches!(outcome, Ok(true))
-                .then(|| drawer.last_cuda_path())
+                .then(|| self.drawer.last_cuda_path())
                 .flatten();
             stats.record(&outcome, path, start.elapsed());
+            stats.record_verdict(&verdict);
         }
-        if let Err(e) = outcome {
-            self.report(pad, &e);
+        if let Some(text) = verdict.describe(&outcome, &self.drawer) {
+            messages.extend(self.reporter.warning(element.as_ref(), text));
         }
-    }
-
-    fn report(&mut self, pad: &gst::Pad, e: &Error) {
-        gst::warning!(CAT, obj = pad, "buffer passed on undrawn: {e}");
-        self.warned += 1;
-        // The first few, then one in a thousand: a broken stream must not flood the bus.
-        if self.warned <= 10 || self.warned.is_multiple_of(1000) {
-            post_warning(pad.parent_element().as_ref(), e, self.warned);
-        }
+        !verdict.drop
     }
 }
 
-/// Posts `e` as a warning message from `element` (if any).
-pub(crate) fn post_warning(element: Option<&gst::Element>, e: &Error, count: u64) {
-    let Some(element) = element else { return };
-    let text = format!("cudadraw: buffer passed on undrawn: {e}");
-    let debug = format!("occurrence {count}");
-    let msg = gst::message::Warning::builder(gst::StreamError::Failed, &text)
-        .src(element)
-        .debug(&debug)
-        .build();
-    let _ = element.post_message(msg);
+/// What became of one buffer, shared by the probe and the element.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Verdict {
+    /// Ops left out by validation.
+    pub(crate) skipped: usize,
+    /// The buffer must not go on (fail modes).
+    pub(crate) drop: bool,
+    /// Only its redactions were drawn (fail mode `Redact`).
+    pub(crate) redacted_only: bool,
+}
+
+impl Verdict {
+    pub(crate) fn of(drawer: &BufferDrawer, outcome: &Result<bool>) -> Self {
+        let skipped = if outcome.is_ok() {
+            drawer.last_skipped()
+        } else {
+            0
+        };
+        let (drop, redacted_only) = match (outcome, drawer.fail_mode()) {
+            (Ok(_), _) | (Err(_), FailMode::PassThrough) => (false, false),
+            (Err(_), FailMode::Drop) => (true, false),
+            (Err(_), FailMode::Redact) => match drawer.last_fallback() {
+                Some(true) => (false, true),
+                _ => (true, false),
+            },
+        };
+        Self {
+            skipped,
+            drop,
+            redacted_only,
+        }
+    }
+
+    /// The warning to give, if any.
+    pub(crate) fn describe(&self, outcome: &Result<bool>, drawer: &BufferDrawer) -> Option<String> {
+        match outcome {
+            Err(e) if self.drop => Some(format!("cudadraw: buffer dropped (fail mode): {e}")),
+            Err(e) if self.redacted_only => Some(format!(
+                "cudadraw: only the redactions of the buffer were drawn (fail mode): {e}"
+            )),
+            Err(e) => Some(format!("cudadraw: buffer passed on undrawn: {e}")),
+            Ok(_) if self.skipped > 0 => Some(format!(
+                "cudadraw: {} invalid op(s) left out, the rest drawn: {}",
+                self.skipped,
+                drawer.last_skipped_reasons().join("; ")
+            )),
+            Ok(_) => None,
+        }
+    }
 }

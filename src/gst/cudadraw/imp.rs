@@ -12,12 +12,13 @@ use gstreamer_base as gst_base;
 use gstreamer_base::subclass::prelude::*;
 use gstreamer_video as gst_video;
 
-use super::{BlurMode, OutlineAlign};
+use super::{BlurMode, FailModeProp, OutlineAlign};
 use crate::color::Color;
 use crate::draw::{Align, BlurKind, BlurOp, Border, BoxOp, DrawList, Filter, ImageId, OverlayOp};
 use crate::geom::Rect;
 use crate::gst::cudamem::{self, CudaPath, OfferedContext, SharedContext};
-use crate::gst::probe::{self, BufferDrawer, CAPS_FEATURE_CUDA, CAPS_FEATURE_NVMM};
+use crate::gst::probe::{self, BufferDrawer, CAPS_FEATURE_CUDA, CAPS_FEATURE_NVMM, Verdict};
+use crate::gst::report::{self, Reporter};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -33,6 +34,11 @@ const DEFAULT_FILL_COLOR: u32 = 0;
 const DEFAULT_BLUR_STRENGTH: f64 = 12.0;
 const DEFAULT_REDACT_COLOR: u32 = 0xff00_0000;
 const DEFAULT_OPACITY: f64 = 1.0;
+/// Overlay offsets beyond a frame's largest size only push the overlay out of view.
+const MAX_OVERLAY_OFFSET: i32 = crate::frame::MAX_DIMENSION as i32;
+/// Detection edges are clamped this far outside the frame: farther than any outline
+/// (1024) or expand (4096) reaches, so a clamped edge draws exactly as the true one.
+const ROI_MARGIN: i64 = 8192;
 
 /// Property values, as set by the application.
 #[derive(Debug, Clone)]
@@ -55,6 +61,7 @@ struct Settings {
     overlay_width: u32,
     overlay_height: u32,
     overlay_opacity: f64,
+    fail_mode: FailModeProp,
 }
 
 impl Default for Settings {
@@ -78,6 +85,7 @@ impl Default for Settings {
             overlay_width: 0,
             overlay_height: 0,
             overlay_opacity: DEFAULT_OPACITY,
+            fail_mode: FailModeProp::Pass,
         }
     }
 }
@@ -119,7 +127,8 @@ fn parse_list(text: &str) -> Vec<String> {
 /// An ROI turned into what to draw, collected before the buffer is mapped.
 #[derive(Debug, Clone, Copy)]
 struct Item {
-    rect: Rect,
+    /// Edges [x0, x1) x [y0, y1), in i64 so that no detection can overflow.
+    edges: [i64; 4],
     blur: bool,
     color: Color,
     /// Frame of an NVMM batch the ROI belongs to (param `cudadraw`, field `frame`);
@@ -144,7 +153,10 @@ struct State {
     overlay: Option<Overlay>,
     /// Location whose loading failed (warned once, not retried per buffer).
     overlay_failed: Option<String>,
-    warnings: u64,
+    reporter: Reporter,
+    /// Detections of the current buffer left out, and why (the first one).
+    bad_items: usize,
+    bad_reason: String,
 }
 
 impl State {
@@ -155,7 +167,9 @@ impl State {
             items: Vec::with_capacity(64),
             overlay: None,
             overlay_failed: None,
-            warnings: 0,
+            reporter: Reporter::default(),
+            bad_items: 0,
+            bad_reason: String::new(),
         }
     }
 }
@@ -185,6 +199,8 @@ pub struct CudaDraw {
     /// Set once a refused-caps warning was posted (one is enough per run).
     caps_warned: Mutex<bool>,
     cuda_context: Mutex<CudaContextChoice>,
+    /// Property warnings that found no bus; posted in `start`.
+    early_warnings: Mutex<Vec<gst::Message>>,
     /// Buffers of CUDA memory drawn in place / through staging copies since `start`
     /// (read-only properties `cuda-in-place`, `cuda-copies`; kept after `stop` so they
     /// can be read once a run is over).
@@ -277,12 +293,16 @@ impl ObjectImpl for CudaDraw {
                 glib::ParamSpecInt::builder("overlay-x")
                     .nick("Overlay x")
                     .blurb("Left edge of the overlay; negative: distance of its right edge from the frame's right edge")
+                    .minimum(-MAX_OVERLAY_OFFSET)
+                    .maximum(MAX_OVERLAY_OFFSET)
                     .default_value(0)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecInt::builder("overlay-y")
                     .nick("Overlay y")
                     .blurb("Top edge of the overlay; negative: distance of its bottom edge from the frame's bottom")
+                    .minimum(-MAX_OVERLAY_OFFSET)
+                    .maximum(MAX_OVERLAY_OFFSET)
                     .default_value(0)
                     .mutable_playing()
                     .build(),
@@ -308,6 +328,14 @@ impl ObjectImpl for CudaDraw {
                     .default_value(DEFAULT_OPACITY)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecEnum::builder_with_default("fail-mode", FailModeProp::Pass)
+                    .nick("Fail mode")
+                    .blurb("What happens to a buffer that cannot be drawn as asked: pass it on \
+                            undrawn (warning), redact (privacy: draw only the blur-types \
+                            regions, as opaque fills; drop the buffer if even that fails), or \
+                            drop it")
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecUInt64::builder("cuda-in-place")
                     .nick("CUDA buffers drawn in place")
                     .blurb("Buffers of CUDA memory drawn in place since the element started \
@@ -327,48 +355,18 @@ impl ObjectImpl for CudaDraw {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let mut s = lock(&self.settings);
-        match pspec.name() {
-            "outline-width" => s.outline_width = value.get().unwrap_or(DEFAULT_OUTLINE_WIDTH),
-            "outline-color" => s.outline_color = value.get().unwrap_or(DEFAULT_OUTLINE_COLOR),
-            "outline-align" => s.outline_align = value.get().unwrap_or_default(),
-            "fill-color" => s.fill_color = value.get().unwrap_or(DEFAULT_FILL_COLOR),
-            "class-colors" => {
-                let text: String = value
-                    .get::<Option<String>>()
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default();
-                match parse_class_colors(&text) {
-                    Ok(v) => {
-                        s.class_colors = v;
-                        s.class_colors_text = text;
-                    }
-                    Err(e) => {
-                        gst::warning!(CAT, imp = self, "class-colors ignored: {e}");
-                    }
-                }
+        // A bad value is warned about on the bus, after the settings lock is dropped.
+        let mut rejected: Option<String> = None;
+        self.apply_property(value, pspec, &mut rejected);
+        if let Some(text) = rejected {
+            gst::warning!(CAT, imp = self, "{text}");
+            let msg =
+                report::warning_now(self.obj().upcast_ref(), gst::LibraryError::Settings, &text);
+            // Properties set before the element is in a pipeline (gst-launch, builders)
+            // have no bus yet: such warnings are posted when the element starts.
+            if self.obj().post_message(msg.clone()).is_err() {
+                lock(&self.early_warnings).push(msg);
             }
-            "blur-types" => {
-                let text: String = value
-                    .get::<Option<String>>()
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default();
-                s.blur_types = parse_list(&text);
-                s.blur_types_text = text;
-            }
-            "blur-kind" => s.blur_kind = value.get().unwrap_or_default(),
-            "blur-strength" => s.blur_strength = value.get().unwrap_or(DEFAULT_BLUR_STRENGTH),
-            "redact-color" => s.redact_color = value.get().unwrap_or(DEFAULT_REDACT_COLOR),
-            "expand" => s.expand = value.get().unwrap_or(0.0),
-            "overlay-location" => s.overlay_location = value.get().ok().flatten(),
-            "overlay-x" => s.overlay_x = value.get().unwrap_or(0),
-            "overlay-y" => s.overlay_y = value.get().unwrap_or(0),
-            "overlay-width" => s.overlay_width = value.get().unwrap_or(0),
-            "overlay-height" => s.overlay_height = value.get().unwrap_or(0),
-            "overlay-opacity" => s.overlay_opacity = value.get().unwrap_or(DEFAULT_OPACITY),
-            other => gst::warning!(CAT, imp = self, "unknown property {other}"),
         }
     }
 
@@ -391,10 +389,67 @@ impl ObjectImpl for CudaDraw {
             "overlay-width" => s.overlay_width.to_value(),
             "overlay-height" => s.overlay_height.to_value(),
             "overlay-opacity" => s.overlay_opacity.to_value(),
+            "fail-mode" => s.fail_mode.to_value(),
             "cuda-in-place" => self.cuda_in_place.load(Ordering::Relaxed).to_value(),
             "cuda-copies" => self.cuda_copies.load(Ordering::Relaxed).to_value(),
             // Unreachable for registered properties; a typed empty value is harmless.
             _ => glib::Value::from_type(pspec.value_type()),
+        }
+    }
+}
+
+impl CudaDraw {
+    fn apply_property(
+        &self,
+        value: &glib::Value,
+        pspec: &glib::ParamSpec,
+        rejected: &mut Option<String>,
+    ) {
+        let mut s = lock(&self.settings);
+        match pspec.name() {
+            "outline-width" => s.outline_width = value.get().unwrap_or(DEFAULT_OUTLINE_WIDTH),
+            "outline-color" => s.outline_color = value.get().unwrap_or(DEFAULT_OUTLINE_COLOR),
+            "outline-align" => s.outline_align = value.get().unwrap_or_default(),
+            "fill-color" => s.fill_color = value.get().unwrap_or(DEFAULT_FILL_COLOR),
+            "class-colors" => {
+                let text: String = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                match parse_class_colors(&text) {
+                    Ok(v) => {
+                        s.class_colors = v;
+                        s.class_colors_text = text;
+                    }
+                    Err(e) => {
+                        *rejected = Some(format!(
+                            "class-colors '{text}' rejected (the previous value stays): {e}"
+                        ));
+                    }
+                }
+            }
+            "blur-types" => {
+                let text: String = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                s.blur_types = parse_list(&text);
+                s.blur_types_text = text;
+            }
+            "blur-kind" => s.blur_kind = value.get().unwrap_or_default(),
+            "blur-strength" => s.blur_strength = value.get().unwrap_or(DEFAULT_BLUR_STRENGTH),
+            "redact-color" => s.redact_color = value.get().unwrap_or(DEFAULT_REDACT_COLOR),
+            "expand" => s.expand = value.get().unwrap_or(0.0),
+            "overlay-location" => s.overlay_location = value.get().ok().flatten(),
+            "overlay-x" => s.overlay_x = value.get().unwrap_or(0),
+            "overlay-y" => s.overlay_y = value.get().unwrap_or(0),
+            "overlay-width" => s.overlay_width = value.get().unwrap_or(0),
+            "overlay-height" => s.overlay_height = value.get().unwrap_or(0),
+            "overlay-opacity" => s.overlay_opacity = value.get().unwrap_or(DEFAULT_OPACITY),
+            "fail-mode" => s.fail_mode = value.get().unwrap_or_default(),
+            other => gst::warning!(CAT, imp = self, "unknown property {other}"),
         }
     }
 }
@@ -513,11 +568,13 @@ fn describe_formats(caps: &gst::CapsRef) -> String {
 
 impl CudaDraw {
     fn warn_refused(&self, caps: &gst::CapsRef) {
-        let mut warned = lock(&self.caps_warned);
-        if *warned {
-            return;
+        {
+            let mut warned = lock(&self.caps_warned);
+            if *warned {
+                return;
+            }
+            *warned = true;
         }
-        *warned = true;
         let text = format!(
             "cudadraw cannot draw on {}: it draws on RGBA, BGRA, RGBx and BGRx video in system memory, \
              memory:CUDAMemory or memory:NVMM (put videoconvert, cudaconvert or nvvideoconvert before it)",
@@ -552,36 +609,39 @@ impl CudaDraw {
         cudamem::answer_context_query(self.obj().upcast_ref(), query, &offered)
     }
 
-    fn warn_buffer(&self, state: &mut State, e: &crate::Error) {
-        gst::warning!(CAT, imp = self, "buffer passed through undrawn: {e}");
-        state.warnings += 1;
-        // The first few, then one in a thousand: a broken stream must not flood the bus.
-        if state.warnings <= 10 || state.warnings.is_multiple_of(1000) {
-            probe::post_warning(
-                Some(self.obj().upcast_ref::<gst::Element>()),
-                e,
-                state.warnings,
-            );
-        }
-    }
-
-    /// Loads the overlay named by the settings if it changed; errors warn once.
-    fn sync_overlay(&self, state: &mut State, location: Option<&str>) {
+    /// Loads the overlay named by the settings if it changed, replacing the image of
+    /// the previous one in the renderer (a change never grows the image store);
+    /// errors warn once per location, through `messages` (posted after unlocking).
+    fn sync_overlay(
+        &self,
+        state: &mut State,
+        location: Option<&str>,
+        messages: &mut Vec<gst::Message>,
+    ) {
         let current = state.overlay.as_ref().map(|o| o.location.as_str());
         if current == location {
             return;
         }
         let Some(location) = location else {
-            state.overlay = None;
+            if let Some(old) = state.overlay.take() {
+                state.drawer.renderer_mut().images_mut().remove(old.id);
+            }
             return;
         };
         if state.overlay_failed.as_deref() == Some(location) {
             return;
         }
-        match crate::gst::load_png(std::path::Path::new(location)) {
+        match crate::draw::png::load_png(std::path::Path::new(location)) {
             Ok(image) => {
                 let (width, height) = (image.width(), image.height());
-                let id = state.drawer.add_image(image);
+                let images = state.drawer.renderer_mut().images_mut();
+                let id = match state.overlay.take() {
+                    Some(old) => match images.replace(old.id, image) {
+                        Ok(()) => old.id,
+                        Err(_) => return,
+                    },
+                    None => images.add(image),
+                };
                 state.overlay = Some(Overlay {
                     location: location.to_string(),
                     id,
@@ -591,14 +651,179 @@ impl CudaDraw {
                 state.overlay_failed = None;
             }
             Err(e) => {
-                state.overlay = None;
+                if let Some(old) = state.overlay.take() {
+                    state.drawer.renderer_mut().images_mut().remove(old.id);
+                }
                 state.overlay_failed = Some(location.to_string());
                 let text = format!("overlay-location '{location}' not loaded: {e}");
                 gst::warning!(CAT, imp = self, "{text}");
-                gst::element_imp_warning!(self, gst::ResourceError::OpenRead, ("{}", text));
+                messages.push(report::warning_now(
+                    self.obj().upcast_ref(),
+                    gst::ResourceError::OpenRead,
+                    &text,
+                ));
             }
         }
     }
+
+    /// Turns the buffer's ROI metas into items, validating each on its own.
+    fn collect_items(&self, state: &mut State, buf: &gst::BufferRef, s: &Settings) {
+        state.items.clear();
+        state.bad_items = 0;
+        state.bad_reason.clear();
+        for meta in buf.iter_meta::<gst_video::VideoRegionOfInterestMeta>() {
+            let (x, y, w, h) = meta.rect();
+            let ty = meta.roi_type();
+            let frame = match meta.param("cudadraw").map(|p| p.value("frame")) {
+                None | Some(Err(_)) => None,
+                Some(Ok(v)) => match frame_index(v) {
+                    Some(f) => Some(f),
+                    None => {
+                        state.bad_items += 1;
+                        if state.bad_reason.is_empty() {
+                            state.bad_reason = format!(
+                                "ROI {} ({ty}): param cudadraw.frame = {} is not a frame index",
+                                meta.id(),
+                                v.serialize().map(|g| g.to_string()).unwrap_or_default()
+                            );
+                        }
+                        continue;
+                    }
+                },
+            };
+            let blur = s.blur_types.iter().any(|b| b == ty);
+            let color = s
+                .class_colors
+                .iter()
+                .find(|(n, _)| n == ty)
+                .map(|(_, c)| *c)
+                .unwrap_or_else(|| argb(s.outline_color));
+            // (guint)-5 is what C code writes for -5.
+            let (x0, y0) = (i64::from(x as i32), i64::from(y as i32));
+            state.items.push(Item {
+                edges: [x0, y0, x0 + i64::from(w), y0 + i64::from(h)],
+                blur,
+                color,
+                frame,
+            });
+        }
+    }
+
+    fn draw_buffer(
+        &self,
+        buf: &mut gst::BufferRef,
+        messages: &mut Vec<gst::Message>,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let mut guard = lock(&self.state);
+        let Some(state) = guard.as_mut() else {
+            return Ok(gst::FlowSuccess::Ok);
+        };
+        let Some(caps) = state.caps.clone() else {
+            return Ok(gst::FlowSuccess::Ok);
+        };
+        let settings = lock(&self.settings);
+        self.sync_overlay(state, settings.overlay_location.as_deref(), messages);
+        state.drawer.set_fail_mode(settings.fail_mode.into());
+        self.collect_items(state, buf, &settings);
+
+        let State {
+            drawer,
+            items,
+            overlay,
+            bad_items,
+            bad_reason,
+            ..
+        } = state;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            drawer.draw(buf, &caps, |frames, _buffer, lists| {
+                for it in items.iter() {
+                    if let Some(f) = it.frame
+                        && f as usize >= frames.len()
+                    {
+                        *bad_items += 1;
+                        if bad_reason.is_empty() {
+                            *bad_reason =
+                                format!("an ROI names frame {f} of a {}-frame batch", frames.len());
+                        }
+                    }
+                }
+                for (f, list) in frames.iter().zip(lists.iter_mut()) {
+                    build_list(
+                        list,
+                        f.index,
+                        (f.width, f.height),
+                        items,
+                        &settings,
+                        overlay.as_ref(),
+                    );
+                }
+            })
+        }))
+        .unwrap_or_else(|panic| {
+            Err(crate::Error::Gst(format!(
+                "panic while drawing: {}",
+                report::panic_message(panic.as_ref())
+            )))
+        });
+        drop(settings);
+        if let Ok(true) = outcome {
+            match drawer.last_cuda_path() {
+                Some(CudaPath::InPlace) => {
+                    self.cuda_in_place.fetch_add(1, Ordering::Relaxed);
+                }
+                Some(CudaPath::Copied) => {
+                    let before = self.cuda_copies.fetch_add(1, Ordering::Relaxed);
+                    // Once per run: the counter tells the rest.
+                    if before == 0 {
+                        gst::info!(
+                            CAT,
+                            imp = self,
+                            "CUDA memory of another CUDA context: drawing through staging \
+                             copies (the pipeline did not take cudadraw's context)"
+                        );
+                    }
+                }
+                None => {}
+            }
+        }
+        let element: gst::Element = self.obj().clone().upcast();
+        if state.bad_items > 0 {
+            let text = format!(
+                "cudadraw: {} detection(s) left out, the rest drawn: {}",
+                state.bad_items, state.bad_reason
+            );
+            messages.extend(state.reporter.warning(Some(&element), text));
+        }
+        let verdict = Verdict::of(&state.drawer, &outcome);
+        if let Some(text) = verdict.describe(&outcome, &state.drawer) {
+            messages.extend(state.reporter.warning(Some(&element), text));
+        }
+        if verdict.drop {
+            return Ok(gst_base::BASE_TRANSFORM_FLOW_DROPPED);
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+}
+
+/// A `cudadraw.frame` param value as a frame index (uint, or a non-negative int).
+fn frame_index(v: &glib::SendValue) -> Option<u32> {
+    v.get::<u32>()
+        .ok()
+        .or_else(|| v.get::<i32>().ok().and_then(|i| u32::try_from(i).ok()))
+        .or_else(|| v.get::<u64>().ok().and_then(|i| u32::try_from(i).ok()))
+        .or_else(|| v.get::<i64>().ok().and_then(|i| u32::try_from(i).ok()))
+}
+
+/// An item's edges clamped to the frame plus [`ROI_MARGIN`], as a rectangle; `None` if
+/// it covers nothing of the frame.
+fn placed(it: &Item, (w, h): (u32, u32)) -> Option<Rect> {
+    let [x0, y0, x1, y1] = it.edges;
+    let (w, h) = (i64::from(w), i64::from(h));
+    let cx = |v: i64| v.clamp(-ROI_MARGIN, w + ROI_MARGIN);
+    let cy = |v: i64| v.clamp(-ROI_MARGIN, h + ROI_MARGIN);
+    let (x0, x1, y0, y1) = (cx(x0), cx(x1), cy(y0), cy(y1));
+    (x1 > x0 && y1 > y0)
+        .then(|| Rect::new(x0 as f32, y0 as f32, (x1 - x0) as f32, (y1 - y0) as f32))
 }
 
 /// Builds one frame's list from the collected ROIs (blurs first, so that boxes drawn
@@ -627,8 +852,11 @@ fn build_list(
     };
     let on_frame = |it: &&Item| it.frame.is_none_or(|f| f as usize == frame_index);
     for it in items.iter().filter(on_frame).filter(|it| it.blur) {
+        let Some(rect) = placed(it, size) else {
+            continue;
+        };
         list.push(BlurOp {
-            rect: it.rect,
+            rect,
             kind,
             expand: s.expand as f32,
         });
@@ -640,15 +868,14 @@ fn build_list(
     };
     let fill = argb(s.fill_color);
     for it in items.iter().filter(on_frame).filter(|it| !it.blur) {
+        let Some(rect) = placed(it, size) else {
+            continue;
+        };
         let border =
             (s.outline_width > 0).then(|| Border::new(s.outline_width, it.color).align(align));
         let fill = (fill.a > 0).then_some(fill);
         if border.is_some() || fill.is_some() {
-            list.push(BoxOp {
-                rect: it.rect,
-                border,
-                fill,
-            });
+            list.push(BoxOp { rect, border, fill });
         }
     }
     if let Some(o) = overlay {
@@ -688,6 +915,8 @@ impl BaseTransformImpl for CudaDraw {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let early = std::mem::take(&mut *lock(&self.early_warnings));
+        report::post_all(Some(self.obj().upcast_ref()), early);
         *lock(&self.state) = Some(State::new());
         *lock(&self.caps_warned) = false;
         self.cuda_in_place.store(0, Ordering::Relaxed);
@@ -744,82 +973,11 @@ impl BaseTransformImpl for CudaDraw {
     }
 
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let mut guard = lock(&self.state);
-        let Some(state) = guard.as_mut() else {
-            return Ok(gst::FlowSuccess::Ok);
-        };
-        let Some(caps) = state.caps.clone() else {
-            return Ok(gst::FlowSuccess::Ok);
-        };
-        let settings = lock(&self.settings);
-        self.sync_overlay(state, settings.overlay_location.as_deref());
-
-        state.items.clear();
-        for meta in buf.iter_meta::<gst_video::VideoRegionOfInterestMeta>() {
-            let (x, y, w, h) = meta.rect();
-            let ty = meta.roi_type();
-            let blur = settings.blur_types.iter().any(|b| b == ty);
-            let color = settings
-                .class_colors
-                .iter()
-                .find(|(n, _)| n == ty)
-                .map(|(_, c)| *c)
-                .unwrap_or_else(|| argb(settings.outline_color));
-            let frame = meta
-                .param("cudadraw")
-                .and_then(|p| p.get::<u32>("frame").ok());
-            state.items.push(Item {
-                rect: Rect::new(x as f32, y as f32, w as f32, h as f32),
-                blur,
-                color,
-                frame,
-            });
-        }
-
-        let State {
-            drawer,
-            items,
-            overlay,
-            ..
-        } = state;
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            drawer.draw(buf, &caps, |frames, lists| {
-                for (f, list) in frames.iter().zip(lists.iter_mut()) {
-                    build_list(
-                        list,
-                        f.index,
-                        (f.width, f.height),
-                        items,
-                        &settings,
-                        overlay.as_ref(),
-                    );
-                }
-            })
-        }))
-        .unwrap_or_else(|_| Err(crate::Error::Gst("panic while drawing".into())));
-        drop(settings);
-        match outcome {
-            Ok(true) => match drawer.last_cuda_path() {
-                Some(CudaPath::InPlace) => {
-                    self.cuda_in_place.fetch_add(1, Ordering::Relaxed);
-                }
-                Some(CudaPath::Copied) => {
-                    let before = self.cuda_copies.fetch_add(1, Ordering::Relaxed);
-                    // Once per run: the counter tells the rest.
-                    if before == 0 {
-                        gst::info!(
-                            CAT,
-                            imp = self,
-                            "CUDA memory of another CUDA context: drawing through staging \
-                             copies (the pipeline did not take cudadraw's context)"
-                        );
-                    }
-                }
-                None => {}
-            },
-            Ok(false) => {}
-            Err(e) => self.warn_buffer(state, &e),
-        }
-        Ok(gst::FlowSuccess::Ok)
+        let mut messages = Vec::new();
+        let flow = self.draw_buffer(buf, &mut messages);
+        // Posted with every lock dropped: a bus sync handler runs on this thread and
+        // may set properties (a fallback overlay-location, say).
+        report::post_all(Some(self.obj().upcast_ref()), messages);
+        flow
     }
 }

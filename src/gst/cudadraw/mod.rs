@@ -12,6 +12,14 @@
 //! In an NVMM batch of several frames an ROI is drawn on every frame, unless it carries
 //! a param structure `cudadraw` with a `frame` (uint) field naming its frame.
 //!
+//! Detections are validated one by one: one bad detection never cancels the others.
+//! Coordinates above 2^31 are read as the negative values a C sign bug wrote
+//! (`x = (guint)-5` is -5), edges far outside the frame are clamped (a width of
+//! `G_MAXUINT` covers the rest of the frame), and a detection that cannot be placed (a
+//! `frame` param that is not a frame index, or names a frame the batch lacks) is left
+//! out with a warning. `fail-mode` (`pass` | `redact` | `drop`) decides what happens
+//! to a buffer that cannot be drawn at all; `redact` is fail-closed for privacy.
+//!
 //! On GStreamer CUDA memory the element takes part in GStreamer's CUDA context sharing
 //! (context type `gst.cuda.context`): it answers its neighbours' context queries with a
 //! `GstCudaContext` wrapping the CUDA context its kernels run in, so `cudaupload`,
@@ -70,6 +78,33 @@ pub enum BlurMode {
     Pixelate = 2,
     #[enum_value(name = "Solid redaction (redact-color)", nick = "solid")]
     Solid = 3,
+}
+
+/// What happens to a buffer that cannot be drawn as asked (property `fail-mode`).
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum, Default)]
+#[repr(u32)]
+#[enum_type(name = "GstCudaDrawFailMode")]
+pub enum FailModeProp {
+    #[default]
+    #[enum_value(name = "Pass the buffer on undrawn, with a warning", nick = "pass")]
+    Pass = 0,
+    #[enum_value(
+        name = "Draw only the blur-types regions, opaque; drop the buffer if that fails",
+        nick = "redact"
+    )]
+    Redact = 1,
+    #[enum_value(name = "Drop the buffer", nick = "drop")]
+    Drop = 2,
+}
+
+impl From<FailModeProp> for crate::gst::probe::FailMode {
+    fn from(m: FailModeProp) -> Self {
+        match m {
+            FailModeProp::Pass => Self::PassThrough,
+            FailModeProp::Redact => Self::Redact,
+            FailModeProp::Drop => Self::Drop,
+        }
+    }
 }
 
 /// Registers `cudadraw` with `plugin`.
