@@ -478,15 +478,31 @@ fn a_failed_launch_keeps_its_buffers_in_flight_and_forgets_its_images() {
         .zip(&infos)
         .map(|(m, i)| unsafe { DeviceFrame::new(m.dptr, *i, 0) })
         .collect();
+    // Without overlays: the upload and the first launch were enqueued when the second
+    // launch fails, and the submission is tracked as in flight (the next call waits).
+    let plain: Vec<DrawList> = lists
+        .iter()
+        .map(|l| {
+            let mut l = l.clone();
+            l.retain_mut(|op| !matches!(op, cudadraw::Op::Overlay(_)));
+            l
+        })
+        .collect();
     cuda.inject_launch_failure(0, 1).unwrap();
-    let e = cuda.submit(&frames, &lists, &store).unwrap_err();
+    let e = cuda.submit(&frames, &plain, &store).unwrap_err();
     assert!(e.to_string().contains("launch"), "{e}");
-    // The upload and the first launch were enqueued: tracked as in flight.
     assert!(
         cuda.in_flight(0),
         "a failed submission must count as in flight"
     );
     cuda.wait().unwrap();
+    assert!(!cuda.in_flight(0));
+    // With an overlay whose upload the failing call enqueued: the call waits for its
+    // work before it forgets the image (it would free memory the GPU may still read
+    // otherwise), so nothing is left in flight.
+    cuda.inject_launch_failure(0, 1).unwrap();
+    let e = cuda.submit(&frames, &lists, &store).unwrap_err();
+    assert!(e.to_string().contains("launch"), "{e}");
     assert!(!cuda.in_flight(0));
     // The next call re-uploads the image (its upload of the failed call may not have
     // landed) and draws exactly what the CPU draws.

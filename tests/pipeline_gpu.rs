@@ -297,8 +297,21 @@ fn element_through(
         })
     };
     let frames = capture(&by_name(&p, "sink").static_pad("sink").unwrap(), FRAMES);
+    let syncs = cudadraw::gst::cudamem::context_synchronizations();
     let res = run(&p);
+    let syncs = cudadraw::gst::cudamem::context_synchronizations() - syncs;
     let what = format!("element, {up}, {format}");
+    report(&format!(
+        "{test}: {what}: {syncs} context-wide synchronisation(s)"
+    ));
+    if expect == Expect::ZeroCopy {
+        // Drawn in place, the renderer's stream is ordered after the upload by an
+        // event: no cuCtxSynchronize draining every other user of the context.
+        assert_eq!(
+            syncs, 0,
+            "{test}: {what}: in-place buffers synchronised the context"
+        );
+    }
     report_seen(test, &what, &seen.lock().unwrap());
     report_bus(test, &what, &res);
     assert!(

@@ -416,3 +416,47 @@ fn probe_redact_mode_draws_the_redactions_when_the_lists_cannot_be() {
     );
     assert_eq!(stats.dropped(), 0);
 }
+
+#[test]
+fn caps_refusal_is_explained_before_the_stream_error() {
+    init();
+    // appsrc's template takes anything, so NV12 reaches cudadraw at run time, as it
+    // does behind decodebin.
+    let p = pipeline(
+        "appsrc name=src format=time caps=video/x-raw,format=NV12,width=64,height=48,framerate=25/1 \
+         ! cudadraw name=draw ! fakesink",
+    );
+    let bus = p.bus().unwrap();
+    p.set_state(gst::State::Playing).unwrap();
+    let src = by_name(&p, "src");
+    let _ = src.emit_by_name::<gst::FlowReturn>(
+        "push-buffer",
+        &[&gst::Buffer::from_slice(vec![0u8; 64 * 48 * 3 / 2])],
+    );
+    let _ = src.emit_by_name::<gst::FlowReturn>("end-of-stream", &[]);
+    let mut order = Vec::new();
+    while let Some(msg) = bus.timed_pop(gst::ClockTime::from_seconds(10)) {
+        let from_draw = msg.src().is_some_and(|s| s.name() == "draw");
+        match msg.view() {
+            gst::MessageView::Error(e) => {
+                order.push((from_draw, "error", e.error().to_string()));
+                break;
+            }
+            gst::MessageView::Warning(w) => {
+                order.push((from_draw, "warning", w.error().to_string()))
+            }
+            gst::MessageView::Eos(_) => break,
+            _ => {}
+        }
+    }
+    p.set_state(gst::State::Null).unwrap();
+    let ours = order
+        .iter()
+        .position(|(d, _, t)| *d && t.contains("NV12") && t.contains("RGBA"))
+        .unwrap_or_else(|| panic!("no cudadraw message: {order:?}"));
+    let first_error = order.iter().position(|(_, k, _)| *k == "error");
+    assert!(
+        first_error.is_none_or(|e| ours < e),
+        "the explanation came after the error: {order:?}"
+    );
+}
