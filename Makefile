@@ -2,13 +2,14 @@
 CARGO ?= cargo
 NVCC_BIN := $(CURDIR)/.toolchain/nvcc/nvidia/cu13/bin
 
-.PHONY: setup test lint unit demo render-sample bundle fuzz doc
+.PHONY: setup test lint unit demo render-sample bundle fuzz fuzz-nvmm fuzz-props doc
 
 setup:
 	@scripts/setup
 
 ## Everything CI checks: formatting, clippy (warnings denied), the whole test suite
-## (GPU tests report themselves skipped on machines without a CUDA device).
+## (GPU tests are ignored without a CUDA device, with the reason; the GPU bundle runs
+## them with --include-ignored), and the CPU-only build without the `cuda` feature.
 test: setup lint unit
 
 lint:
@@ -17,6 +18,9 @@ lint:
 
 unit:
 	$(CARGO) test --all-features
+	# The CPU-only build (no `cuda` feature) needs no nvcc: NVCC points nowhere to prove it.
+	NVCC=/nonexistent/nvcc $(CARGO) clippy --no-default-features --all-targets -- -D warnings
+	NVCC=/nonexistent/nvcc $(CARGO) test --no-default-features
 
 ## The pipeline demo: moving detections boxed, blurred and overlaid; writes out/.
 demo: setup
@@ -37,6 +41,18 @@ fuzz: setup
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
 	mkdir -p fuzz/corpus/scene && cp tests/scenes/*.json fuzz/corpus/scene/
 	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run scene corpus/scene -- -max_total_time=600 -max_len=4096
+
+## Ten minutes of fuzzing NvBufSurface descriptors (validation, from_buffer, host rendering).
+fuzz-nvmm: setup
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	cd fuzz && python3 seeds/make_seeds.py
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run nvmm_descriptor corpus/nvmm_descriptor -- -max_total_time=600 -max_len=4096 -timeout=30
+
+## Ten minutes of fuzzing the cudadraw element: property strings, then buffers with ROI metas.
+fuzz-props: setup
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	cd fuzz && python3 seeds/make_seeds.py
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run element_props corpus/element_props -- -max_total_time=600 -max_len=4096 -timeout=30
 
 doc:
 	$(CARGO) doc --no-deps --all-features

@@ -27,7 +27,10 @@ fn main() {
     }
 
     generate_bindings(&kernels, &out);
-    compile_kernels(&root, &kernels, &out);
+    // Only the `cuda` feature needs nvcc: CPU-only builds (and docs.rs) have none.
+    if env::var_os("CARGO_FEATURE_CUDA").is_some() {
+        compile_kernels(&root, &kernels, &out);
+    }
     deepstream_bindings(&out);
 }
 
@@ -82,7 +85,8 @@ fn compile_kernels(root: &Path, kernels: &Path, out: &Path) {
              Install it with `make setup`, or by hand:\n  \
              python3 -m pip install --target .toolchain/nvcc nvidia-cuda-nvcc==13.0.88 \
              nvidia-nvvm==13.0.88 nvidia-cuda-crt==13.0.88 nvidia-cuda-runtime==13.0.96\n\
-             or point NVCC at an nvcc of CUDA <= 13.0.\n"
+             or point NVCC at an nvcc of CUDA <= 13.0.\n\
+             Without CUDA, build the CPU renderer only: `cargo build --no-default-features`.\n"
         )
     });
     // Tests find ptxas beside the nvcc that built the PTX (tests/ptx.rs).

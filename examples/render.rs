@@ -147,7 +147,13 @@ fn render_cpu(
         .map_err(|e| e.to_string())
 }
 
+#[cfg(not(feature = "cuda"))]
+fn render_cuda(_: &mut [u8], _: usize, _: FrameInfo, _: &LoadedScene) -> Result<(), String> {
+    Err("this render tool was built without the `cuda` feature".into())
+}
+
 /// Uploads the frames, draws every list with the CUDA backend, downloads them.
+#[cfg(feature = "cuda")]
 fn render_cuda(
     frames: &mut [u8],
     stride: usize,

@@ -1,6 +1,6 @@
 //! Colours, pixel formats and the one blend rule every backend uses.
 
-use crate::cuda::commands::{CD_FMT_BGRA, CD_FMT_BGRX, CD_FMT_RGBA, CD_FMT_RGBX};
+use crate::cmd::{CD_FMT_BGRA, CD_FMT_BGRX, CD_FMT_RGBA, CD_FMT_RGBX};
 
 /// A straight (non-premultiplied) RGBA colour. Serialised as `[r, g, b, a]`.
 #[derive(

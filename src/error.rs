@@ -48,6 +48,7 @@ pub enum Error {
     NoCudaDevice(String),
 
     /// A CUDA driver call failed; `op` names what cudadraw was doing.
+    #[cfg(feature = "cuda")]
     #[error("CUDA error during {op}: {source}")]
     Cuda {
         op: &'static str,

@@ -1,6 +1,6 @@
 //! Geometry: float rectangles as users give them, integer pixel regions as backends draw them.
 
-use crate::cuda::commands::CdRegion;
+use crate::cmd::CdRegion;
 
 /// Largest magnitude accepted for any coordinate or size, in pixels. Frames are at most
 /// [`crate::frame::MAX_DIMENSION`] wide, so anything beyond this is a bug upstream,

@@ -10,8 +10,10 @@
 //! [`nvmm`] (DeepStream descriptors); and [`gst`] (pad probes and elements).
 //! The exact bytes every backend writes are specified in [`semantics`].
 
+pub mod cmd;
 pub mod color;
 pub mod cpu;
+#[cfg(feature = "cuda")]
 pub mod cuda;
 pub mod draw;
 pub mod error;

@@ -3,10 +3,24 @@
 //! NVMM path all draw through a [`Renderer`].
 
 use crate::cpu::CpuRenderer;
+#[cfg(feature = "cuda")]
 use crate::cuda::CudaRenderer;
+#[cfg(feature = "cuda")]
+use crate::cuda::context::ContextHandle;
+#[cfg(feature = "cuda")]
+use crate::cuda::staging::ForeignStaging;
 use crate::draw::{DrawList, Image, ImageId, ImageStore, ResolveOptions, Resolved};
 use crate::error::Result;
 use crate::frame::{DeviceFrame, HostFrame};
+
+/// How a frame of CUDA memory was drawn ([`Renderer::render_cuda_memory`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CudaPath {
+    /// On the frame itself: its memory belongs to the renderer's context.
+    InPlace,
+    /// Through a staging copy: the memory belongs to another CUDA context.
+    Copied,
+}
 
 /// Owns the overlay images and both backends. The CUDA backend is created on the first
 /// device render, so a `Renderer` costs nothing on machines without CUDA and host
@@ -15,9 +29,14 @@ use crate::frame::{DeviceFrame, HostFrame};
 pub struct Renderer {
     images: ImageStore,
     cpu: CpuRenderer,
+    #[cfg(feature = "cuda")]
     cuda: Option<CudaRenderer>,
+    /// For frames in another CUDA context than the renderer's.
+    #[cfg(feature = "cuda")]
+    staging: ForeignStaging,
     options: ResolveOptions,
     /// Whether the last render went to the CUDA backend (for [`Renderer::last_resolved`]).
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
     last_cuda: bool,
 }
 
@@ -33,7 +52,10 @@ impl Renderer {
         Self {
             images: ImageStore::new(),
             cpu: CpuRenderer::new(),
+            #[cfg(feature = "cuda")]
             cuda: None,
+            #[cfg(feature = "cuda")]
+            staging: ForeignStaging::default(),
             options: ResolveOptions::default(),
             last_cuda: false,
         }
@@ -43,6 +65,7 @@ impl Renderer {
     pub fn set_options(&mut self, options: ResolveOptions) {
         self.options = options;
         self.cpu.set_options(options);
+        #[cfg(feature = "cuda")]
         if let Some(c) = self.cuda.as_mut() {
             c.set_options(options);
         }
@@ -56,10 +79,11 @@ impl Renderer {
     /// The resolution of the last render on either backend: how many ops it skipped
     /// and why (under [`crate::draw::InvalidOps::Skip`]).
     pub fn last_resolved(&self) -> &Resolved {
-        match (&self.cuda, self.last_cuda) {
-            (Some(c), true) => c.resolved(),
-            _ => self.cpu.resolved(),
+        #[cfg(feature = "cuda")]
+        if let (Some(c), true) = (&self.cuda, self.last_cuda) {
+            return c.resolved();
         }
+        self.cpu.resolved()
     }
 
     /// The registered overlay images.
@@ -91,6 +115,7 @@ impl Renderer {
     /// Draws `lists[i]` on `frames[i]` in CUDA-addressable memory and waits for the
     /// GPU (one synchronisation per device). Fails with
     /// [`crate::Error::NoCudaDevice`] on machines without CUDA.
+    #[cfg(feature = "cuda")]
     pub fn render_device<L: AsRef<DrawList>>(
         &mut self,
         frames: &[DeviceFrame],
@@ -102,8 +127,52 @@ impl Renderer {
         r
     }
 
+    /// Without the `cuda` feature there is no CUDA backend: always
+    /// [`crate::Error::NoCudaDevice`], nothing drawn.
+    #[cfg(not(feature = "cuda"))]
+    pub fn render_device<L: AsRef<DrawList>>(
+        &mut self,
+        _frames: &[DeviceFrame],
+        _lists: &[L],
+    ) -> Result<()> {
+        Err(no_cuda_feature())
+    }
+
+    /// Draws `lists[0]` on one frame of CUDA memory that belongs to CUDA context
+    /// `owner` (GStreamer CUDA memory, say): in place when `owner` is the renderer's
+    /// context for the frame's GPU (or none), ordered after the context's legacy
+    /// stream by an event, with no context-wide wait; through a staging copy in the
+    /// renderer's context otherwise. Returns the path taken.
+    #[cfg(feature = "cuda")]
+    pub fn render_cuda_memory<L: AsRef<DrawList>>(
+        &mut self,
+        frame: &DeviceFrame,
+        owner: ContextHandle,
+        lists: &[L],
+    ) -> Result<CudaPath> {
+        let gpu = frame.gpu_id();
+        self.last_cuda = true;
+        let (cuda, images) = self.cuda_and_images()?;
+        let ours = ContextHandle::from_raw(cuda.context(gpu)?);
+        if owner.is_none() || owner == ours {
+            cuda.follow_legacy_stream(gpu)?;
+            cuda.render(std::slice::from_ref(frame), lists, images)?;
+            return Ok(CudaPath::InPlace);
+        }
+        let cuda = self
+            .cuda
+            .as_mut()
+            .ok_or_else(|| crate::Error::NoCudaDevice("CUDA renderer missing".into()))?;
+        let images = &self.images;
+        self.staging.draw(frame, owner, ours, |staged| {
+            cuda.render(std::slice::from_ref(staged), lists, images)
+        })?;
+        Ok(CudaPath::Copied)
+    }
+
     /// The CUDA renderer (created on first use) together with the image registry, for
     /// the asynchronous and caller-stream variants of [`CudaRenderer`].
+    #[cfg(feature = "cuda")]
     pub fn cuda_and_images(&mut self) -> Result<(&mut CudaRenderer, &ImageStore)> {
         if self.cuda.is_none() {
             // A failed creation is not cached: the error is cheap to recompute and a
@@ -123,8 +192,18 @@ impl Renderer {
         &mut self.cpu
     }
 
-    /// Whether this process can render on a GPU (driver loadable and a device present).
+    /// Whether this process can render on a GPU (built with the `cuda` feature, driver
+    /// loadable and a device present).
     pub fn cuda_available() -> bool {
-        crate::cuda::device_count() > 0
+        #[cfg(feature = "cuda")]
+        return crate::cuda::device_count() > 0;
+        #[cfg(not(feature = "cuda"))]
+        false
     }
+}
+
+/// The error of device paths in builds without the `cuda` feature.
+#[cfg_attr(feature = "cuda", allow(dead_code))]
+pub(crate) fn no_cuda_feature() -> crate::Error {
+    crate::Error::NoCudaDevice("cudadraw was built without the `cuda` feature".into())
 }

@@ -9,6 +9,7 @@ use cudadraw::DeviceFrame;
 use gpu_support::{Kind, Mem, gpu};
 
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn every_reference_scene_matches_on_the_gpu() {
     let Some(mut cuda) = gpu("every_reference_scene_matches_on_the_gpu") else {
         return;

@@ -70,6 +70,7 @@ fn scene_count() -> usize {
 }
 
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn random_scenes_match_cpu() {
     let Some(mut cuda) = gpu("random_scenes_match_cpu") else {
         return;
@@ -138,6 +139,7 @@ fn random_scenes_match_cpu() {
 }
 
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn batches_of_1_8_64_match_cpu() {
     let Some(mut cuda) = gpu("batches_of_1_8_64_match_cpu") else {
         return;
@@ -170,6 +172,7 @@ fn batches_of_1_8_64_match_cpu() {
 }
 
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn pinned_and_managed_frames_match_cpu() {
     let Some(mut cuda) = gpu("pinned_and_managed_frames_match_cpu") else {
         return;
@@ -196,6 +199,7 @@ fn pinned_and_managed_frames_match_cpu() {
 /// A blur over boxes drawn earlier in the same list reads them (phases), and a box
 /// drawn after a blur lands on top of the blurred pixels.
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn list_order_across_blurs_matches_cpu() {
     let Some(mut cuda) = gpu("list_order_across_blurs_matches_cpu") else {
         return;
@@ -246,6 +250,7 @@ fn list_order_across_blurs_matches_cpu() {
 }
 
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn submit_wait_and_caller_stream() {
     let Some(mut cuda) = gpu("submit_wait_and_caller_stream") else {
         return;
@@ -283,6 +288,7 @@ fn submit_wait_and_caller_stream() {
 }
 
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn bad_input_is_a_typed_error_and_draws_nothing() {
     let Some(mut cuda) = gpu("bad_input_is_a_typed_error_and_draws_nothing") else {
         return;
@@ -372,6 +378,7 @@ fn bad_input_is_a_typed_error_and_draws_nothing() {
 }
 
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn first_call_cost_is_under_a_second() {
     if gpu("first_call_cost_is_under_a_second").is_none() {
         return;
@@ -403,6 +410,7 @@ fn no_device_is_a_typed_error() {
 }
 
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn overlapping_device_frames_are_refused() {
     let Some(mut cuda) = gpu("overlapping_device_frames_are_refused") else {
         return;
@@ -439,6 +447,7 @@ fn overlapping_device_frames_are_refused() {
 }
 
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn a_failed_launch_keeps_its_buffers_in_flight_and_forgets_its_images() {
     let Some(mut cuda) = gpu("a_failed_launch_keeps_its_buffers_in_flight_and_forgets_its_images")
     else {
@@ -522,6 +531,7 @@ fn a_failed_launch_keeps_its_buffers_in_flight_and_forgets_its_images() {
 }
 
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn replaced_images_are_drawn_from_their_new_pixels() {
     let Some(mut cuda) = gpu("replaced_images_are_drawn_from_their_new_pixels") else {
         return;

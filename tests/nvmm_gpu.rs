@@ -108,6 +108,7 @@ fn check_batch(
 }
 
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn synthetic_batches_equal_cpu_reference() {
     if !gpu("synthetic_batches_equal_cpu_reference", 1) {
         return;
@@ -130,6 +131,7 @@ fn synthetic_batches_equal_cpu_reference() {
 }
 
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn gpu_id_1_is_drawn_on_gpu_1() {
     if !gpu("gpu_id_1_is_drawn_on_gpu_1", 2) {
         return;
@@ -161,6 +163,7 @@ fn gpu_id_1_is_drawn_on_gpu_1() {
 }
 
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn batches_do_not_leak_device_memory() {
     if !gpu("batches_do_not_leak_device_memory", 1) {
         return;
@@ -260,6 +263,7 @@ fn lists_of_frame(k: u32, info: FrameInfo, logo: cudadraw::ImageId) -> DrawList 
 }
 
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn pipeline_pngs_equal_cpu_reference() {
     if !gpu("pipeline_pngs_equal_cpu_reference", 1) {
         return;

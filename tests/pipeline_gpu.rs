@@ -369,6 +369,7 @@ fn foreign_cuda_context() -> gstreamer::Context {
 }
 
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn gpu_element_cuda_memory_matches_cpu_reference() {
     let t = "gpu_element_cuda_memory_matches_cpu_reference";
     if let Some(_g) = gpu(t)
@@ -395,6 +396,7 @@ fn gpu_element_cuda_memory_matches_cpu_reference() {
 
 #[cfg(feature = "synthetic-nvmm")]
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn gpu_element_nvmm_matches_cpu_reference() {
     let t = "gpu_element_nvmm_matches_cpu_reference";
     if let Some(_g) = gpu(t) {
@@ -438,7 +440,7 @@ fn probe_through(test: &str, up: &str, down: &str, share: bool, expect: Expect) 
         ..Default::default()
     };
     let pad = by_name(&p, "draw").static_pad("src").unwrap();
-    probe::attach_with(&pad, opts, move |frames, lists| {
+    probe::attach_with(&pad, opts, move |_buffer, frames, lists| {
         for (f, list) in frames.iter().zip(lists.iter_mut()) {
             let t = f.pts.map(|p| p.mseconds()).unwrap_or(0) as f32 / 33.0;
             list.blur(
@@ -493,6 +495,7 @@ fn probe_through(test: &str, up: &str, down: &str, share: bool, expect: Expect) 
 }
 
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn gpu_probe_cuda_memory_matches_cpu_reference() {
     let t = "gpu_probe_cuda_memory_matches_cpu_reference";
     if let Some(_g) = gpu(t)
@@ -508,6 +511,7 @@ fn gpu_probe_cuda_memory_matches_cpu_reference() {
 
 #[cfg(feature = "synthetic-nvmm")]
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn gpu_probe_nvmm_matches_cpu_reference() {
     let t = "gpu_probe_nvmm_matches_cpu_reference";
     if let Some(_g) = gpu(t) {
@@ -573,7 +577,7 @@ fn probe_run(
         ..Default::default()
     };
     let pad = by_name(&p, "draw").static_pad("src").unwrap();
-    probe::attach_with(&pad, opts, move |_, lists| {
+    probe::attach_with(&pad, opts, move |_buffer, _, lists| {
         for list in lists.iter_mut() {
             for i in 0..boxes {
                 let x = (i % 10) as f32 * (w as f32 / 10.0) + (seen % 7) as f32;
@@ -612,6 +616,7 @@ fn probe_run(
 
 #[cfg(feature = "synthetic-nvmm")]
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn gpu_soak_probe_nvmm_host_and_device_memory_flat() {
     let t = "gpu_soak_probe_nvmm_host_and_device_memory_flat";
     let Some(_g) = gpu(t) else {
@@ -656,6 +661,7 @@ fn gpu_soak_probe_nvmm_host_and_device_memory_flat() {
 
 #[cfg(feature = "synthetic-nvmm")]
 #[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn gpu_probe_time_per_1080p_buffer_with_100_boxes() {
     let t = "gpu_probe_time_per_1080p_buffer_with_100_boxes";
     let Some(_g) = gpu(t) else {

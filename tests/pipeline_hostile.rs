@@ -372,7 +372,7 @@ fn probe_redact_mode_draws_the_redactions_when_the_lists_cannot_be() {
     probe::attach_with(
         &by_name(&p, "draw").static_pad("src").unwrap(),
         opts,
-        |_, lists| {
+        |_buffer, _, lists| {
             // More ops than a list may hold: the call is refused as a whole...
             for _ in 0..20_000 {
                 lists[0].fill(Rect::new(20.0, 0.0, 4.0, 4.0), Color::RED);
@@ -459,4 +459,48 @@ fn caps_refusal_is_explained_before_the_stream_error() {
         first_error.is_none_or(|e| ours < e),
         "the explanation came after the error: {order:?}"
     );
+}
+
+#[test]
+fn probe_closure_reads_the_buffer_metas_it_draws() {
+    init();
+    let launch = format!(
+        "appsrc name=src format=time caps=\"{CAPS}\" ! identity name=draw ! fakesink name=sink"
+    );
+    let p = pipeline(&launch);
+    probe::attach(
+        &by_name(&p, "draw").static_pad("src").unwrap(),
+        |buffer, _, lists| {
+            for m in buffer.iter_meta::<gst_video::VideoRegionOfInterestMeta>() {
+                let (x, y, w, h) = m.rect();
+                lists[0].fill(
+                    Rect::new(x as f32, y as f32, w as f32, h as f32),
+                    Color::BLUE,
+                );
+            }
+        },
+    )
+    .unwrap();
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let o = out.clone();
+    by_name(&p, "sink").static_pad("sink").unwrap().add_probe(
+        gst::PadProbeType::BUFFER,
+        move |_, info| {
+            if let Some(b) = info.buffer() {
+                o.lock().unwrap().push(b.map_readable().unwrap().to_vec());
+            }
+            gst::PadProbeReturn::Ok
+        },
+    );
+    let src = by_name(&p, "src");
+    p.set_state(gst::State::Playing).unwrap();
+    let mut b = gst::Buffer::from_slice(grey());
+    gst_video::VideoRegionOfInterestMeta::add(b.get_mut().unwrap(), "car", (3, 4, 2, 2));
+    let _ = src.emit_by_name::<gst::FlowReturn>("push-buffer", &[&b]);
+    let _ = src.emit_by_name::<gst::FlowReturn>("end-of-stream", &[]);
+    let res = run(&p);
+    assert!(res.error.is_none(), "{:?}", res.error);
+    let out = out.lock().unwrap();
+    assert_eq!(px(&out[0], 3, 4), [0, 0, 255, 255]);
+    assert_eq!(px(&out[0], 5, 4), [100; 4]);
 }

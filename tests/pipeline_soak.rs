@@ -50,7 +50,7 @@ fn soak_probe_system_memory_rss_flat() {
     probe::attach_with(
         &by_name(&p, "draw").static_pad("src").unwrap(),
         opts,
-        move |frames, lists| {
+        move |_buffer, frames, lists| {
             for (f, list) in frames.iter().zip(lists.iter_mut()) {
                 let t = (seen % 200) as f32;
                 for i in 0..20 {
@@ -122,7 +122,7 @@ fn probe_time_per_1080p_buffer_with_100_boxes_cpu() {
     probe::attach_with(
         &by_name(&p, "draw").static_pad("src").unwrap(),
         opts,
-        |_, lists| {
+        |_buffer, _, lists| {
             for list in lists.iter_mut() {
                 for i in 0..100 {
                     let (x, y) = ((i % 10) as f32 * 190.0, (i / 10) as f32 * 105.0);

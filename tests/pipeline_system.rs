@@ -150,7 +150,7 @@ fn probe_matches_reference() {
         ..Default::default()
     };
     let pad = by_name(&p, "draw").static_pad("src").unwrap();
-    probe::attach_with(&pad, opts, move |frames, lists| {
+    probe::attach_with(&pad, opts, move |_buffer, frames, lists| {
         probe_scene(frames, lists, logo)
     })
     .expect("probe attached");
@@ -180,7 +180,7 @@ fn probe_sees_frame_meta() {
     let s = seen.clone();
     probe::attach(
         &by_name(&p, "draw").static_pad("sink").unwrap(),
-        move |frames, lists| {
+        move |_buffer, frames, lists| {
             assert_eq!(frames.len(), lists.len());
             s.lock().unwrap().extend_from_slice(frames);
         },
@@ -338,7 +338,7 @@ fn probe_bad_lists_and_panics_pass_through_with_warnings() {
     probe::attach_with(
         &by_name(&p, "draw").static_pad("src").unwrap(),
         opts,
-        move |_, lists| match c.fetch_add(1, Ordering::SeqCst) {
+        move |_buffer, _, lists| match c.fetch_add(1, Ordering::SeqCst) {
             0 => {
                 lists[0].outline(
                     Rect::new(f32::NAN, 0.0, 4.0, 4.0),
@@ -412,6 +412,7 @@ fn element_nvmm_caps_with_bad_descriptor_pass_through_with_warning() {
 /// needs libgstcuda, the CUDA driver and a device; other context types are not its to
 /// answer. Without a device nothing fails: neighbours then make their own context and
 /// CUDA memory is drawn through copies.
+#[cfg(feature = "cuda")]
 #[test]
 fn cuda_context_query_answered_only_when_a_context_can_be_offered() {
     use cudadraw::gst::cudamem::{self, OfferedContext, SharedContext};

@@ -6,9 +6,7 @@
 use rayon::prelude::*;
 
 use super::Scratch;
-use crate::cuda::commands::{
-    CD_GAUSS_SHIFT, CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_PIXELATE, CdCmd,
-};
+use crate::cmd::{CD_GAUSS_SHIFT, CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_PIXELATE, CdCmd};
 use crate::frame::FrameInfo;
 
 /// The region of a command inside a frame, in pixels.

@@ -12,7 +12,7 @@ mod pointwise;
 
 use rayon::prelude::*;
 
-use crate::cuda::commands::{
+use crate::cmd::{
     CD_FILTER_BILINEAR, CD_FILTER_NEAREST, CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_OVERLAY,
     CD_OP_PIXELATE, CD_OP_RECT, CD_OP_SOLID, CdCmd,
 };
@@ -250,7 +250,7 @@ fn check_cmds(
                     .iter()
                     .map(|&w| u64::from(w))
                     .sum();
-                if sum != 1 << crate::cuda::commands::CD_GAUSS_SHIFT {
+                if sum != 1 << crate::cmd::CD_GAUSS_SHIFT {
                     return bad(format!("gaussian weights sum to {sum}, not 65536"));
                 }
             }

@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::cuda::commands::{CD_FILTER_NEAREST, CD_OP_OVERLAY, CD_OP_RECT, CD_OP_SOLID, CdCmd};
+use crate::cmd::{CD_FILTER_NEAREST, CD_OP_OVERLAY, CD_OP_RECT, CD_OP_SOLID, CdCmd};
 use crate::draw::{Image, ImageId, ImageStore};
 use crate::frame::FrameInfo;
 use crate::geom::PixelRect;

@@ -8,37 +8,12 @@ use std::ffi::{CString, c_void};
 use cudarc::driver::result::{self as cu, DriverError};
 use cudarc::driver::sys;
 
-use super::commands::{CdBlurJob, CdCmd, CdFrame, CdImage, CdRegion, CdTileItem};
 use super::plan::{Plan, THREADS};
+use crate::cmd::{CdBlurJob, CdCmd, CdFrame, CdImage, CdRegion, CdTileItem};
 use crate::draw::{ImageId, ImageStore};
 use crate::error::{Error, Result};
 
-/// Maps a driver error to the crate error, naming what failed.
-pub(crate) fn cuda(op: &'static str) -> impl FnOnce(DriverError) -> Error {
-    move |source| Error::Cuda { op, source }
-}
-
-/// Makes a context current for a scope and restores the caller's afterwards, so
-/// cudadraw never disturbs GStreamer's or the application's own context stack.
-pub(crate) struct CtxGuard;
-
-impl CtxGuard {
-    pub(crate) fn push(ctx: sys::CUcontext) -> Result<Self> {
-        // SAFETY: ctx is a retained primary context, valid until the Device drops.
-        unsafe { sys::cuCtxPushCurrent_v2(ctx) }
-            .result()
-            .map_err(cuda("cuCtxPushCurrent"))?;
-        Ok(CtxGuard)
-    }
-}
-
-impl Drop for CtxGuard {
-    fn drop(&mut self) {
-        let mut old = std::ptr::null_mut();
-        // SAFETY: pops the context pushed in `push`.
-        let _ = unsafe { sys::cuCtxPopCurrent_v2(&mut old) };
-    }
-}
+use super::context::{CtxGuard, cuda};
 
 /// Device memory that only grows.
 #[derive(Debug, Default)]
@@ -365,7 +340,7 @@ impl Device {
         self.uploads.clear();
         let mut bytes = 0usize;
         for c in &plan.cmds {
-            if c.op != super::commands::CD_OP_OVERLAY {
+            if c.op != crate::cmd::CD_OP_OVERLAY {
                 continue;
             }
             let id = c.param;

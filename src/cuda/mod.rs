@@ -8,10 +8,12 @@
 //! starts a phase), never on the number of boxes or frames. One context per GPU (the
 //! device's primary context), chosen by [`DeviceFrame::gpu_id`].
 
-pub mod commands;
+pub mod context;
 mod device;
+pub mod memory;
 pub mod plan;
 pub mod ptx;
+pub mod staging;
 
 use cudarc::driver::sys;
 

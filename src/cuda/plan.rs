@@ -9,7 +9,7 @@
 //! they do not overlap, so the result equals list order. Phases are aligned across the
 //! batch: phase `p` of every frame is done by the same launches.
 
-use super::commands::{
+use crate::cmd::{
     CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_OVERLAY, CD_OP_PIXELATE, CD_OP_RECT, CdBlurJob, CdCmd,
     CdFrame, CdRegion, CdTileItem, CdTileSpan,
 };

@@ -5,7 +5,7 @@
 //! with the kernels) so that every backend draws from the very same numbers.
 //! The exact bytes each op produces are in [`crate::semantics`].
 //!
-//! [`CdCmd`]: crate::cuda::commands::CdCmd
+//! [`CdCmd`]: crate::cmd::CdCmd
 
 pub mod png;
 pub mod resolve;

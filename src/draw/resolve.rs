@@ -6,11 +6,11 @@ use super::{
     Align, BLUR_RADIUS_RANGE, BORDER_WIDTH_RANGE, BlurKind, BlurOp, BoxOp, DrawList, EXPAND_RANGE,
     GAUSS_SIGMA_RANGE, ImageSizes, Op, OverlayOp, PIXELATE_BLOCK_RANGE,
 };
-use crate::color::Color;
-use crate::cuda::commands::{
+use crate::cmd::{
     CD_FILTER_BILINEAR, CD_FILTER_NEAREST, CD_GAUSS_SHIFT, CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS,
     CD_OP_OVERLAY, CD_OP_PIXELATE, CD_OP_RECT, CD_OP_SOLID, CdCmd, CdRegion,
 };
+use crate::color::Color;
 use crate::error::{Error, Result};
 use crate::frame::FrameInfo;
 use crate::geom::{PixelRect, Rect};

@@ -57,10 +57,13 @@
 //! in `libgstcuda-1.0.so.0`, so the crate loads and runs where it is missing (context
 //! sharing is then simply not offered).
 
+// Without the `cuda` feature only the GStreamer side remains (memory recognition,
+// context queries answered by no one): its CUDA-only helpers are unused then.
+#![cfg_attr(not(feature = "cuda"), allow(unused_imports, dead_code))]
+
 use std::ffi::c_void;
 use std::sync::{Mutex, OnceLock};
 
-use cudarc::driver::sys as cu;
 use gstreamer as gst;
 use gstreamer::ffi as gst_ffi;
 use gstreamer::glib;
@@ -68,9 +71,17 @@ use gstreamer::glib::translate::{FromGlibPtrFull, ToGlibPtr, from_glib_none};
 use gstreamer::prelude::*;
 use gstreamer_video as gst_video;
 
+#[cfg(feature = "cuda")]
 use crate::color::PixelFormat;
+#[cfg(feature = "cuda")]
+use crate::cuda::context::{self, ContextHandle};
 use crate::error::{Error, Result};
+#[cfg(feature = "cuda")]
 use crate::frame::{DeviceFrame, FrameInfo};
+
+#[cfg(feature = "cuda")]
+pub use crate::cuda::context::context_synchronizations;
+pub use crate::render::CudaPath;
 
 /// `GST_CUDA_MEMORY_TYPE_NAME`.
 pub const CUDA_MEMORY_TYPE: &str = "gst.cuda.memory";
@@ -79,6 +90,7 @@ pub const GST_MAP_CUDA: u32 = gst_ffi::GST_MAP_FLAG_LAST << 1;
 /// `GST_CUDA_CONTEXT_TYPE`: the `GstContext` type GStreamer's CUDA elements share.
 pub const CUDA_CONTEXT_TYPE: &str = "gst.cuda.context";
 
+#[cfg(feature = "cuda")]
 /// Layout of the public part of `GstCudaMemory` (gst/cuda/gstcudamemory.h, 1.22+).
 #[repr(C)]
 struct GstCudaMemory {
@@ -92,8 +104,10 @@ pub fn is_cuda_memory(mem: &gst::MemoryRef) -> bool {
     mem.is_type(CUDA_MEMORY_TYPE)
 }
 
+#[cfg(feature = "cuda")]
 type SyncFn = unsafe extern "C" fn(*mut gst_ffi::GstMemory);
 
+#[cfg(feature = "cuda")]
 /// `gst_cuda_memory_sync` (GStreamer >= 1.24: waits for the memory's stream), if the
 /// process has a libgstcuda that exports it.
 fn memory_sync_fn() -> Option<SyncFn> {
@@ -111,25 +125,18 @@ fn memory_sync_fn() -> Option<SyncFn> {
     .map(|(_, f)| *f)
 }
 
-/// How a buffer of CUDA memory was drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CudaPath {
-    /// On the mapped device pointer itself: the memory belongs to cudadraw's context.
-    InPlace,
-    /// Through a staging copy: the memory belongs to another CUDA context.
-    Copied,
-}
-
+#[cfg(feature = "cuda")]
 /// A buffer of CUDA memory mapped for the CUDA backend; unmapped on drop.
 pub struct CudaFrameMap<'a> {
     buffer: &'a mut gst::BufferRef,
     map: gst_ffi::GstMapInfo,
     frame: DeviceFrame,
-    /// The CUDA context that owns the mapped pointer (null: the driver names none,
+    /// The CUDA context that owns the mapped pointer (none: the driver names none,
     /// the pointer is then usable from any context).
-    owner: cu::CUcontext,
+    owner: ContextHandle,
 }
 
+#[cfg(feature = "cuda")]
 impl<'a> CudaFrameMap<'a> {
     /// Maps plane 0 of `buffer` (read-write, `GST_MAP_CUDA`) and describes it.
     pub fn map(
@@ -193,7 +200,7 @@ impl<'a> CudaFrameMap<'a> {
             buffer,
             map,
             frame,
-            owner: std::ptr::null_mut(),
+            owner: ContextHandle::NONE,
         };
         if this.map.size < info.min_len() {
             return Err(Error::Gst(format!(
@@ -202,7 +209,7 @@ impl<'a> CudaFrameMap<'a> {
                 info.min_len()
             )));
         }
-        this.owner = pointer_context(this.frame.ptr())?;
+        this.owner = context::pointer_context(this.frame.ptr())?;
         // The map may itself have uploaded a newer host copy; GStreamer >= 1.24 also
         // tracks the memory's stream: wait for it once mapped.
         if let Some(sync) = memory_sync_fn() {
@@ -217,55 +224,15 @@ impl<'a> CudaFrameMap<'a> {
         &self.frame
     }
 
-    /// The CUDA context that owns the memory (null if the driver names none).
-    pub fn owner_context(&self) -> cu::CUcontext {
+    /// The CUDA context that owns the memory ([`ContextHandle::NONE`] if the driver
+    /// names none). [`crate::render::Renderer::render_cuda_memory`] draws in place when
+    /// it is the renderer's, through a staging copy otherwise.
+    pub fn owner_context(&self) -> ContextHandle {
         self.owner
-    }
-
-    /// The path [`draw_with`](Self::draw_with) takes for kernels running in `ours`.
-    pub fn path_for(&self, ours: cu::CUcontext) -> CudaPath {
-        if self.owner.is_null() || self.owner == ours {
-            CudaPath::InPlace
-        } else {
-            CudaPath::Copied
-        }
-    }
-
-    /// Draws with `draw` on a frame that kernels running in context `ours` (the
-    /// renderer's context for the frame's GPU) can address: the mapped frame itself
-    /// when the memory belongs to `ours`, else a copy in `staging` that is copied back
-    /// afterwards. Returns the path taken with `draw`'s result.
-    pub fn draw_with<R>(
-        &self,
-        staging: &mut Staging,
-        ours: cu::CUcontext,
-        draw: impl FnOnce(&DeviceFrame) -> Result<R>,
-    ) -> Result<(R, CudaPath)> {
-        match self.path_for(ours) {
-            // In place, the caller orders the renderer's stream after the context's
-            // legacy stream (`CudaRenderer::follow_legacy_stream`), where GStreamer
-            // 1.22's uploads run: a blocking cuMemcpy from pageable memory returns
-            // before its DMA lands. No context-wide synchronisation: that would drain
-            // every decoder, encoder and pipeline sharing the context.
-            CudaPath::InPlace => Ok((draw(&self.frame)?, CudaPath::InPlace)),
-            CudaPath::Copied => {
-                // Across contexts there is no stream to order on: wait for the memory's
-                // context, then for ours (only on this rare, already slow path).
-                synchronize(self.owner)?;
-                synchronize(ours)?;
-                let r = staging.draw(&self.frame, self.owner, ours, draw)?;
-                Ok((r, CudaPath::Copied))
-            }
-        }
-    }
-
-    /// Unmaps (also done on drop; this reports nothing more but reads better).
-    pub fn finish(self) -> Result<()> {
-        drop(self);
-        Ok(())
     }
 }
 
+#[cfg(feature = "cuda")]
 impl Drop for CudaFrameMap<'_> {
     fn drop(&mut self) {
         // SAFETY: mapped in `map` with this very info; unmapping with GST_MAP_CUDA |
@@ -283,186 +250,6 @@ fn device_id_of(obj: &glib::Object) -> u32 {
     }
 }
 
-fn cuda_err(op: &'static str, r: cu::CUresult) -> Result<()> {
-    r.result().map_err(|source| Error::Cuda { op, source })
-}
-
-/// The primary context of `gpu` and its `CUdevice`, retained once for the life of the
-/// process: a [`SharedContext`] handed to GStreamer may outlive every renderer (pools,
-/// bins and the application keep it), and the context must stay alive as long.
-fn primary_context(gpu: u32) -> Result<(cu::CUcontext, cu::CUdevice)> {
-    static CTX: OnceLock<Vec<OnceLock<(usize, cu::CUdevice)>>> = OnceLock::new();
-    let slots = CTX.get_or_init(|| (0..64).map(|_| OnceLock::new()).collect());
-    let slot = slots
-        .get(gpu as usize)
-        .ok_or_else(|| Error::Gst(format!("GPU id {gpu} out of range")))?;
-    if let Some(&(c, d)) = slot.get() {
-        return Ok((c as cu::CUcontext, d));
-    }
-    if crate::cuda::device_count() <= gpu as usize {
-        return Err(Error::NoCudaDevice(format!(
-            "no CUDA device {gpu} (this machine has {})",
-            crate::cuda::device_count()
-        )));
-    }
-    // SAFETY: plain driver calls with valid out-pointers; device_count() loaded and
-    // initialised the driver.
-    unsafe {
-        let mut dev: cu::CUdevice = 0;
-        cuda_err("cuDeviceGet", cu::cuDeviceGet(&mut dev, gpu as i32))?;
-        let mut ctx: cu::CUcontext = std::ptr::null_mut();
-        cuda_err(
-            "cuDevicePrimaryCtxRetain",
-            cu::cuDevicePrimaryCtxRetain(&mut ctx, dev),
-        )?;
-        // A racing thread may have won: its retain is the one kept (the primary
-        // context is the same object, one extra retain is harmless).
-        let &(c, d) = slot.get_or_init(|| (ctx as usize, dev));
-        Ok((c as cu::CUcontext, d))
-    }
-}
-
-/// Runs `f` with `ctx` current on this thread, restoring the previous one.
-unsafe fn with_context<R>(ctx: cu::CUcontext, f: impl FnOnce() -> R) -> Result<R> {
-    // SAFETY: push/pop are balanced; ctx is a live context (caller's contract).
-    unsafe {
-        cuda_err("cuCtxPushCurrent", cu::cuCtxPushCurrent_v2(ctx))?;
-        let r = f();
-        let mut old = std::ptr::null_mut();
-        cu::cuCtxPopCurrent_v2(&mut old);
-        Ok(r)
-    }
-}
-
-static CONTEXT_SYNCS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Context-wide synchronisations made so far (staging path only): tests check that
-/// buffers drawn in place make none.
-#[doc(hidden)]
-pub fn context_synchronizations() -> u64 {
-    CONTEXT_SYNCS.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// Waits for all work of context `ctx` (nothing if null).
-fn synchronize(ctx: cu::CUcontext) -> Result<()> {
-    if ctx.is_null() {
-        return Ok(());
-    }
-    CONTEXT_SYNCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    // SAFETY: ctx is a live context (the memory's, held by its GstCudaContext while
-    // the buffer is mapped, or the renderer's); the push is balanced.
-    let r = unsafe { with_context(ctx, || cu::cuCtxSynchronize()) }?;
-    cuda_err("cuCtxSynchronize", r)
-}
-
-/// The context owning device pointer `ptr` (null if the driver names none).
-fn pointer_context(ptr: u64) -> Result<cu::CUcontext> {
-    let mut owner: cu::CUcontext = std::ptr::null_mut();
-    // SAFETY: valid out-pointer of the attribute's type (CUcontext); the driver is
-    // loaded (checked by the caller).
-    unsafe {
-        cuda_err(
-            "cuPointerGetAttribute(CONTEXT)",
-            cu::cuPointerGetAttribute(
-                &mut owner as *mut cu::CUcontext as *mut c_void,
-                cu::CUpointer_attribute::CU_POINTER_ATTRIBUTE_CONTEXT,
-                ptr,
-            ),
-        )?;
-    }
-    Ok(owner)
-}
-
-/// A device buffer in the renderer's context, kept between buffers, for frames whose
-/// memory belongs to another context. Grows to the largest frame seen, never shrinks.
-#[derive(Debug, Default)]
-pub struct Staging {
-    ptr: u64,
-    len: usize,
-    /// The context the buffer was allocated in (as an address: contexts are
-    /// thread-agnostic handles).
-    ctx: usize,
-}
-
-impl Staging {
-    fn ensure(&mut self, ctx: cu::CUcontext, len: usize) -> Result<()> {
-        if self.ptr != 0 && self.ctx == ctx as usize && self.len >= len {
-            return Ok(());
-        }
-        self.release();
-        // SAFETY: the allocation is made with `ctx` current; ctx is the renderer's
-        // live context.
-        let p = unsafe {
-            with_context(ctx, || {
-                let mut p: cu::CUdeviceptr = 0;
-                let r = cu::cuMemAlloc_v2(&mut p, len);
-                (p, r)
-            })
-        }?;
-        cuda_err("cuMemAlloc (staging)", p.1)?;
-        self.ptr = p.0;
-        self.len = len;
-        self.ctx = ctx as usize;
-        Ok(())
-    }
-
-    fn release(&mut self) {
-        if self.ptr == 0 {
-            return;
-        }
-        let ptr = self.ptr;
-        // SAFETY: the pointer was allocated in this context and is unused now; if the
-        // context is gone its memory went with it and the push fails harmlessly.
-        let _ = unsafe { with_context(self.ctx as cu::CUcontext, || cu::cuMemFree_v2(ptr)) };
-        self.ptr = 0;
-        self.len = 0;
-    }
-
-    fn draw<R>(
-        &mut self,
-        frame: &DeviceFrame,
-        owner: cu::CUcontext,
-        ours: cu::CUcontext,
-        draw: impl FnOnce(&DeviceFrame) -> Result<R>,
-    ) -> Result<R> {
-        let len = frame.info().min_len();
-        self.ensure(ours, len)?;
-        let staged_ptr = self.ptr;
-        // SAFETY: both ranges hold `len` bytes in their contexts. Our context is made
-        // current around the copy (the copy runs in a context).
-        unsafe {
-            let r = with_context(ours, || {
-                cu::cuMemcpyPeer(staged_ptr, ours, frame.ptr(), owner, len)
-            })?;
-            cuda_err("cuMemcpyPeer (to staging)", r)?;
-        }
-        // A device-to-device copy may return before it is done, and the renderer's
-        // stream need not wait for it: the staged frame must be complete first.
-        synchronize(ours)?;
-        // SAFETY: the staging buffer holds `len` bytes in the renderer's context.
-        let staged = unsafe { DeviceFrame::new(staged_ptr, frame.info(), frame.gpu_id()) };
-        let r = draw(&staged)?;
-        // SAFETY: as above, in the other direction; the render was synchronised.
-        unsafe {
-            let r = with_context(ours, || {
-                cu::cuMemcpyPeer(frame.ptr(), owner, staged_ptr, ours, len)
-            })?;
-            cuda_err("cuMemcpyPeer (from staging)", r)?;
-        }
-        // A device-to-device copy may return before it is done: the frame must be
-        // complete when it is unmapped and handed downstream.
-        synchronize(owner)?;
-        synchronize(ours)?;
-        Ok(r)
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        self.release();
-    }
-}
-
 // ---------------------------------------------------------------------------------
 // Context sharing
 
@@ -471,7 +258,8 @@ type Gboolean = glib::ffi::gboolean;
 /// The libgstcuda functions context sharing needs (all exported since 1.22), resolved
 /// at run time.
 struct GstCudaLib {
-    new_wrapped: unsafe extern "C" fn(cu::CUcontext, cu::CUdevice) -> *mut gst_ffi::GstObject,
+    /// `gst_cuda_context_new_wrapped(CUcontext, CUdevice)`.
+    new_wrapped: unsafe extern "C" fn(*mut c_void, i32) -> *mut gst_ffi::GstObject,
     get_handle: unsafe extern "C" fn(*mut gst_ffi::GstObject) -> *mut c_void,
     handle_context_query: unsafe extern "C" fn(
         *mut gst_ffi::GstElement,
@@ -527,6 +315,7 @@ fn gst_cuda_lib() -> Result<&'static GstCudaLib> {
     .map_err(|e| Error::Gst(format!("CUDA context sharing unavailable: {e}")))
 }
 
+#[cfg(feature = "cuda")]
 /// cudadraw's `GstCudaContext` for one GPU: wraps the device's primary context, the
 /// context the CUDA backend renders in, so memory GStreamer allocates in it is drawn in
 /// place. One per GPU per process, created on first use and kept (with its retain of
@@ -535,12 +324,14 @@ fn gst_cuda_lib() -> Result<&'static GstCudaLib> {
 pub struct SharedContext {
     obj: gst::Object,
     gpu: u32,
-    handle: usize,
+    handle: ContextHandle,
 }
 
+#[cfg(feature = "cuda")]
 // The process-wide contexts, one per GPU that asked for one.
 static SHARED: Mutex<Vec<SharedContext>> = Mutex::new(Vec::new());
 
+#[cfg(feature = "cuda")]
 impl SharedContext {
     /// cudadraw's context for GPU `gpu` (created on first call). Fails where
     /// libgstcuda, the CUDA driver or the device is missing.
@@ -550,11 +341,12 @@ impl SharedContext {
             return Ok(c.clone());
         }
         let lib = gst_cuda_lib()?;
-        let (ctx, dev) = primary_context(gpu)?;
+        let ctx = context::primary_context(gpu)?;
+        let dev = context::device_handle(gpu)?;
         // SAFETY: ctx is a primary context retained for the life of the process (the
         // caller's duty per the 1.22 docs), dev its device. The result is transfer
         // full (already sunk), or null on failure.
-        let raw = unsafe { (lib.new_wrapped)(ctx, dev) };
+        let raw = unsafe { (lib.new_wrapped)(ctx.as_raw(), dev) };
         if raw.is_null() {
             return Err(Error::Gst(format!(
                 "gst_cuda_context_new_wrapped failed for GPU {gpu}"
@@ -565,7 +357,7 @@ impl SharedContext {
         let c = Self {
             obj,
             gpu,
-            handle: ctx as usize,
+            handle: ctx,
         };
         shared.push(c.clone());
         Ok(c)
@@ -577,8 +369,8 @@ impl SharedContext {
     }
 
     /// The wrapped `CUcontext`.
-    pub fn handle(&self) -> cu::CUcontext {
-        self.handle as cu::CUcontext
+    pub fn handle(&self) -> ContextHandle {
+        self.handle
     }
 
     /// The `GstCudaContext` object.
@@ -684,14 +476,19 @@ pub fn classify_context(context: &gst::ContextRef) -> OfferedContext {
     // SAFETY: the structure field holds a GstCudaContext (GStreamer's own type for
     // this context type); get_handle only reads it.
     let handle = unsafe { (lib.get_handle)(object.to_glib_none().0) };
-    match primary_context(gpu) {
-        Ok((ours, _)) if !handle.is_null() && handle == ours as *mut c_void => {
-            OfferedContext::Ours { object, gpu }
-        }
-        _ => OfferedContext::Foreign { gpu },
+    #[cfg(not(feature = "cuda"))]
+    let _ = handle;
+    #[cfg(feature = "cuda")]
+    if let Ok(ours) = context::primary_context(gpu)
+        && !handle.is_null()
+        && handle == ours.as_raw()
+    {
+        return OfferedContext::Ours { object, gpu };
     }
+    OfferedContext::Foreign { gpu }
 }
 
+#[cfg(feature = "cuda")]
 /// Makes the GStreamer CUDA elements of `pipeline` (any bin, or a single element)
 /// allocate in cudadraw's context of GPU `gpu`, so that CUDA memory drawn by a probe
 /// ([`crate::gst::probe::attach`]) is drawn in place rather than through two frame

@@ -7,7 +7,7 @@
 //! use cudadraw::gst::probe::{self, FrameMeta};
 //! use cudadraw::{Border, Color, DrawList, Rect};
 //! # fn f(pad: &gstreamer::Pad) {
-//! probe::attach(pad, |frames: &[FrameMeta], lists: &mut [DrawList]| {
+//! probe::attach(pad, |_buffer, frames: &[FrameMeta], lists: &mut [DrawList]| {
 //!     for (frame, list) in frames.iter().zip(lists) {
 //!         let r = Rect::new(10.0, 10.0, frame.width as f32 / 2.0, 40.0);
 //!         list.outline(r, Border::new(4, Color::RED));
@@ -294,7 +294,6 @@ pub struct BufferDrawer {
     lists: Vec<DrawList>,
     metas: Vec<FrameMeta>,
     caps: Option<(gst::Caps, StreamInfo)>,
-    staging: cudamem::Staging,
     nvmm: NvmmOptions,
     /// How the last buffer of CUDA memory was drawn (`None` for other buffers).
     last_cuda_path: Option<cudamem::CudaPath>,
@@ -335,7 +334,6 @@ impl BufferDrawer {
             lists: Vec::new(),
             metas: Vec::new(),
             caps: None,
-            staging: cudamem::Staging::default(),
             nvmm: NvmmOptions::default(),
             last_cuda_path: None,
             fail_mode: FailMode::PassThrough,
@@ -527,25 +525,24 @@ impl BufferDrawer {
             .render_host(std::slice::from_mut(&mut hf), &self.lists)
     }
 
+    #[cfg(not(feature = "cuda"))]
+    fn render_cuda(&mut self, _buffer: &mut gst::BufferRef, _info: &LightInfo) -> Result<()> {
+        Err(crate::render::no_cuda_feature())
+    }
+
+    #[cfg(feature = "cuda")]
     fn render_cuda(&mut self, buffer: &mut gst::BufferRef, info: &LightInfo) -> Result<()> {
         let mapped = cudamem::CudaFrameMap::map(buffer, &info.video, info.format)?;
-        let gpu = mapped.frame().gpu_id();
-        let (cuda, images) = self.renderer.cuda_and_images()?;
-        // In place only if the memory belongs to the very context the kernels will
-        // run in; anything else is staged.
-        let ours = cuda.context(gpu)?;
-        if mapped.path_for(ours) == cudamem::CudaPath::InPlace {
-            cuda.follow_legacy_stream(gpu)?;
-        }
-        let lists = &self.lists;
-        let ((), path) = mapped.draw_with(&mut self.staging, ours, |frame| {
-            cuda.render(std::slice::from_ref(frame), lists, images)
-        })?;
-        mapped.finish()?;
+        let path = self.renderer.render_cuda_memory(
+            mapped.frame(),
+            mapped.owner_context(),
+            &self.lists,
+        )?;
+        drop(mapped);
         if path == cudamem::CudaPath::Copied {
             gst::trace!(
                 CAT,
-                "CUDA memory of another context on GPU {gpu}: drawn through a staging copy"
+                "CUDA memory of another context: drawn through a staging copy"
             );
         }
         self.last_cuda_path = Some(path);
@@ -695,14 +692,15 @@ pub struct ProbeOptions {
 }
 
 /// Attaches a drawing closure to `pad`: for every buffer (and every buffer of a
-/// buffer list) it receives the frames and one empty [`DrawList`] per frame to fill.
+/// buffer list) it receives the buffer (read-only: its metas, timestamps, flags), the
+/// frames and one empty [`DrawList`] per frame to fill.
 /// Returns the probe id (remove it with `pad.remove_probe`).
 ///
 /// Ops that fail validation (a detection with NaN or absurd coordinates) are left
 /// out, counted ([`DrawStats::skipped_ops`]) and warned about; the others are drawn.
 pub fn attach<F>(pad: &gst::Pad, f: F) -> Option<gst::PadProbeId>
 where
-    F: FnMut(&[FrameMeta], &mut [DrawList]) + Send + 'static,
+    F: FnMut(&gst::BufferRef, &[FrameMeta], &mut [DrawList]) + Send + 'static,
 {
     attach_with(pad, ProbeOptions::default(), f)
 }
@@ -710,7 +708,7 @@ where
 /// [`attach`] with overlay images, statistics and a fail mode.
 pub fn attach_with<F>(pad: &gst::Pad, options: ProbeOptions, f: F) -> Option<gst::PadProbeId>
 where
-    F: FnMut(&[FrameMeta], &mut [DrawList]) + Send + 'static,
+    F: FnMut(&gst::BufferRef, &[FrameMeta], &mut [DrawList]) + Send + 'static,
 {
     let mut drawer = BufferDrawer::with_images(options.images);
     drawer.set_nvmm_options(options.nvmm);
@@ -773,7 +771,7 @@ struct ProbeState<F> {
 
 impl<F> ProbeState<F>
 where
-    F: FnMut(&[FrameMeta], &mut [DrawList]),
+    F: FnMut(&gst::BufferRef, &[FrameMeta], &mut [DrawList]),
 {
     /// Draws on one buffer; false if it must be dropped (fail modes).
     fn process(
@@ -791,7 +789,9 @@ where
                 let drawer = &mut self.drawer;
                 let fill = &mut self.fill;
                 catch_unwind(AssertUnwindSafe(|| {
-                    drawer.draw(buffer, &caps, |frames, _buffer, lists| fill(frames, lists))
+                    drawer.draw(buffer, &caps, |frames, buffer, lists| {
+                        fill(buffer, frames, lists)
+                    })
                 }))
                 .unwrap_or_else(|panic| {
                     Err(Error::Gst(format!(

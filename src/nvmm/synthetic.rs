@@ -9,11 +9,11 @@
 //! when GStreamer frees the memory (or frees it when the pool is gone), so no buffer
 //! can leak or dangle.
 
-use std::ffi::c_void;
 use std::sync::{Arc, Mutex, Weak};
 
-use cudarc::driver::{CudaContext, result, sys};
 use gstreamer as gst;
+
+use crate::cuda::memory::{Allocation, MemoryKind, copy_2d};
 
 use crate::color::PixelFormat;
 use crate::error::{Error, Result};
@@ -63,59 +63,11 @@ impl SyntheticConfig {
     }
 }
 
-/// One CUDA allocation, freed on drop in its context.
-#[derive(Debug)]
-struct Allocation {
-    ctx: Arc<CudaContext>,
-    mem_type: MemType,
-    ptr: u64,
-}
-
-impl Allocation {
-    fn new(ctx: &Arc<CudaContext>, mem_type: MemType, len: usize) -> Result<Allocation> {
-        ctx.bind_to_thread().map_err(|source| Error::Cuda {
-            op: "bind context",
-            source,
-        })?;
-        // SAFETY: plain allocations in the bound context; freed once in Drop.
-        let ptr = unsafe {
-            match mem_type {
-                MemType::CudaPinned => result::malloc_host(
-                    len,
-                    sys::CU_MEMHOSTALLOC_PORTABLE | sys::CU_MEMHOSTALLOC_DEVICEMAP,
-                )
-                .map(|p| p as u64),
-                MemType::CudaUnified => {
-                    result::malloc_managed(len, sys::CUmemAttach_flags::CU_MEM_ATTACH_GLOBAL)
-                }
-                _ => result::malloc_sync(len),
-            }
-        }
-        .map_err(|source| Error::Cuda {
-            op: "allocate synthetic NVMM frames",
-            source,
-        })?;
-        Ok(Allocation {
-            ctx: ctx.clone(),
-            mem_type,
-            ptr,
-        })
-    }
-}
-
-impl Drop for Allocation {
-    fn drop(&mut self) {
-        // Errors cannot be reported from drop; a failed free at teardown leaks nothing
-        // the driver does not reclaim with the context.
-        if self.ctx.bind_to_thread().is_ok() {
-            // SAFETY: ptr came from the matching allocator in `new` and is freed once.
-            let _ = unsafe {
-                match self.mem_type {
-                    MemType::CudaPinned => result::free_host(self.ptr as *mut c_void),
-                    _ => result::free_sync(self.ptr),
-                }
-            };
-        }
+fn memory_kind(m: MemType) -> MemoryKind {
+    match m {
+        MemType::CudaPinned => MemoryKind::Pinned,
+        MemType::CudaUnified => MemoryKind::Managed,
+        _ => MemoryKind::Device,
     }
 }
 
@@ -159,7 +111,6 @@ impl Drop for SurfaceOwner {
 #[derive(Debug)]
 pub struct SyntheticPool {
     cfg: SyntheticConfig,
-    ctx: Arc<CudaContext>,
     free: Arc<Mutex<Vec<Allocation>>>,
 }
 
@@ -196,10 +147,9 @@ impl SyntheticPool {
                 cfg.gpu_id
             )));
         }
-        let ctx = context_for(cfg.gpu_id)?;
+        crate::cuda::context::primary_context(cfg.gpu_id)?;
         Ok(SyntheticPool {
             cfg,
-            ctx,
             free: Arc::new(Mutex::new(Vec::new())),
         })
     }
@@ -229,8 +179,8 @@ impl SyntheticPool {
         let alloc = match alloc {
             Some(a) => a,
             None => Allocation::new(
-                &self.ctx,
-                cfg.mem_type,
+                cfg.gpu_id,
+                memory_kind(cfg.mem_type),
                 self.frame_stride() * cfg.batch_size as usize,
             )?,
         };
@@ -240,7 +190,7 @@ impl SyntheticPool {
         {
             let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut list);
             for i in 0..cfg.batch_size as usize {
-                let ptr = alloc.ptr + (i * self.frame_stride()) as u64;
+                let ptr = alloc.ptr() + (i * self.frame_stride()) as u64;
                 let p = FrameParams::packed_rgba(
                     cfg.width,
                     cfg.height,
@@ -280,7 +230,7 @@ impl SyntheticPool {
             // SAFETY: we just wrote this descriptor; its params and frames are live.
             unsafe { crate::nvmm::surface::parse(map.as_slice(), self.cfg.abi, &mut parsed) }?;
             for (f, src) in parsed.iter().zip(frames) {
-                upload_frame(&self.ctx, f, src, src_stride)?;
+                upload_to_frame(f, src, src_stride)?;
             }
         }
         Ok(buffer)
@@ -297,10 +247,10 @@ pub fn nv_color_format(f: PixelFormat) -> u32 {
     }
 }
 
-fn copy_2d(
-    ctx: &Arc<CudaContext>,
+/// Copies between host memory (`host_len` bytes, `host_stride` apart) and frame `f`.
+fn copy_frame(
     f: &NvmmFrame,
-    host: *mut c_void,
+    host: *mut u8,
     host_stride: usize,
     host_len: usize,
     to_device: bool,
@@ -316,74 +266,20 @@ fn copy_2d(
             ),
         });
     }
-    ctx.bind_to_thread().map_err(|source| Error::Cuda {
-        op: "bind context",
-        source,
-    })?;
-    // UNIFIED addressing covers device, pinned and managed dataPtrs alike.
-    let (src_t, dst_t) = if to_device {
-        (
-            sys::CUmemorytype::CU_MEMORYTYPE_HOST,
-            sys::CUmemorytype::CU_MEMORYTYPE_UNIFIED,
+    // SAFETY: the host side was checked to hold the rows; the frame's dataPtr is a live
+    // CUDA-addressable allocation of pitch x height bytes (validated descriptor).
+    unsafe {
+        copy_2d(
+            f.gpu_id,
+            host,
+            host_stride,
+            f.data_ptr,
+            f.pitch,
+            row,
+            f.height as usize,
+            to_device,
         )
-    } else {
-        (
-            sys::CUmemorytype::CU_MEMORYTYPE_UNIFIED,
-            sys::CUmemorytype::CU_MEMORYTYPE_HOST,
-        )
-    };
-    let copy = sys::CUDA_MEMCPY2D {
-        srcXInBytes: 0,
-        srcY: 0,
-        srcMemoryType: src_t,
-        srcHost: host as *const c_void,
-        srcDevice: if to_device { 0 } else { f.data_ptr },
-        srcArray: std::ptr::null_mut(),
-        srcPitch: if to_device { host_stride } else { f.pitch },
-        dstXInBytes: 0,
-        dstY: 0,
-        dstMemoryType: dst_t,
-        dstHost: host,
-        dstDevice: if to_device { f.data_ptr } else { 0 },
-        dstArray: std::ptr::null_mut(),
-        dstPitch: if to_device { f.pitch } else { host_stride },
-        WidthInBytes: row,
-        Height: f.height as usize,
-    };
-    // SAFETY: both sides were checked to hold `Height` rows of `WidthInBytes`; the
-    // frame's dataPtr is a live CUDA-addressable allocation (validated descriptor).
-    unsafe { sys::cuMemcpy2D_v2(&copy) }
-        .result()
-        .map_err(|source| Error::Cuda {
-            op: "copy synthetic NVMM frame",
-            source,
-        })
-}
-
-fn context_for(gpu_id: u32) -> Result<Arc<CudaContext>> {
-    let n = crate::cuda::device_count();
-    if gpu_id as usize >= n {
-        return Err(Error::NoCudaDevice(format!(
-            "frame on GPU {gpu_id} but {n} CUDA device(s) present"
-        )));
     }
-    // Contexts are kept per GPU: retaining a primary context per frame would cost a
-    // driver round trip for every copy.
-    static CONTEXTS: Mutex<Vec<Arc<CudaContext>>> = Mutex::new(Vec::new());
-    let mut cache = CONTEXTS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(c) = cache.iter().find(|c| c.ordinal() == gpu_id as usize) {
-        return Ok(c.clone());
-    }
-    let ctx = CudaContext::new(gpu_id as usize).map_err(|source| Error::Cuda {
-        op: "open context",
-        source,
-    })?;
-    cache.push(ctx.clone());
-    Ok(ctx)
-}
-
-fn upload_frame(ctx: &Arc<CudaContext>, f: &NvmmFrame, src: &[u8], stride: usize) -> Result<()> {
-    copy_2d(ctx, f, src.as_ptr() as *mut c_void, stride, src.len(), true)
 }
 
 /// Copies a frame of a CUDA-memory batch (device, pinned, unified or dGPU default) into
@@ -398,19 +294,11 @@ pub fn download_frame(f: &NvmmFrame, dst: &mut [u8], dst_stride: usize) -> Resul
             f.mem_type
         )));
     }
-    let ctx = context_for(f.gpu_id)?;
-    copy_2d(
-        &ctx,
-        f,
-        dst.as_mut_ptr() as *mut c_void,
-        dst_stride,
-        dst.len(),
-        false,
-    )
+    copy_frame(f, dst.as_mut_ptr(), dst_stride, dst.len(), false)
 }
 
 /// Copies host pixels into a frame of a CUDA-memory batch (see [`download_frame`]).
 pub fn upload_to_frame(f: &NvmmFrame, src: &[u8], src_stride: usize) -> Result<()> {
-    let ctx = context_for(f.gpu_id)?;
-    upload_frame(&ctx, f, src, src_stride)
+    // The source is only read (to_device): the cast to *mut is the copy API's shape.
+    copy_frame(f, src.as_ptr() as *mut u8, src_stride, src.len(), true)
 }

@@ -16,7 +16,9 @@ use super::{BlurMode, FailModeProp, OutlineAlign};
 use crate::color::Color;
 use crate::draw::{Align, BlurKind, BlurOp, Border, BoxOp, DrawList, Filter, ImageId, OverlayOp};
 use crate::geom::Rect;
-use crate::gst::cudamem::{self, CudaPath, OfferedContext, SharedContext};
+#[cfg(feature = "cuda")]
+use crate::gst::cudamem::SharedContext;
+use crate::gst::cudamem::{self, CudaPath, OfferedContext};
 use crate::gst::probe::{self, BufferDrawer, CAPS_FEATURE_CUDA, CAPS_FEATURE_NVMM, Verdict};
 use crate::gst::report::{self, Reporter};
 
@@ -178,6 +180,7 @@ impl State {
 /// sharing, type `gst.cuda.context`). Kept across state changes: queries arrive in any
 /// state, NULL included (neighbours look for a context when they start).
 #[derive(Debug, Default)]
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
 enum CudaContextChoice {
     /// Nothing decided yet: offer cudadraw's own context of GPU 0 when asked.
     #[default]
@@ -586,6 +589,14 @@ impl CudaDraw {
 
     /// Answers a `gst.cuda.context` query with the context the element offers
     /// (creating cudadraw's own on first use); false to let the query go on.
+    #[cfg(not(feature = "cuda"))]
+    fn answer_cuda_context(&self, _query: &mut gst::QueryRef) -> bool {
+        false
+    }
+
+    /// Answers a `gst.cuda.context` query with the context the element offers
+    /// (creating cudadraw's own on first use); false to let the query go on.
+    #[cfg(feature = "cuda")]
     fn answer_cuda_context(&self, query: &mut gst::QueryRef) -> bool {
         let offered = {
             let mut choice = lock(&self.cuda_context);
