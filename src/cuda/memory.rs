@@ -96,18 +96,17 @@ impl Drop for Allocation {
 /// A synchronous 2D copy between host memory and CUDA-addressable memory (device,
 /// pinned or managed: unified addressing covers them all) on GPU `gpu`.
 ///
+/// `host` and `device` are (address, pitch); `(row_bytes, rows)` the rectangle.
+///
 /// # Safety
-/// `device` must address `rows` rows of `row_bytes` bytes, `device_pitch` apart, of
-/// live CUDA-addressable memory; `host` must be valid for the same with `host_pitch`
-/// (reads when `to_device`, writes otherwise).
+/// `device` must address `rows` rows of `row_bytes` bytes, pitch apart, of live
+/// CUDA-addressable memory; `host` must be valid for the same with its pitch (reads
+/// when `to_device`, writes otherwise).
 pub unsafe fn copy_2d(
     gpu: u32,
-    host: *mut u8,
-    host_pitch: usize,
-    device: u64,
-    device_pitch: usize,
-    row_bytes: usize,
-    rows: usize,
+    (host, host_pitch): (*mut u8, usize),
+    (device, device_pitch): (u64, usize),
+    (row_bytes, rows): (usize, usize),
     to_device: bool,
 ) -> Result<()> {
     if rows == 0 || row_bytes == 0 {

@@ -271,12 +271,9 @@ fn copy_frame(
     unsafe {
         copy_2d(
             f.gpu_id,
-            host,
-            host_stride,
-            f.data_ptr,
-            f.pitch,
-            row,
-            f.height as usize,
+            (host, host_stride),
+            (f.data_ptr, f.pitch),
+            (row, f.height as usize),
             to_device,
         )
     }
