@@ -14,10 +14,10 @@ test: setup lint unit
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets --all-features -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
 unit:
-	$(CARGO) test --all-features
+	$(CARGO) test --workspace --all-features
 	# The CPU-only build (no `cuda` feature) needs no nvcc: NVCC points nowhere to prove it.
 	NVCC=/nonexistent/nvcc $(CARGO) clippy --no-default-features --all-targets -- -D warnings
 	NVCC=/nonexistent/nvcc $(CARGO) test --no-default-features

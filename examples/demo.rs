@@ -236,6 +236,8 @@ fn main() {
 fn run() -> Result<(), String> {
     let args = parse_args()?;
     cudadraw::gst::register().map_err(|e| e.to_string())?;
+    #[cfg(feature = "synthetic-nvmm")]
+    cudadraw::gst::register_synthetic().map_err(|e| e.to_string())?;
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     let (path, up, down) = pick_path(args.cpu);
     let where_ = match path {

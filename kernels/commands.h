@@ -28,6 +28,24 @@
 // Gaussian weights are Q16 fixed point summing to exactly 1 << CD_GAUSS_SHIFT.
 #define CD_GAUSS_SHIFT 16
 
+// Parameter limits: validation (src/draw) enforces them, the kernels and the CPU
+// renderer size their windows and checks by them. Defined here only.
+#define CD_MAX_BOX_RADIUS 127     // box blur radius (window 2r + 1)
+#define CD_MAX_GAUSS_RADIUS 96    // gaussian radius ceil(3 sigma), sigma <= 32
+#define CD_MAX_BORDER_WIDTH 1024  // box outline width
+#define CD_MAX_PIXELATE_BLOCK 1024
+#define CD_MAX_EXPAND 4096        // blur expand, pixels per side
+
+// Launch geometry: the host planner (src/cuda/plan.rs) splits work by it, the kernels
+// index by it. Defined here only.
+#define CD_TILE_W 64   // composite tile
+#define CD_TILE_H 64
+#define CD_THREADS 256 // threads per block of every kernel
+#define CD_B1_W 64     // outputs per block of blur pass 1
+#define CD_B1_H 16
+#define CD_B2_W 64     // outputs per block of blur pass 2
+#define CD_B2_H 32
+
 // A half-open pixel rectangle [x0, x1) x [y0, y1). Empty when x1 <= x0 or y1 <= y0.
 typedef struct CdRegion {
     int32_t x0;

@@ -8,16 +8,17 @@
 // the number of phases, never on boxes or frames.
 #include "commands.h"
 
-#define TILE_W 64
-#define TILE_H 64
-#define THREADS 256
+// Shared with the host through commands.h (the one definition).
+#define TILE_W CD_TILE_W
+#define TILE_H CD_TILE_H
+#define THREADS CD_THREADS
 
-// Blur tiles: pass 1 covers 64 x 16 outputs, pass 2 covers 64 x 32.
-#define B1_W 64
-#define B1_H 16
-#define B2_W 64
-#define B2_H 32
-#define MAX_BOX_R 127
+// Blur tiles: pass 1 covers B1_W x B1_H outputs, pass 2 covers B2_W x B2_H.
+#define B1_W CD_B1_W
+#define B1_H CD_B1_H
+#define B2_W CD_B2_W
+#define B2_H CD_B2_H
+#define MAX_BOX_R CD_MAX_BOX_RADIUS
 #define SEG_W (B1_W + 2 * MAX_BOX_R + 2) // 320
 // Rows of horizontal sums pass 2 stages in shared memory (box blurs with
 // 2 r + B2_H <= ST_ROWS, i.e. r <= 24; larger radii read them from global memory).

@@ -11,7 +11,7 @@ use gstreamer::prelude::*;
 
 fn init() {
     gst::init().unwrap();
-    cudadraw::gst::register().unwrap();
+    cudadraw::gst::register_synthetic().unwrap();
 }
 
 #[test]

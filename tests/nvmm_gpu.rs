@@ -269,7 +269,7 @@ fn pipeline_pngs_equal_cpu_reference() {
         return;
     }
     gst::init().unwrap();
-    cudadraw::gst::register().unwrap();
+    cudadraw::gst::register_synthetic().unwrap();
     let (w, h) = (160u32, 120u32);
     let src = format!(
         "videotestsrc num-buffers={FRAMES} pattern=smpte ! video/x-raw,format=RGBA,width={w},height={h},framerate=30/1"

@@ -311,7 +311,7 @@ mod tests {
 
     #[test]
     fn divider_is_exact() {
-        for r in 1..=127u32 {
+        for r in 1..=crate::cmd::CD_MAX_BOX_RADIUS {
             let d = (2 * r + 1) * (2 * r + 1);
             let div = Divider::new(d);
             let max = 255 * d + d / 2;

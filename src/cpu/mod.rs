@@ -242,7 +242,7 @@ fn check_cmds(
             }
             CD_OP_BLUR_GAUSS => {
                 let end = c.aux as usize + 2 * c.param as usize + 1;
-                if c.param > 127 || end > weights.len() {
+                if c.param > crate::cmd::CD_MAX_GAUSS_RADIUS || end > weights.len() {
                     return bad(format!("gaussian table [{}, {end}) out of range", c.aux));
                 }
                 // Tables summing to exactly 1 << 16 keep every weighted sum in u32.

@@ -17,14 +17,14 @@ use crate::draw::Resolved;
 use crate::error::{Error, Result};
 use crate::frame::DeviceFrame;
 
-/// Composite tile size (must match `TILE_W`/`TILE_H` in kernels/draw.cu).
-pub const TILE_W: u32 = 64;
-pub const TILE_H: u32 = 64;
+/// Composite tile size (kernels/commands.h).
+pub const TILE_W: u32 = crate::cmd::CD_TILE_W;
+pub const TILE_H: u32 = crate::cmd::CD_TILE_H;
 /// Threads per block of every kernel.
-pub const THREADS: u32 = 256;
-/// Outputs per block of blur pass 1 and pass 2 (`B1_*`, `B2_*` in draw.cu).
-const B1: (u32, u32) = (64, 16);
-const B2: (u32, u32) = (64, 32);
+pub const THREADS: u32 = crate::cmd::CD_THREADS;
+/// Outputs per block of blur pass 1 and pass 2.
+const B1: (u32, u32) = (crate::cmd::CD_B1_W, crate::cmd::CD_B1_H);
+const B2: (u32, u32) = (crate::cmd::CD_B2_W, crate::cmd::CD_B2_H);
 
 /// Largest grid the kernels are launched with (gridDim.x limit).
 const MAX_GRID: u64 = i32::MAX as u64;

@@ -11,6 +11,10 @@ pub mod png;
 pub mod resolve;
 pub mod scene;
 
+use crate::cmd::{
+    CD_MAX_BORDER_WIDTH, CD_MAX_BOX_RADIUS, CD_MAX_EXPAND, CD_MAX_GAUSS_RADIUS,
+    CD_MAX_PIXELATE_BLOCK,
+};
 use crate::color::Color;
 use crate::geom::Rect;
 
@@ -19,15 +23,17 @@ pub use resolve::{
 };
 
 /// Accepted outline widths, in pixels.
-pub const BORDER_WIDTH_RANGE: std::ops::RangeInclusive<u32> = 1..=1024;
+pub const BORDER_WIDTH_RANGE: std::ops::RangeInclusive<u32> = 1..=CD_MAX_BORDER_WIDTH;
 /// Accepted box-blur radii (window = 2r + 1).
-pub const BLUR_RADIUS_RANGE: std::ops::RangeInclusive<u32> = 1..=127;
-/// Accepted gaussian sigmas; the kernel radius is ceil(3 sigma) <= 96.
-pub const GAUSS_SIGMA_RANGE: std::ops::RangeInclusive<f32> = 0.1..=32.0;
+pub const BLUR_RADIUS_RANGE: std::ops::RangeInclusive<u32> = 1..=CD_MAX_BOX_RADIUS;
+/// Accepted gaussian sigmas; the kernel radius is ceil(3 sigma) <= 96
+/// ([`crate::cmd::CD_MAX_GAUSS_RADIUS`]).
+pub const GAUSS_SIGMA_RANGE: std::ops::RangeInclusive<f32> =
+    0.1..=(CD_MAX_GAUSS_RADIUS as f32 / 3.0);
 /// Accepted pixelation cell sizes.
-pub const PIXELATE_BLOCK_RANGE: std::ops::RangeInclusive<u32> = 1..=1024;
+pub const PIXELATE_BLOCK_RANGE: std::ops::RangeInclusive<u32> = 1..=CD_MAX_PIXELATE_BLOCK;
 /// Accepted expansion margins, in pixels.
-pub const EXPAND_RANGE: std::ops::RangeInclusive<f32> = 0.0..=4096.0;
+pub const EXPAND_RANGE: std::ops::RangeInclusive<f32> = 0.0..=(CD_MAX_EXPAND as f32);
 /// Largest overlay image side.
 pub const MAX_IMAGE_DIMENSION: u32 = 8192;
 

@@ -1,9 +1,11 @@
 //! GStreamer integration: a pad-probe API ([`probe::attach`]), upstream GStreamer CUDA
 //! memory ([`cudamem`]) and the `cudadraw` element.
 //!
-//! The crate's cdylib (`libcudadraw.so`) is a GStreamer plugin named `cudadraw`:
-//! `GST_PLUGIN_PATH=target/release gst-inspect-1.0 cudadraw`. Rust applications
-//! register the same elements in-process with [`register`].
+//! The GStreamer plugin `libgstcudadraw.so` is the crate `plugins/gstcudadraw`
+//! (`cargo build --release -p gst-plugin-cudadraw`, then
+//! `GST_PLUGIN_PATH=target/release gst-inspect-1.0 cudadraw`); the test-only synthetic
+//! NVMM elements are `plugins/gstcudadrawsynth`. Rust applications register the same
+//! elements in-process with [`register`] (and [`register_synthetic`]).
 
 pub mod cudadraw;
 pub mod cudamem;
@@ -15,41 +17,32 @@ pub mod probe;
 mod report;
 
 use gstreamer as gst;
-use gstreamer::glib;
 
 use crate::draw::Image;
 use crate::error::{Error, Result};
 
-fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
-    cudadraw::register(plugin)?;
-    #[cfg(feature = "synthetic-nvmm")]
-    {
-        nvmmupload::register(plugin)?;
-        nvmmdownload::register(plugin)?;
-    }
-    Ok(())
-}
-
-gst::plugin_define!(
-    cudadraw,
-    env!("CARGO_PKG_DESCRIPTION"),
-    plugin_init,
-    env!("CARGO_PKG_VERSION"),
-    // GStreamer's list of licences has no SPDX expressions; MIT/X11 is the closest.
-    "MIT/X11",
-    env!("CARGO_PKG_NAME"),
-    env!("CARGO_PKG_NAME"),
-    "https://github.com/cudadraw/cudadraw",
-    "2026-11-21"
-);
-
-/// Initialises GStreamer (if needed) and registers this crate's elements in-process,
-/// for applications that link cudadraw rather than load it as a plugin. Idempotent.
+/// Initialises GStreamer (if needed) and registers the `cudadraw` element in-process,
+/// for applications that link cudadraw rather than load its plugin. Idempotent.
 pub fn register() -> Result<()> {
     static ONCE: std::sync::OnceLock<std::result::Result<(), String>> = std::sync::OnceLock::new();
     ONCE.get_or_init(|| {
         gst::init().map_err(|e| e.to_string())?;
-        plugin_register_static().map_err(|e| e.to_string())
+        cudadraw::register_static().map_err(|e| e.to_string())
+    })
+    .clone()
+    .map_err(Error::Gst)
+}
+
+/// [`register`], plus the test-only synthetic NVMM elements (`nvmmsynthupload`,
+/// `nvmmsynthdownload`). Idempotent.
+#[cfg(feature = "synthetic-nvmm")]
+pub fn register_synthetic() -> Result<()> {
+    register()?;
+    static ONCE: std::sync::OnceLock<std::result::Result<(), String>> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| {
+        nvmmupload::register_static()
+            .and_then(|()| nvmmdownload::register_static())
+            .map_err(|e| e.to_string())
     })
     .clone()
     .map_err(Error::Gst)

@@ -13,6 +13,8 @@ use gstreamer_video::prelude::*;
 /// Registers the crate's elements (statically) and initialises GStreamer.
 pub fn init() {
     cudadraw::gst::register().expect("register cudadraw elements");
+    #[cfg(feature = "synthetic-nvmm")]
+    cudadraw::gst::register_synthetic().expect("register the synthetic NVMM elements");
 }
 
 /// A detection of the synthetic "detector": ROI type and rectangle.

@@ -64,6 +64,7 @@ struct Settings {
     overlay_height: u32,
     overlay_opacity: f64,
     fail_mode: FailModeProp,
+    gpu_id: u32,
 }
 
 impl Default for Settings {
@@ -88,6 +89,7 @@ impl Default for Settings {
             overlay_height: 0,
             overlay_opacity: DEFAULT_OPACITY,
             fail_mode: FailModeProp::Pass,
+            gpu_id: 0,
         }
     }
 }
@@ -176,6 +178,36 @@ impl State {
     }
 }
 
+/// Counters behind the `stats` property (lock-free: read from any thread).
+#[derive(Debug, Default)]
+struct Stats {
+    buffers: AtomicU64,
+    drawn: AtomicU64,
+    detections: AtomicU64,
+    skipped_detections: AtomicU64,
+    skipped_ops: AtomicU64,
+    errors: AtomicU64,
+    dropped: AtomicU64,
+    draw_ns: AtomicU64,
+}
+
+impl Stats {
+    fn reset(&self) {
+        for c in [
+            &self.buffers,
+            &self.drawn,
+            &self.detections,
+            &self.skipped_detections,
+            &self.skipped_ops,
+            &self.errors,
+            &self.dropped,
+            &self.draw_ns,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
 /// The `GstCudaContext` the element offers its CUDA neighbours (GStreamer context
 /// sharing, type `gst.cuda.context`). Kept across state changes: queries arrive in any
 /// state, NULL included (neighbours look for a context when they start).
@@ -209,6 +241,8 @@ pub struct CudaDraw {
     /// can be read once a run is over).
     cuda_in_place: AtomicU64,
     cuda_copies: AtomicU64,
+    /// Counters of the read-only `stats` property since `start`.
+    stats: Stats,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -339,6 +373,20 @@ impl ObjectImpl for CudaDraw {
                             drop it")
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecUInt::builder("gpu-id")
+                    .nick("GPU")
+                    .blurb("CUDA device whose context the element offers its CUDA neighbours \
+                            (NVMM batches and CUDA memory are drawn on the GPU they live on)")
+                    .maximum(63)
+                    .default_value(0)
+                    .build(),
+                glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
+                    .nick("Statistics")
+                    .blurb("Since the element started: buffers, drawn, detections, \
+                            skipped-detections, skipped-ops, errors, dropped, draw-time-us \
+                            (total), cuda-in-place, cuda-copies")
+                    .read_only()
+                    .build(),
                 glib::ParamSpecUInt64::builder("cuda-in-place")
                     .nick("CUDA buffers drawn in place")
                     .blurb("Buffers of CUDA memory drawn in place since the element started \
@@ -395,6 +443,24 @@ impl ObjectImpl for CudaDraw {
             "fail-mode" => s.fail_mode.to_value(),
             "cuda-in-place" => self.cuda_in_place.load(Ordering::Relaxed).to_value(),
             "cuda-copies" => self.cuda_copies.load(Ordering::Relaxed).to_value(),
+            "gpu-id" => s.gpu_id.to_value(),
+            "stats" => {
+                let st = &self.stats;
+                let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+                gst::Structure::builder("cudadraw-stats")
+                    .field("buffers", get(&st.buffers))
+                    .field("drawn", get(&st.drawn))
+                    .field("detections", get(&st.detections))
+                    .field("skipped-detections", get(&st.skipped_detections))
+                    .field("skipped-ops", get(&st.skipped_ops))
+                    .field("errors", get(&st.errors))
+                    .field("dropped", get(&st.dropped))
+                    .field("draw-time-us", get(&st.draw_ns) / 1000)
+                    .field("cuda-in-place", get(&self.cuda_in_place))
+                    .field("cuda-copies", get(&self.cuda_copies))
+                    .build()
+                    .to_value()
+            }
             // Unreachable for registered properties; a typed empty value is harmless.
             _ => glib::Value::from_type(pspec.value_type()),
         }
@@ -441,8 +507,34 @@ impl CudaDraw {
                 s.blur_types = parse_list(&text);
                 s.blur_types_text = text;
             }
-            "blur-kind" => s.blur_kind = value.get().unwrap_or_default(),
-            "blur-strength" => s.blur_strength = value.get().unwrap_or(DEFAULT_BLUR_STRENGTH),
+            "blur-kind" | "blur-strength" => {
+                if pspec.name() == "blur-kind" {
+                    s.blur_kind = value.get().unwrap_or_default();
+                } else {
+                    s.blur_strength = value.get().unwrap_or(DEFAULT_BLUR_STRENGTH);
+                }
+                // blur-strength means a radius, a sigma or a cell size: say so when the
+                // value must be clamped for the kind in force, instead of silently.
+                let (what, lo, hi) = match s.blur_kind {
+                    BlurMode::Box => ("box radius", 1.0, f64::from(crate::cmd::CD_MAX_BOX_RADIUS)),
+                    BlurMode::Gaussian => ("gaussian sigma", 0.1, 32.0),
+                    BlurMode::Pixelate => (
+                        "pixelate cell",
+                        1.0,
+                        f64::from(crate::cmd::CD_MAX_PIXELATE_BLOCK),
+                    ),
+                    BlurMode::Solid => ("", 0.0, f64::MAX),
+                };
+                let v = s.blur_strength;
+                if v < lo || v > hi {
+                    *rejected = Some(format!(
+                        "blur-strength {v} is outside the {what} range {lo}..={hi} of \
+                         blur-kind {:?}: {} is used",
+                        s.blur_kind,
+                        v.clamp(lo, hi)
+                    ));
+                }
+            }
             "redact-color" => s.redact_color = value.get().unwrap_or(DEFAULT_REDACT_COLOR),
             "expand" => s.expand = value.get().unwrap_or(0.0),
             "overlay-location" => s.overlay_location = value.get().ok().flatten(),
@@ -452,6 +544,7 @@ impl CudaDraw {
             "overlay-height" => s.overlay_height = value.get().unwrap_or(0),
             "overlay-opacity" => s.overlay_opacity = value.get().unwrap_or(DEFAULT_OPACITY),
             "fail-mode" => s.fail_mode = value.get().unwrap_or_default(),
+            "gpu-id" => s.gpu_id = value.get().unwrap_or(0),
             other => gst::warning!(CAT, imp = self, "unknown property {other}"),
         }
     }
@@ -601,9 +694,14 @@ impl CudaDraw {
         let offered = {
             let mut choice = lock(&self.cuda_context);
             if matches!(*choice, CudaContextChoice::Unset) {
-                *choice = match SharedContext::for_gpu(0) {
+                let gpu = lock(&self.settings).gpu_id;
+                *choice = match SharedContext::for_gpu(gpu) {
                     Ok(c) => {
-                        gst::debug!(CAT, imp = self, "offering cudadraw's CUDA context (GPU 0)");
+                        gst::debug!(
+                            CAT,
+                            imp = self,
+                            "offering cudadraw's CUDA context (GPU {gpu})"
+                        );
                         CudaContextChoice::Ours(c.object().clone())
                     }
                     Err(e) => {
@@ -725,6 +823,7 @@ impl CudaDraw {
         buf: &mut gst::BufferRef,
         messages: &mut Vec<gst::Message>,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let start = std::time::Instant::now();
         let mut guard = lock(&self.state);
         let Some(state) = guard.as_mut() else {
             return Ok(gst::FlowSuccess::Ok);
@@ -798,6 +897,51 @@ impl CudaDraw {
             }
         }
         let element: gst::Element = self.obj().clone().upcast();
+        let verdict = Verdict::of(&state.drawer, &outcome);
+        let took = start.elapsed();
+        let st = &self.stats;
+        st.buffers.fetch_add(1, Ordering::Relaxed);
+        st.detections
+            .fetch_add(state.items.len() as u64, Ordering::Relaxed);
+        st.skipped_detections
+            .fetch_add(state.bad_items as u64, Ordering::Relaxed);
+        st.skipped_ops
+            .fetch_add(verdict.skipped as u64, Ordering::Relaxed);
+        st.draw_ns.fetch_add(
+            took.as_nanos().min(u128::from(u64::MAX)) as u64,
+            Ordering::Relaxed,
+        );
+        match &outcome {
+            Ok(true) => {
+                st.drawn.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(false) => {}
+            Err(_) => {
+                st.errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if verdict.drop {
+            st.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        gst::log!(
+            CAT,
+            imp = self,
+            "buffer {:?}: {} detection(s), {} left out, {} op(s) skipped, {}, {} us",
+            buf.pts(),
+            state.items.len(),
+            state.bad_items,
+            verdict.skipped,
+            match (&outcome, state.drawer.last_cuda_path()) {
+                (Ok(false), _) => "nothing to draw",
+                (Ok(true), Some(CudaPath::InPlace)) => "CUDA memory in place",
+                (Ok(true), Some(CudaPath::Copied)) => "CUDA memory through a copy",
+                (Ok(true), None) => "drawn",
+                (Err(_), _) if verdict.drop => "failed, dropped",
+                (Err(_), _) if verdict.redacted_only => "failed, redactions only",
+                (Err(_), _) => "failed, passed on undrawn",
+            },
+            took.as_micros()
+        );
         if state.bad_items > 0 {
             let text = format!(
                 "cudadraw: {} detection(s) left out, the rest drawn: {}",
@@ -805,7 +949,6 @@ impl CudaDraw {
             );
             messages.extend(state.reporter.warning(Some(&element), text));
         }
-        let verdict = Verdict::of(&state.drawer, &outcome);
         if let Some(text) = verdict.describe(&outcome, &state.drawer) {
             messages.extend(state.reporter.warning(Some(&element), text));
         }
@@ -849,13 +992,19 @@ fn build_list(
 ) {
     let kind = match s.blur_kind {
         BlurMode::Box => BlurKind::Box {
-            radius: s.blur_strength.round().clamp(1.0, 127.0) as u32,
+            radius: s
+                .blur_strength
+                .round()
+                .clamp(1.0, f64::from(crate::cmd::CD_MAX_BOX_RADIUS)) as u32,
         },
         BlurMode::Gaussian => BlurKind::Gaussian {
             sigma: s.blur_strength.clamp(0.1, 32.0) as f32,
         },
         BlurMode::Pixelate => BlurKind::Pixelate {
-            block: s.blur_strength.round().clamp(1.0, 1024.0) as u32,
+            block: s
+                .blur_strength
+                .round()
+                .clamp(1.0, f64::from(crate::cmd::CD_MAX_PIXELATE_BLOCK)) as u32,
         },
         BlurMode::Solid => BlurKind::Solid {
             color: argb(s.redact_color),
@@ -932,6 +1081,7 @@ impl BaseTransformImpl for CudaDraw {
         *lock(&self.caps_warned) = false;
         self.cuda_in_place.store(0, Ordering::Relaxed);
         self.cuda_copies.store(0, Ordering::Relaxed);
+        self.stats.reset();
         gst::debug!(CAT, imp = self, "started");
         Ok(())
     }

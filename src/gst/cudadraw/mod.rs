@@ -116,3 +116,8 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
         CudaDraw::static_type(),
     )
 }
+
+/// Registers `cudadraw` in-process, without a plugin (see [`crate::gst::register`]).
+pub(crate) fn register_static() -> Result<(), glib::BoolError> {
+    gst::Element::register(None, "cudadraw", gst::Rank::NONE, CudaDraw::static_type())
+}

@@ -28,3 +28,13 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
         NvmmSynthDownload::static_type(),
     )
 }
+
+/// Registers `nvmmsynthdownload` in-process, without a plugin (see [`crate::gst::register`]).
+pub(crate) fn register_static() -> Result<(), glib::BoolError> {
+    gst::Element::register(
+        None,
+        "nvmmsynthdownload",
+        gst::Rank::NONE,
+        NvmmSynthDownload::static_type(),
+    )
+}

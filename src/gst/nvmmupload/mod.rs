@@ -171,3 +171,13 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
         NvmmSynthUpload::static_type(),
     )
 }
+
+/// Registers `nvmmsynthupload` in-process, without a plugin (see [`crate::gst::register`]).
+pub(crate) fn register_static() -> Result<(), glib::BoolError> {
+    gst::Element::register(
+        None,
+        "nvmmsynthupload",
+        gst::Rank::NONE,
+        NvmmSynthUpload::static_type(),
+    )
+}
