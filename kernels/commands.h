@@ -99,14 +99,6 @@ typedef struct CdBlurJob {
     uint64_t scratch; // byte offset in scratch
 } CdBlurJob;
 
-// One frame of a composite launch (grid row blockIdx.y). `tile_start` is the count of
-// tiles of the launch's earlier frames (informational; the kernel indexes by row).
-// 8 bytes.
-typedef struct CdTileSpan {
-    uint32_t frame;
-    uint32_t tile_start;
-} CdTileSpan;
-
 // One 64 x 64 tile (or, with `tile` unused, one frame row) of a composite launch:
 // frame index, tile index in the frame (row-major), and the phase's command range of
 // that frame [start, end). 16 bytes.

@@ -19,8 +19,6 @@ unsafe impl bytemuck::Zeroable for CdRegion {}
 unsafe impl bytemuck::Pod for CdRegion {}
 unsafe impl bytemuck::Zeroable for CdBlurJob {}
 unsafe impl bytemuck::Pod for CdBlurJob {}
-unsafe impl bytemuck::Zeroable for CdTileSpan {}
-unsafe impl bytemuck::Pod for CdTileSpan {}
 unsafe impl bytemuck::Zeroable for CdTileItem {}
 unsafe impl bytemuck::Pod for CdTileItem {}
 
@@ -38,6 +36,5 @@ const _: () = {
     assert!(size_of::<CdImage>() == 16);
     assert!(size_of::<CdBlurJob>() == 24);
     assert!(offset_of!(CdBlurJob, scratch) == 16);
-    assert!(size_of::<CdTileSpan>() == 8);
     assert!(size_of::<CdTileItem>() == 16);
 };

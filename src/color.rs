@@ -58,6 +58,7 @@ impl From<Color> for [u8; 4] {
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum PixelFormat {
     #[default]
     Rgba,

@@ -15,6 +15,7 @@ use crate::frame::{DeviceFrame, HostFrame};
 
 /// How a frame of CUDA memory was drawn ([`Renderer::render_cuda_memory`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CudaPath {
     /// On the frame itself: its memory belongs to the renderer's context.
     InPlace,

@@ -190,7 +190,7 @@ fn probe_sees_frame_meta() {
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 3);
     for (i, f) in seen.iter().enumerate() {
-        assert_eq!((f.index, f.width, f.height, f.source_id), (0, 64, 48, None));
+        assert_eq!((f.index, f.width, f.height), (0, 64, 48));
         assert_eq!(f.pts, Some(gst::ClockTime::from_mseconds(100 * i as u64)));
     }
 }

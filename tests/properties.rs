@@ -167,6 +167,7 @@ fn reach(op: &Op) -> PixelRect {
         Op::Box(b) => (b.rect, b.border.map_or(0.0, |b| b.width as f32)),
         Op::Blur(b) => (b.rect, b.expand.ceil()),
         Op::Overlay(o) => (o.rect, 0.0),
+        other => unreachable!("not handled here: {other:?}"),
     };
     let lo = |a: f32| (a - grow).floor() as i32 - 1;
     let hi = |a: f32| (a + grow).ceil() as i32 + 1;
@@ -206,7 +207,7 @@ proptest! {
         // The resolver's regions (what the renderer was asked to write) ...
         let mut res = Resolved::default();
         resolve_batch(&[info], &[&l], &s, &mut res).expect("valid list resolves");
-        let clips: Vec<PixelRect> = res.cmds.iter().map(|c| c.clip.into()).collect();
+        let clips: Vec<PixelRect> = res.cmds().iter().map(|c| c.clip.into()).collect();
         // ... and an independent bound from the ops themselves.
         let reaches: Vec<PixelRect> = l.ops().iter().map(reach).collect();
         for y in 0..info.height as usize {

@@ -54,6 +54,10 @@ fn render_tool() -> PathBuf {
     if !cfg!(debug_assertions) {
         cmd.arg("--release");
     }
+    // The same features as this test: a CPU-only run must not need nvcc.
+    if !cfg!(feature = "cuda") {
+        cmd.arg("--no-default-features");
+    }
     let status = cmd.status().expect("run cargo build --example render");
     assert!(status.success(), "building the render example failed");
     // This test runs from target/<profile>/deps/; examples sit beside deps/.

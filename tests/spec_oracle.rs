@@ -158,6 +158,7 @@ fn byte_of(f: PixelFormat, ch: usize) -> usize {
     match f {
         PixelFormat::Rgba | PixelFormat::Rgbx => [0, 1, 2][ch],
         PixelFormat::Bgra | PixelFormat::Bgrx => [2, 1, 0][ch],
+        other => unreachable!("not handled here: {other:?}"),
     }
 }
 
@@ -238,6 +239,7 @@ impl OFrame {
             Op::Box(b) => self.draw_box(b),
             Op::Blur(b) => self.draw_blur(b),
             Op::Overlay(o) => self.draw_overlay(o, images),
+            other => unreachable!("not handled here: {other:?}"),
         }
     }
 
@@ -259,6 +261,7 @@ impl OFrame {
                         assert!(out + inn == t, "oracle bug");
                         (r.grow(out), r.grow(-inn))
                     }
+                    other => unreachable!("not handled here: {other:?}"),
                 }
             }
         };
@@ -385,6 +388,7 @@ impl OFrame {
                     }
                 }
             }
+            other => unreachable!("not handled here: {other:?}"),
         }
         for ly in 0..rh {
             for lx in 0..rw {
@@ -430,6 +434,7 @@ impl OFrame {
                         }
                         s
                     }
+                    other => unreachable!("not handled here: {other:?}"),
                 };
                 let a = ((u32::from(s[3]) * m + 127) / 255) as u8;
                 self.blend_px(x, y, [s[0], s[1], s[2]], a);
@@ -905,6 +910,7 @@ fn huge_expanded_blur_is_clipped_not_dropped() {
             let rgb = match format {
                 PixelFormat::Rgba | PixelFormat::Rgbx => [1, 2, 3],
                 PixelFormat::Bgra | PixelFormat::Bgrx => [3, 2, 1],
+                other => unreachable!("not handled here: {other:?}"),
             };
             for y in 0..12 {
                 for x in 0..16 {

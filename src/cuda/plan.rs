@@ -11,7 +11,7 @@
 
 use crate::cmd::{
     CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_OVERLAY, CD_OP_PIXELATE, CD_OP_RECT, CdBlurJob, CdCmd,
-    CdFrame, CdRegion, CdTileItem, CdTileSpan,
+    CdFrame, CdRegion, CdTileItem,
 };
 use crate::draw::Resolved;
 use crate::error::{Error, Result};
@@ -34,12 +34,10 @@ const MAX_GRID_Y: usize = 65535;
 /// Launch parameters of one phase.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Phase {
-    /// First tile span and number of spans of the composite launch (0: no launch).
-    pub spans: (u32, u32),
-    /// Composite grid: x = tiles of the largest frame with work, y = `spans.1`.
+    /// Composite grid: x = tiles of the largest frame with work, y = `rows.1`.
     pub tiles: u32,
-    /// The composite's frames: first item and count in `items` (one per span, `tile`
-    /// unused), the rows of the full grid.
+    /// The composite's frames: first item and count in `items` (one per frame with
+    /// composite work, `tile` unused), the rows of the full grid (0: no launch).
     pub rows: (u32, u32),
     /// Compacted composite: first item and count in `items` of the tiles with work
     /// (count 0: the full grid runs instead).
@@ -62,7 +60,6 @@ pub struct Plan {
     pub cmds: Vec<CdCmd>,
     /// Per phase, per frame: the phase's command range `[start, end)` (phase-major).
     pub ranges: Vec<[u32; 2]>,
-    pub spans: Vec<CdTileSpan>,
     /// Composite rows and compacted tiles (see [`Phase`]).
     pub items: Vec<CdTileItem>,
     /// Per command: its clip if the composite draws it, an empty box otherwise (blurs,
@@ -134,7 +131,6 @@ impl Plan {
         self.frames.clear();
         self.cmds.clear();
         self.ranges.clear();
-        self.spans.clear();
         self.items.clear();
         self.boxes.clear();
         self.jobs.clear();
@@ -175,9 +171,7 @@ impl Plan {
             }
         }));
         for p in 0..nphases {
-            let span0 = self.spans.len() as u32;
             let job0 = self.jobs.len() as u32;
-            let mut tiles = 0u64;
             let mut max_tiles = 0u64;
             let rows0 = self.items.len() as u32;
             let mut overlay = false;
@@ -213,10 +207,6 @@ impl Plan {
                     }
                 }
                 if composite {
-                    self.spans.push(CdTileSpan {
-                        frame: fi as u32,
-                        tile_start: tiles as u32,
-                    });
                     self.items.push(CdTileItem {
                         frame: fi as u32,
                         tile: 0,
@@ -226,9 +216,8 @@ impl Plan {
                     self.mark_tiles(fi, start, end);
                     let n = div_up(f.width as u64, TILE_W as u64)
                         * div_up(f.height as u64, TILE_H as u64);
-                    tiles += n;
                     max_tiles = max_tiles.max(n);
-                    if self.spans.len() - span0 as usize > MAX_GRID_Y {
+                    if self.items.len() - rows0 as usize > MAX_GRID_Y {
                         return Err(too_large("frames per launch"));
                     }
                 }
@@ -295,7 +284,6 @@ impl Plan {
                     (0, 0)
                 };
             self.phases.push(Phase {
-                spans: (span0, self.spans.len() as u32 - span0),
                 tiles: max_tiles as u32,
                 rows: (rows0, nrows),
                 compact,
@@ -462,7 +450,7 @@ mod tests {
         assert_eq!(p.phases[0].jobs, (0, 1));
         assert_eq!(p.phases[1].jobs, (1, 1));
         assert_eq!(
-            p.phases[2].spans.1, 0,
+            p.phases[2].rows.1, 0,
             "phase of a lone blur has no composite"
         );
         // Pixelate: ceil(10/3)^2 cells of 16 bytes, zeroed.
@@ -504,8 +492,7 @@ mod tests {
         assert_eq!(p.phases.len(), 2);
         // Phase 0: both frames composite, 3 x 1 tiles each.
         assert_eq!(p.phases[0].tiles, 3);
-        assert_eq!(p.phases[0].spans, (0, 2));
-        assert_eq!(p.spans[1].tile_start, 3);
+        assert_eq!(p.phases[0].rows, (0, 2));
         // Phase 1: frame 0's blur only.
         assert_eq!(p.ranges[3..6], [[1, 2], [3, 3], [3, 3]]);
         assert_eq!(p.phases[1].blocks1, 1);

@@ -8,7 +8,7 @@
 //! [`CdCmd`]: crate::cmd::CdCmd
 
 pub mod png;
-pub mod resolve;
+pub(crate) mod resolve;
 pub mod scene;
 
 use crate::cmd::{
@@ -42,6 +42,7 @@ pub const MAX_IMAGE_DIMENSION: u32 = 8192;
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Align {
     /// The `width` outermost pixel rings of the box.
     #[default]
@@ -89,6 +90,7 @@ pub struct BoxOp {
 /// How a region is blurred or redacted.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum BlurKind {
     /// Mean of the (2r+1) x (2r+1) window, r in [`BLUR_RADIUS_RANGE`].
     Box { radius: u32 },
@@ -114,6 +116,7 @@ pub struct BlurOp {
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Filter {
     Nearest,
     #[default]
@@ -136,6 +139,7 @@ pub struct OverlayOp {
 
 /// One drawing operation.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum Op {
     Box(BoxOp),
     Blur(BlurOp),

@@ -60,17 +60,19 @@ pub struct ResolveOptions {
 /// How many skipped-op errors a [`Resolved`] keeps (the count is exact).
 pub const KEPT_SKIP_ERRORS: usize = 8;
 
-/// The commands of a whole batch, ready for a backend. Reuse one across calls: its
-/// vectors keep their capacity, so steady-state resolution allocates nothing.
+/// The commands of a whole batch, ready for a backend: validated by construction (the
+/// only way to fill one is [`resolve_batch`] / [`resolve_batch_with`]; the default is
+/// the empty batch). Reuse one across calls: its vectors keep their capacity, so
+/// steady-state resolution allocates nothing.
 #[derive(Debug, Default, Clone)]
 pub struct Resolved {
     /// Commands of all frames, frame after frame.
-    pub cmds: Vec<CdCmd>,
+    pub(crate) cmds: Vec<CdCmd>,
     /// Per frame: (first command, command count).
-    pub ranges: Vec<(u32, u32)>,
+    pub(crate) ranges: Vec<(u32, u32)>,
     /// Gaussian weight tables (Q16, each summing to exactly 1 << 16), referenced by
     /// `CdCmd::aux` of `CD_OP_BLUR_GAUSS` commands.
-    pub weights: Vec<u32>,
+    pub(crate) weights: Vec<u32>,
     /// Ops left out under [`InvalidOps::Skip`] in the last resolution.
     skipped: usize,
     /// The first [`KEPT_SKIP_ERRORS`] of their errors.
@@ -78,7 +80,22 @@ pub struct Resolved {
 }
 
 impl Resolved {
-    pub fn clear(&mut self) {
+    /// Commands of all frames, frame after frame.
+    pub fn cmds(&self) -> &[CdCmd] {
+        &self.cmds
+    }
+
+    /// Per frame: (first command, command count).
+    pub fn ranges(&self) -> &[(u32, u32)] {
+        &self.ranges
+    }
+
+    /// The gaussian weight tables the commands refer to.
+    pub fn weights(&self) -> &[u32] {
+        &self.weights
+    }
+
+    pub(crate) fn clear(&mut self) {
         self.cmds.clear();
         self.ranges.clear();
         self.weights.clear();
@@ -382,19 +399,19 @@ fn resolve_overlay(
 }
 
 /// round(o * 255), half away from zero, for o in [0, 1].
-pub fn opacity_multiplier(opacity: f32) -> u32 {
+pub(crate) fn opacity_multiplier(opacity: f32) -> u32 {
     (f64::from(opacity) * 255.0).round() as u32
 }
 
 /// Gaussian kernel radius: ceil(3 sigma).
-pub fn gauss_radius(sigma: f32) -> u32 {
+pub(crate) fn gauss_radius(sigma: f32) -> u32 {
     (3.0 * f64::from(sigma)).ceil() as u32
 }
 
 /// Appends the Q16 weights of a gaussian of `sigma`: exp(-k^2 / (2 sigma^2)) for
 /// k = -r..=r, normalised, each rounded to the nearest 1/65536, and the centre weight
 /// corrected so the table sums to exactly 65536 (a flat region stays flat).
-pub fn push_gauss_weights(sigma: f32, weights: &mut Vec<u32>) {
+pub(crate) fn push_gauss_weights(sigma: f32, weights: &mut Vec<u32>) {
     let r = gauss_radius(sigma) as i64;
     let s = f64::from(sigma);
     let start = weights.len();

@@ -62,8 +62,10 @@ pub const CAPS_FEATURE_NVMM: &str = "memory:NVMM";
 /// Caps feature of upstream GStreamer CUDA memory (`cudaupload`, nvcodec).
 pub const CAPS_FEATURE_CUDA: &str = "memory:CUDAMemory";
 
-/// What one frame of a buffer is, as the draw closure sees it.
+/// What one frame of a buffer is, as the draw closure sees it. More fields will come
+/// (the source of a DeepStream frame), hence `non_exhaustive`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FrameMeta {
     /// Position in the batch (0 for single-frame buffers).
     pub index: usize,
@@ -73,12 +75,11 @@ pub struct FrameMeta {
     pub height: u32,
     /// The buffer's presentation time stamp.
     pub pts: Option<gst::ClockTime>,
-    /// Source (camera) id where the buffer says it (NVMM batches); `None` otherwise.
-    pub source_id: Option<u32>,
 }
 
 /// Where a stream's pixels live, from its caps features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MemoryKind {
     /// Plain system memory, drawn by the CPU renderer.
     System,
@@ -472,7 +473,6 @@ impl BufferDrawer {
                         width: info.video.width(),
                         height: info.video.height(),
                         pts: buffer.pts(),
-                        source_id: None,
                     });
                     fill(&self.metas, buffer, &mut self.lists);
                     self.filled = true;
@@ -568,7 +568,6 @@ impl BufferDrawer {
                 width: f.width,
                 height: f.height,
                 pts,
-                source_id: None,
             }));
             fill(&self.metas, view, &mut self.lists);
             self.filled = true;
@@ -584,6 +583,7 @@ impl BufferDrawer {
 /// What a probe or the element does with a buffer that cannot be drawn as asked (a
 /// CUDA failure, memory that does not match the caps, a malformed descriptor...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum FailMode {
     /// The buffer goes on undrawn, with a warning (the default).
     #[default]

@@ -21,6 +21,7 @@ pub const MAX_BATCH: u32 = 4096;
 
 /// Where a batch's pixels live (`NvBufSurfaceMemType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MemType {
     /// CUDA device memory on dGPU, SURFACE_ARRAY on Jetson.
     Default,
@@ -75,6 +76,7 @@ impl fmt::Display for MemType {
 
 /// How [`NvmmBatch::render`] reaches the pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RenderPath {
     /// CUDA backend on `dataPtr` (device, pinned, unified, dGPU default memory).
     Device,

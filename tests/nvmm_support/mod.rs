@@ -30,6 +30,7 @@ pub fn nv_format(f: PixelFormat) -> u32 {
         PixelFormat::Bgra => abi::color_format::BGRA,
         PixelFormat::Rgbx => abi::color_format::RGBX,
         PixelFormat::Bgrx => abi::color_format::BGRX,
+        other => unreachable!("not handled here: {other:?}"),
     }
 }
 
