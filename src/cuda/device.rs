@@ -110,6 +110,16 @@ fn align16(n: usize) -> usize {
     n.div_ceil(16) * 16
 }
 
+/// Loads a fatbin into the current context. The driver reads it through 8-byte fields:
+/// it gets an aligned copy.
+fn load_module(fatbin: &[u8]) -> Result<sys::CUmodule> {
+    let mut image = vec![0u64; fatbin.len().div_ceil(8)];
+    bytemuck::cast_slice_mut::<u64, u8>(&mut image)[..fatbin.len()].copy_from_slice(fatbin);
+    // SAFETY: image is a complete fatbin that outlives the call; a context is current.
+    unsafe { cu::module::load_data(image.as_ptr() as *const c_void) }
+        .map_err(cuda("cuModuleLoadData (fatbin)"))
+}
+
 /// An overlay image in device memory.
 #[derive(Debug)]
 struct CachedImage {
@@ -128,7 +138,8 @@ pub(crate) struct Device {
     cu_dev: sys::CUdevice,
     pub(crate) ctx: sys::CUcontext,
     pub(crate) stream: sys::CUstream,
-    module: sys::CUmodule,
+    /// composite.cu, blur.cu.
+    modules: [sys::CUmodule; 2],
     f_composite: sys::CUfunction,
     f_composite_plain: sys::CUfunction,
     f_pass1: sys::CUfunction,
@@ -178,7 +189,7 @@ impl Device {
             cu_dev,
             ctx,
             stream: std::ptr::null_mut(),
-            module: std::ptr::null_mut(),
+            modules: [std::ptr::null_mut(); 2],
             f_composite: std::ptr::null_mut(),
             f_composite_plain: std::ptr::null_mut(),
             f_pass1: std::ptr::null_mut(),
@@ -204,25 +215,21 @@ impl Device {
             cu::stream::create(cu::stream::StreamKind::Default).map_err(cuda("cuStreamCreate"))?;
         dev.done = cu::event::create(sys::CUevent_flags::CU_EVENT_DISABLE_TIMING)
             .map_err(cuda("cuEventCreate"))?;
-        // The fatbin carries SASS for common GPUs (no JIT on them) and the PTX for the
-        // rest. The driver reads it through 8-byte fields: hand it an aligned copy.
-        let fatbin = super::ptx::DRAW_FATBIN;
-        let mut image = vec![0u64; fatbin.len().div_ceil(8)];
-        bytemuck::cast_slice_mut::<u64, u8>(&mut image)[..fatbin.len()].copy_from_slice(fatbin);
-        // SAFETY: image is a complete fatbin that outlives the call.
-        dev.module = unsafe { cu::module::load_data(image.as_ptr() as *const c_void) }
-            .map_err(cuda("cuModuleLoadData (fatbin)"))?;
-        let get = |name: &str| -> Result<sys::CUfunction> {
+        // One module per kernel family (kernels/*.cu). Each fatbin carries SASS for
+        // common GPUs (no JIT on them) and the PTX for the rest.
+        dev.modules[0] = load_module(super::ptx::COMPOSITE_FATBIN)?;
+        dev.modules[1] = load_module(super::ptx::BLUR_FATBIN)?;
+        let get = |module: sys::CUmodule, name: &str| -> Result<sys::CUfunction> {
             let cname = CString::new(name)
                 .map_err(|_| Error::NoCudaDevice("kernel name contains a NUL byte".into()))?;
-            // SAFETY: module was loaded above.
-            unsafe { cu::module::get_function(dev.module, cname) }
-                .map_err(cuda("cuModuleGetFunction"))
+            // SAFETY: the module was loaded above.
+            unsafe { cu::module::get_function(module, cname) }.map_err(cuda("cuModuleGetFunction"))
         };
-        dev.f_composite = get("cd_composite")?;
-        dev.f_composite_plain = get("cd_composite_plain")?;
-        dev.f_pass1 = get("cd_blur_pass1")?;
-        dev.f_pass2 = get("cd_blur_pass2")?;
+        let [composite, blur] = dev.modules;
+        dev.f_composite = get(composite, "cd_composite")?;
+        dev.f_composite_plain = get(composite, "cd_composite_plain")?;
+        dev.f_pass1 = get(blur, "cd_blur_pass1")?;
+        dev.f_pass2 = get(blur, "cd_blur_pass2")?;
         Ok(dev)
     }
 
@@ -665,8 +672,10 @@ impl Drop for Device {
                 if !self.legacy.is_null() {
                     let _ = cu::event::destroy(self.legacy);
                 }
-                if !self.module.is_null() {
-                    let _ = cu::module::unload(self.module);
+                for m in self.modules {
+                    if !m.is_null() {
+                        let _ = cu::module::unload(m);
+                    }
                 }
                 if !self.stream.is_null() {
                     let _ = cu::stream::destroy(self.stream);

@@ -1,0 +1,148 @@
+// Shared by every kernel family (composite.cu, blur.cu): the command format
+// (commands.h), the launch geometry, and the per-pixel helpers whose arithmetic must
+// match the CPU renderer bit for bit (docs/semantics.md).
+#ifndef CUDADRAW_COMMON_CUH
+#define CUDADRAW_COMMON_CUH
+#include "commands.h"
+
+// Per-pixel math is __host__ __device__: tests/kernel_math.rs compiles this header for
+// the host with the machine's C++ compiler and checks it against the CPU renderer, so
+// kernel arithmetic is caught without a GPU.
+#ifdef __CUDACC__
+#define CD_FN __host__ __device__ __forceinline__
+#define CD_LDG(p) __ldg(p)
+#else
+#include <stddef.h>
+#define CD_FN static inline
+#define CD_LDG(p) (*(p))
+#endif
+
+// Shared with the host through commands.h (the one definition).
+#define TILE_W CD_TILE_W
+#define TILE_H CD_TILE_H
+#define THREADS CD_THREADS
+
+// Blur tiles: pass 1 covers B1_W x B1_H outputs, pass 2 covers B2_W x B2_H.
+#define B1_W CD_B1_W
+#define B1_H CD_B1_H
+#define B2_W CD_B2_W
+#define B2_H CD_B2_H
+#define MAX_BOX_R CD_MAX_BOX_RADIUS
+#define SEG_W (B1_W + 2 * MAX_BOX_R + 2) // 320
+// Rows of horizontal sums pass 2 stages in shared memory (box blurs with
+// 2 r + B2_H <= ST_ROWS, i.e. r <= 24; larger radii read them from global memory).
+#define ST_ROWS 80
+
+CD_FN int clampi(int v, int lo, int hi) {
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+CD_FN bool has_alpha(uint32_t fmt) {
+    return fmt == CD_FMT_RGBA || fmt == CD_FMT_BGRA;
+}
+
+CD_FN uint32_t* px_ptr(const CdFrame& f, int x, int y) {
+    return (uint32_t*)(uintptr_t)(f.ptr + (uint64_t)y * f.pitch + (uint64_t)x * 4u);
+}
+
+CD_FN uint32_t with_x_byte(uint32_t v, uint32_t orig, bool alpha) {
+    return alpha ? v : ((v & 0x00ffffffu) | (orig & 0xff000000u));
+}
+
+// floor(n / d) for non-negative n, d > 0: 32-bit division when both fit (the common
+// case; 64-bit division is a long software routine on the GPU).
+CD_FN int64_t div_floor(int64_t n, int64_t d) {
+    if (((uint64_t)n | (uint64_t)d) >> 32 == 0) return (int64_t)((uint32_t)n / (uint32_t)d);
+    return n / d;
+}
+
+// Packed blend: (c * a + d * (255 - a) + 127) / 255 for all four bytes at once, two
+// channels per 32-bit word in 16-bit lanes (no lane exceeds 255 * 255 + 127), with the
+// exact division x / 255 = (x + 1 + (x >> 8)) >> 8 (exact for x <= 65534).
+struct Blend {
+    uint32_t lo, hi; // c * a + 127 of bytes 0 and 2, bytes 1 and 3
+    uint32_t ia;     // 255 - a
+};
+
+// Colour bytes c0..c2 (frame order) with alpha a; byte 3 blends with 255 in formats
+// with alpha (in x formats it is restored afterwards).
+CD_FN Blend make_blend(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t a) {
+    Blend b;
+    b.lo = (c0 * a | ((c2 * a) << 16)) + 0x007f007fu;
+    b.hi = (c1 * a | ((255u * a) << 16)) + 0x007f007fu;
+    b.ia = 255u - a;
+    return b;
+}
+
+CD_FN uint32_t div255x2(uint32_t v) {
+    v = v + 0x00010001u + ((v >> 8) & 0x00ff00ffu);
+    return (v >> 8) & 0x00ff00ffu;
+}
+
+CD_FN uint32_t apply_blend(uint32_t px, const Blend& b, bool alpha) {
+    const uint32_t lo = div255x2((px & 0x00ff00ffu) * b.ia + b.lo);
+    const uint32_t hi = div255x2(((px >> 8) & 0x00ff00ffu) * b.ia + b.hi);
+    const uint32_t v = lo | (hi << 8);
+    return alpha ? v : ((v & 0x00ffffffu) | (px & 0xff000000u));
+}
+
+// Source coordinate of an overlay along one axis for destination offset u in a
+// destination of size d from an image side of n pixels: nearest (i0 = i1, f = 0) or
+// bilinear (i0, i1 = min(i0 + 1, n - 1), weight f of i1 in 1/256).
+struct Axis {
+    int32_t i0, i1;
+    uint32_t f;
+};
+
+CD_FN Axis overlay_axis(int64_t u, int64_t d, int64_t n, bool nearest) {
+    Axis a;
+    if (nearest) {
+        int64_t s = div_floor((2 * u + 1) * n, 2 * d);
+        a.i0 = a.i1 = (int32_t)(s > n - 1 ? n - 1 : s);
+        a.f = 0;
+        return a;
+    }
+    int64_t s = div_floor((2 * u + 1) * n * 256, 2 * d) - 128;
+    s = s < 0 ? 0 : (s > (n - 1) * 256 ? (n - 1) * 256 : s);
+    a.i0 = (int32_t)(s >> 8);
+    a.f = (uint32_t)(s & 255);
+    a.i1 = a.i0 + 1 < n ? a.i0 + 1 : (int32_t)(n - 1);
+    return a;
+}
+
+// Straight RGBA sample (r | g << 8 | b << 16 | a << 24) at axes (ax, ay).
+CD_FN uint32_t overlay_sample(const CdImage& img, const Axis& ax,
+                                                   const Axis& ay, bool nearest) {
+    const uint32_t* src = (const uint32_t*)(uintptr_t)img.ptr;
+    const size_t w = (size_t)img.width;
+    if (nearest) return CD_LDG(src + ay.i0 * w + ax.i0);
+    // A tap of weight 0 contributes 0 whatever its value: it is not loaded (an overlay
+    // at its image's size has every weight f = 0 and needs one tap, not four).
+    const uint32_t p00 = CD_LDG(src + ay.i0 * w + ax.i0);
+    const uint32_t p01 = ax.f ? CD_LDG(src + ay.i0 * w + ax.i1) : 0u;
+    const uint32_t p10 = ay.f ? CD_LDG(src + ay.i1 * w + ax.i0) : 0u;
+    const uint32_t p11 = (ax.f && ay.f) ? CD_LDG(src + ay.i1 * w + ax.i1) : 0u;
+    const uint32_t gx = 256u - ax.f, fx = ax.f, gy = 256u - ay.f, fy = ay.f;
+    // Horizontal step packed (lanes <= 255 * 256), vertical step per channel.
+    const uint32_t tlo = (p00 & 0x00ff00ffu) * gx + (p01 & 0x00ff00ffu) * fx;
+    const uint32_t thi = ((p00 >> 8) & 0x00ff00ffu) * gx + ((p01 >> 8) & 0x00ff00ffu) * fx;
+    const uint32_t blo = (p10 & 0x00ff00ffu) * gx + (p11 & 0x00ff00ffu) * fx;
+    const uint32_t bhi = ((p10 >> 8) & 0x00ff00ffu) * gx + ((p11 >> 8) & 0x00ff00ffu) * fx;
+    const uint32_t r = ((tlo & 0xffffu) * gy + (blo & 0xffffu) * fy + 32768u) >> 16;
+    const uint32_t b = ((tlo >> 16) * gy + (blo >> 16) * fy + 32768u) >> 16;
+    const uint32_t g = ((thi & 0xffffu) * gy + (bhi & 0xffffu) * fy + 32768u) >> 16;
+    const uint32_t a = ((thi >> 16) * gy + (bhi >> 16) * fy + 32768u) >> 16;
+    return r | (g << 8) | (b << 16) | (a << 24);
+}
+
+// Blends straight RGBA sample s (r | g << 8 | b << 16 | a << 24) with opacity m
+// (0..=255) over pixel p: alpha a' = (a * m + 127) / 255; a' = 0 leaves p as it is.
+CD_FN uint32_t overlay_blend(uint32_t p, uint32_t s, uint32_t m, bool bgr, bool alpha) {
+    const uint32_t a = ((s >> 24) * m + 127u) / 255u;
+    if (a == 0) return p;
+    const uint32_t r = s & 255u, gg = (s >> 8) & 255u, b = (s >> 16) & 255u;
+    const Blend bl = bgr ? make_blend(b, gg, r, a) : make_blend(r, gg, b, a);
+    return apply_blend(p, bl, alpha);
+}
+
+#endif

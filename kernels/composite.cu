@@ -1,0 +1,333 @@
+// Composite kernels: every box, redaction and overlay of a phase, tile by tile, in list
+// order (see blur.cu for the blurs). The host splits each frame's command list into
+// phases (a blur never reads a pixel written earlier in its phase); per phase it
+// launches at most cd_blur_pass1 and cd_blur_pass2 (all blurs of all frames, written
+// straight into the frames: their regions are disjoint from every earlier command of
+// the phase), then cd_composite. Launch count depends only on the number of phases,
+// never on boxes or frames.
+#include "common.cuh"
+
+// Warp tiles of the composite: 32 columns (one per lane) x WT_H rows (in registers).
+#define WT_W 32
+#define WT_H 16
+// Overlay rows whose samples a warp loads together (scaled; image at its own size).
+#define OV_ROWS 4
+#define OV_UNIT_ROWS 8
+
+// Bit mask of a warp tile's rows (bit i: y = wy0 + i, i < rows) inside [ya, yb).
+__device__ __forceinline__ uint32_t span_mask(int ya, int yb, int wy0, int rows) {
+    const int lo = clampi(ya - wy0, 0, rows), hi = clampi(yb - wy0, 0, rows);
+    return hi <= lo ? 0u : (((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+// The rows of column x a composite command changes. RECT: `ring` gets the outline
+// colour, `in` the fill (each only if its alpha is non-zero); other ops: all in `ring`.
+__device__ __forceinline__ void cmd_rows(const CdCmd& c, int x, int wy0, int rows,
+                                         uint32_t& ring, uint32_t& in) {
+    ring = 0;
+    in = 0;
+    if (x < c.clip.x0 || x >= c.clip.x1) return;
+    const uint32_t all = span_mask(c.clip.y0, c.clip.y1, wy0, rows);
+    if (c.op != CD_OP_RECT) {
+        ring = all;
+        return;
+    }
+    if (x >= c.inner.x0 && x < c.inner.x1)
+        in = all & span_mask(c.inner.y0, c.inner.y1, wy0, rows);
+    ring = all & ~in;
+    if (c.color[3] == 0) ring = 0;
+    if (c.fill[3] == 0) in = 0;
+}
+
+__device__ __forceinline__ bool is_blur(uint32_t op) {
+    return op == CD_OP_BLUR_BOX || op == CD_OP_BLUR_GAUSS || op == CD_OP_PIXELATE;
+}
+
+// Commands a composite block stages in shared memory at a time (one per thread): each
+// command's 16-byte clip box (scanned) and the whole command (read for the hits).
+#define CMD_CHUNK THREADS
+#define CMD_U2 (sizeof(CdCmd) / 8) // 7: a command as 8-byte words
+
+// Phase composite, one block per 64 x 64 tile: either grid (tiles of the largest frame,
+// frames with work) with `rows[blockIdx.y]` naming the frame, or (compacted, when many
+// tiles have nothing to do) one block per `items[blockIdx.x]`. The block stages the
+// phase's commands of its frame in shared memory, 256 at a time: their clip boxes
+// (`boxes`: empty for blurs) and the whole commands, all loads of a round issued
+// together with the frame's (so a block waits for one round trip, not three, before
+// its barrier). Then each warp owns a 32 x 16 warp tile and works alone: lane =
+// column, its 16 pixels in registers. It scans the boxes against its tile (one box per
+// lane, ballots), collects up to 32 hits in list order, drops outlines without fill
+// whose inner rectangle holds the warp tile, then (1) computes which pixels must be
+// read (a pixel first changed by an opaque outline, fill or redaction of a format with
+// alpha is never read) and issues those loads together, (2) applies the commands in
+// list order on the rows each changes (bit masks over rows; an overlay at its image's
+// size loads its samples 8 rows at a time with no axis arithmetic, a scaled one 4 rows
+// at a time, loading only taps of non-zero weight), and at the end writes each changed
+// pixel once. No command is read from global memory after the barrier.
+// OVERLAY = false: the phase has no overlay (the host says so), whose code would cost
+// registers (spills) in every warp.
+template <bool OVERLAY>
+__device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
+                                          const CdCmd* __restrict__ cmds,
+                                          const int4* __restrict__ boxes,
+                                          const CdImage* __restrict__ images,
+                                          const CdTileItem* __restrict__ rows_in,
+                                          const CdTileItem* __restrict__ items) {
+    __shared__ int4 sbox[CMD_CHUNK];
+    __shared__ uint2 sraw[CMD_CHUNK * CMD_U2];
+    __shared__ uint32_t hidx[THREADS / 32][32];
+    __shared__ uint32_t sidx[THREADS / 32][32];
+    const CdCmd* const scmd = (const CdCmd*)sraw;
+    const uint2* const gcmd = (const uint2*)cmds; // 8-byte aligned (upload layout)
+
+    CdTileItem it;
+    if (items) {
+        it = items[blockIdx.x];
+    } else {
+        it = rows_in[blockIdx.y];
+        it.tile = blockIdx.x;
+    }
+    // Issued together with the first round of command loads below; used after it.
+    const CdFrame f = frames[it.frame];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const uint32_t lt = (1u << lane) - 1u;
+    uint32_t* const hl = hidx[warp];
+    uint32_t* const sl = sidx[warp];
+
+    uint32_t px[WT_H];
+#pragma unroll
+    for (int i = 0; i < WT_H; i++) px[i] = 0;
+    uint32_t known = 0; // rows whose value is in px (read or written)
+
+    for (uint32_t cbase = it.start; cbase < it.end; cbase += CMD_CHUNK) {
+        const uint32_t cn = min((uint32_t)CMD_CHUNK, it.end - cbase);
+        if (cbase != it.start) __syncthreads(); // every warp is done with the last chunk
+        {
+            int4 b;
+            uint2 w[CMD_U2];
+            const uint32_t words = cn * (uint32_t)CMD_U2;
+            const uint2* g = gcmd + (size_t)cbase * CMD_U2;
+            if (threadIdx.x < cn) b = boxes[cbase + threadIdx.x];
+#pragma unroll
+            for (int j = 0; j < (int)CMD_U2; j++) {
+                const uint32_t i = threadIdx.x + (uint32_t)j * THREADS;
+                if (i < words) w[j] = g[i];
+            }
+            if (threadIdx.x < cn) sbox[threadIdx.x] = b;
+#pragma unroll
+            for (int j = 0; j < (int)CMD_U2; j++) {
+                const uint32_t i = threadIdx.x + (uint32_t)j * THREADS;
+                if (i < words) sraw[i] = w[j];
+            }
+        }
+        __syncthreads();
+        const int tiles_x = (f.width + TILE_W - 1) / TILE_W;
+        const int tiles_y = (f.height + TILE_H - 1) / TILE_H;
+        if (it.tile >= (uint32_t)(tiles_x * tiles_y)) return; // smaller frame: whole block
+        const int wx0 = (int)(it.tile % tiles_x) * TILE_W + (warp & 1) * WT_W;
+        const int wy0 = (int)(it.tile / tiles_x) * TILE_H + (warp >> 1) * WT_H;
+        if (wx0 >= f.width || wy0 >= f.height) continue; // warp-uniform: nothing here
+        const int wx1 = min(wx0 + WT_W, f.width), wy1 = min(wy0 + WT_H, f.height);
+        const int rows = wy1 - wy0;
+        const int x = wx0 + lane;
+        const bool alpha = has_alpha(f.format);
+        const bool bgr = f.format == CD_FMT_BGRA || f.format == CD_FMT_BGRX;
+        // Only dereferenced for rows inside the frame and x < f.width (masks say so).
+        unsigned char* const p0 =
+            (unsigned char*)(f.ptr + (uint64_t)wy0 * f.pitch + (uint64_t)x * 4u);
+        const uint32_t pitch = f.pitch;
+
+        // Processes the nh hits collected in hl (chunk-local indices, list order).
+        auto flush = [&](uint32_t nh) {
+            bool keep = false, reads = false;
+            uint32_t kc = 0;
+            if ((uint32_t)lane < nh) {
+                kc = hl[lane];
+                const CdCmd& c = scmd[kc];
+                const bool inside_inner = c.op == CD_OP_RECT && c.fill[3] == 0 &&
+                                          wx0 >= c.inner.x0 && wx1 <= c.inner.x1 &&
+                                          wy0 >= c.inner.y0 && wy1 <= c.inner.y1;
+                keep = !inside_inner;
+                // Whether it may read a pixel: anything but an opaque-or-invisible
+                // outline and fill or a redaction, on a format with alpha.
+                const uint32_t ca = c.color[3], fa = c.fill[3];
+                const bool opaque = c.op == CD_OP_SOLID ||
+                                    (c.op == CD_OP_RECT && (ca == 0 || ca == 255) &&
+                                     (fa == 0 || fa == 255));
+                reads = keep && !(alpha && opaque);
+            }
+            const uint32_t mask = __ballot_sync(0xffffffffu, keep);
+            // No kept hit reads (W1): skip pass (1), nothing is loaded.
+            const bool any_reads = __any_sync(0xffffffffu, reads);
+            if (keep) sl[__popc(mask & lt)] = kc;
+            __syncwarp();
+            const int n = __popc(mask);
+
+            // (1) Rows to read: changed by a command that reads them before anything of
+            // this warp determined them.
+            uint32_t need = 0, det = known;
+            for (int k = 0; any_reads && k < n; k++) {
+                const CdCmd& d = scmd[sl[k]];
+                uint32_t ring, in;
+                cmd_rows(d, x, wy0, rows, ring, in);
+                const bool opq_ring = alpha && (d.op == CD_OP_SOLID ||
+                                                (d.op == CD_OP_RECT && d.color[3] == 255));
+                const bool opq_in = alpha && d.fill[3] == 255; // `in` is a RECT's fill
+                need |= ((opq_ring ? 0u : ring) | (opq_in ? 0u : in)) & ~det;
+                det |= ring | in;
+            }
+#pragma unroll
+            for (int i = 0; i < WT_H; i++)
+                if (need & (1u << i)) px[i] = *(const uint32_t*)(p0 + (size_t)i * pitch);
+
+            // (2) The commands in list order, each on the rows it changes.
+            for (int k = 0; k < n; k++) {
+                const CdCmd& d = scmd[sl[k]];
+                uint32_t ring, in;
+                cmd_rows(d, x, wy0, rows, ring, in);
+                det |= ring | in; // (already in det unless pass (1) was skipped)
+                if (!(ring | in)) continue;
+                if (d.op == CD_OP_RECT) {
+                    const uint32_t col = *(const uint32_t*)d.color;
+                    const uint32_t fil = *(const uint32_t*)d.fill;
+                    if (ring) {
+                        if (alpha && (col >> 24) == 255u) {
+                            const uint32_t v = col | 0xff000000u;
+#pragma unroll
+                            for (int i = 0; i < WT_H; i++)
+                                if (ring & (1u << i)) px[i] = v;
+                        } else {
+                            const Blend bl = make_blend(col & 255u, (col >> 8) & 255u,
+                                                        (col >> 16) & 255u, col >> 24);
+#pragma unroll
+                            for (int i = 0; i < WT_H; i++)
+                                if (ring & (1u << i)) px[i] = apply_blend(px[i], bl, alpha);
+                        }
+                    }
+                    if (in) {
+                        const Blend bl = make_blend(fil & 255u, (fil >> 8) & 255u,
+                                                    (fil >> 16) & 255u, fil >> 24);
+#pragma unroll
+                        for (int i = 0; i < WT_H; i++)
+                            if (in & (1u << i)) px[i] = apply_blend(px[i], bl, alpha);
+                    }
+                } else if (d.op == CD_OP_SOLID) {
+                    const uint32_t v = *(const uint32_t*)d.color & 0x00ffffffu;
+#pragma unroll
+                    for (int i = 0; i < WT_H; i++)
+                        if (ring & (1u << i))
+                            px[i] = v | (alpha ? 0xff000000u : (px[i] & 0xff000000u));
+                } else if (OVERLAY) {
+                    const CdImage img = images[d.param];
+                    const bool nearest = (d.aux >> 16) == CD_FILTER_NEAREST;
+                    const uint32_t m = d.aux & 0xffffu;
+                    const int64_t dw = (int64_t)d.inner.x1 - d.inner.x0;
+                    const int64_t dh = (int64_t)d.inner.y1 - d.inner.y0;
+                    // Blends straight RGBA sample s (opacity m) over pixel p.
+                    auto blend_in = [&](uint32_t& p, uint32_t s) {
+                        p = overlay_blend(p, s, m, bgr, alpha);
+                    };
+                    if (dw == img.width && dh == img.height) {
+                        // Image at its own size: both filters sample exactly pixel
+                        // (x - D.x0, y - D.y0) (nearest: floor(u + 1/2) = u; bilinear:
+                        // weights 0). No axis arithmetic; 8 rows' loads in flight.
+                        const uint32_t* src = (const uint32_t*)img.ptr;
+                        const int64_t u = (int64_t)x - d.inner.x0;
+                        const int64_t v0 = (int64_t)wy0 - d.inner.y0;
+#pragma unroll
+                        for (int g = 0; g < WT_H; g += OV_UNIT_ROWS) {
+                            if (!(ring & (((1u << OV_UNIT_ROWS) - 1u) << g))) continue;
+                            uint32_t sp[OV_UNIT_ROWS];
+#pragma unroll
+                            for (int j = 0; j < OV_UNIT_ROWS; j++)
+                                sp[j] = (ring & (1u << (g + j)))
+                                            ? __ldg(src + (v0 + g + j) * dw + u)
+                                            : 0u;
+#pragma unroll
+                            for (int j = 0; j < OV_UNIT_ROWS; j++)
+                                if (ring & (1u << (g + j))) blend_in(px[g + j], sp[j]);
+                        }
+                    } else { // column terms once, row terms per row (warp-uniform)
+                        const Axis ax =
+                            overlay_axis((int64_t)x - d.inner.x0, dw, img.width, nearest);
+                        const int64_t iy0 = d.inner.y0;
+                        // OV_ROWS rows at a time: their samples are loaded together.
+#pragma unroll
+                        for (int g = 0; g < WT_H; g += OV_ROWS) {
+                            if (!(ring & (((1u << OV_ROWS) - 1u) << g))) continue;
+                            uint32_t sp[OV_ROWS];
+#pragma unroll
+                            for (int j = 0; j < OV_ROWS; j++) {
+                                sp[j] = 0;
+                                if (ring & (1u << (g + j))) {
+                                    const Axis ay =
+                                        overlay_axis((int64_t)(wy0 + g + j) - iy0, dh,
+                                                     img.height, nearest);
+                                    sp[j] = overlay_sample(img, ax, ay, nearest);
+                                }
+                            }
+#pragma unroll
+                            for (int j = 0; j < OV_ROWS; j++)
+                                if (ring & (1u << (g + j))) blend_in(px[g + j], sp[j]);
+                        }
+                    }
+                }
+            }
+            known = det;
+            __syncwarp(); // hl and sl are rewritten next
+        };
+
+        // One call site of flush (it is inlined once): when the next 32 boxes' hits
+        // would overflow hl, and after the last box.
+        uint32_t nh = 0; // hits collected in hl (warp-uniform)
+        for (uint32_t s = 0;; s += 32) {
+            const bool done = s >= cn; // warp-uniform
+            const uint32_t k = s + lane;
+            bool hit = false;
+            if (k < cn) {
+                const int4 b = sbox[k]; // clip x0, y0, x1, y1 (empty: no composite work)
+                hit = b.x < wx1 && b.z > wx0 && b.y < wy1 && b.w > wy0;
+            }
+            const uint32_t m = __ballot_sync(0xffffffffu, hit);
+            const uint32_t cnt = __popc(m);
+            if (done ? nh > 0 : nh + cnt > 32) {
+                flush(nh);
+                nh = 0;
+            }
+            if (done) break;
+            if (hit) hl[nh + __popc(m & lt)] = k;
+            __syncwarp();
+            nh += cnt;
+        }
+    }
+    // The tile's geometry again (the loop above may not have run: an empty range).
+    const int tiles_x = (f.width + TILE_W - 1) / TILE_W;
+    const int tiles_y = (f.height + TILE_H - 1) / TILE_H;
+    if (known == 0 || it.tile >= (uint32_t)(tiles_x * tiles_y)) return;
+    const int wx0 = (int)(it.tile % tiles_x) * TILE_W + (warp & 1) * WT_W;
+    const int wy0 = (int)(it.tile / tiles_x) * TILE_H + (warp >> 1) * WT_H;
+    unsigned char* const p0 =
+        (unsigned char*)(f.ptr + (uint64_t)wy0 * f.pitch + (uint64_t)(wx0 + lane) * 4u);
+#pragma unroll
+    for (int i = 0; i < WT_H; i++)
+        if (known & (1u << i)) *(uint32_t*)(p0 + (size_t)i * f.pitch) = px[i];
+}
+
+// With overlays: 3 blocks per SM (80 registers) keep the overlay path free of spills
+// (64 registers spilled about 200 bytes); overlay phases are usually compacted grids of
+// a few waves either way.
+extern "C" __global__ void __launch_bounds__(THREADS, 3)
+    cd_composite(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
+                 const int4* __restrict__ boxes, const CdImage* __restrict__ images,
+                 const CdTileItem* __restrict__ rows_in, const CdTileItem* __restrict__ items) {
+    composite<true>(frames, cmds, boxes, images, rows_in, items);
+}
+
+// The same for a phase without overlays.
+extern "C" __global__ void __launch_bounds__(THREADS, 4)
+    cd_composite_plain(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
+                       const int4* __restrict__ boxes, const CdImage* __restrict__ images,
+                       const CdTileItem* __restrict__ rows_in,
+                       const CdTileItem* __restrict__ items) {
+    composite<false>(frames, cmds, boxes, images, rows_in, items);
+}

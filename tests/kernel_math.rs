@@ -1,0 +1,126 @@
+//! The kernels' per-pixel arithmetic (kernels/common.cuh: the packed blend, overlay
+//! sampling in 1/256 steps, opacity) compiled for the host with the machine's C++
+//! compiler and compared with the CPU renderer byte for byte. Catches kernel math
+//! mistakes on CI, without a GPU; the GPU suites compare whole frames.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use cudadraw::render::Renderer;
+use cudadraw::{Color, DrawList, FrameInfo, HostFrame, Image, PixelFormat, Rect};
+use rand::{Rng, SeedableRng};
+
+fn checker() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let exe = std::env::temp_dir().join(format!("cudadraw-kernel-math-{}", std::process::id()));
+    let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
+    let out = Command::new(&cxx)
+        .args(["-O2", "-std=c++17", "-Wall", "-Werror", "-I"])
+        .arg(root.join("kernels"))
+        .arg(root.join("tests/kernel_math/check.cpp"))
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cxx}: {e}"));
+    assert!(
+        out.status.success(),
+        "compiling kernels/common.cuh for the host failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
+}
+
+fn run(exe: &PathBuf, mode: &str, input: &[u8]) -> Vec<u8> {
+    let mut child = Command::new(exe)
+        .arg(mode)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run the checker");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "checker {mode} failed");
+    out.stdout
+}
+
+#[test]
+fn packed_blend_equals_the_cpu_renderer_for_every_colour_alpha_and_pixel() {
+    let exe = checker();
+    let got = run(&exe, "blend", &[]);
+    assert_eq!(got.len(), 256 * 256 * 256 * 2);
+    let mut r = Renderer::new();
+    let info = FrameInfo::packed(256, 256, PixelFormat::Rgba);
+    for c in 0..256usize {
+        // Pixel (x, y) is [x; 4]; row y gets colour c with alpha y.
+        let mut px: Vec<u8> = (0..256 * 256).flat_map(|i| [(i % 256) as u8; 4]).collect();
+        let mut l = DrawList::with_capacity(256);
+        for a in 0..256 {
+            let col = Color::rgba(c as u8, c as u8, c as u8, a as u8);
+            l.fill(Rect::new(0.0, a as f32, 256.0, 1.0), col);
+        }
+        r.render_host(&mut [HostFrame::new(&mut px, info).unwrap()], &[l])
+            .unwrap();
+        for a in 0..256usize {
+            for d in 0..256usize {
+                let k = ((c * 256 + a) * 256 + d) * 2;
+                let cpu = &px[(a * 256 + d) * 4..][..4];
+                assert_eq!(
+                    [got[k], got[k + 1]],
+                    [cpu[0], cpu[3]],
+                    "c {c}, a {a}, d {d}: kernel math vs CPU renderer"
+                );
+            }
+        }
+    }
+    let _ = std::fs::remove_file(exe);
+}
+
+#[test]
+fn overlay_sampling_and_opacity_equal_the_cpu_renderer() {
+    let exe = checker();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    for case in 0..300 {
+        let (iw, ih) = (rng.random_range(1..=17u32), rng.random_range(1..=17u32));
+        let (dw, dh) = (rng.random_range(1..=40u32), rng.random_range(1..=40u32));
+        let img: Vec<u8> = (0..iw * ih * 4).map(|_| rng.random()).collect();
+        let bg: Vec<u8> = (0..dw * dh * 4).map(|_| rng.random()).collect();
+        let opacity: f32 = if case % 5 == 0 { 1.0 } else { rng.random() };
+        let m = (f64::from(opacity) * 255.0).round() as u32;
+        let nearest = case % 2 == 0;
+
+        let mut input = Vec::new();
+        for v in [iw, ih] {
+            input.extend_from_slice(&v.to_ne_bytes());
+        }
+        input.extend_from_slice(&img);
+        for v in [dw, dh, m, u32::from(nearest)] {
+            input.extend_from_slice(&v.to_ne_bytes());
+        }
+        input.extend_from_slice(&bg);
+        let got = run(&exe, "overlay", &input);
+
+        let mut r = Renderer::new();
+        let id = r.add_image(Image::new(iw, ih, img.clone()).unwrap());
+        let mut want = bg.clone();
+        let mut l = DrawList::new();
+        l.push(cudadraw::draw::OverlayOp {
+            image: id,
+            rect: Rect::new(0.0, 0.0, dw as f32, dh as f32),
+            opacity,
+            filter: if nearest {
+                cudadraw::Filter::Nearest
+            } else {
+                cudadraw::Filter::Bilinear
+            },
+        });
+        let info = FrameInfo::packed(dw, dh, PixelFormat::Rgba);
+        r.render_host(&mut [HostFrame::new(&mut want, info).unwrap()], &[l])
+            .unwrap();
+        assert_eq!(
+            got, want,
+            "case {case}: {iw}x{ih} image into {dw}x{dh}, m {m}, nearest {nearest}"
+        );
+    }
+    let _ = std::fs::remove_file(exe);
+}
