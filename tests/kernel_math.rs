@@ -11,7 +11,13 @@ use cudadraw::render::Renderer;
 use cudadraw::{Color, DrawList, FrameInfo, HostFrame, Image, PixelFormat, Rect};
 use rand::{Rng, SeedableRng};
 
+/// The checker binary, compiled once per test process (the tests run in parallel).
 fn checker() -> PathBuf {
+    static EXE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    EXE.get_or_init(compile).clone()
+}
+
+fn compile() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let exe = std::env::temp_dir().join(format!("cudadraw-kernel-math-{}", std::process::id()));
     let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
@@ -73,7 +79,6 @@ fn packed_blend_equals_the_cpu_renderer_for_every_colour_alpha_and_pixel() {
             }
         }
     }
-    let _ = std::fs::remove_file(exe);
 }
 
 #[test]
@@ -122,5 +127,4 @@ fn overlay_sampling_and_opacity_equal_the_cpu_renderer() {
             "case {case}: {iw}x{ih} image into {dw}x{dh}, m {m}, nearest {nearest}"
         );
     }
-    let _ = std::fs::remove_file(exe);
 }

@@ -7,6 +7,7 @@
 //! NVMM elements are `plugins/gstcudadrawsynth`. Rust applications register the same
 //! elements in-process with [`register`] (and [`register_synthetic`]).
 
+pub mod caps;
 pub mod cudadraw;
 pub mod cudamem;
 #[cfg(feature = "synthetic-nvmm")]
@@ -15,6 +16,7 @@ pub mod nvmmdownload;
 pub mod nvmmupload;
 pub mod probe;
 mod report;
+pub mod roi;
 
 use gstreamer as gst;
 

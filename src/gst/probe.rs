@@ -57,10 +57,7 @@ pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-/// Caps feature of DeepStream (and synthetic) NvBufSurface batches.
-pub const CAPS_FEATURE_NVMM: &str = "memory:NVMM";
-/// Caps feature of upstream GStreamer CUDA memory (`cudaupload`, nvcodec).
-pub const CAPS_FEATURE_CUDA: &str = "memory:CUDAMemory";
+pub use super::caps::{CAPS_FEATURE_CUDA, CAPS_FEATURE_NVMM, MemoryKind, StreamInfo, pixel_format};
 
 /// What one frame of a buffer is, as the draw closure sees it. More fields will come
 /// (the source of a DeepStream frame), hence `non_exhaustive`.
@@ -75,76 +72,6 @@ pub struct FrameMeta {
     pub height: u32,
     /// The buffer's presentation time stamp.
     pub pts: Option<gst::ClockTime>,
-}
-
-/// Where a stream's pixels live, from its caps features.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum MemoryKind {
-    /// Plain system memory, drawn by the CPU renderer.
-    System,
-    /// `memory:CUDAMemory`: device memory of GStreamer's CUDA library.
-    Cuda,
-    /// `memory:NVMM`: an NvBufSurface descriptor in the buffer.
-    Nvmm,
-}
-
-impl MemoryKind {
-    /// The caps feature naming this memory (`memory:SystemMemory` for system memory).
-    pub fn caps_feature(self) -> &'static str {
-        match self {
-            MemoryKind::System => "memory:SystemMemory",
-            MemoryKind::Cuda => CAPS_FEATURE_CUDA,
-            MemoryKind::Nvmm => CAPS_FEATURE_NVMM,
-        }
-    }
-}
-
-/// A stream's negotiated layout: memory kind, video info, pixel format.
-#[derive(Debug, Clone)]
-pub struct StreamInfo {
-    /// Where the pixels live.
-    pub memory: MemoryKind,
-    /// The parsed caps (size, format, strides of the default layout).
-    pub video: gst_video::VideoInfo,
-    /// The pixel format drawn.
-    pub format: PixelFormat,
-}
-
-/// The pixel format cudadraw draws for a GStreamer video format, if any.
-pub fn pixel_format(format: gst_video::VideoFormat) -> Option<PixelFormat> {
-    match format {
-        gst_video::VideoFormat::Rgba => Some(PixelFormat::Rgba),
-        gst_video::VideoFormat::Bgra => Some(PixelFormat::Bgra),
-        gst_video::VideoFormat::Rgbx => Some(PixelFormat::Rgbx),
-        gst_video::VideoFormat::Bgrx => Some(PixelFormat::Bgrx),
-        _ => None,
-    }
-}
-
-impl StreamInfo {
-    /// Parses fixed `video/x-raw` caps. Formats other than RGBA, BGRA, RGBx, BGRx are
-    /// [`Error::UnsupportedFormat`].
-    pub fn from_caps(caps: &gst::CapsRef) -> Result<Self> {
-        let memory = match caps.features(0) {
-            Some(f) if f.contains(CAPS_FEATURE_NVMM) => MemoryKind::Nvmm,
-            Some(f) if f.contains(CAPS_FEATURE_CUDA) => MemoryKind::Cuda,
-            _ => MemoryKind::System,
-        };
-        let video = gst_video::VideoInfo::from_caps(caps)
-            .map_err(|e| Error::Gst(format!("caps {caps} are not raw video: {e}")))?;
-        let format = pixel_format(video.format()).ok_or_else(|| {
-            Error::UnsupportedFormat(format!(
-                "{} (cudadraw draws on RGBA, BGRA, RGBx and BGRx; put videoconvert or nvvideoconvert before it)",
-                video.format().to_str()
-            ))
-        })?;
-        Ok(Self {
-            memory,
-            video,
-            format,
-        })
-    }
 }
 
 /// Timing and outcome counters of a probe or element, shared with the application.

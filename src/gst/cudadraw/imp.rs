@@ -10,17 +10,16 @@ use gstreamer::prelude::*;
 use gstreamer::subclass::prelude::*;
 use gstreamer_base as gst_base;
 use gstreamer_base::subclass::prelude::*;
-use gstreamer_video as gst_video;
 
-use super::{BlurMode, FailModeProp, OutlineAlign};
-use crate::color::Color;
-use crate::draw::{Align, BlurKind, BlurOp, Border, BoxOp, DrawList, Filter, ImageId, OverlayOp};
+use super::settings::Settings;
+use crate::draw::{Filter, ImageId, OverlayOp};
 use crate::geom::Rect;
 #[cfg(feature = "cuda")]
 use crate::gst::cudamem::SharedContext;
 use crate::gst::cudamem::{self, CudaPath, OfferedContext};
-use crate::gst::probe::{self, BufferDrawer, CAPS_FEATURE_CUDA, CAPS_FEATURE_NVMM, Verdict};
+use crate::gst::probe::{self, BufferDrawer, Verdict};
 use crate::gst::report::{self, Reporter};
+use crate::gst::roi::RoiDrawer;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -29,116 +28,6 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
         Some("cudadraw element: ROI boxes, blurs and overlays"),
     )
 });
-
-const DEFAULT_OUTLINE_WIDTH: u32 = 3;
-const DEFAULT_OUTLINE_COLOR: u32 = 0xff00_ff00;
-const DEFAULT_FILL_COLOR: u32 = 0;
-const DEFAULT_BLUR_STRENGTH: f64 = 12.0;
-const DEFAULT_REDACT_COLOR: u32 = 0xff00_0000;
-const DEFAULT_OPACITY: f64 = 1.0;
-/// Overlay offsets beyond a frame's largest size only push the overlay out of view.
-const MAX_OVERLAY_OFFSET: i32 = crate::frame::MAX_DIMENSION as i32;
-/// Detection edges are clamped this far outside the frame: farther than any outline
-/// (1024) or expand (4096) reaches, so a clamped edge draws exactly as the true one.
-const ROI_MARGIN: i64 = 8192;
-
-/// Property values, as set by the application.
-#[derive(Debug, Clone)]
-struct Settings {
-    outline_width: u32,
-    outline_color: u32,
-    outline_align: OutlineAlign,
-    fill_color: u32,
-    class_colors_text: String,
-    class_colors: Vec<(String, Color)>,
-    blur_types_text: String,
-    blur_types: Vec<String>,
-    blur_kind: BlurMode,
-    blur_strength: f64,
-    redact_color: u32,
-    expand: f64,
-    overlay_location: Option<String>,
-    overlay_x: i32,
-    overlay_y: i32,
-    overlay_width: u32,
-    overlay_height: u32,
-    overlay_opacity: f64,
-    fail_mode: FailModeProp,
-    gpu_id: u32,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            outline_width: DEFAULT_OUTLINE_WIDTH,
-            outline_color: DEFAULT_OUTLINE_COLOR,
-            outline_align: OutlineAlign::Inside,
-            fill_color: DEFAULT_FILL_COLOR,
-            class_colors_text: String::new(),
-            class_colors: Vec::new(),
-            blur_types_text: String::new(),
-            blur_types: Vec::new(),
-            blur_kind: BlurMode::Box,
-            blur_strength: DEFAULT_BLUR_STRENGTH,
-            redact_color: DEFAULT_REDACT_COLOR,
-            expand: 0.0,
-            overlay_location: None,
-            overlay_x: 0,
-            overlay_y: 0,
-            overlay_width: 0,
-            overlay_height: 0,
-            overlay_opacity: DEFAULT_OPACITY,
-            fail_mode: FailModeProp::Pass,
-            gpu_id: 0,
-        }
-    }
-}
-
-/// `0xAARRGGBB` (the convention of textoverlay and friends) to a straight colour.
-pub(crate) fn argb(v: u32) -> Color {
-    Color::rgba((v >> 16) as u8, (v >> 8) as u8, v as u8, (v >> 24) as u8)
-}
-
-/// Parses `type=0xAARRGGBB,type2=...` (decimal also accepted).
-pub(crate) fn parse_class_colors(text: &str) -> Result<Vec<(String, Color)>, String> {
-    let mut out = Vec::new();
-    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (name, value) = item
-            .split_once('=')
-            .ok_or_else(|| format!("'{item}' is not type=0xAARRGGBB"))?;
-        let value = value.trim();
-        let v = match value
-            .strip_prefix("0x")
-            .or_else(|| value.strip_prefix("0X"))
-        {
-            Some(hex) => u32::from_str_radix(hex, 16),
-            None => value.parse::<u32>(),
-        }
-        .map_err(|e| format!("colour '{value}' of '{name}': {e}"))?;
-        out.push((name.trim().to_string(), argb(v)));
-    }
-    Ok(out)
-}
-
-fn parse_list(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// An ROI turned into what to draw, collected before the buffer is mapped.
-#[derive(Debug, Clone, Copy)]
-struct Item {
-    /// Edges [x0, x1) x [y0, y1), in i64 so that no detection can overflow.
-    edges: [i64; 4],
-    blur: bool,
-    color: Color,
-    /// Frame of an NVMM batch the ROI belongs to (param `cudadraw`, field `frame`);
-    /// `None`: every frame.
-    frame: Option<u32>,
-}
 
 #[derive(Debug)]
 struct Overlay {
@@ -153,14 +42,11 @@ struct Overlay {
 struct State {
     drawer: BufferDrawer,
     caps: Option<gst::Caps>,
-    items: Vec<Item>,
+    roi: RoiDrawer,
     overlay: Option<Overlay>,
     /// Location whose loading failed (warned once, not retried per buffer).
     overlay_failed: Option<String>,
     reporter: Reporter,
-    /// Detections of the current buffer left out, and why (the first one).
-    bad_items: usize,
-    bad_reason: String,
 }
 
 impl State {
@@ -168,12 +54,10 @@ impl State {
         Self {
             drawer: BufferDrawer::new(),
             caps: None,
-            items: Vec::with_capacity(64),
+            roi: RoiDrawer::new(),
             overlay: None,
             overlay_failed: None,
             reporter: Reporter::default(),
-            bad_items: 0,
-            bad_reason: String::new(),
         }
     }
 }
@@ -260,155 +144,43 @@ impl ObjectSubclass for CudaDraw {
 impl ObjectImpl for CudaDraw {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPS: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecUInt::builder("outline-width")
-                    .nick("Outline width")
-                    .blurb("Box outline width in pixels (0: no outline)")
-                    .maximum(1024)
-                    .default_value(DEFAULT_OUTLINE_WIDTH)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("outline-color")
-                    .nick("Outline colour")
-                    .blurb("Box outline colour, 0xAARRGGBB")
-                    .default_value(DEFAULT_OUTLINE_COLOR)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("outline-align", OutlineAlign::Inside)
-                    .nick("Outline alignment")
-                    .blurb("Where the outline lies relative to the ROI edge")
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("fill-color")
-                    .nick("Fill colour")
-                    .blurb("Box fill, 0xAARRGGBB, alpha-blended (alpha 0: no fill)")
-                    .default_value(DEFAULT_FILL_COLOR)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecString::builder("class-colors")
-                    .nick("Per-type colours")
-                    .blurb("Outline colour per ROI type: 'person=0xffff0000,car=0xff0000ff'")
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecString::builder("blur-types")
-                    .nick("Blurred ROI types")
-                    .blurb("Comma-separated ROI types blurred or redacted instead of boxed, e.g. 'face,license-plate'")
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("blur-kind", BlurMode::Box)
-                    .nick("Blur kind")
-                    .blurb("How blur-types ROIs are hidden")
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecDouble::builder("blur-strength")
-                    .nick("Blur strength")
-                    .blurb("Box radius (1-127), gaussian sigma (0.1-32) or pixelate cell (1-1024)")
-                    .minimum(0.1)
-                    .maximum(1024.0)
-                    .default_value(DEFAULT_BLUR_STRENGTH)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("redact-color")
-                    .nick("Redaction colour")
-                    .blurb("Colour of blur-kind=solid, 0xAARRGGBB (alpha ignored)")
-                    .default_value(DEFAULT_REDACT_COLOR)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecDouble::builder("expand")
-                    .nick("Expand")
-                    .blurb("Pixels added on every side of blurred regions")
-                    .minimum(0.0)
-                    .maximum(4096.0)
-                    .default_value(0.0)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecString::builder("overlay-location")
-                    .nick("Overlay image")
-                    .blurb("PNG file blended over every frame (unset: no overlay)")
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecInt::builder("overlay-x")
-                    .nick("Overlay x")
-                    .blurb("Left edge of the overlay; negative: distance of its right edge from the frame's right edge")
-                    .minimum(-MAX_OVERLAY_OFFSET)
-                    .maximum(MAX_OVERLAY_OFFSET)
-                    .default_value(0)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecInt::builder("overlay-y")
-                    .nick("Overlay y")
-                    .blurb("Top edge of the overlay; negative: distance of its bottom edge from the frame's bottom")
-                    .minimum(-MAX_OVERLAY_OFFSET)
-                    .maximum(MAX_OVERLAY_OFFSET)
-                    .default_value(0)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("overlay-width")
-                    .nick("Overlay width")
-                    .blurb("Drawn width (0: the image's own)")
-                    .maximum(16384)
-                    .default_value(0)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("overlay-height")
-                    .nick("Overlay height")
-                    .blurb("Drawn height (0: the image's own)")
-                    .maximum(16384)
-                    .default_value(0)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecDouble::builder("overlay-opacity")
-                    .nick("Overlay opacity")
-                    .blurb("Multiplies the overlay's alpha")
-                    .minimum(0.0)
-                    .maximum(1.0)
-                    .default_value(DEFAULT_OPACITY)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("fail-mode", FailModeProp::Pass)
-                    .nick("Fail mode")
-                    .blurb("What happens to a buffer that cannot be drawn as asked: pass it on \
-                            undrawn (warning), redact (privacy: draw only the blur-types \
-                            regions, as opaque fills; drop the buffer if even that fails), or \
-                            drop it")
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("gpu-id")
-                    .nick("GPU")
-                    .blurb("CUDA device whose context the element offers its CUDA neighbours \
-                            (NVMM batches and CUDA memory are drawn on the GPU they live on)")
-                    .maximum(63)
-                    .default_value(0)
-                    .build(),
+            let mut v = super::settings::properties();
+            v.extend([
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
-                    .blurb("Since the element started: buffers, drawn, detections, \
+                    .blurb(
+                        "Since the element started: buffers, drawn, detections, \
                             skipped-detections, skipped-ops, errors, dropped, draw-time-us \
-                            (total), cuda-in-place, cuda-copies")
+                            (total), cuda-in-place, cuda-copies",
+                    )
                     .read_only()
                     .build(),
                 glib::ParamSpecUInt64::builder("cuda-in-place")
                     .nick("CUDA buffers drawn in place")
-                    .blurb("Buffers of CUDA memory drawn in place since the element started \
+                    .blurb(
+                        "Buffers of CUDA memory drawn in place since the element started \
                             (their memory was in cudadraw's CUDA context, which it offers to \
-                            its neighbours)")
+                            its neighbours)",
+                    )
                     .read_only()
                     .build(),
                 glib::ParamSpecUInt64::builder("cuda-copies")
                     .nick("CUDA buffers drawn through copies")
-                    .blurb("Buffers of CUDA memory drawn through a staging copy since the element \
-                            started (their memory was in another CUDA context)")
+                    .blurb(
+                        "Buffers of CUDA memory drawn through a staging copy since the element \
+                            started (their memory was in another CUDA context)",
+                    )
                     .read_only()
                     .build(),
-            ]
+            ]);
+            v
         });
         PROPS.as_ref()
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         // A bad value is warned about on the bus, after the settings lock is dropped.
-        let mut rejected: Option<String> = None;
-        self.apply_property(value, pspec, &mut rejected);
+        let rejected = lock(&self.settings).set(pspec.name(), value);
         if let Some(text) = rejected {
             gst::warning!(CAT, imp = self, "{text}");
             let msg =
@@ -424,26 +196,8 @@ impl ObjectImpl for CudaDraw {
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         let s = lock(&self.settings);
         match pspec.name() {
-            "outline-width" => s.outline_width.to_value(),
-            "outline-color" => s.outline_color.to_value(),
-            "outline-align" => s.outline_align.to_value(),
-            "fill-color" => s.fill_color.to_value(),
-            "class-colors" => s.class_colors_text.to_value(),
-            "blur-types" => s.blur_types_text.to_value(),
-            "blur-kind" => s.blur_kind.to_value(),
-            "blur-strength" => s.blur_strength.to_value(),
-            "redact-color" => s.redact_color.to_value(),
-            "expand" => s.expand.to_value(),
-            "overlay-location" => s.overlay_location.to_value(),
-            "overlay-x" => s.overlay_x.to_value(),
-            "overlay-y" => s.overlay_y.to_value(),
-            "overlay-width" => s.overlay_width.to_value(),
-            "overlay-height" => s.overlay_height.to_value(),
-            "overlay-opacity" => s.overlay_opacity.to_value(),
-            "fail-mode" => s.fail_mode.to_value(),
             "cuda-in-place" => self.cuda_in_place.load(Ordering::Relaxed).to_value(),
             "cuda-copies" => self.cuda_copies.load(Ordering::Relaxed).to_value(),
-            "gpu-id" => s.gpu_id.to_value(),
             "stats" => {
                 let st = &self.stats;
                 let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
@@ -461,91 +215,10 @@ impl ObjectImpl for CudaDraw {
                     .build()
                     .to_value()
             }
-            // Unreachable for registered properties; a typed empty value is harmless.
-            _ => glib::Value::from_type(pspec.value_type()),
-        }
-    }
-}
-
-impl CudaDraw {
-    fn apply_property(
-        &self,
-        value: &glib::Value,
-        pspec: &glib::ParamSpec,
-        rejected: &mut Option<String>,
-    ) {
-        let mut s = lock(&self.settings);
-        match pspec.name() {
-            "outline-width" => s.outline_width = value.get().unwrap_or(DEFAULT_OUTLINE_WIDTH),
-            "outline-color" => s.outline_color = value.get().unwrap_or(DEFAULT_OUTLINE_COLOR),
-            "outline-align" => s.outline_align = value.get().unwrap_or_default(),
-            "fill-color" => s.fill_color = value.get().unwrap_or(DEFAULT_FILL_COLOR),
-            "class-colors" => {
-                let text: String = value
-                    .get::<Option<String>>()
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default();
-                match parse_class_colors(&text) {
-                    Ok(v) => {
-                        s.class_colors = v;
-                        s.class_colors_text = text;
-                    }
-                    Err(e) => {
-                        *rejected = Some(format!(
-                            "class-colors '{text}' rejected (the previous value stays): {e}"
-                        ));
-                    }
-                }
-            }
-            "blur-types" => {
-                let text: String = value
-                    .get::<Option<String>>()
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default();
-                s.blur_types = parse_list(&text);
-                s.blur_types_text = text;
-            }
-            "blur-kind" | "blur-strength" => {
-                if pspec.name() == "blur-kind" {
-                    s.blur_kind = value.get().unwrap_or_default();
-                } else {
-                    s.blur_strength = value.get().unwrap_or(DEFAULT_BLUR_STRENGTH);
-                }
-                // blur-strength means a radius, a sigma or a cell size: say so when the
-                // value must be clamped for the kind in force, instead of silently.
-                let (what, lo, hi) = match s.blur_kind {
-                    BlurMode::Box => ("box radius", 1.0, f64::from(crate::cmd::CD_MAX_BOX_RADIUS)),
-                    BlurMode::Gaussian => ("gaussian sigma", 0.1, 32.0),
-                    BlurMode::Pixelate => (
-                        "pixelate cell",
-                        1.0,
-                        f64::from(crate::cmd::CD_MAX_PIXELATE_BLOCK),
-                    ),
-                    BlurMode::Solid => ("", 0.0, f64::MAX),
-                };
-                let v = s.blur_strength;
-                if v < lo || v > hi {
-                    *rejected = Some(format!(
-                        "blur-strength {v} is outside the {what} range {lo}..={hi} of \
-                         blur-kind {:?}: {} is used",
-                        s.blur_kind,
-                        v.clamp(lo, hi)
-                    ));
-                }
-            }
-            "redact-color" => s.redact_color = value.get().unwrap_or(DEFAULT_REDACT_COLOR),
-            "expand" => s.expand = value.get().unwrap_or(0.0),
-            "overlay-location" => s.overlay_location = value.get().ok().flatten(),
-            "overlay-x" => s.overlay_x = value.get().unwrap_or(0),
-            "overlay-y" => s.overlay_y = value.get().unwrap_or(0),
-            "overlay-width" => s.overlay_width = value.get().unwrap_or(0),
-            "overlay-height" => s.overlay_height = value.get().unwrap_or(0),
-            "overlay-opacity" => s.overlay_opacity = value.get().unwrap_or(DEFAULT_OPACITY),
-            "fail-mode" => s.fail_mode = value.get().unwrap_or_default(),
-            "gpu-id" => s.gpu_id = value.get().unwrap_or(0),
-            other => gst::warning!(CAT, imp = self, "unknown property {other}"),
+            name => s
+                .value(name)
+                // Unreachable for registered properties; a typed empty value is harmless.
+                .unwrap_or_else(|| glib::Value::from_type(pspec.value_type())),
         }
     }
 }
@@ -595,7 +268,7 @@ impl ElementImpl for CudaDraw {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = template_caps();
+            let caps = crate::gst::caps::template_caps();
             [gst::PadDirection::Src, gst::PadDirection::Sink]
                 .into_iter()
                 .filter_map(|dir| {
@@ -612,56 +285,6 @@ impl ElementImpl for CudaDraw {
     }
 }
 
-/// RGBA, BGRA, RGBx, BGRx in system memory, CUDA memory and NVMM.
-pub(crate) fn template_caps() -> gst::Caps {
-    let formats = [
-        gst_video::VideoFormat::Rgba,
-        gst_video::VideoFormat::Bgra,
-        gst_video::VideoFormat::Rgbx,
-        gst_video::VideoFormat::Bgrx,
-    ];
-    let mut caps = gst::Caps::new_empty();
-    {
-        let caps = caps.get_mut().expect("new caps are writable");
-        for feature in [None, Some(CAPS_FEATURE_CUDA), Some(CAPS_FEATURE_NVMM)] {
-            let c = gst_video::VideoCapsBuilder::new();
-            let c = match feature {
-                Some(f) => c.features([f]).format_list(formats).build(),
-                None => c.format_list(formats).build(),
-            };
-            caps.append(c);
-        }
-    }
-    caps
-}
-
-/// The `format` values (and caps features) of `caps`, for messages.
-fn describe_formats(caps: &gst::CapsRef) -> String {
-    let mut out: Vec<String> = Vec::new();
-    for (s, f) in caps.iter_with_features() {
-        let feature = if f.is_any() || f.size() == 0 {
-            String::new()
-        } else {
-            format!("({f})")
-        };
-        let formats = match s.value("format") {
-            Ok(v) => match v.get::<&str>() {
-                Ok(one) => one.to_string(),
-                Err(_) => v
-                    .serialize()
-                    .map(|g| g.to_string())
-                    .unwrap_or_else(|_| "?".into()),
-            },
-            Err(_) => "any format".into(),
-        };
-        let item = format!("{} {formats}{feature}", s.name());
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
-    out.join("; ")
-}
-
 impl CudaDraw {
     fn warn_refused(&self, caps: &gst::CapsRef) {
         {
@@ -674,7 +297,7 @@ impl CudaDraw {
         let text = format!(
             "cudadraw cannot draw on {}: it draws on RGBA, BGRA, RGBx and BGRx video in system memory, \
              memory:CUDAMemory or memory:NVMM (put videoconvert, cudaconvert or nvvideoconvert before it)",
-            describe_formats(caps)
+            crate::gst::caps::describe_formats(caps)
         );
         gst::warning!(CAT, imp = self, "{text}");
         gst::element_imp_warning!(self, gst::CoreError::Negotiation, ("{}", text));
@@ -775,49 +398,6 @@ impl CudaDraw {
         }
     }
 
-    /// Turns the buffer's ROI metas into items, validating each on its own.
-    fn collect_items(&self, state: &mut State, buf: &gst::BufferRef, s: &Settings) {
-        state.items.clear();
-        state.bad_items = 0;
-        state.bad_reason.clear();
-        for meta in buf.iter_meta::<gst_video::VideoRegionOfInterestMeta>() {
-            let (x, y, w, h) = meta.rect();
-            let ty = meta.roi_type();
-            let frame = match meta.param("cudadraw").map(|p| p.value("frame")) {
-                None | Some(Err(_)) => None,
-                Some(Ok(v)) => match frame_index(v) {
-                    Some(f) => Some(f),
-                    None => {
-                        state.bad_items += 1;
-                        if state.bad_reason.is_empty() {
-                            state.bad_reason = format!(
-                                "ROI {} ({ty}): param cudadraw.frame = {} is not a frame index",
-                                meta.id(),
-                                v.serialize().map(|g| g.to_string()).unwrap_or_default()
-                            );
-                        }
-                        continue;
-                    }
-                },
-            };
-            let blur = s.blur_types.iter().any(|b| b == ty);
-            let color = s
-                .class_colors
-                .iter()
-                .find(|(n, _)| n == ty)
-                .map(|(_, c)| *c)
-                .unwrap_or_else(|| argb(s.outline_color));
-            // (guint)-5 is what C code writes for -5.
-            let (x0, y0) = (i64::from(x as i32), i64::from(y as i32));
-            state.items.push(Item {
-                edges: [x0, y0, x0 + i64::from(w), y0 + i64::from(h)],
-                blur,
-                color,
-                frame,
-            });
-        }
-    }
-
     fn draw_buffer(
         &self,
         buf: &mut gst::BufferRef,
@@ -834,38 +414,22 @@ impl CudaDraw {
         let settings = lock(&self.settings);
         self.sync_overlay(state, settings.overlay_location.as_deref(), messages);
         state.drawer.set_fail_mode(settings.fail_mode.into());
-        self.collect_items(state, buf, &settings);
+        state.roi.collect(buf, &settings.style);
 
         let State {
             drawer,
-            items,
+            roi,
             overlay,
-            bad_items,
-            bad_reason,
             ..
         } = state;
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             drawer.draw(buf, &caps, |frames, _buffer, lists| {
-                for it in items.iter() {
-                    if let Some(f) = it.frame
-                        && f as usize >= frames.len()
-                    {
-                        *bad_items += 1;
-                        if bad_reason.is_empty() {
-                            *bad_reason =
-                                format!("an ROI names frame {f} of a {}-frame batch", frames.len());
-                        }
-                    }
-                }
+                roi.check_batch(frames.len());
                 for (f, list) in frames.iter().zip(lists.iter_mut()) {
-                    build_list(
-                        list,
-                        f.index,
-                        (f.width, f.height),
-                        items,
-                        &settings,
-                        overlay.as_ref(),
-                    );
+                    roi.draw(f.index, (f.width, f.height), &settings.style, list);
+                    if let Some(o) = overlay.as_ref() {
+                        list.push(overlay_op(o, (f.width, f.height), &settings));
+                    }
                 }
             })
         }))
@@ -902,9 +466,9 @@ impl CudaDraw {
         let st = &self.stats;
         st.buffers.fetch_add(1, Ordering::Relaxed);
         st.detections
-            .fetch_add(state.items.len() as u64, Ordering::Relaxed);
+            .fetch_add(state.roi.detections() as u64, Ordering::Relaxed);
         st.skipped_detections
-            .fetch_add(state.bad_items as u64, Ordering::Relaxed);
+            .fetch_add(state.roi.skipped().0 as u64, Ordering::Relaxed);
         st.skipped_ops
             .fetch_add(verdict.skipped as u64, Ordering::Relaxed);
         st.draw_ns.fetch_add(
@@ -928,8 +492,8 @@ impl CudaDraw {
             imp = self,
             "buffer {:?}: {} detection(s), {} left out, {} op(s) skipped, {}, {} us",
             buf.pts(),
-            state.items.len(),
-            state.bad_items,
+            state.roi.detections(),
+            state.roi.skipped().0,
             verdict.skipped,
             match (&outcome, state.drawer.last_cuda_path()) {
                 (Ok(false), _) => "nothing to draw",
@@ -942,11 +506,8 @@ impl CudaDraw {
             },
             took.as_micros()
         );
-        if state.bad_items > 0 {
-            let text = format!(
-                "cudadraw: {} detection(s) left out, the rest drawn: {}",
-                state.bad_items, state.bad_reason
-            );
+        if let (n @ 1.., why) = state.roi.skipped() {
+            let text = format!("cudadraw: {n} detection(s) left out, the rest drawn: {why}");
             messages.extend(state.reporter.warning(Some(&element), text));
         }
         if let Some(text) = verdict.describe(&outcome, &state.drawer) {
@@ -959,112 +520,34 @@ impl CudaDraw {
     }
 }
 
-/// A `cudadraw.frame` param value as a frame index (uint, or a non-negative int).
-fn frame_index(v: &glib::SendValue) -> Option<u32> {
-    v.get::<u32>()
-        .ok()
-        .or_else(|| v.get::<i32>().ok().and_then(|i| u32::try_from(i).ok()))
-        .or_else(|| v.get::<u64>().ok().and_then(|i| u32::try_from(i).ok()))
-        .or_else(|| v.get::<i64>().ok().and_then(|i| u32::try_from(i).ok()))
-}
-
-/// An item's edges clamped to the frame plus [`ROI_MARGIN`], as a rectangle; `None` if
-/// it covers nothing of the frame.
-fn placed(it: &Item, (w, h): (u32, u32)) -> Option<Rect> {
-    let [x0, y0, x1, y1] = it.edges;
-    let (w, h) = (i64::from(w), i64::from(h));
-    let cx = |v: i64| v.clamp(-ROI_MARGIN, w + ROI_MARGIN);
-    let cy = |v: i64| v.clamp(-ROI_MARGIN, h + ROI_MARGIN);
-    let (x0, x1, y0, y1) = (cx(x0), cx(x1), cy(y0), cy(y1));
-    (x1 > x0 && y1 > y0)
-        .then(|| Rect::new(x0 as f32, y0 as f32, (x1 - x0) as f32, (y1 - y0) as f32))
-}
-
-/// Builds one frame's list from the collected ROIs (blurs first, so that boxes drawn
-/// over blurred regions stay sharp), then the overlay.
-fn build_list(
-    list: &mut DrawList,
-    frame_index: usize,
-    size: (u32, u32),
-    items: &[Item],
-    s: &Settings,
-    overlay: Option<&Overlay>,
-) {
-    let kind = match s.blur_kind {
-        BlurMode::Box => BlurKind::Box {
-            radius: s
-                .blur_strength
-                .round()
-                .clamp(1.0, f64::from(crate::cmd::CD_MAX_BOX_RADIUS)) as u32,
-        },
-        BlurMode::Gaussian => BlurKind::Gaussian {
-            sigma: s.blur_strength.clamp(0.1, 32.0) as f32,
-        },
-        BlurMode::Pixelate => BlurKind::Pixelate {
-            block: s
-                .blur_strength
-                .round()
-                .clamp(1.0, f64::from(crate::cmd::CD_MAX_PIXELATE_BLOCK)) as u32,
-        },
-        BlurMode::Solid => BlurKind::Solid {
-            color: argb(s.redact_color),
-        },
+/// The overlay op of a frame of size `size` (negative offsets count from the right
+/// and bottom edges).
+fn overlay_op(o: &Overlay, size: (u32, u32), s: &Settings) -> OverlayOp {
+    let w = if s.overlay_width > 0 {
+        s.overlay_width
+    } else {
+        o.width
+    } as f32;
+    let h = if s.overlay_height > 0 {
+        s.overlay_height
+    } else {
+        o.height
+    } as f32;
+    let x = if s.overlay_x < 0 {
+        size.0 as f32 + s.overlay_x as f32 - w
+    } else {
+        s.overlay_x as f32
     };
-    let on_frame = |it: &&Item| it.frame.is_none_or(|f| f as usize == frame_index);
-    for it in items.iter().filter(on_frame).filter(|it| it.blur) {
-        let Some(rect) = placed(it, size) else {
-            continue;
-        };
-        list.push(BlurOp {
-            rect,
-            kind,
-            expand: s.expand as f32,
-        });
-    }
-    let align = match s.outline_align {
-        OutlineAlign::Inside => Align::Inside,
-        OutlineAlign::Center => Align::Center,
-        OutlineAlign::Outside => Align::Outside,
+    let y = if s.overlay_y < 0 {
+        size.1 as f32 + s.overlay_y as f32 - h
+    } else {
+        s.overlay_y as f32
     };
-    let fill = argb(s.fill_color);
-    for it in items.iter().filter(on_frame).filter(|it| !it.blur) {
-        let Some(rect) = placed(it, size) else {
-            continue;
-        };
-        let border =
-            (s.outline_width > 0).then(|| Border::new(s.outline_width, it.color).align(align));
-        let fill = (fill.a > 0).then_some(fill);
-        if border.is_some() || fill.is_some() {
-            list.push(BoxOp { rect, border, fill });
-        }
-    }
-    if let Some(o) = overlay {
-        let w = if s.overlay_width > 0 {
-            s.overlay_width
-        } else {
-            o.width
-        } as f32;
-        let h = if s.overlay_height > 0 {
-            s.overlay_height
-        } else {
-            o.height
-        } as f32;
-        let x = if s.overlay_x < 0 {
-            size.0 as f32 + s.overlay_x as f32 - w
-        } else {
-            s.overlay_x as f32
-        };
-        let y = if s.overlay_y < 0 {
-            size.1 as f32 + s.overlay_y as f32 - h
-        } else {
-            s.overlay_y as f32
-        };
-        list.push(OverlayOp {
-            image: o.id,
-            rect: Rect::new(x, y, w, h),
-            opacity: s.overlay_opacity as f32,
-            filter: Filter::Bilinear,
-        });
+    OverlayOp {
+        image: o.id,
+        rect: Rect::new(x, y, w, h),
+        opacity: s.overlay_opacity as f32,
+        filter: Filter::Bilinear,
     }
 }
 

@@ -43,6 +43,7 @@ use gstreamer::glib;
 use gstreamer::prelude::*;
 
 mod imp;
+mod settings;
 
 glib::wrapper! {
     /// The `cudadraw` element (see the module docs for its properties).

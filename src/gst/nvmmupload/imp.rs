@@ -10,7 +10,6 @@ use gstreamer::subclass::prelude::*;
 use gstreamer_video as gst_video;
 
 use super::{SynthAbi, SynthMemType, template_caps, translated_caps, with_feature};
-use crate::PixelFormat;
 use crate::gst::probe::CAPS_FEATURE_NVMM;
 use crate::nvmm::surface::MAX_BATCH;
 use crate::nvmm::synthetic::{SyntheticConfig, SyntheticPool};
@@ -60,15 +59,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn pixel_format(f: gst_video::VideoFormat) -> Option<PixelFormat> {
-    match f {
-        gst_video::VideoFormat::Rgba => Some(PixelFormat::Rgba),
-        gst_video::VideoFormat::Bgra => Some(PixelFormat::Bgra),
-        gst_video::VideoFormat::Rgbx => Some(PixelFormat::Rgbx),
-        gst_video::VideoFormat::Bgrx => Some(PixelFormat::Bgrx),
-        _ => None,
-    }
-}
+use crate::gst::caps::pixel_format;
 
 impl NvmmSynthUpload {
     fn set_caps(&self, caps: &gst::Caps) -> bool {

@@ -141,25 +141,9 @@ pub(crate) fn translated_caps(
     caps
 }
 
-/// The drawable formats, as caps fields.
-pub(crate) const FORMATS: [&str; 4] = ["RGBA", "BGRA", "RGBx", "BGRx"];
-
 /// Raw video caps of the drawable formats, with `feature` (`None`: system memory).
 pub(crate) fn template_caps(feature: Option<&str>) -> gst::Caps {
-    let s = gst::Structure::builder("video/x-raw")
-        .field("format", gst::List::new(FORMATS))
-        .field("width", gst::IntRange::new(1, i32::MAX))
-        .field("height", gst::IntRange::new(1, i32::MAX))
-        .field(
-            "framerate",
-            gst::FractionRange::new(gst::Fraction::new(0, 1), gst::Fraction::new(i32::MAX, 1)),
-        )
-        .build();
-    let mut caps = gst::Caps::new_empty();
-    if let Some(c) = caps.get_mut() {
-        c.append_structure_full(s, feature.map(|f| gst::CapsFeatures::new([f])));
-    }
-    caps
+    crate::gst::caps::drawable_caps(feature)
 }
 
 /// Registers `nvmmsynthupload` with `plugin`.

@@ -1,0 +1,384 @@
+//! The `cudadraw` element's settings: property values as the application set them,
+//! their defaults and documentation, parsing, and the ROI policy they select.
+
+use gstreamer::glib;
+use gstreamer::prelude::*;
+
+use super::{BlurMode, FailModeProp, OutlineAlign};
+use crate::color::Color;
+use crate::draw::{Align, BlurKind};
+use crate::gst::roi::RoiStyle;
+
+const DEFAULT_OUTLINE_WIDTH: u32 = 3;
+const DEFAULT_OUTLINE_COLOR: u32 = 0xff00_ff00;
+const DEFAULT_FILL_COLOR: u32 = 0;
+const DEFAULT_BLUR_STRENGTH: f64 = 12.0;
+const DEFAULT_REDACT_COLOR: u32 = 0xff00_0000;
+const DEFAULT_OPACITY: f64 = 1.0;
+/// Overlay offsets beyond a frame's largest size only push the overlay out of view.
+const MAX_OVERLAY_OFFSET: i32 = crate::frame::MAX_DIMENSION as i32;
+
+/// Property values, as set by the application.
+#[derive(Debug, Clone)]
+pub(super) struct Settings {
+    pub(super) outline_width: u32,
+    pub(super) outline_color: u32,
+    pub(super) outline_align: OutlineAlign,
+    pub(super) fill_color: u32,
+    pub(super) class_colors_text: String,
+    pub(super) class_colors: Vec<(String, Color)>,
+    pub(super) blur_types_text: String,
+    pub(super) blur_types: Vec<String>,
+    pub(super) blur_kind: BlurMode,
+    pub(super) blur_strength: f64,
+    pub(super) redact_color: u32,
+    pub(super) expand: f64,
+    pub(super) overlay_location: Option<String>,
+    pub(super) overlay_x: i32,
+    pub(super) overlay_y: i32,
+    pub(super) overlay_width: u32,
+    pub(super) overlay_height: u32,
+    pub(super) overlay_opacity: f64,
+    pub(super) fail_mode: FailModeProp,
+    pub(super) gpu_id: u32,
+    /// The ROI policy's view of the settings above (kept in step by `apply_property`).
+    pub(super) style: RoiStyle,
+}
+
+impl Settings {
+    fn roi_style(&self) -> RoiStyle {
+        let blur = match self.blur_kind {
+            BlurMode::Box => BlurKind::Box {
+                radius: self
+                    .blur_strength
+                    .round()
+                    .clamp(1.0, f64::from(crate::cmd::CD_MAX_BOX_RADIUS))
+                    as u32,
+            },
+            BlurMode::Gaussian => BlurKind::Gaussian {
+                sigma: self.blur_strength.clamp(0.1, 32.0) as f32,
+            },
+            BlurMode::Pixelate => BlurKind::Pixelate {
+                block: self
+                    .blur_strength
+                    .round()
+                    .clamp(1.0, f64::from(crate::cmd::CD_MAX_PIXELATE_BLOCK))
+                    as u32,
+            },
+            BlurMode::Solid => BlurKind::Solid {
+                color: argb(self.redact_color),
+            },
+        };
+        RoiStyle {
+            outline_width: self.outline_width,
+            outline_color: argb(self.outline_color),
+            outline_align: match self.outline_align {
+                OutlineAlign::Inside => Align::Inside,
+                OutlineAlign::Center => Align::Center,
+                OutlineAlign::Outside => Align::Outside,
+            },
+            class_colors: self.class_colors.clone(),
+            fill: Some(argb(self.fill_color)).filter(|c| c.a > 0),
+            blur_types: self.blur_types.clone(),
+            blur,
+            expand: self.expand as f32,
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let mut s = Self {
+            outline_width: DEFAULT_OUTLINE_WIDTH,
+            outline_color: DEFAULT_OUTLINE_COLOR,
+            outline_align: OutlineAlign::Inside,
+            fill_color: DEFAULT_FILL_COLOR,
+            class_colors_text: String::new(),
+            class_colors: Vec::new(),
+            blur_types_text: String::new(),
+            blur_types: Vec::new(),
+            blur_kind: BlurMode::Box,
+            blur_strength: DEFAULT_BLUR_STRENGTH,
+            redact_color: DEFAULT_REDACT_COLOR,
+            expand: 0.0,
+            overlay_location: None,
+            overlay_x: 0,
+            overlay_y: 0,
+            overlay_width: 0,
+            overlay_height: 0,
+            overlay_opacity: DEFAULT_OPACITY,
+            fail_mode: FailModeProp::Pass,
+            gpu_id: 0,
+            style: RoiStyle::default(),
+        };
+        s.style = s.roi_style();
+        s
+    }
+}
+
+/// `0xAARRGGBB` (the convention of textoverlay and friends) to a straight colour.
+pub(crate) fn argb(v: u32) -> Color {
+    Color::rgba((v >> 16) as u8, (v >> 8) as u8, v as u8, (v >> 24) as u8)
+}
+
+/// Parses `type=0xAARRGGBB,type2=...` (decimal also accepted).
+pub(crate) fn parse_class_colors(text: &str) -> Result<Vec<(String, Color)>, String> {
+    let mut out = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, value) = item
+            .split_once('=')
+            .ok_or_else(|| format!("'{item}' is not type=0xAARRGGBB"))?;
+        let value = value.trim();
+        let v = match value
+            .strip_prefix("0x")
+            .or_else(|| value.strip_prefix("0X"))
+        {
+            Some(hex) => u32::from_str_radix(hex, 16),
+            None => value.parse::<u32>(),
+        }
+        .map_err(|e| format!("colour '{value}' of '{name}': {e}"))?;
+        out.push((name.trim().to_string(), argb(v)));
+    }
+    Ok(out)
+}
+
+pub(crate) fn parse_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The property specs of the settings (the element adds its read-only counters).
+pub(super) fn properties() -> Vec<glib::ParamSpec> {
+    vec![
+                glib::ParamSpecUInt::builder("outline-width")
+                    .nick("Outline width")
+                    .blurb("Box outline width in pixels (0: no outline)")
+                    .maximum(1024)
+                    .default_value(DEFAULT_OUTLINE_WIDTH)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("outline-color")
+                    .nick("Outline colour")
+                    .blurb("Box outline colour, 0xAARRGGBB")
+                    .default_value(DEFAULT_OUTLINE_COLOR)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("outline-align", OutlineAlign::Inside)
+                    .nick("Outline alignment")
+                    .blurb("Where the outline lies relative to the ROI edge")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("fill-color")
+                    .nick("Fill colour")
+                    .blurb("Box fill, 0xAARRGGBB, alpha-blended (alpha 0: no fill)")
+                    .default_value(DEFAULT_FILL_COLOR)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("class-colors")
+                    .nick("Per-type colours")
+                    .blurb("Outline colour per ROI type: 'person=0xffff0000,car=0xff0000ff'")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("blur-types")
+                    .nick("Blurred ROI types")
+                    .blurb("Comma-separated ROI types blurred or redacted instead of boxed, e.g. 'face,license-plate'")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("blur-kind", BlurMode::Box)
+                    .nick("Blur kind")
+                    .blurb("How blur-types ROIs are hidden")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("blur-strength")
+                    .nick("Blur strength")
+                    .blurb("Box radius (1-127), gaussian sigma (0.1-32) or pixelate cell (1-1024)")
+                    .minimum(0.1)
+                    .maximum(1024.0)
+                    .default_value(DEFAULT_BLUR_STRENGTH)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("redact-color")
+                    .nick("Redaction colour")
+                    .blurb("Colour of blur-kind=solid, 0xAARRGGBB (alpha ignored)")
+                    .default_value(DEFAULT_REDACT_COLOR)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("expand")
+                    .nick("Expand")
+                    .blurb("Pixels added on every side of blurred regions")
+                    .minimum(0.0)
+                    .maximum(4096.0)
+                    .default_value(0.0)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("overlay-location")
+                    .nick("Overlay image")
+                    .blurb("PNG file blended over every frame (unset: no overlay)")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecInt::builder("overlay-x")
+                    .nick("Overlay x")
+                    .blurb("Left edge of the overlay; negative: distance of its right edge from the frame's right edge")
+                    .minimum(-MAX_OVERLAY_OFFSET)
+                    .maximum(MAX_OVERLAY_OFFSET)
+                    .default_value(0)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecInt::builder("overlay-y")
+                    .nick("Overlay y")
+                    .blurb("Top edge of the overlay; negative: distance of its bottom edge from the frame's bottom")
+                    .minimum(-MAX_OVERLAY_OFFSET)
+                    .maximum(MAX_OVERLAY_OFFSET)
+                    .default_value(0)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("overlay-width")
+                    .nick("Overlay width")
+                    .blurb("Drawn width (0: the image's own)")
+                    .maximum(16384)
+                    .default_value(0)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("overlay-height")
+                    .nick("Overlay height")
+                    .blurb("Drawn height (0: the image's own)")
+                    .maximum(16384)
+                    .default_value(0)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("overlay-opacity")
+                    .nick("Overlay opacity")
+                    .blurb("Multiplies the overlay's alpha")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_OPACITY)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("fail-mode", FailModeProp::Pass)
+                    .nick("Fail mode")
+                    .blurb("What happens to a buffer that cannot be drawn as asked: pass it on \
+                            undrawn (warning), redact (privacy: draw only the blur-types \
+                            regions, as opaque fills; drop the buffer if even that fails), or \
+                            drop it")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("gpu-id")
+                    .nick("GPU")
+                    .blurb("CUDA device whose context the element offers its CUDA neighbours \
+                            (NVMM batches and CUDA memory are drawn on the GPU they live on)")
+                    .maximum(63)
+                    .default_value(0)
+                    .build(),
+    ]
+}
+
+impl Settings {
+    /// The value of property `name`, `None` if it is not a setting.
+    pub(super) fn value(&self, name: &str) -> Option<glib::Value> {
+        Some(match name {
+            "outline-width" => self.outline_width.to_value(),
+            "outline-color" => self.outline_color.to_value(),
+            "outline-align" => self.outline_align.to_value(),
+            "fill-color" => self.fill_color.to_value(),
+            "class-colors" => self.class_colors_text.to_value(),
+            "blur-types" => self.blur_types_text.to_value(),
+            "blur-kind" => self.blur_kind.to_value(),
+            "blur-strength" => self.blur_strength.to_value(),
+            "redact-color" => self.redact_color.to_value(),
+            "expand" => self.expand.to_value(),
+            "overlay-location" => self.overlay_location.to_value(),
+            "overlay-x" => self.overlay_x.to_value(),
+            "overlay-y" => self.overlay_y.to_value(),
+            "overlay-width" => self.overlay_width.to_value(),
+            "overlay-height" => self.overlay_height.to_value(),
+            "overlay-opacity" => self.overlay_opacity.to_value(),
+            "fail-mode" => self.fail_mode.to_value(),
+            "gpu-id" => self.gpu_id.to_value(),
+            _ => return None,
+        })
+    }
+
+    /// Sets property `name`; returns a warning for the bus when the value was
+    /// rejected or had to be adjusted.
+    pub(super) fn set(&mut self, name: &str, value: &glib::Value) -> Option<String> {
+        let s = self;
+        let mut rejected: Option<String> = None;
+        match name {
+            "outline-width" => s.outline_width = value.get().unwrap_or(DEFAULT_OUTLINE_WIDTH),
+            "outline-color" => s.outline_color = value.get().unwrap_or(DEFAULT_OUTLINE_COLOR),
+            "outline-align" => s.outline_align = value.get().unwrap_or_default(),
+            "fill-color" => s.fill_color = value.get().unwrap_or(DEFAULT_FILL_COLOR),
+            "class-colors" => {
+                let text: String = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                match parse_class_colors(&text) {
+                    Ok(v) => {
+                        s.class_colors = v;
+                        s.class_colors_text = text;
+                    }
+                    Err(e) => {
+                        rejected = Some(format!(
+                            "class-colors '{text}' rejected (the previous value stays): {e}"
+                        ));
+                    }
+                }
+            }
+            "blur-types" => {
+                let text: String = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                s.blur_types = parse_list(&text);
+                s.blur_types_text = text;
+            }
+            "blur-kind" | "blur-strength" => {
+                if name == "blur-kind" {
+                    s.blur_kind = value.get().unwrap_or_default();
+                } else {
+                    s.blur_strength = value.get().unwrap_or(DEFAULT_BLUR_STRENGTH);
+                }
+                // blur-strength means a radius, a sigma or a cell size: say so when the
+                // value must be clamped for the kind in force, instead of silently.
+                let (what, lo, hi) = match s.blur_kind {
+                    BlurMode::Box => ("box radius", 1.0, f64::from(crate::cmd::CD_MAX_BOX_RADIUS)),
+                    BlurMode::Gaussian => ("gaussian sigma", 0.1, 32.0),
+                    BlurMode::Pixelate => (
+                        "pixelate cell",
+                        1.0,
+                        f64::from(crate::cmd::CD_MAX_PIXELATE_BLOCK),
+                    ),
+                    BlurMode::Solid => ("", 0.0, f64::MAX),
+                };
+                let v = s.blur_strength;
+                if v < lo || v > hi {
+                    rejected = Some(format!(
+                        "blur-strength {v} is outside the {what} range {lo}..={hi} of \
+                         blur-kind {:?}: {} is used",
+                        s.blur_kind,
+                        v.clamp(lo, hi)
+                    ));
+                }
+            }
+            "redact-color" => s.redact_color = value.get().unwrap_or(DEFAULT_REDACT_COLOR),
+            "expand" => s.expand = value.get().unwrap_or(0.0),
+            "overlay-location" => s.overlay_location = value.get().ok().flatten(),
+            "overlay-x" => s.overlay_x = value.get().unwrap_or(0),
+            "overlay-y" => s.overlay_y = value.get().unwrap_or(0),
+            "overlay-width" => s.overlay_width = value.get().unwrap_or(0),
+            "overlay-height" => s.overlay_height = value.get().unwrap_or(0),
+            "overlay-opacity" => s.overlay_opacity = value.get().unwrap_or(DEFAULT_OPACITY),
+            "fail-mode" => s.fail_mode = value.get().unwrap_or_default(),
+            "gpu-id" => s.gpu_id = value.get().unwrap_or(0),
+            _ => {}
+        }
+        s.style = s.roi_style();
+        rejected
+    }
+}
