@@ -13,8 +13,8 @@ mod pipeline_common;
 
 use std::sync::{Arc, Mutex};
 
-use cudadraw::gst::cudamem;
 use cudadraw::gst::probe::{self, DrawStats, ProbeOptions};
+use cudadraw::gst::{cudacontext, cudamem};
 use cudadraw::{BlurKind, Border, Color, ImageStore, Rect};
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -388,7 +388,7 @@ fn gpu_element_cuda_memory_matches_cpu_reference() {
             t,
             "RGBA",
             cuda,
-            |p| cudamem::share_context(p, 0).expect("share_context"),
+            |p| cudacontext::share_context(p, 0).expect("share_context"),
             Expect::ZeroCopy,
         );
     }
@@ -428,7 +428,7 @@ fn probe_through(test: &str, up: &str, down: &str, share: bool, expect: Expect) 
     );
     let p = pipeline(&launch);
     if share {
-        cudamem::share_context(&p, 0)
+        cudacontext::share_context(&p, 0)
             .unwrap_or_else(|e| panic!("{test}: share_context failed on a GPU host: {e}"));
     }
     let mut images = ImageStore::new();
@@ -563,7 +563,7 @@ fn probe_run(
          ! {up} ! identity name=draw ! fakesink sync=false"
     ));
     if share {
-        cudamem::share_context(&p, 0)
+        cudacontext::share_context(&p, 0)
             .unwrap_or_else(|e| panic!("share_context failed on a GPU host: {e}"));
     }
     let ctx = cudarc::driver::CudaContext::new(0).expect("CUDA context");

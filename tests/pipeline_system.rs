@@ -415,12 +415,12 @@ fn element_nvmm_caps_with_bad_descriptor_pass_through_with_warning() {
 #[cfg(feature = "cuda")]
 #[test]
 fn cuda_context_query_answered_only_when_a_context_can_be_offered() {
-    use cudadraw::gst::cudamem::{self, OfferedContext, SharedContext};
+    use cudadraw::gst::cudacontext::{self, OfferedContext, SharedContext};
     init();
     let available = SharedContext::for_gpu(0);
     let draw = gst::ElementFactory::make("cudadraw").build().unwrap();
     let src = draw.static_pad("src").unwrap();
-    let mut q = gst::query::Context::new(cudamem::CUDA_CONTEXT_TYPE);
+    let mut q = gst::query::Context::new(cudacontext::CUDA_CONTEXT_TYPE);
     let answered = src.query(&mut q);
     assert_eq!(
         answered,
@@ -430,8 +430,8 @@ fn cuda_context_query_answered_only_when_a_context_can_be_offered() {
     );
     if let Ok(ours) = &available {
         let context = q.context_owned().expect("answered query holds a context");
-        assert_eq!(context.context_type(), cudamem::CUDA_CONTEXT_TYPE);
-        match cudamem::classify_context(&context) {
+        assert_eq!(context.context_type(), cudacontext::CUDA_CONTEXT_TYPE);
+        match cudacontext::classify_context(&context) {
             OfferedContext::Ours { object, gpu } => {
                 assert_eq!(&object, ours.object());
                 assert_eq!(gpu, 0);
@@ -445,20 +445,23 @@ fn cuda_context_query_answered_only_when_a_context_can_be_offered() {
     // Contexts of other types, or without a GstCudaContext, are not CUDA contexts.
     let other = gst::Context::new("gst.gl.GLDisplay", true);
     assert!(matches!(
-        cudamem::classify_context(&other),
+        cudacontext::classify_context(&other),
         OfferedContext::NotCuda
     ));
-    let empty = gst::Context::new(cudamem::CUDA_CONTEXT_TYPE, true);
+    let empty = gst::Context::new(cudacontext::CUDA_CONTEXT_TYPE, true);
     assert!(matches!(
-        cudamem::classify_context(&empty),
+        cudacontext::classify_context(&empty),
         OfferedContext::NotCuda
     ));
     draw.set_context(&empty);
 
     // The probe helper fails cleanly where no context can be made.
     let p = gst::Pipeline::new();
-    assert_eq!(cudamem::share_context(&p, 0).is_ok(), available.is_ok());
-    assert!(cudamem::share_context(&p, 63).is_err(), "GPU 63 exists?");
+    assert_eq!(cudacontext::share_context(&p, 0).is_ok(), available.is_ok());
+    assert!(
+        cudacontext::share_context(&p, 63).is_err(),
+        "GPU 63 exists?"
+    );
 
     // Nothing was drawn: the path counters read 0.
     assert_eq!(draw.property::<u64>("cuda-in-place"), 0);

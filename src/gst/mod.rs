@@ -8,6 +8,7 @@
 //! elements in-process with [`register`] (and [`register_synthetic`]).
 
 pub mod caps;
+pub mod cudacontext;
 pub mod cudadraw;
 pub mod cudamem;
 #[cfg(feature = "synthetic-nvmm")]

@@ -22,7 +22,7 @@
 //! element, and the buffer passes on unchanged.
 //!
 //! On upstream GStreamer CUDA memory (`cudaupload`, nvcodec decoders) call
-//! [`cudamem::share_context`] on the pipeline before starting it: its CUDA elements then
+//! [`cudacontext::share_context`] on the pipeline before starting it: its CUDA elements then
 //! allocate in cudadraw's CUDA context and frames are drawn in place. Without it,
 //! GStreamer 1.22 allocates in a context of its own, which the kernels cannot address,
 //! and every frame is copied to cudadraw's context and back (correct, but about three
@@ -147,7 +147,7 @@ impl DrawStats {
 
     /// Buffers of CUDA memory drawn through a staging copy (two frame copies each)
     /// because their memory belonged to another CUDA context; 0 when the pipeline
-    /// shares cudadraw's context ([`cudamem::share_context`]).
+    /// shares cudadraw's context ([`cudacontext::share_context`]).
     pub fn cuda_copies(&self) -> u64 {
         self.cuda_copies.load(Ordering::Relaxed)
     }

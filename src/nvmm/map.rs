@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use crate::error::Result;
 use crate::frame::{FrameInfo, HostFrame};
 use crate::nvmm::abi::{Abi, map_flags};
-use crate::nvmm::surface::NvmmFrame;
+use crate::nvmm::frame::NvmmFrame;
 
 /// Environment variable naming the `libnvbufsurface.so` to open (e.g. a test double).
 pub const LIB_ENV: &str = "CUDADRAW_NVBUFSURFACE_LIB";

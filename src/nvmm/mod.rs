@@ -34,6 +34,7 @@
 //! ```
 
 pub mod abi;
+pub mod frame;
 pub mod map;
 pub mod surface;
 #[cfg(feature = "synthetic-nvmm")]
@@ -42,7 +43,8 @@ pub mod synthetic;
 use std::path::PathBuf;
 
 pub use abi::Abi;
-pub use surface::{MemType, NvmmBatch, NvmmFrame, RenderPath};
+pub use frame::{MemType, NvmmFrame};
+pub use surface::{NvmmBatch, RenderPath};
 
 /// How NVMM buffers are read and drawn.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

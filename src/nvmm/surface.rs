@@ -13,66 +13,12 @@ use crate::error::{Error, Result};
 use crate::frame::{DeviceFrame, FrameInfo, HostFrame};
 use crate::nvmm::NvmmOptions;
 use crate::nvmm::abi::{self, Abi, SurfaceHeader, color_format, layout, mem_type};
+use crate::nvmm::frame::{MemType, NvmmFrame};
 use crate::nvmm::map::{self, NvBufSurfaceLib};
 use crate::render::Renderer;
 
 /// Largest `batchSize` accepted; larger values are corrupt descriptors.
 pub const MAX_BATCH: u32 = 4096;
-
-/// Where a batch's pixels live (`NvBufSurfaceMemType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum MemType {
-    /// CUDA device memory on dGPU, SURFACE_ARRAY on Jetson.
-    Default,
-    /// Page-locked host memory, addressed by kernels through unified addressing.
-    CudaPinned,
-    /// CUDA device memory.
-    CudaDevice,
-    /// CUDA managed memory.
-    CudaUnified,
-    /// Jetson NvBuffer, reachable only through `NvBufSurfaceMap`.
-    SurfaceArray,
-    /// Jetson, like SURFACE_ARRAY.
-    Handle,
-    /// malloc'ed host memory.
-    System,
-}
-
-impl MemType {
-    /// Decodes an `NvBufSurfaceMemType`.
-    pub fn from_raw(v: u32) -> Option<MemType> {
-        Some(match v {
-            mem_type::DEFAULT => MemType::Default,
-            mem_type::CUDA_PINNED => MemType::CudaPinned,
-            mem_type::CUDA_DEVICE => MemType::CudaDevice,
-            mem_type::CUDA_UNIFIED => MemType::CudaUnified,
-            mem_type::SURFACE_ARRAY => MemType::SurfaceArray,
-            mem_type::HANDLE => MemType::Handle,
-            mem_type::SYSTEM => MemType::System,
-            _ => return None,
-        })
-    }
-
-    /// The `NvBufSurfaceMemType` value.
-    pub fn raw(self) -> u32 {
-        match self {
-            MemType::Default => mem_type::DEFAULT,
-            MemType::CudaPinned => mem_type::CUDA_PINNED,
-            MemType::CudaDevice => mem_type::CUDA_DEVICE,
-            MemType::CudaUnified => mem_type::CUDA_UNIFIED,
-            MemType::SurfaceArray => mem_type::SURFACE_ARRAY,
-            MemType::Handle => mem_type::HANDLE,
-            MemType::System => mem_type::SYSTEM,
-        }
-    }
-}
-
-impl fmt::Display for MemType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(abi::mem_type_name(self.raw()))
-    }
-}
 
 /// How [`NvmmBatch::render`] reaches the pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,40 +30,6 @@ pub enum RenderPath {
     CpuMap,
     /// CPU renderer straight on `dataPtr` (SYSTEM memory).
     Host,
-}
-
-/// One filled frame of a batch, validated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NvmmFrame {
-    /// Position in the batch (`surfaceList[index]`).
-    pub index: usize,
-    /// Plane 0's address, `dataPtr + planeParams.offset[0]`: a device address for CUDA
-    /// memory types, a host address for SYSTEM (the raw `dataPtr` on Jetson memory,
-    /// which is reached through `NvBufSurfaceMap` instead).
-    pub data_ptr: u64,
-    /// Row pitch in bytes.
-    pub pitch: usize,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// The raw `NvBufSurfaceColorFormat`.
-    pub color_format: u32,
-    /// The drawable format it maps to.
-    pub format: PixelFormat,
-    /// The raw `NvBufSurfaceLayout` (always pitch-linear once validated).
-    pub layout: u32,
-    /// The batch's memory type.
-    pub mem_type: MemType,
-    /// The descriptor's `gpuId`.
-    pub gpu_id: u32,
-}
-
-impl NvmmFrame {
-    /// Size, pitch and format of the frame.
-    pub fn info(&self) -> FrameInfo {
-        FrameInfo::new(self.width, self.height, self.pitch, self.format)
-    }
 }
 
 thread_local! {

@@ -19,7 +19,8 @@ use crate::color::PixelFormat;
 use crate::error::{Error, Result};
 use crate::frame::FrameInfo;
 use crate::nvmm::abi::{Abi, FrameParams, SurfaceHeader, color_format};
-use crate::nvmm::surface::{MAX_BATCH, MemType, NvmmFrame};
+use crate::nvmm::frame::{MemType, NvmmFrame};
+use crate::nvmm::surface::MAX_BATCH;
 
 /// Allocations a pool keeps for reuse (beyond this, released batches are freed).
 const POOL_KEEP: usize = 8;

@@ -15,8 +15,9 @@ use super::settings::Settings;
 use crate::draw::{Filter, ImageId, OverlayOp};
 use crate::geom::Rect;
 #[cfg(feature = "cuda")]
-use crate::gst::cudamem::SharedContext;
-use crate::gst::cudamem::{self, CudaPath, OfferedContext};
+use crate::gst::cudacontext::SharedContext;
+use crate::gst::cudacontext::{self, OfferedContext};
+use crate::gst::cudamem::CudaPath;
 use crate::gst::probe::{self, BufferDrawer, Verdict};
 use crate::gst::report::{self, Reporter};
 use crate::gst::roi::RoiDrawer;
@@ -230,7 +231,7 @@ impl ElementImpl for CudaDraw {
         // Context sharing as in GStreamer's CUDA elements: a context set by the
         // application or a bin is adopted when it wraps cudadraw's CUDA context, so
         // the one object is handed on; another CUDA context is left to the pipeline.
-        match cudamem::classify_context(context) {
+        match cudacontext::classify_context(context) {
             OfferedContext::NotCuda => {}
             OfferedContext::Ours { object, gpu } => {
                 gst::info!(
@@ -338,7 +339,7 @@ impl CudaDraw {
                 _ => return false,
             }
         };
-        cudamem::answer_context_query(self.obj().upcast_ref(), query, &offered)
+        cudacontext::answer_context_query(self.obj().upcast_ref(), query, &offered)
     }
 
     /// Loads the overlay named by the settings if it changed, replacing the image of
@@ -597,7 +598,7 @@ impl BaseTransformImpl for CudaDraw {
     fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
         // CUDA neighbours ask for a context (in either direction, in any state) before
         // they allocate: offering ours makes their memory drawable in place.
-        if cudamem::is_cuda_context_query(query) && self.answer_cuda_context(query) {
+        if cudacontext::is_cuda_context_query(query) && self.answer_cuda_context(query) {
             return true;
         }
         // A caps query whose filter has nothing drawable is where an upstream fixed to,
