@@ -363,37 +363,16 @@ impl Abi {
     /// Decodes a descriptor from the start of `bytes`; errors if it is too short.
     pub fn read_header(self, bytes: &[u8]) -> Result<SurfaceHeader> {
         let need = self.surface_size();
-        if bytes.len() < need {
+        let Some(src) = bytes.get(..need) else {
             return Err(self.error(format!(
                 "buffer of {} bytes is too short for an NvBufSurface ({need} bytes)",
                 bytes.len()
             )));
-        }
-        let h = match self {
-            Abi::Ds4To7 => {
-                let s: ds4to7::Surface = bytemuck::pod_read_unaligned(&bytes[..need]);
-                SurfaceHeader {
-                    gpu_id: s.gpu_id,
-                    batch_size: s.batch_size,
-                    num_filled: s.num_filled,
-                    is_contiguous: s.is_contiguous != 0,
-                    mem_type: s.mem_type,
-                    surface_list: s.surface_list,
-                }
-            }
-            Abi::Ds8 => {
-                let s: ds8::Surface = bytemuck::pod_read_unaligned(&bytes[..need]);
-                SurfaceHeader {
-                    gpu_id: s.gpu_id,
-                    batch_size: s.batch_size,
-                    num_filled: s.num_filled,
-                    is_contiguous: s.is_contiguous != 0,
-                    mem_type: s.mem_type,
-                    surface_list: s.surface_list,
-                }
-            }
         };
-        Ok(h)
+        Ok(match self {
+            Abi::Ds4To7 => bytemuck::pod_read_unaligned::<ds4to7::Surface>(src).header(),
+            Abi::Ds8 => bytemuck::pod_read_unaligned::<ds8::Surface>(src).header(),
+        })
     }
 
     /// Encodes a descriptor into the start of `bytes` (at least [`Abi::surface_size`]).
@@ -403,24 +382,8 @@ impl Abi {
             return Err(self.error(format!("{} bytes cannot hold a descriptor", bytes.len())));
         };
         match self {
-            Abi::Ds4To7 => dst.copy_from_slice(bytemuck::bytes_of(&ds4to7::Surface {
-                gpu_id: h.gpu_id,
-                batch_size: h.batch_size,
-                num_filled: h.num_filled,
-                is_contiguous: h.is_contiguous.into(),
-                mem_type: h.mem_type,
-                surface_list: h.surface_list,
-                ..Zeroable::zeroed()
-            })),
-            Abi::Ds8 => dst.copy_from_slice(bytemuck::bytes_of(&ds8::Surface {
-                gpu_id: h.gpu_id,
-                batch_size: h.batch_size,
-                num_filled: h.num_filled,
-                is_contiguous: h.is_contiguous.into(),
-                mem_type: h.mem_type,
-                surface_list: h.surface_list,
-                ..Zeroable::zeroed()
-            })),
+            Abi::Ds4To7 => dst.copy_from_slice(bytemuck::bytes_of(&ds4to7::Surface::of(h))),
+            Abi::Ds8 => dst.copy_from_slice(bytemuck::bytes_of(&ds8::Surface::of(h))),
         }
         Ok(())
     }
@@ -428,46 +391,13 @@ impl Abi {
     /// Decodes one `NvBufSurfaceParams` from exactly [`Abi::params_size`] bytes or more.
     pub fn read_params(self, bytes: &[u8]) -> Result<FrameParams> {
         let need = self.params_size();
-        if bytes.len() < need {
+        let Some(src) = bytes.get(..need) else {
             return Err(self.error(format!("{} bytes cannot hold frame params", bytes.len())));
-        }
-        let p = match self {
-            Abi::Ds4To7 => {
-                let p: ds4to7::Params = bytemuck::pod_read_unaligned(&bytes[..need]);
-                FrameParams::from_parts(
-                    [
-                        p.width,
-                        p.height,
-                        p.pitch,
-                        p.color_format,
-                        p.layout,
-                        p.data_size,
-                    ],
-                    p.buffer_desc,
-                    p.data_ptr,
-                    p.plane_params,
-                    p.mapped_addr.addr,
-                )
-            }
-            Abi::Ds8 => {
-                let p: ds8::Params = bytemuck::pod_read_unaligned(&bytes[..need]);
-                FrameParams::from_parts(
-                    [
-                        p.width,
-                        p.height,
-                        p.pitch,
-                        p.color_format,
-                        p.layout,
-                        p.data_size,
-                    ],
-                    p.buffer_desc,
-                    p.data_ptr,
-                    p.plane_params,
-                    p.mapped_addr.addr,
-                )
-            }
         };
-        Ok(p)
+        Ok(match self {
+            Abi::Ds4To7 => bytemuck::pod_read_unaligned::<ds4to7::Params>(src).frame(),
+            Abi::Ds8 => bytemuck::pod_read_unaligned::<ds8::Params>(src).frame(),
+        })
     }
 
     /// Encodes one `NvBufSurfaceParams` into the start of `bytes`.
@@ -477,42 +407,82 @@ impl Abi {
             return Err(self.error(format!("{} bytes cannot hold frame params", bytes.len())));
         };
         match self {
-            Abi::Ds4To7 => dst.copy_from_slice(bytemuck::bytes_of(&ds4to7::Params {
-                width: p.width,
-                height: p.height,
-                pitch: p.pitch,
-                color_format: p.color_format,
-                layout: p.layout,
-                buffer_desc: p.buffer_desc,
-                data_size: p.data_size,
-                data_ptr: p.data_ptr,
-                plane_params: p.plane_params,
-                mapped_addr: ds4to7::MappedAddr {
-                    addr: p.mapped_addr,
-                    ..Zeroable::zeroed()
-                },
-                ..Zeroable::zeroed()
-            })),
-            Abi::Ds8 => dst.copy_from_slice(bytemuck::bytes_of(&ds8::Params {
-                width: p.width,
-                height: p.height,
-                pitch: p.pitch,
-                color_format: p.color_format,
-                layout: p.layout,
-                buffer_desc: p.buffer_desc,
-                data_size: p.data_size,
-                data_ptr: p.data_ptr,
-                plane_params: p.plane_params,
-                mapped_addr: ds8::MappedAddr {
-                    addr: p.mapped_addr,
-                    ..Zeroable::zeroed()
-                },
-                ..Zeroable::zeroed()
-            })),
+            Abi::Ds4To7 => dst.copy_from_slice(bytemuck::bytes_of(&ds4to7::Params::of(p))),
+            Abi::Ds8 => dst.copy_from_slice(bytemuck::bytes_of(&ds8::Params::of(p))),
         }
         Ok(())
     }
 }
+
+/// The conversions between one ABI's structs and the ABI-independent views, written
+/// once for both layouts (their shared fields have the same names).
+macro_rules! abi_views {
+    ($abi:ident) => {
+        impl $abi::Surface {
+            fn header(&self) -> SurfaceHeader {
+                SurfaceHeader {
+                    gpu_id: self.gpu_id,
+                    batch_size: self.batch_size,
+                    num_filled: self.num_filled,
+                    is_contiguous: self.is_contiguous != 0,
+                    mem_type: self.mem_type,
+                    surface_list: self.surface_list,
+                }
+            }
+
+            fn of(h: &SurfaceHeader) -> Self {
+                Self {
+                    gpu_id: h.gpu_id,
+                    batch_size: h.batch_size,
+                    num_filled: h.num_filled,
+                    is_contiguous: h.is_contiguous.into(),
+                    mem_type: h.mem_type,
+                    surface_list: h.surface_list,
+                    ..Zeroable::zeroed()
+                }
+            }
+        }
+
+        impl $abi::Params {
+            fn frame(&self) -> FrameParams {
+                FrameParams {
+                    width: self.width,
+                    height: self.height,
+                    pitch: self.pitch,
+                    color_format: self.color_format,
+                    layout: self.layout,
+                    buffer_desc: self.buffer_desc,
+                    data_size: self.data_size,
+                    data_ptr: self.data_ptr,
+                    plane_params: self.plane_params,
+                    mapped_addr: self.mapped_addr.addr,
+                }
+            }
+
+            fn of(p: &FrameParams) -> Self {
+                Self {
+                    width: p.width,
+                    height: p.height,
+                    pitch: p.pitch,
+                    color_format: p.color_format,
+                    layout: p.layout,
+                    buffer_desc: p.buffer_desc,
+                    data_size: p.data_size,
+                    data_ptr: p.data_ptr,
+                    plane_params: p.plane_params,
+                    mapped_addr: $abi::MappedAddr {
+                        addr: p.mapped_addr,
+                        ..Zeroable::zeroed()
+                    },
+                    ..Zeroable::zeroed()
+                }
+            }
+        }
+    };
+}
+
+abi_views!(ds4to7);
+abi_views!(ds8);
 
 impl fmt::Display for Abi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -552,28 +522,6 @@ pub struct FrameParams {
 }
 
 impl FrameParams {
-    fn from_parts(
-        v: [u32; 6],
-        buffer_desc: u64,
-        data_ptr: u64,
-        plane_params: PlaneParams,
-        mapped_addr: [u64; MAX_PLANES],
-    ) -> Self {
-        let [width, height, pitch, color_format, layout, data_size] = v;
-        Self {
-            width,
-            height,
-            pitch,
-            color_format,
-            layout,
-            buffer_desc,
-            data_size,
-            data_ptr,
-            plane_params,
-            mapped_addr,
-        }
-    }
-
     /// Params of a single-plane, pitch-linear, 4-byte-per-pixel frame, as DeepStream
     /// fills them (plane 0 repeats size and pitch).
     pub fn packed_rgba(
