@@ -147,3 +147,18 @@ fn blur_strength_out_of_range_for_its_kind_is_warned_about() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn an_element_with_an_early_warning_is_freed_when_never_started() {
+    init();
+    let el = gst::ElementFactory::make("cudadraw").build().unwrap();
+    // No bus yet: the warning waits for `start`, and must not keep the element alive.
+    el.set_property("blur-strength", 1024.0f64);
+    el.set_property_from_str("class-colors", "person=0xzz");
+    let weak = el.downgrade();
+    drop(el);
+    assert!(
+        weak.upgrade().is_none(),
+        "the element outlived its last reference"
+    );
+}

@@ -127,6 +127,8 @@ struct Env {
     /// `CUDADRAW_FUZZ_TRACE` set: print what each directive did (replaying seeds and
     /// crashes).
     trace: bool,
+    /// `CUDADRAW_FUZZ_LEAKS` set: assert that the element is freed after each input.
+    check_leaks: bool,
 }
 
 fn env() -> &'static Env {
@@ -184,6 +186,7 @@ fn env() -> &'static Env {
         Env {
             dir,
             trace: std::env::var_os("CUDADRAW_FUZZ_TRACE").is_some(),
+            check_leaks: std::env::var_os("CUDADRAW_FUZZ_LEAKS").is_some(),
         }
     })
 }
@@ -518,5 +521,19 @@ fuzz_target!(|data: &[u8]| {
     if !pushed_any {
         run.push();
         run.push();
+    }
+    // Teardown sets the element to NULL and drops the harness' reference: ours must be
+    // the last one, or the element (and all it holds) is never freed.
+    let Run { h, element, .. } = run;
+    drop(h);
+    let refs = element.ref_count();
+    if env.trace {
+        eprintln!("element references after teardown: {refs}");
+    }
+    if env.check_leaks {
+        assert_eq!(
+            refs, 1,
+            "the element outlives its harness (a reference cycle or a leaked ref)"
+        );
     }
 });

@@ -34,7 +34,7 @@
 
 use std::sync::OnceLock;
 
-use cudadraw::nvmm::surface::{self, MemType};
+use cudadraw::nvmm::{MemType, surface};
 use cudadraw::nvmm::{Abi, NvmmBatch, NvmmFrame, NvmmOptions};
 use cudadraw::render::Renderer;
 use cudadraw::{BlurKind, Border, Color, DrawList, Rect};

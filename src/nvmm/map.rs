@@ -169,6 +169,7 @@ pub(crate) unsafe fn render_mapped(
         mapped: 0,
     };
     let mut hosts = Vec::with_capacity(frames.len());
+    let mut mapped = Vec::with_capacity(frames.len());
     for (i, f) in frames.iter().enumerate() {
         debug_assert_eq!(f.index, i);
         let index = i as c_int;
@@ -196,10 +197,15 @@ pub(crate) unsafe fn render_mapped(
         let info = FrameInfo::new(f.width, f.height, pitch, f.format);
         info.validate(i)
             .map_err(|e| abi.error(format!("mapped frame {i}: {e}")))?;
+        mapped.push((addr, info));
+    }
+    // No two mappings may share a byte before slices are made over them.
+    crate::nvmm::surface::check_disjoint_frames(mapped.iter().copied())?;
+    for &(addr, info) in &mapped {
         // SAFETY: the mapping covers the plane (pitch x height bytes) until UnMap, which
-        // happens after `hosts` is dropped; frames of a batch never overlap.
+        // happens after `hosts` is dropped; the mappings were checked to be disjoint.
         let host = unsafe { HostFrame::from_raw(addr as *mut u8, info) }
-            .map_err(|e| abi.error(format!("mapped frame {i}: {e}")))?;
+            .map_err(|e| abi.error(format!("mapped frame: {e}")))?;
         hosts.push(host);
     }
     let drawn = draw(&mut hosts);

@@ -120,7 +120,9 @@ pub struct CudaDraw {
     caps_warned: Mutex<bool>,
     cuda_context: Mutex<CudaContextChoice>,
     /// Property warnings that found no bus; posted in `start`.
-    early_warnings: Mutex<Vec<gst::Message>>,
+    /// Kept as text: a message holds a reference to its source, and the element
+    /// holding messages about itself would never be freed if it never starts.
+    early_warnings: Mutex<Vec<String>>,
     /// Buffers of CUDA memory drawn in place / through staging copies since `start`
     /// (read-only properties `cuda-in-place`, `cuda-copies`; kept after `stop` so they
     /// can be read once a run is over).
@@ -188,8 +190,8 @@ impl ObjectImpl for CudaDraw {
                 report::warning_now(self.obj().upcast_ref(), gst::LibraryError::Settings, &text);
             // Properties set before the element is in a pipeline (gst-launch, builders)
             // have no bus yet: such warnings are posted when the element starts.
-            if self.obj().post_message(msg.clone()).is_err() {
-                lock(&self.early_warnings).push(msg);
+            if self.obj().post_message(msg).is_err() {
+                lock(&self.early_warnings).push(text);
             }
         }
     }
@@ -559,7 +561,10 @@ impl BaseTransformImpl for CudaDraw {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let early = std::mem::take(&mut *lock(&self.early_warnings));
+        let early: Vec<gst::Message> = std::mem::take(&mut *lock(&self.early_warnings))
+            .iter()
+            .map(|t| report::warning_now(self.obj().upcast_ref(), gst::LibraryError::Settings, t))
+            .collect();
         report::post_all(Some(self.obj().upcast_ref()), early);
         *lock(&self.state) = Some(State::new());
         *lock(&self.caps_warned) = false;
