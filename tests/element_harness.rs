@@ -2,6 +2,7 @@
 //! metas go in, drawn buffers come out, compared with the same draw list rendered by
 //! the library directly and with a reference PNG (CUDADRAW_BLESS=1 rewrites it).
 
+mod common;
 mod pipeline_common;
 
 use cudadraw::draw::BlurOp;

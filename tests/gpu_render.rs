@@ -4,6 +4,7 @@
 //! fails instead. CUDADRAW_GPU_SCENES sets the number of random scenes (default 2000;
 //! the sanitizer pass uses fewer).
 
+mod common;
 mod gpu_support;
 
 use cudadraw::cpu::CpuRenderer;

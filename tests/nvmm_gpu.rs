@@ -8,6 +8,7 @@
 //! `CUDADRAW_REQUIRE_GPU=1` turns that into a failure.
 #![cfg(feature = "synthetic-nvmm")]
 
+mod common;
 mod nvmm_support;
 
 use std::sync::{Arc, Mutex};
@@ -27,7 +28,7 @@ fn gpu(test: &str, need: usize) -> bool {
     if n >= need {
         return true;
     }
-    if std::env::var("CUDADRAW_REQUIRE_GPU").as_deref() == Ok("1") && need == 1 {
+    if common::require_gpu() && need == 1 {
         panic!("{test}: CUDADRAW_REQUIRE_GPU=1 but no CUDA device");
     }
     let why = if need == 1 {
@@ -35,10 +36,7 @@ fn gpu(test: &str, need: usize) -> bool {
     } else {
         format!("{n} CUDA device(s), {need} needed")
     };
-    // Straight to the process's stderr, past the test harness's capture, so a skip is
-    // visible in every log (and counted as skipped by bundle/run.sh), never a silent pass.
-    use std::io::Write as _;
-    let _ = std::io::stderr().write_all(format!("SKIPPED: {why} ({test})\n").as_bytes());
+    common::skipped(&format!("{why} ({test})"));
     false
 }
 

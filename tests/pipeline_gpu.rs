@@ -9,6 +9,7 @@
 //! Without a CUDA device every test prints "SKIPPED: no CUDA device" and returns;
 //! `CUDADRAW_REQUIRE_GPU=1` turns that (and a missing cudaupload) into a failure.
 
+mod common;
 mod pipeline_common;
 
 use std::sync::{Arc, Mutex};
@@ -29,12 +30,7 @@ const W: u32 = 320;
 const H: u32 = 240;
 const FRAMES: &[u64] = &[0, 9];
 
-/// Prints a skip line past libtest's output capture, so it is always visible.
-fn skipped(why: &str) {
-    use std::io::Write;
-    // One write, so parallel tests do not interleave inside the line.
-    let _ = std::io::stderr().write_all(format!("SKIPPED: {why}\n").as_bytes());
-}
+use common::skipped;
 
 /// Prints a result line past libtest's output capture (the GPU bundle runs the tests
 /// without --nocapture, and these lines are the report).

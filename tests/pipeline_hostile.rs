@@ -1,6 +1,7 @@
 //! The element and the probe under hostile input (system memory, CI): each test is the
 //! regression test of one finding of the hostile-testing issue.
 
+mod common;
 mod pipeline_common;
 
 use std::sync::atomic::{AtomicU64, Ordering};

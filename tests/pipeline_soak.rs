@@ -4,6 +4,7 @@
 //! CI runs 5,000 buffers; `CUDADRAW_SOAK_BUFFERS=100000` runs the full size. The GPU
 //! variant (device memory too) is in `pipeline_gpu.rs`.
 
+mod common;
 mod pipeline_common;
 
 use std::sync::{Arc, Mutex};

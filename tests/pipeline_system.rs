@@ -1,6 +1,7 @@
 //! Pipelines on system memory: the `cudadraw` element and the probe API against
 //! reference PNGs, caps refusal, and buffers that must pass through with a warning.
 
+mod common;
 mod pipeline_common;
 
 use std::sync::atomic::{AtomicU64, Ordering};

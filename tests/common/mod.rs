@@ -1,5 +1,7 @@
-//! Shared test helpers: the reference scenes and their frame setup, a deterministic
-//! background, PNG load/save, exact comparison with expected/actual/diff images.
+//! The one support module of the tests: the reference scenes and their frame setup, a
+//! deterministic background, PNG load/save, exact comparison with expected/actual/diff
+//! images, blessing (`CUDADRAW_BLESS=1`) and GPU skipping. The pipeline, GPU and NVMM
+//! helpers (`pipeline_common`, `gpu_support`, `nvmm_support`) build on it.
 //!
 //! Use with `mod common;`. Every backend renders the same [`scenes`] onto the same
 //! [`background`]s and must match `tests/reference/<scene>.png` exactly.
@@ -234,6 +236,21 @@ pub fn first_difference(w: u32, expected: &[u8], actual: &[u8]) -> Option<String
         }
     }
     first.map(|f| format!("{n} pixels differ, first at {f}"))
+}
+
+/// Whether GPU tests must run (`CUDADRAW_REQUIRE_GPU=1`, the GPU bundle): a missing
+/// device then fails a test instead of skipping it.
+pub fn require_gpu() -> bool {
+    std::env::var("CUDADRAW_REQUIRE_GPU").is_ok_and(|v| v == "1")
+}
+
+/// Prints a visible skip line (`SKIPPED: why`) straight to the stderr handle, in one
+/// write (parallel tests do not interleave inside it): libtest captures the output of
+/// passing tests, and the GPU bundle counts these lines so that a skip is never
+/// reported as a pass.
+pub fn skipped(why: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(format!("SKIPPED: {why}\n").as_bytes());
 }
 
 /// Whether reference pictures are being regenerated (`CUDADRAW_BLESS=1`).

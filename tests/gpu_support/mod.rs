@@ -25,14 +25,10 @@ pub fn gpu(test: &str) -> Option<CudaRenderer> {
             Some(r)
         }
         Err(e) => {
-            if std::env::var("CUDADRAW_REQUIRE_GPU").as_deref() == Ok("1") {
+            if super::common::require_gpu() {
                 panic!("{test}: CUDADRAW_REQUIRE_GPU=1 but no CUDA device: {e}");
             }
-            // Straight to the stdout handle: libtest captures print! of passing tests,
-            // and a skip must be visible in a normal run.
-            use std::io::Write;
-            let line = format!("SKIPPED: no CUDA device ({test}: {e})\n");
-            let _ = std::io::stdout().write_all(line.as_bytes());
+            super::common::skipped(&format!("no CUDA device ({test}: {e})"));
             None
         }
     }

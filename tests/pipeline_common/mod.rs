@@ -182,86 +182,35 @@ pub fn by_name(p: &gst::Pipeline, name: &str) -> gst::Element {
 }
 
 /// Crate root (for assets and references).
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+#[allow(unused_imports)] // each test crate uses a different subset
+pub use super::common::{require_gpu, root};
 
 pub fn logo_path() -> PathBuf {
     root().join("assets/logo.png")
 }
 
-/// Compares `rgba` with `tests/reference/pipeline/<name>.png`, or writes it when
-/// `CUDADRAW_BLESS=1`. On mismatch writes actual/expected/diff next to the target
-/// dir and panics naming them.
+/// Compares a captured frame with `tests/reference/pipeline/<name>.png` exactly (or
+/// writes it when `CUDADRAW_BLESS=1`), through [`super::common::compare_with_reference`]:
+/// on mismatch expected / actual / diff PNGs land in `tests/output/pipeline/`.
 pub fn check_reference(name: &str, c: &Captured) {
-    let path = root()
-        .join("tests/reference/pipeline")
-        .join(format!("{name}.png"));
-    if std::env::var("CUDADRAW_BLESS").is_ok_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        write_png(&path, c.width, c.height, &c.rgba);
-        eprintln!("blessed {}", path.display());
-        return;
-    }
-    let (w, h, expected) = read_png(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run with CUDADRAW_BLESS=1 to create)",
-            path.display()
-        )
-    });
-    let same = (w, h) == (c.width, c.height) && expected == c.rgba;
-    if !same {
-        let dir = root().join("target/pipeline-failures");
-        std::fs::create_dir_all(&dir).unwrap();
-        let actual = dir.join(format!("{name}.actual.png"));
-        let exp = dir.join(format!("{name}.expected.png"));
-        let diff = dir.join(format!("{name}.diff.png"));
-        write_png(&actual, c.width, c.height, &c.rgba);
-        write_png(&exp, w, h, &expected);
-        let mut differing = 0usize;
-        if (w, h) == (c.width, c.height) {
-            let d: Vec<u8> = expected
-                .chunks_exact(4)
-                .zip(c.rgba.chunks_exact(4))
-                .flat_map(|(a, b)| {
-                    if a == b {
-                        [0, 0, 0, 255]
-                    } else {
-                        differing += 1;
-                        [255, 0, 255, 255]
-                    }
-                })
-                .collect();
-            write_png(&diff, w, h, &d);
-        }
-        panic!(
-            "frame {} differs from {} ({differing} pixels); see {}, {}, {}",
-            c.index,
-            path.display(),
-            actual.display(),
-            exp.display(),
-            diff.display()
-        );
+    if let Err(e) = super::common::compare_with_reference(
+        &format!("pipeline/{name}"),
+        "cpu",
+        c.width,
+        c.height,
+        &c.rgba,
+    ) {
+        panic!("frame {}: {e}", c.index);
     }
 }
 
+/// Writes RGBA pixels as a PNG (panics on failure: test setup).
 pub fn write_png(path: &Path, w: u32, h: u32, rgba: &[u8]) {
-    let file = std::fs::File::create(path).unwrap();
-    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w, h);
-    enc.set_color(png::ColorType::Rgba);
-    enc.set_depth(png::BitDepth::Eight);
-    let mut wr = enc.write_header().unwrap();
-    wr.write_image_data(rgba).unwrap();
+    super::common::save_png(path, w, h, rgba).unwrap();
 }
 
 pub fn read_png(path: &Path) -> Result<(u32, u32, Vec<u8>), String> {
-    let img = cudadraw::gst::load_png(path).map_err(|e| e.to_string())?;
-    Ok((img.width(), img.height(), img.data().to_vec()))
-}
-
-/// Whether GPU tests must run (fail instead of skipping without a device).
-pub fn require_gpu() -> bool {
-    std::env::var("CUDADRAW_REQUIRE_GPU").is_ok_and(|v| v == "1")
+    super::common::load_png(path)
 }
 
 /// Resident set size of this process, bytes.
