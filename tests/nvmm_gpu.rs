@@ -167,14 +167,25 @@ fn batches_do_not_leak_device_memory() {
         return;
     }
     gst::init().unwrap();
+    // The pool leaves the thread's context stack as it found it (it pushes and pops
+    // around each driver call): the query pushes GPU 0's primary context itself.
+    let ctx = cudadraw::cuda::context::primary_context(0).unwrap();
     let free_now = || {
+        use cudarc::driver::sys;
         let (mut free, mut total) = (0usize, 0usize);
-        // SAFETY: plain query in the current context (made current by the pool).
-        unsafe { cudarc::driver::sys::cuMemGetInfo_v2(&mut free, &mut total) }
-            .result()
-            .unwrap();
+        // SAFETY: a retained primary context, pushed and popped around a plain query.
+        unsafe {
+            sys::cuCtxPushCurrent_v2(ctx.as_raw() as sys::CUcontext)
+                .result()
+                .unwrap();
+            let r = sys::cuMemGetInfo_v2(&mut free, &mut total).result();
+            let mut old = std::ptr::null_mut();
+            sys::cuCtxPopCurrent_v2(&mut old).result().unwrap();
+            r.unwrap();
+        }
         free
     };
+    let mut current: cudarc::driver::sys::CUcontext = std::ptr::null_mut();
     let cfg = SyntheticConfig {
         batch_size: 4,
         ..SyntheticConfig::new(1920, 1080)
@@ -182,6 +193,14 @@ fn batches_do_not_leak_device_memory() {
     let warm = SyntheticPool::new(cfg).unwrap();
     drop(warm.acquire(1).unwrap());
     drop(warm);
+    // SAFETY: a plain query of this thread's current context.
+    unsafe { cudarc::driver::sys::cuCtxGetCurrent(&mut current) }
+        .result()
+        .unwrap();
+    assert!(
+        current.is_null(),
+        "the pool left a context current on this thread"
+    );
     let before = free_now();
     for _round in 0..3 {
         let pool = SyntheticPool::new(cfg).unwrap();
