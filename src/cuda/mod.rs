@@ -11,7 +11,8 @@
 pub mod context;
 mod device;
 pub mod memory;
-pub mod plan;
+pub(crate) mod plan;
+#[doc(hidden)] // the embedded PTX, for the CI check that it assembles
 pub mod ptx;
 pub mod staging;
 

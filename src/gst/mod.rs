@@ -11,6 +11,7 @@ pub mod caps;
 pub mod cudacontext;
 pub mod cudadraw;
 pub mod cudamem;
+pub mod drawer;
 #[cfg(feature = "synthetic-nvmm")]
 pub mod nvmmdownload;
 #[cfg(feature = "synthetic-nvmm")]
@@ -21,7 +22,18 @@ pub mod roi;
 
 use gstreamer as gst;
 
+use std::sync::LazyLock;
+
 use crate::draw::Image;
+
+/// The debug category of everything cudadraw does in GStreamer.
+pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "cudadraw",
+        gst::DebugColorFlags::empty(),
+        Some("cudadraw: drawing on buffers"),
+    )
+});
 use crate::error::{Error, Result};
 
 /// Initialises GStreamer (if needed) and registers the `cudadraw` element in-process,

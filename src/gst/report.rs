@@ -21,7 +21,7 @@ impl Reporter {
         src: Option<&gst::Element>,
         text: String,
     ) -> Option<gst::Message> {
-        gst::warning!(super::probe::CAT, "{text}");
+        gst::warning!(super::CAT, "{text}");
         self.warned += 1;
         if self.warned > 10 && !self.warned.is_multiple_of(1000) {
             return None;

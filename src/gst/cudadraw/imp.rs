@@ -18,7 +18,7 @@ use crate::geom::Rect;
 use crate::gst::cudacontext::SharedContext;
 use crate::gst::cudacontext::{self, OfferedContext};
 use crate::gst::cudamem::CudaPath;
-use crate::gst::probe::{self, BufferDrawer, Verdict};
+use crate::gst::drawer::{BufferDrawer, Verdict};
 use crate::gst::report::{self, Reporter};
 use crate::gst::roi::RoiDrawer;
 
@@ -581,7 +581,7 @@ impl BaseTransformImpl for CudaDraw {
     }
 
     fn set_caps(&self, incaps: &gst::Caps, outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
-        if let Err(e) = probe::StreamInfo::from_caps(incaps) {
+        if let Err(e) = crate::gst::caps::StreamInfo::from_caps(incaps) {
             self.warn_refused(incaps);
             return Err(gst::loggable_error!(CAT, "refusing caps {incaps}: {e}"));
         }
