@@ -5,7 +5,7 @@ mod common;
 mod pipeline_common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use cudadraw::gst::probe::{self, DrawStats, FailMode, ProbeOptions};
@@ -77,17 +77,7 @@ fn push(
     std::thread::spawn(move || {
         let p = pipeline(&launch);
         setup(&p);
-        let out = Arc::new(Mutex::new(Vec::new()));
-        let o = out.clone();
-        by_name(&p, "sink").static_pad("sink").unwrap().add_probe(
-            gst::PadProbeType::BUFFER,
-            move |_, info| {
-                if let Some(b) = info.buffer() {
-                    o.lock().unwrap().push(b.map_readable().unwrap().to_vec());
-                }
-                gst::PadProbeReturn::Ok
-            },
-        );
+        let out = sink_bytes(&p, "sink");
         let src = by_name(&p, "src");
         p.set_state(gst::State::Playing).unwrap();
         for (i, (data, rois)) in buffers.into_iter().enumerate() {
@@ -383,17 +373,7 @@ fn probe_redact_mode_draws_the_redactions_when_the_lists_cannot_be() {
         },
     )
     .unwrap();
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let o = out.clone();
-    by_name(&p, "sink").static_pad("sink").unwrap().add_probe(
-        gst::PadProbeType::BUFFER,
-        move |_, info| {
-            if let Some(b) = info.buffer() {
-                o.lock().unwrap().push(b.map_readable().unwrap().to_vec());
-            }
-            gst::PadProbeReturn::Ok
-        },
-    );
+    let out = sink_bytes(&p, "sink");
     let src = by_name(&p, "src");
     p.set_state(gst::State::Playing).unwrap();
     let _ = src.emit_by_name::<gst::FlowReturn>("push-buffer", &[&gst::Buffer::from_slice(grey())]);
@@ -482,17 +462,7 @@ fn probe_closure_reads_the_buffer_metas_it_draws() {
         },
     )
     .unwrap();
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let o = out.clone();
-    by_name(&p, "sink").static_pad("sink").unwrap().add_probe(
-        gst::PadProbeType::BUFFER,
-        move |_, info| {
-            if let Some(b) = info.buffer() {
-                o.lock().unwrap().push(b.map_readable().unwrap().to_vec());
-            }
-            gst::PadProbeReturn::Ok
-        },
-    );
+    let out = sink_bytes(&p, "sink");
     let src = by_name(&p, "src");
     p.set_state(gst::State::Playing).unwrap();
     let mut b = gst::Buffer::from_slice(grey());

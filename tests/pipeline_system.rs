@@ -260,17 +260,7 @@ fn push_through(caps: &str, middle: &str, buffers: Vec<gst::Buffer>) -> (Vec<Vec
     let launch =
         format!("appsrc name=src format=time caps=\"{caps}\" ! {middle} ! fakesink name=sink");
     let p = pipeline(&launch);
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let o = out.clone();
-    by_name(&p, "sink").static_pad("sink").unwrap().add_probe(
-        gst::PadProbeType::BUFFER,
-        move |_, info| {
-            if let Some(b) = info.buffer() {
-                o.lock().unwrap().push(b.map_readable().unwrap().to_vec());
-            }
-            gst::PadProbeReturn::Ok
-        },
-    );
+    let out = sink_bytes(&p, "sink");
     let src = by_name(&p, "src");
     p.set_state(gst::State::Playing).unwrap();
     for (i, mut b) in buffers.into_iter().enumerate() {
@@ -353,17 +343,7 @@ fn probe_bad_lists_and_panics_pass_through_with_warnings() {
         },
     )
     .unwrap();
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let o = out.clone();
-    by_name(&p, "sink").static_pad("sink").unwrap().add_probe(
-        gst::PadProbeType::BUFFER,
-        move |_, info| {
-            if let Some(b) = info.buffer() {
-                o.lock().unwrap().push(b.map_readable().unwrap().to_vec());
-            }
-            gst::PadProbeReturn::Ok
-        },
-    );
+    let out = sink_bytes(&p, "sink");
     let data = pattern(32 * 16 * 4);
     let src = by_name(&p, "src");
     p.set_state(gst::State::Playing).unwrap();

@@ -63,6 +63,22 @@ pub struct Captured {
     pub raw: Vec<u8>,
 }
 
+/// The bytes of every buffer reaching the sink pad of element `name`, in order.
+pub fn sink_bytes(p: &gst::Pipeline, name: &str) -> Arc<Mutex<Vec<Vec<u8>>>> {
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let o = out.clone();
+    by_name(p, name).static_pad("sink").unwrap().add_probe(
+        gst::PadProbeType::BUFFER,
+        move |_, info| {
+            if let Some(b) = info.buffer() {
+                o.lock().unwrap().push(b.map_readable().unwrap().to_vec());
+            }
+            gst::PadProbeReturn::Ok
+        },
+    );
+    out
+}
+
 /// Captures frames `wanted` (by arrival order) of the buffers reaching `pad`.
 pub fn capture(pad: &gst::Pad, wanted: &[u64]) -> Arc<Mutex<Vec<Captured>>> {
     let out = Arc::new(Mutex::new(Vec::new()));
