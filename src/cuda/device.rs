@@ -387,6 +387,12 @@ impl Device {
         Ok(bytes)
     }
 
+    /// The one place kernels are launched. Arguments are arrays of pointers to the
+    /// values, in the order of the kernels' signatures (composite.cu, blur.cu), built
+    /// right beside each call. cudarc's typed launch builder is not used: it needs its
+    /// safe layer's `CudaContext` / `CudaStream`, which make their context current on
+    /// the thread (`cuCtxSetCurrent`) and would disturb GStreamer's and the
+    /// application's context stack; everything here pushes and pops instead.
     fn launch(
         &mut self,
         f: sys::CUfunction,
