@@ -2,7 +2,7 @@
 CARGO ?= cargo
 NVCC_BIN := $(CURDIR)/.toolchain/nvcc/nvidia/cu13/bin
 
-.PHONY: setup test lint unit demo render-sample bundle fuzz fuzz-nvmm fuzz-props doc
+.PHONY: setup test lint unit demo render-sample bundle bench-cpu fuzz fuzz-nvmm fuzz-props doc
 
 setup:
 	@scripts/setup
@@ -21,6 +21,12 @@ unit:
 	# The CPU-only build (no `cuda` feature) needs no nvcc: NVCC points nowhere to prove it.
 	NVCC=/nonexistent/nvcc $(CARGO) clippy --no-default-features --all-targets -- -D warnings
 	NVCC=/nonexistent/nvcc $(CARGO) test --no-default-features
+	# The CPU bench in smoke mode: every workload runs once (that it runs, not how fast).
+	$(CARGO) bench --bench cpu -- --test
+
+## The CPU renderer on the benchmark workloads (no GPU needed): a table of medians.
+bench-cpu: setup
+	$(CARGO) bench --bench cpu
 
 ## The pipeline demo: moving detections boxed, blurred and overlaid; writes out/.
 demo: setup

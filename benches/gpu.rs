@@ -11,17 +11,14 @@ use std::time::{Duration, Instant};
 use criterion::Criterion;
 use cudadraw::cpu::CpuRenderer;
 use cudadraw::cuda::CudaRenderer;
-use cudadraw::draw::{BlurKind, DrawList, Filter, Image, ImageStore, OverlayOp};
-use cudadraw::{Border, Color, DeviceFrame, FrameInfo, HostFrame, PixelFormat, Rect};
+use cudadraw::draw::{DrawList, ImageStore};
+use cudadraw::{DeviceFrame, FrameInfo, HostFrame, PixelFormat};
 use cudarc::driver::result as cu;
 use cudarc::driver::sys;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
-const W: u32 = 1920;
-const H: u32 = 1080;
-const PITCH: usize = 7680;
-const BATCH: usize = 8;
+mod workloads;
+use workloads::{BATCH, H, PITCH, W, w1_lists, w2_lists, w3_lists};
+
 const SAMPLES: usize = 200;
 const WARMUP: usize = 20;
 
@@ -57,84 +54,6 @@ impl Batch {
             bytes,
         }
     }
-}
-
-fn random_box(r: &mut ChaCha8Rng, lo: f32, hi: f32) -> Rect {
-    let w = r.random_range(lo..hi);
-    let h = r.random_range(lo..hi);
-    Rect::new(
-        r.random_range(0.0..W as f32 - w).floor(),
-        r.random_range(0.0..H as f32 - h).floor(),
-        w.floor(),
-        h.floor(),
-    )
-}
-
-fn w1_lists(fill: bool, frames: usize) -> Vec<DrawList> {
-    let mut r = ChaCha8Rng::seed_from_u64(1);
-    (0..frames)
-        .map(|_| {
-            let mut l = DrawList::with_capacity(100);
-            for _ in 0..100 {
-                let rect = random_box(&mut r, 20.0, 400.0);
-                let border = Border::new(4, Color::rgb(r.random(), r.random(), r.random()));
-                let f = fill.then(|| Color::rgba(r.random(), r.random(), r.random(), 80));
-                l.rect(rect, Some(border), f);
-            }
-            l
-        })
-        .collect()
-}
-
-fn w2_lists() -> Vec<DrawList> {
-    let mut r = ChaCha8Rng::seed_from_u64(2);
-    (0..BATCH)
-        .map(|_| {
-            let mut l = DrawList::new();
-            for _ in 0..10 {
-                l.blur(
-                    random_box(&mut r, 64.0, 256.0),
-                    BlurKind::Box { radius: 15 },
-                );
-            }
-            l
-        })
-        .collect()
-}
-
-fn logo() -> Image {
-    let mut d = vec![0u8; 256 * 256 * 4];
-    for y in 0..256 {
-        for x in 0..256 {
-            let i = (y * 256 + x) * 4;
-            d[i] = x as u8;
-            d[i + 1] = y as u8;
-            d[i + 2] = 200;
-            d[i + 3] = x as u8; // horizontal alpha ramp
-        }
-    }
-    Image::new(256, 256, d).expect("logo")
-}
-
-fn w3_lists(store: &mut ImageStore) -> Vec<DrawList> {
-    let id = store.add(logo());
-    let mut r = ChaCha8Rng::seed_from_u64(3);
-    (0..BATCH)
-        .map(|_| {
-            let mut l = DrawList::new();
-            for _ in 0..4 {
-                let x = r.random_range(0..W - 256) as f32;
-                let y = r.random_range(0..H - 256) as f32;
-                l.push(OverlayOp {
-                    image: id,
-                    rect: Rect::new(x, y, 256.0, 256.0),
-                    opacity: 1.0,
-                    filter: Filter::Bilinear,
-                });
-            }
-            l
-        })
-        .collect()
 }
 
 fn median(v: &mut [f64]) -> f64 {
