@@ -2,7 +2,7 @@
 CARGO ?= cargo
 NVCC_BIN := $(CURDIR)/.toolchain/nvcc/nvidia/cu13/bin
 
-.PHONY: setup test lint unit demo render-sample bundle bench-cpu fuzz fuzz-nvmm fuzz-props doc
+.PHONY: setup test lint unit demo render-sample bundle bench-cpu bench-cpu-compare fuzz fuzz-nvmm fuzz-props doc
 
 setup:
 	@scripts/setup
@@ -27,6 +27,17 @@ unit:
 ## The CPU renderer on the benchmark workloads (no GPU needed): a table of medians.
 bench-cpu: setup
 	$(CARGO) bench --bench cpu
+
+## The same workloads with OpenCV / NumPy on the same frames and threads, right after the
+## CPU renderer: out/bench/table.md (ratios) and out/bench/cpu-bench.png (chart).
+BENCH_PY := $(CURDIR)/.toolchain/benchpy
+BENCH_PINS := opencv-python-headless==5.0.0.93 numpy==2.4.6 matplotlib==3.11.2
+bench-cpu-compare: setup
+	@[ "$$(cat $(BENCH_PY)/.pins 2>/dev/null)" = "$(BENCH_PINS)" ] || { rm -rf $(BENCH_PY) && \
+	  PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check \
+	  --target $(BENCH_PY) $(BENCH_PINS) && echo "$(BENCH_PINS)" > $(BENCH_PY)/.pins; }
+	$(CARGO) bench --bench cpu -- --dump out/bench
+	PYTHONPATH=$(BENCH_PY) python3 scripts/bench-opencv.py out/bench
 
 ## The pipeline demo: moving detections boxed, blurred and overlaid; writes out/.
 demo: setup

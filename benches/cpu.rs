@@ -7,6 +7,11 @@
 //!
 //! `cargo bench --bench cpu -- --test` (what CI runs) draws each workload once, checks
 //! it changed the frames, and exits: that it runs, not how fast.
+//!
+//! `cargo bench --bench cpu -- --dump DIR` also writes the workloads (`workloads.json`:
+//! every op of every frame) and the medians (`cudadraw.json`) for
+//! `scripts/bench-opencv.py`, which runs the same workloads with OpenCV / NumPy on the
+//! same frames and cores (`make bench-cpu-compare`).
 
 mod workloads;
 
@@ -95,9 +100,11 @@ fn main() {
     );
     println!("| workload | ms (median) |");
     println!("|---|---|");
+    let mut medians = Vec::new();
     for (name, lists) in workloads {
         let ms = median_ms(samples, || frames.draw(&mut cpu, lists, &store));
         println!("| {name} | {ms:.2} |");
+        medians.push(ms);
     }
     let infos = vec![frames.info; BATCH];
     let mut resolved = Resolved::default();
@@ -106,6 +113,12 @@ fn main() {
             resolve_batch(&infos, &w1, &store, &mut resolved).expect("resolve")
         });
     println!("| host cost of one call, W1 (validate + resolve 800 boxes) | {us:.1} us |");
+
+    if let Some(dir) = dump_dir() {
+        dump(&dir, &workloads, &medians, us);
+        println!("workloads and medians written to {}", dir.display());
+        return;
+    }
 
     let mut c = Criterion::default().configure_from_args().sample_size(10);
     let mut g = c.benchmark_group("cpu");
@@ -118,4 +131,71 @@ fn main() {
     });
     g.finish();
     c.final_summary();
+}
+
+fn dump_dir() -> Option<std::path::PathBuf> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == "--dump")?;
+    args.get(i + 1).map(std::path::PathBuf::from)
+}
+
+/// The workloads as plain JSON (rects as left, top, width, height; colours RGBA) and the
+/// medians, for the OpenCV comparison script.
+fn dump(
+    dir: &std::path::Path,
+    workloads: &[(&str, &[DrawList]); 4],
+    medians: &[f64],
+    resolve_us: f64,
+) {
+    use cudadraw::Op;
+    use cudadraw::draw::BlurKind;
+    use serde_json::{Value, json};
+    let rect = |r: &cudadraw::Rect| json!([r.left, r.top, r.width, r.height]);
+    let col = |c: &cudadraw::Color| json!([c.r, c.g, c.b, c.a]);
+    let mut all = serde_json::Map::new();
+    for (name, lists) in workloads {
+        let id = name.split_whitespace().next().unwrap_or(name).to_string();
+        let frames: Vec<Value> = lists
+            .iter()
+            .map(|l| {
+                Value::Array(
+                    l.ops()
+                        .iter()
+                        .map(|op| match op {
+                            Op::Box(b) => json!({
+                                "box": rect(&b.rect),
+                                "outline": b.border.map(|o| json!({"width": o.width, "color": col(&o.color)})),
+                                "fill": b.fill.map(|f| col(&f)),
+                            }),
+                            Op::Blur(b) => match b.kind {
+                                BlurKind::Box { radius } => json!({"blur": rect(&b.rect), "radius": radius}),
+                                other => json!({"unsupported": format!("{other:?}")}),
+                            },
+                            Op::Overlay(o) => json!({"logo": rect(&o.rect), "opacity": o.opacity}),
+                            other => json!({"unsupported": format!("{other:?}")}),
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        all.insert(id, Value::Array(frames));
+    }
+    std::fs::create_dir_all(dir).expect("dump dir");
+    std::fs::write(dir.join("workloads.json"), Value::Object(all).to_string()).expect("write");
+    let ids: Vec<String> = workloads
+        .iter()
+        .map(|(n, _)| n.split_whitespace().next().unwrap_or(n).to_string())
+        .collect();
+    let med: serde_json::Map<String, Value> = ids
+        .iter()
+        .cloned()
+        .zip(medians.iter().map(|m| json!(m)))
+        .collect();
+    let out = json!({
+        "threads": rayon::current_num_threads(),
+        "frames": {"count": BATCH, "width": W, "height": H, "pitch": PITCH},
+        "medians_ms": med,
+        "resolve_w1_us": resolve_us,
+    });
+    std::fs::write(dir.join("cudadraw.json"), out.to_string()).expect("write");
 }

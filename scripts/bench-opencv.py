@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""The CPU benchmark workloads with OpenCV / NumPy, beside cudadraw's CPU renderer.
+
+Reads what `cargo bench --bench cpu -- --dump DIR` wrote (the exact ops of every
+workload and cudadraw's medians), runs the same workloads the way users write them
+today (cv2.rectangle, cv2.addWeighted, cv2.blur, a NumPy alpha blend) on the same
+frames (8 x 1920x1080 RGBA, the same pattern) with OpenCV limited to the same number of
+threads, and writes DIR/table.md (one table with ratios) and DIR/cpu-bench.png.
+
+    python3 scripts/bench-opencv.py DIR [--samples 15]
+"""
+import json
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def frames(meta):
+    n, w, h, pitch = (meta[k] for k in ("count", "width", "height", "pitch"))
+    i = np.arange(pitch * h, dtype=np.int64)
+    pat = ((i * 7 + (i // pitch) * 13) % 251).astype(np.uint8).reshape(h, pitch)
+    one = np.ascontiguousarray(pat[:, : w * 4].reshape(h, w, 4))
+    return [one.copy() for _ in range(n)]
+
+
+def edges(r, img):
+    h, w = img.shape[:2]
+    x0, y0 = int(round(r[0])), int(round(r[1]))
+    x1, y1 = int(round(r[0] + r[2])), int(round(r[1] + r[3]))
+    return max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+
+
+def logo():
+    x = np.arange(256, dtype=np.uint8)
+    img = np.empty((256, 256, 4), np.uint8)
+    img[..., 0] = x[None, :]
+    img[..., 1] = x[:, None]
+    img[..., 2] = 200
+    img[..., 3] = x[None, :]
+    return img
+
+
+LOGO = logo()
+
+
+def draw(op, img):
+    if "box" in op:
+        x0, y0, x1, y1 = edges(op["box"], img)
+        if x1 <= x0 or y1 <= y0:
+            return
+        if op.get("fill"):
+            c = op["fill"]
+            roi = img[y0:y1, x0:x1]
+            col = np.empty_like(roi)
+            col[:] = c
+            a = c[3] / 255.0
+            cv2.addWeighted(col, a, roi, 1.0 - a, 0.0, dst=roi)
+        if op.get("outline"):
+            o = op["outline"]
+            cv2.rectangle(img, (x0, y0), (x1 - 1, y1 - 1), tuple(o["color"]), o["width"])
+    elif "blur" in op:
+        x0, y0, x1, y1 = edges(op["blur"], img)
+        k = 2 * op["radius"] + 1
+        roi = img[y0:y1, x0:x1]
+        roi[:] = cv2.blur(roi, (k, k), borderType=cv2.BORDER_REPLICATE)
+    elif "logo" in op:
+        x0, y0, x1, y1 = edges(op["logo"], img)
+        src = LOGO[: y1 - y0, : x1 - x0].astype(np.uint16)
+        dst = img[y0:y1, x0:x1]
+        a = src[..., 3:4]
+        dst[:] = ((src * a + dst.astype(np.uint16) * (255 - a) + 127) // 255).astype(np.uint8)
+
+
+def run(work, imgs):
+    for ops, img in zip(work, imgs):
+        for op in ops:
+            draw(op, img)
+
+
+def median_ms(f, samples):
+    for _ in range(2):
+        f()
+    t = []
+    for _ in range(samples):
+        s = time.perf_counter()
+        f()
+        t.append((time.perf_counter() - s) * 1e3)
+    t.sort()
+    return t[len(t) // 2]
+
+
+LABELS = {
+    "W1": "W1 800 boxes, 4 px",
+    "W1f": "W1f + alpha-80 fill",
+    "W2": "W2 80 box blurs r = 15",
+    "W3": "W3 32 logos 256 x 256",
+}
+PEER = {
+    "W1": "cv2.rectangle",
+    "W1f": "cv2.addWeighted + cv2.rectangle",
+    "W2": "cv2.blur 31 x 31 per region",
+    "W3": "NumPy alpha blend",
+}
+
+
+def main():
+    out = Path(sys.argv[1])
+    samples = int(sys.argv[sys.argv.index("--samples") + 1]) if "--samples" in sys.argv else 15
+    ours = json.loads((out / "cudadraw.json").read_text())
+    work = json.loads((out / "workloads.json").read_text())
+    threads = ours["threads"]
+    cv2.setNumThreads(threads)
+    rows = []
+    for wid, lists in work.items():
+        imgs = frames(ours["frames"])
+        theirs = median_ms(lambda: run(lists, imgs), samples)
+        mine = ours["medians_ms"][wid]
+        rows.append((wid, mine, theirs))
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    host = f"{platform.machine()}, {threads} thread(s), OpenCV {cv2.__version__}, NumPy {np.__version__}"
+    lines = [
+        f"CPU path, batch of 8 x 1920x1080 RGBA host frames, median of {samples}, {when}, {host}",
+        "",
+        "| workload | cudadraw CPU ms | OpenCV / NumPy ms | peer | cudadraw is |",
+        "|---|---|---|---|---|",
+    ]
+    for wid, mine, theirs in rows:
+        lines.append(
+            f"| {LABELS.get(wid, wid)} | {mine:.2f} | {theirs:.2f} | {PEER.get(wid, '')} | "
+            f"{theirs / mine:.2f}x as fast |"
+        )
+    table = "\n".join(lines) + "\n"
+    (out / "table.md").write_text(table)
+    print(table)
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 3.2), dpi=110)
+        x = np.arange(len(rows))
+        ax.bar(x - 0.2, [r[1] for r in rows], 0.4, label="cudadraw CPU renderer")
+        ax.bar(x + 0.2, [r[2] for r in rows], 0.4, label="OpenCV / NumPy")
+        ax.set_xticks(x, [r[0] for r in rows])
+        ax.set_ylabel("ms per batch (median)")
+        ax.set_title(f"8 x 1080p RGBA, {threads} CPU thread(s), {when}", fontsize=9)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "cpu-bench.png")
+        print(f"chart: {out / 'cpu-bench.png'}")
+    except ImportError:
+        print("matplotlib not installed: no chart")
+
+
+if __name__ == "__main__":
+    main()
