@@ -4,11 +4,14 @@
 //! CUDA memory inside GStreamer and NVIDIA DeepStream pipelines (NvBufSurface), or
 //! host memory (system memory, Jetson's mapped NVMM surfaces).
 //!
-//! Layers, lowest first: [`geom`], [`color`] and [`frame`] (what a frame and a
-//! rectangle are); [`draw`] (the draw model, validation, scene files); the backends
-//! [`cpu`] (the oracle) and [`cuda`] (PTX kernels through cudarc); the frame sources
-//! [`nvmm`] (DeepStream descriptors); and [`gst`] (pad probes and elements).
-//! The exact bytes every backend writes are specified in [`semantics`].
+//! Layers, lowest first: [`cmd`] (the integer command format every backend executes,
+//! shared with the kernels), [`geom`], [`color`] and [`frame`] (what a frame and a
+//! rectangle are); [`draw`] (the draw model, validation, scene files, PNG); the
+//! backends [`cpu`] (the oracle) and `cuda` (kernels through cudarc: the only code that
+//! talks to the driver; feature `cuda`, on by default); [`render`] (one door to both);
+//! the frame sources [`nvmm`] (DeepStream descriptors); and [`gst`] (caps, pad probes,
+//! the ROI policy, CUDA memory, the element). The exact bytes every backend writes are
+//! specified in [`semantics`].
 
 pub mod cmd;
 pub mod color;
