@@ -1,6 +1,6 @@
 //! The CPU renderer: the project's oracle, its system-memory path and its Jetson path.
 //!
-//! It executes the very [`CdCmd`]s the CUDA kernels execute (see [`crate::draw::resolve`]),
+//! It executes the very [`CdCmd`]s the CUDA kernels execute (see [`crate::draw::resolve_batch`]),
 //! byte for byte as [`crate::semantics`] specifies. Frames of a batch are drawn in
 //! parallel; within a frame, runs of pointwise commands (boxes, solid redaction,
 //! overlays) are drawn in parallel row bands, and each blur is a barrier: it reads the

@@ -2,7 +2,7 @@
 //! CUDA-addressable memory (device, pinned host or managed memory).
 //!
 //! A call validates and resolves the whole batch on the host ([`crate::draw::resolve_batch`]),
-//! plans it ([`plan`]: phases, blur jobs, composite tiles), uploads everything in one
+//! plans it (`plan`: phases, blur jobs, composite tiles), uploads everything in one
 //! copy from reusable pinned staging, and enqueues a number of launches that depends
 //! only on the number of phases (a blur over something drawn earlier in the same list
 //! starts a phase), never on the number of boxes or frames. One context per GPU (the

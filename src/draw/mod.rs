@@ -1,7 +1,7 @@
 //! The draw model: what users ask for, per frame, applied in list order.
 //!
 //! A [`DrawList`] holds [`Op`]s for one frame. Backends never see these directly:
-//! [`resolve`] validates them and turns them into integer commands ([`CdCmd`], shared
+//! [`resolve_batch`] validates them and turns them into integer commands ([`CdCmd`], shared
 //! with the kernels) so that every backend draws from the very same numbers.
 //! The exact bytes each op produces are in [`crate::semantics`].
 //!

@@ -13,15 +13,15 @@
 //! A kernel can only address memory of the CUDA context it runs in. cudadraw's CUDA
 //! backend runs in the device's primary context; GStreamer (1.22) allocates in whatever
 //! `GstCudaContext` its elements agreed on through GStreamer's context sharing
-//! (`GST_QUERY_CONTEXT` / `NEED_CONTEXT` for type [`CUDA_CONTEXT_TYPE`]), and when
+//! (`GST_QUERY_CONTEXT` / `NEED_CONTEXT` for type [`super::cudacontext::CUDA_CONTEXT_TYPE`]), and when
 //! nobody offers one, `gst_cuda_context_new` creates a context of its own
 //! (`cuCtxCreate`). So:
 //!
-//! * the `cudadraw` element answers those context queries with a [`SharedContext`]: a
+//! * the `cudadraw` element answers those context queries with a [`super::cudacontext::SharedContext`]: a
 //!   `GstCudaContext` wrapping the primary context (`gst_cuda_context_new_wrapped`).
 //!   `cudaupload`, `cudadownload`, decoders... then allocate in cudadraw's context and
 //!   every frame is drawn in place on the mapped pointer ([`CudaPath::InPlace`]);
-//! * a probe has no element to answer queries: call [`share_context`] on the pipeline
+//! * a probe has no element to answer queries: call [`super::cudacontext::share_context`] on the pipeline
 //!   before it starts, and the same happens;
 //! * otherwise (another context was chosen by the application or created by
 //!   GStreamer) the frame is staged: copied with `cuMemcpyPeer` into a device buffer of

@@ -22,7 +22,7 @@
 //! element, and the buffer passes on unchanged.
 //!
 //! On upstream GStreamer CUDA memory (`cudaupload`, nvcodec decoders) call
-//! [`cudacontext::share_context`] on the pipeline before starting it: its CUDA elements then
+//! [`super::cudacontext::share_context`] on the pipeline before starting it: its CUDA elements then
 //! allocate in cudadraw's CUDA context and frames are drawn in place. Without it,
 //! GStreamer 1.22 allocates in a context of its own, which the kernels cannot address,
 //! and every frame is copied to cudadraw's context and back (correct, but about three
@@ -49,7 +49,7 @@ pub use super::drawer::{BufferDrawer, DrawStats, FailMode, FrameMeta, check_memo
 /// Options of [`attach_with`].
 #[derive(Debug, Default)]
 pub struct ProbeOptions {
-    /// Images the draw lists may overlay (their [`ImageId`]s are valid in the closure).
+    /// Images the draw lists may overlay (their [`crate::ImageId`]s are valid in the closure).
     pub images: ImageStore,
     /// Counters and draw times, shared with the application.
     pub stats: Option<Arc<DrawStats>>,
