@@ -13,7 +13,7 @@ use crate::draw::{DrawList, Image, ImageId, ImageStore, ResolveOptions, Resolved
 use crate::error::Result;
 use crate::frame::{DeviceFrame, HostFrame};
 
-/// How a frame of CUDA memory was drawn ([`Renderer::render_cuda_memory`]).
+/// How a frame of CUDA memory was drawn (`Renderer::render_cuda_memory`, feature `cuda`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CudaPath {

@@ -2,8 +2,8 @@
 //! [`CUDA_CONTEXT_TYPE`]), so that `cudaupload`, `cudadownload` and the nvcodec
 //! elements allocate in the context the kernels run in and CUDA memory is drawn in
 //! place (see [`super::cudamem`] for the memory itself): the element answers its
-//! neighbours' context queries with a [`SharedContext`]; probe users call
-//! [`share_context`] on the pipeline.
+//! neighbours' context queries with a `SharedContext` (feature `cuda`); probe users call
+//! `share_context` on the pipeline.
 //!
 //! Nothing here links libgstcuda: its few functions are looked up at run time in
 //! `libgstcuda-1.0.so.0`, so the crate loads and runs where it is missing (sharing is
@@ -225,7 +225,7 @@ pub enum OfferedContext {
     /// Not a CUDA context (another type, or no usable `GstCudaContext` in it).
     NotCuda,
     /// A `GstCudaContext` wrapping cudadraw's context for `gpu` (the one of
-    /// [`SharedContext::for_gpu`] or another wrapper of the same `CUcontext`):
+    /// `SharedContext::for_gpu` or another wrapper of the same `CUcontext`):
     /// memory allocated in it is drawn in place.
     Ours {
         /// The offered object (keep handing on this one, so the pipeline shares one).

@@ -17,11 +17,11 @@
 //! nobody offers one, `gst_cuda_context_new` creates a context of its own
 //! (`cuCtxCreate`). So:
 //!
-//! * the `cudadraw` element answers those context queries with a [`super::cudacontext::SharedContext`]: a
+//! * the `cudadraw` element answers those context queries with a `cudacontext::SharedContext`: a
 //!   `GstCudaContext` wrapping the primary context (`gst_cuda_context_new_wrapped`).
 //!   `cudaupload`, `cudadownload`, decoders... then allocate in cudadraw's context and
 //!   every frame is drawn in place on the mapped pointer ([`CudaPath::InPlace`]);
-//! * a probe has no element to answer queries: call [`super::cudacontext::share_context`] on the pipeline
+//! * a probe has no element to answer queries: call `cudacontext::share_context` on the pipeline
 //!   before it starts, and the same happens;
 //! * otherwise (another context was chosen by the application or created by
 //!   GStreamer) the frame is staged: copied with `cuMemcpyPeer` into a device buffer of
@@ -30,7 +30,7 @@
 //!
 //! Which path a buffer takes is decided per buffer from the context that owns the
 //! mapped pointer (`cuPointerGetAttribute`), compared with the context the renderer
-//! launches in ([`crate::cuda::CudaRenderer::context`]), so a wrong guess can only
+//! launches in (`CudaRenderer::context`), so a wrong guess can only
 //! cost copies, never draw through a pointer the kernels cannot address.
 //!
 //! # Streams

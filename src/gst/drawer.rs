@@ -109,7 +109,7 @@ impl DrawStats {
 
     /// Buffers of CUDA memory drawn through a staging copy (two frame copies each)
     /// because their memory belonged to another CUDA context; 0 when the pipeline
-    /// shares cudadraw's context ([`super::cudacontext::share_context`]).
+    /// shares cudadraw's context (`cudacontext::share_context`).
     pub fn cuda_copies(&self) -> u64 {
         self.cuda_copies.load(Ordering::Relaxed)
     }

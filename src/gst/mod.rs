@@ -5,7 +5,7 @@
 //! (`cargo build --release -p gst-plugin-cudadraw`, then
 //! `GST_PLUGIN_PATH=target/release gst-inspect-1.0 cudadraw`); the test-only synthetic
 //! NVMM elements are `plugins/gstcudadrawsynth`. Rust applications register the same
-//! elements in-process with [`register`] (and [`register_synthetic`]).
+//! elements in-process with [`register`] (and `register_synthetic`, feature `synthetic-nvmm`).
 
 pub mod caps;
 pub mod cudacontext;

@@ -22,7 +22,7 @@
 //! element, and the buffer passes on unchanged.
 //!
 //! On upstream GStreamer CUDA memory (`cudaupload`, nvcodec decoders) call
-//! [`super::cudacontext::share_context`] on the pipeline before starting it: its CUDA elements then
+//! `cudacontext::share_context` on the pipeline before starting it: its CUDA elements then
 //! allocate in cudadraw's CUDA context and frames are drawn in place. Without it,
 //! GStreamer 1.22 allocates in a context of its own, which the kernels cannot address,
 //! and every frame is copied to cudadraw's context and back (correct, but about three

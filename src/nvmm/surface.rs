@@ -92,7 +92,7 @@ impl<'a> NvmmBatch<'a> {
     ///
     /// # Safety
     /// `buffer` must hold an `NvBufSurface` made by an NvBufSurface producer
-    /// (DeepStream, or [`crate::nvmm::synthetic`]): a buffer of a stream whose
+    /// (DeepStream, or `nvmm::synthetic`): a buffer of a stream whose
     /// negotiated caps say `memory:NVMM`. Its `surfaceList` must point to `numFilled`
     /// readable params of the descriptor's ABI, and their `dataPtr`s to frames of the
     /// described size that stay alive while the batch is used. Like every DeepStream
