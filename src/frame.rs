@@ -186,12 +186,21 @@ impl DeviceFrame {
     }
 }
 
-/// Checks that no two frames of a batch share a byte: `spans` holds (first byte, one
-/// past the last byte, frame index) of every frame and is sorted in place. Frames are
-/// drawn in parallel (CPU threads, GPU blocks), so overlapping frames would race and
-/// give different pixels from run to run; such a batch is refused before anything is
-/// drawn. The caller keeps `spans` between calls, so this does not allocate.
-pub(crate) fn check_disjoint(spans: &mut [(u64, u64, usize)]) -> Result<()> {
+/// Checks that no two frames of a batch share a byte. `frames` gives each frame's first
+/// byte and layout; `spans` is the caller's scratch (kept between calls, so steady-state
+/// checks do not allocate). Frames are drawn in parallel (CPU threads, GPU blocks), so
+/// overlapping frames would race and give different pixels from run to run; such a
+/// batch is refused before anything is drawn.
+pub(crate) fn check_disjoint(
+    frames: impl Iterator<Item = (u64, FrameInfo)>,
+    spans: &mut Vec<(u64, u64, usize)>,
+) -> Result<()> {
+    spans.clear();
+    spans.extend(
+        frames
+            .enumerate()
+            .map(|(i, (p, info))| (p, p.saturating_add(info.min_len() as u64), i)),
+    );
     spans.sort_unstable();
     for w in spans.windows(2) {
         let (a, b) = (w[0], w[1]);
@@ -240,17 +249,17 @@ mod tests {
 
     #[test]
     fn overlapping_spans_are_refused() {
-        let mut s = [(100, 200, 0), (200, 300, 1), (0, 100, 2)];
-        assert!(check_disjoint(&mut s).is_ok());
-        let mut s = [(100, 200, 0), (300, 400, 1), (150, 160, 2)];
+        // Frames of 100 bytes (25 x 1 RGBA) starting at the given addresses.
+        let info = FrameInfo::packed(25, 1, PixelFormat::Rgba);
+        let check = |at: &[u64]| check_disjoint(at.iter().map(|&p| (p, info)), &mut Vec::new());
+        assert!(check(&[100, 200, 0]).is_ok());
         assert!(matches!(
-            check_disjoint(&mut s),
+            check(&[100, 300, 150]),
             Err(Error::OverlappingFrames {
                 first: 0,
                 second: 2
             })
         ));
-        let mut s = [(64, 128, 1), (64, 128, 0)];
-        assert!(check_disjoint(&mut s).is_err());
+        assert!(check(&[64, 64]).is_err());
     }
 }

@@ -83,12 +83,10 @@ impl CpuRenderer {
     }
 
     fn check_frames(&mut self, frames: &[HostFrame<'_>]) -> Result<()> {
-        self.spans.clear();
-        self.spans.extend(frames.iter().enumerate().map(|(i, f)| {
-            let start = f.data().as_ptr() as u64;
-            (start, start + f.info().min_len() as u64, i)
-        }));
-        crate::frame::check_disjoint(&mut self.spans)
+        crate::frame::check_disjoint(
+            frames.iter().map(|f| (f.data().as_ptr() as u64, f.info())),
+            &mut self.spans,
+        )
     }
 
     /// Validates every list against its frame, then draws each list onto its frame.

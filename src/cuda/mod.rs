@@ -163,14 +163,7 @@ impl CudaRenderer {
         }
         // Blocks of one launch draw every frame at once: frames sharing memory would
         // race between blocks.
-        self.spans.clear();
-        self.spans.extend(
-            frames
-                .iter()
-                .enumerate()
-                .map(|(i, f)| (f.ptr(), f.ptr() + f.info().min_len() as u64, i)),
-        );
-        crate::frame::check_disjoint(&mut self.spans)?;
+        crate::frame::check_disjoint(frames.iter().map(|f| (f.ptr(), f.info())), &mut self.spans)?;
         resolve_batch_with(
             &self.infos,
             lists,

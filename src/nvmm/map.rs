@@ -200,7 +200,7 @@ pub(crate) unsafe fn render_mapped(
         mapped.push((addr, info));
     }
     // No two mappings may share a byte before slices are made over them.
-    crate::nvmm::surface::check_disjoint_frames(mapped.iter().copied())?;
+    crate::frame::check_disjoint(mapped.iter().copied(), &mut Vec::new())?;
     for &(addr, info) in &mapped {
         // SAFETY: the mapping covers the plane (pitch x height bytes) until UnMap, which
         // happens after `hosts` is dropped; the mappings were checked to be disjoint.

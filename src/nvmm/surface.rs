@@ -202,7 +202,10 @@ impl<'a> NvmmBatch<'a> {
             RenderPath::Host => {
                 // Before any slice is made: two `&mut` over shared bytes would already
                 // be undefined behaviour, whatever the renderer checks later.
-                check_disjoint_frames(self.frames.iter().map(|f| (f.data_ptr, f.info())))?;
+                crate::frame::check_disjoint(
+                    self.frames.iter().map(|f| (f.data_ptr, f.info())),
+                    &mut Vec::new(),
+                )?;
                 let mut hosts = Vec::with_capacity(self.frames.len());
                 for f in &self.frames {
                     // SAFETY: SYSTEM memory: dataPtr is host memory of the frame's size,
@@ -237,15 +240,6 @@ impl<'a> NvmmBatch<'a> {
             }
         }
     }
-}
-
-/// Refuses frames (start address, layout) that share a byte ([`Error::OverlappingFrames`]).
-pub(crate) fn check_disjoint_frames(frames: impl Iterator<Item = (u64, FrameInfo)>) -> Result<()> {
-    let mut spans: Vec<(u64, u64, usize)> = frames
-        .enumerate()
-        .map(|(i, (p, info))| (p, p.saturating_add(info.min_len() as u64), i))
-        .collect();
-    crate::frame::check_disjoint(&mut spans)
 }
 
 /// Whether this is a Jetson (integrated GPU), where DEFAULT memory is SURFACE_ARRAY.
