@@ -14,6 +14,9 @@
 #define CD_OP_PIXELATE 4    // cell means, param = block size
 #define CD_OP_SOLID 5       // opaque fill of the region with `color` (redaction)
 #define CD_OP_OVERLAY 6     // RGBA image blend, param = image slot, aux = alpha multiplier | filter << 16
+#define CD_OP_TEXT 7        // one layer of a text op: coverage = max over its glyphs (CdGlyph) of
+                            // their atlas bytes; param = first glyph, aux = glyph count,
+                            // color = colour (alpha a blends as (a * coverage + 127) / 255)
 
 // Overlay filters (bits 16.. of CdCmd::aux for CD_OP_OVERLAY).
 #define CD_FILTER_NEAREST 0
@@ -35,6 +38,10 @@
 #define CD_MAX_BORDER_WIDTH 1024  // box outline width
 #define CD_MAX_PIXELATE_BLOCK 1024
 #define CD_MAX_EXPAND 4096        // blur expand, pixels per side
+#define CD_MIN_TEXT_SIZE 6        // text pixel size (em), inclusive range
+#define CD_MAX_TEXT_SIZE 256
+#define CD_MAX_TEXT_BYTES 16384   // UTF-8 bytes of one text op
+#define CD_MAX_HALO 3             // text outline (halo) width, pixels
 
 // Launch geometry: the host planner (src/cuda/plan.rs) splits work by it, the kernels
 // index by it. Defined here only.
@@ -108,5 +115,16 @@ typedef struct CdTileItem {
     uint32_t start;
     uint32_t end;
 } CdTileItem;
+
+// One glyph of a text layer (CD_OP_TEXT): its coverage mask is the w x h bytes at
+// byte offset `atlas` of the glyph atlas (row-major, w bytes per row), placed with its
+// top-left pixel at frame position (x, y) (may lie outside the frame). 16 bytes.
+typedef struct CdGlyph {
+    int32_t x;
+    int32_t y;
+    uint16_t w;
+    uint16_t h;
+    uint32_t atlas;
+} CdGlyph;
 
 #endif

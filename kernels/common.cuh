@@ -86,6 +86,21 @@ CD_FN uint32_t apply_blend(uint32_t px, const Blend& b, bool alpha) {
     return alpha ? v : ((v & 0x00ffffffu) | (px & 0xff000000u));
 }
 
+// Alpha of a colour of alpha a where an op covers a pixel by `cov` (0..=255): text
+// and anti-aliased shapes blend with it.
+CD_FN uint32_t coverage_alpha(uint32_t a, uint32_t cov) {
+    return (a * cov + 127u) / 255u;
+}
+
+// Colour `col` (bytes 0..2 in frame order, byte 3 its alpha) blended over pixel p
+// where an op covers it by `cov`: alpha (a * cov + 127) / 255, then the blend above.
+CD_FN uint32_t coverage_blend(uint32_t p, uint32_t col, uint32_t cov, bool alpha) {
+    const uint32_t al = coverage_alpha(col >> 24, cov);
+    if (al == 0) return p;
+    return apply_blend(
+        p, make_blend(col & 255u, (col >> 8) & 255u, (col >> 16) & 255u, al), alpha);
+}
+
 // Source coordinate of an overlay along one axis for destination offset u in a
 // destination of size d from an image side of n pixels: nearest (i0 = i1, f = 0) or
 // bilinear (i0, i1 = min(i0 + 1, n - 1), weight f of i1 in 1/256).

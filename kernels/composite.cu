@@ -64,13 +64,15 @@ __device__ __forceinline__ bool is_blur(uint32_t op) {
 // size loads its samples 8 rows at a time with no axis arithmetic, a scaled one 4 rows
 // at a time, loading only taps of non-zero weight), and at the end writes each changed
 // pixel once. No command is read from global memory after the barrier.
-// OVERLAY = false: the phase has no overlay (the host says so), whose code would cost
-// registers (spills) in every warp.
-template <bool OVERLAY>
+// OVERLAY / TEXT = false: the phase has no overlay / no text (the host says so), whose
+// code would cost registers (spills) in every warp.
+template <bool OVERLAY, bool TEXT>
 __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
                                           const CdCmd* __restrict__ cmds,
                                           const int4* __restrict__ boxes,
                                           const CdImage* __restrict__ images,
+                                          const CdGlyph* __restrict__ glyphs,
+                                          const uint8_t* __restrict__ atlas,
                                           const CdTileItem* __restrict__ rows_in,
                                           const CdTileItem* __restrict__ items) {
     __shared__ int4 sbox[CMD_CHUNK];
@@ -217,6 +219,32 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
                     for (int i = 0; i < WT_H; i++)
                         if (ring & (1u << i))
                             px[i] = v | (alpha ? 0xff000000u : (px[i] & 0xff000000u));
+                } else if (d.op == CD_OP_TEXT) {
+                    if (!TEXT) continue;
+                    // Coverage of this layer on the lane's column: the largest mask byte
+                    // of its glyphs (each pixel blended once however glyphs overlap).
+                    uint32_t cov[WT_H];
+#pragma unroll
+                    for (int i = 0; i < WT_H; i++) cov[i] = 0;
+                    const uint32_t gend = d.param + d.aux;
+                    for (uint32_t gi = d.param; gi < gend; gi++) {
+                        const CdGlyph g = glyphs[gi]; // same address in every lane
+                        const int u = x - g.x;
+                        if (u < 0 || u >= (int)g.w) continue;
+                        const uint32_t gm = ring & span_mask(g.y, g.y + (int)g.h, wy0, rows);
+                        if (!gm) continue;
+                        const uint8_t* m = atlas + g.atlas + u;
+#pragma unroll
+                        for (int i = 0; i < WT_H; i++)
+                            if (gm & (1u << i)) {
+                                const uint32_t v =
+                                    __ldg(m + (size_t)(wy0 + i - g.y) * g.w);
+                                cov[i] = v > cov[i] ? v : cov[i];
+                            }
+                    }
+                    const uint32_t col = *(const uint32_t*)d.color;
+#pragma unroll
+                    for (int i = 0; i < WT_H; i++) px[i] = coverage_blend(px[i], col, cov[i], alpha);
                 } else if (OVERLAY) {
                     const CdImage img = images[d.param];
                     const bool nearest = (d.aux >> 16) == CD_FILTER_NEAREST;
@@ -313,21 +341,20 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
         if (known & (1u << i)) *(uint32_t*)(p0 + (size_t)i * f.pitch) = px[i];
 }
 
-// With overlays: 3 blocks per SM (80 registers) keep the overlay path free of spills
-// (64 registers spilled about 200 bytes); overlay phases are usually compacted grids of
-// a few waves either way.
-extern "C" __global__ void __launch_bounds__(THREADS, 3)
-    cd_composite(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
-                 const int4* __restrict__ boxes, const CdImage* __restrict__ images,
-                 const CdTileItem* __restrict__ rows_in, const CdTileItem* __restrict__ items) {
-    composite<true>(frames, cmds, boxes, images, rows_in, items);
-}
+// One kernel per phase content (the host picks by what the phase holds), so a phase
+// of boxes does not pay the registers of text or overlays. With overlays: 3 blocks per
+// SM (80 registers) keep the overlay path free of spills (64 registers spilled about
+// 200 bytes); overlay phases are usually compacted grids of a few waves either way.
+#define CD_COMPOSITE(NAME, BLOCKS, OVERLAY, TEXT)                                          \
+    extern "C" __global__ void __launch_bounds__(THREADS, BLOCKS)                          \
+        NAME(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,           \
+             const int4* __restrict__ boxes, const CdImage* __restrict__ images,           \
+             const CdGlyph* __restrict__ glyphs, const uint8_t* __restrict__ atlas,        \
+             const CdTileItem* __restrict__ rows_in, const CdTileItem* __restrict__ items) { \
+        composite<OVERLAY, TEXT>(frames, cmds, boxes, images, glyphs, atlas, rows_in, items); \
+    }
 
-// The same for a phase without overlays.
-extern "C" __global__ void __launch_bounds__(THREADS, 4)
-    cd_composite_plain(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
-                       const int4* __restrict__ boxes, const CdImage* __restrict__ images,
-                       const CdTileItem* __restrict__ rows_in,
-                       const CdTileItem* __restrict__ items) {
-    composite<false>(frames, cmds, boxes, images, rows_in, items);
-}
+CD_COMPOSITE(cd_composite_plain, 4, false, false)
+CD_COMPOSITE(cd_composite_text, 4, false, true)
+CD_COMPOSITE(cd_composite_overlay, 3, true, false)
+CD_COMPOSITE(cd_composite, 3, true, true)

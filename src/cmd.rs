@@ -21,6 +21,8 @@ unsafe impl bytemuck::Zeroable for CdBlurJob {}
 unsafe impl bytemuck::Pod for CdBlurJob {}
 unsafe impl bytemuck::Zeroable for CdTileItem {}
 unsafe impl bytemuck::Pod for CdTileItem {}
+unsafe impl bytemuck::Zeroable for CdGlyph {}
+unsafe impl bytemuck::Pod for CdGlyph {}
 
 const _: () = {
     use core::mem::{offset_of, size_of};
@@ -37,4 +39,7 @@ const _: () = {
     assert!(size_of::<CdBlurJob>() == 24);
     assert!(offset_of!(CdBlurJob, scratch) == 16);
     assert!(size_of::<CdTileItem>() == 16);
+    assert!(size_of::<CdGlyph>() == 16);
+    assert!(offset_of!(CdGlyph, w) == 8);
+    assert!(offset_of!(CdGlyph, atlas) == 12);
 };

@@ -23,6 +23,15 @@ pub enum Error {
     #[error("frame {frame}, op {op}: unknown image handle {image}")]
     UnknownImage { frame: usize, op: usize, image: u32 },
 
+    /// A text op names a font handle this store does not know.
+    #[error("frame {frame}, op {op}: unknown font handle {font}")]
+    UnknownFont { frame: usize, op: usize, font: u32 },
+
+    /// A font file is unusable (not a font, truncated, too large), or text cannot be
+    /// measured with it.
+    #[error("invalid font: {0}")]
+    InvalidFont(String),
+
     /// An overlay image is malformed (size, data length).
     #[error("invalid image: {0}")]
     InvalidImage(String),

@@ -97,6 +97,21 @@ impl Renderer {
         &mut self.images
     }
 
+    /// Registers a font; draw text with it by the returned handle.
+    pub fn add_font(&mut self, font: crate::draw::Font) -> crate::draw::FontId {
+        self.images.add_font(font)
+    }
+
+    /// Size of `text` at `size` px in `font`, for laying text out yourself.
+    pub fn measure_text(
+        &self,
+        font: crate::draw::FontId,
+        size: u32,
+        text: &str,
+    ) -> Result<crate::draw::TextMetrics> {
+        self.images.measure_text(font, size, text)
+    }
+
     /// Registers an overlay image; draw it with the returned handle.
     pub fn add_image(&mut self, image: Image) -> ImageId {
         self.images.add(image)

@@ -1,5 +1,5 @@
 //! The kernels' per-pixel arithmetic (kernels/common.cuh: the packed blend, overlay
-//! sampling in 1/256 steps, opacity) compiled for the host with the machine's C++
+//! sampling in 1/256 steps, opacity, text coverage and its blend) compiled for the host with the machine's C++
 //! compiler and compared with the CPU renderer byte for byte. Catches kernel math
 //! mistakes on CI, without a GPU; the GPU suites compare whole frames.
 
@@ -127,4 +127,46 @@ fn overlay_sampling_and_opacity_equal_the_cpu_renderer() {
             "case {case}: {iw}x{ih} image into {dw}x{dh}, m {m}, nearest {nearest}"
         );
     }
+}
+
+#[test]
+fn text_coverage_and_blend_equal_the_cpu_renderer() {
+    use cudadraw::draw::TextStyle;
+    let exe = checker();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let (w, h) = (96u32, 48u32);
+    let texts = ["person 0.97", "AVAW fi", "Wg\nqy", "مرحبا", "0.5 id 17"];
+    let mut drawn = 0;
+    for case in 0..40 {
+        let mut r = Renderer::new();
+        let color = Color::rgba(rng.random(), rng.random(), rng.random(), rng.random());
+        let style = TextStyle::new(rng.random_range(6..=40u32), color);
+        let text = texts[case % texts.len()];
+        let (x, y) = (rng.random_range(-10.0..60.0f32), rng.random_range(-10.0..30.0f32));
+        let mut l = DrawList::new();
+        l.text(x, y, text, style);
+        let bg: Vec<u8> = (0..w * h * 4).map(|_| rng.random()).collect();
+        let mut want = bg.clone();
+        let info = FrameInfo::packed(w, h, PixelFormat::Rgba);
+        r.render_host(&mut [HostFrame::new(&mut want, info).unwrap()], &[l])
+            .unwrap();
+        let resolved = r.last_resolved();
+        let glyphs = resolved.glyphs();
+        let atlas = r.images().fonts().atlas_bytes();
+        let cmds = resolved.cmds();
+        assert!(cmds.len() <= 1, "one glyph layer");
+        let mut input = Vec::new();
+        let col = u32::from_le_bytes([color.r, color.g, color.b, color.a]);
+        for v in [w, h, col, glyphs.len() as u32] {
+            input.extend_from_slice(&v.to_ne_bytes());
+        }
+        input.extend_from_slice(bytemuck::cast_slice(glyphs));
+        input.extend_from_slice(&(atlas.len() as u32).to_ne_bytes());
+        input.extend_from_slice(&atlas);
+        input.extend_from_slice(&bg);
+        let got = run(&exe, "text", &input);
+        assert_eq!(got, want, "case {case}: {text:?} at ({x}, {y}) in {style:?}");
+        drawn += usize::from(want != bg);
+    }
+    assert!(drawn >= 30, "only {drawn} of 40 cases drew anything");
 }

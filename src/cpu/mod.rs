@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use crate::cmd::{
     CD_FILTER_BILINEAR, CD_FILTER_NEAREST, CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_OVERLAY,
-    CD_OP_PIXELATE, CD_OP_RECT, CD_OP_SOLID, CdCmd,
+    CD_OP_PIXELATE, CD_OP_RECT, CD_OP_SOLID, CD_OP_TEXT, CdCmd, CdGlyph,
 };
 use crate::draw::{DrawList, ImageId, ImageStore, ResolveOptions, Resolved, resolve_batch_with};
 use crate::error::{Error, Result};
@@ -107,7 +107,15 @@ impl CpuRenderer {
             &self.options,
             &mut self.resolved,
         )?;
-        self.render_resolved(frames, images)
+        let atlas = crate::draw::text::locked_atlas(&self.resolved, images.fonts())?;
+        let src = Sources {
+            images,
+            glyphs: &self.resolved.glyphs,
+            atlas: atlas.as_deref().map_or(&[], |c| c.atlas.as_slice()),
+        };
+        check_batch(frames, &self.resolved, &src)?;
+        draw_batch(frames, &self.resolved, &src, &mut self.scratch);
+        Ok(())
     }
 
     /// Draws commands resolved elsewhere (`resolved` must come from [`crate::draw::resolve_batch`]
@@ -125,19 +133,26 @@ impl CpuRenderer {
             });
         }
         self.check_frames(frames)?;
-        check_batch(frames, resolved, images)?;
-        draw_batch(frames, resolved, images, &mut self.scratch);
-        Ok(())
-    }
-
-    fn render_resolved(&mut self, frames: &mut [HostFrame<'_>], images: &ImageStore) -> Result<()> {
-        check_batch(frames, &self.resolved, images)?;
-        draw_batch(frames, &self.resolved, images, &mut self.scratch);
+        let atlas = crate::draw::text::locked_atlas(resolved, images.fonts())?;
+        let src = Sources {
+            images,
+            glyphs: &resolved.glyphs,
+            atlas: atlas.as_deref().map_or(&[], |c| c.atlas.as_slice()),
+        };
+        check_batch(frames, resolved, &src)?;
+        draw_batch(frames, resolved, &src, &mut self.scratch);
         Ok(())
     }
 }
 
-fn check_batch(frames: &[HostFrame<'_>], resolved: &Resolved, images: &ImageStore) -> Result<()> {
+/// What commands refer to besides the frame: images, the batch's glyphs, the atlas.
+pub(crate) struct Sources<'a> {
+    pub images: &'a ImageStore,
+    pub glyphs: &'a [CdGlyph],
+    pub atlas: &'a [u8],
+}
+
+fn check_batch(frames: &[HostFrame<'_>], resolved: &Resolved, src: &Sources<'_>) -> Result<()> {
     for (i, f) in frames.iter().enumerate() {
         let (start, n) = resolved.ranges[i];
         let cmds = resolved
@@ -148,7 +163,7 @@ fn check_batch(frames: &[HostFrame<'_>], resolved: &Resolved, images: &ImageStor
                 op: 0,
                 reason: "command range outside the command array".into(),
             })?;
-        check_cmds(i, f.info(), cmds, &resolved.weights, images)?;
+        check_cmds(i, f.info(), cmds, &resolved.weights, src)?;
     }
     Ok(())
 }
@@ -156,7 +171,7 @@ fn check_batch(frames: &[HostFrame<'_>], resolved: &Resolved, images: &ImageStor
 fn draw_batch(
     frames: &mut [HostFrame<'_>],
     resolved: &Resolved,
-    images: &ImageStore,
+    src: &Sources<'_>,
     scratch: &mut Vec<Scratch>,
 ) {
     if scratch.len() < frames.len() {
@@ -174,38 +189,10 @@ fn draw_batch(
                 info,
                 cmds,
                 &resolved.weights,
-                images,
+                src,
                 scratch,
             );
         });
-}
-
-/// Executes already-resolved commands on one host frame: the entry point for paths
-/// that resolve elsewhere (the Jetson map path, GPU fallbacks). `weights` is the
-/// batch's gaussian table ([`Resolved::weights`]). The commands are checked against
-/// the frame first; on error nothing is drawn. Allocates scratch memory per call:
-/// use [`execute_with`] in loops.
-pub fn execute(
-    frame: &mut HostFrame<'_>,
-    cmds: &[CdCmd],
-    weights: &[u32],
-    images: &ImageStore,
-) -> Result<()> {
-    execute_with(frame, cmds, weights, images, &mut Scratch::new())
-}
-
-/// [`execute`] with caller-kept scratch memory (no allocation once it has grown).
-pub fn execute_with(
-    frame: &mut HostFrame<'_>,
-    cmds: &[CdCmd],
-    weights: &[u32],
-    images: &ImageStore,
-    scratch: &mut Scratch,
-) -> Result<()> {
-    let info = frame.info();
-    check_cmds(0, info, cmds, weights, images)?;
-    draw_frame(frame.data_mut(), info, cmds, weights, images, scratch);
-    Ok(())
 }
 
 /// Rejects commands that would read or write outside the frame, the weight table or
@@ -215,7 +202,7 @@ fn check_cmds(
     info: FrameInfo,
     cmds: &[CdCmd],
     weights: &[u32],
-    images: &ImageStore,
+    src: &Sources<'_>,
 ) -> Result<()> {
     let whole = PixelRect::frame(info.width, info.height);
     for (op, c) in cmds.iter().enumerate() {
@@ -253,7 +240,7 @@ fn check_cmds(
                 }
             }
             CD_OP_OVERLAY => {
-                if images.get(ImageId(c.param)).is_none() {
+                if src.images.get(ImageId(c.param)).is_none() {
                     return Err(Error::UnknownImage {
                         frame,
                         op,
@@ -269,6 +256,20 @@ fn check_cmds(
                     || (filter != CD_FILTER_NEAREST && filter != CD_FILTER_BILINEAR)
                 {
                     return bad(format!("overlay aux {:#x}", c.aux));
+                }
+            }
+            CD_OP_TEXT => {
+                let glyphs = src
+                    .glyphs
+                    .get(c.param as usize..c.param as usize + c.aux as usize);
+                let Some(glyphs) = glyphs else {
+                    return bad(format!("glyphs [{}, +{}) out of range", c.param, c.aux));
+                };
+                for g in glyphs {
+                    let end = g.atlas as usize + usize::from(g.w) * usize::from(g.h);
+                    if end > src.atlas.len() {
+                        return bad(format!("glyph mask [{}, {end}) outside the atlas", g.atlas));
+                    }
                 }
             }
             other => return bad(format!("unknown command code {other}")),
@@ -288,7 +289,7 @@ fn draw_frame(
     info: FrameInfo,
     cmds: &[CdCmd],
     weights: &[u32],
-    images: &ImageStore,
+    src: &Sources<'_>,
     scratch: &mut Scratch,
 ) {
     let data = &mut data[..info.min_len()];
@@ -302,7 +303,7 @@ fn draw_frame(
                 .iter()
                 .position(|c| is_blur(c.op))
                 .unwrap_or(rest.len());
-            pointwise::run(data, info, &rest[..n], images);
+            pointwise::run(data, info, &rest[..n], src);
             rest = &rest[n..];
         }
     }

@@ -1,16 +1,17 @@
-//! Pointwise commands: box outline/fill, solid redaction, image overlay. Each output
+//! Pointwise commands: box outline/fill, solid redaction, image overlay, text. Each output
 //! pixel depends only on itself, so a run of them is drawn band by band in parallel,
 //! every band applying the whole run in list order.
 
 use rayon::prelude::*;
 
-use crate::cmd::{CD_FILTER_NEAREST, CD_OP_OVERLAY, CD_OP_RECT, CD_OP_SOLID, CdCmd};
-use crate::draw::{Image, ImageId, ImageStore};
+use super::Sources;
+use crate::cmd::{CD_FILTER_NEAREST, CD_OP_OVERLAY, CD_OP_RECT, CD_OP_SOLID, CD_OP_TEXT, CdCmd};
+use crate::draw::{Image, ImageId};
 use crate::frame::FrameInfo;
 use crate::geom::PixelRect;
 
 /// Draws a run of checked pointwise commands onto `data` (exactly `info.min_len()` bytes).
-pub(super) fn run(data: &mut [u8], info: FrameInfo, cmds: &[CdCmd], images: &ImageStore) {
+pub(super) fn run(data: &mut [u8], info: FrameInfo, cmds: &[CdCmd], src: &Sources<'_>) {
     let pitch = info.pitch;
     let height = info.height as usize;
     // Only the rows some command touches need visiting.
@@ -26,7 +27,7 @@ pub(super) fn run(data: &mut [u8], info: FrameInfo, cmds: &[CdCmd], images: &Ima
         let top = y_lo + b * band;
         let bottom = (top + band).min(y_hi);
         for c in cmds {
-            draw_cmd(chunk, info, top, bottom, c, images);
+            draw_cmd(chunk, info, top, bottom, c, src);
         }
     };
     if band >= y_hi - y_lo {
@@ -47,7 +48,7 @@ fn draw_cmd(
     top: usize,
     bottom: usize,
     c: &CdCmd,
-    images: &ImageStore,
+    src: &Sources<'_>,
 ) {
     let clip = PixelRect::from(c.clip);
     let y0 = (clip.y0 as usize).max(top);
@@ -87,12 +88,81 @@ fn draw_cmd(
         }
         CD_OP_OVERLAY => {
             // Checked before drawing: the image exists.
-            if let Some(img) = images.get(ImageId(c.param)) {
+            if let Some(img) = src.images.get(ImageId(c.param)) {
                 overlay(chunk, info, top, y0, y1, c, img);
             }
         }
+        CD_OP_TEXT => text(chunk, info, top, y0, y1, c, src),
         _ => {}
     }
+}
+
+thread_local! {
+    /// One row of a text layer's coverage (grow-only, per worker thread).
+    static COVERAGE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A text layer on rows [y0, y1): per row, the coverage of its clip's columns is the
+/// largest mask byte of the glyphs there; colour blends with (a * coverage + 127) / 255.
+fn text(
+    chunk: &mut [u8],
+    info: FrameInfo,
+    top: usize,
+    y0: usize,
+    y1: usize,
+    c: &CdCmd,
+    src: &Sources<'_>,
+) {
+    // Checked before drawing: the glyph range and every mask are in bounds.
+    let Some(glyphs) = src
+        .glyphs
+        .get(c.param as usize..c.param as usize + c.aux as usize)
+    else {
+        return;
+    };
+    let (x0, x1) = (c.clip.x0, c.clip.x1);
+    let has_alpha = info.format.has_alpha();
+    let a = u32::from(c.color[3]);
+    COVERAGE.with_borrow_mut(|cov| {
+        cov.clear();
+        cov.resize((x1 - x0) as usize, 0);
+        for y in y0..y1 {
+            let yi = y as i32;
+            let mut any = false;
+            for g in glyphs {
+                if yi < g.y || yi >= g.y + i32::from(g.h) {
+                    continue;
+                }
+                let (gx0, gx1) = (g.x.max(x0), (g.x + i32::from(g.w)).min(x1));
+                if gx1 <= gx0 {
+                    continue;
+                }
+                let w = usize::from(g.w);
+                let row = g.atlas as usize + (yi - g.y) as usize * w;
+                let mask = &src.atlas[row + (gx0 - g.x) as usize..row + (gx1 - g.x) as usize];
+                let out = &mut cov[(gx0 - x0) as usize..(gx1 - x0) as usize];
+                for (o, &m) in out.iter_mut().zip(mask) {
+                    *o = (*o).max(m);
+                }
+                any = true;
+            }
+            if !any {
+                continue;
+            }
+            let row = &mut chunk[(y - top) * info.pitch..][x0 as usize * 4..x1 as usize * 4];
+            for (px, k) in row.chunks_exact_mut(4).zip(cov.iter_mut()) {
+                if *k != 0 {
+                    let alpha = ((a * u32::from(*k) + 127) / 255) as u8;
+                    crate::color::blend_pixel(
+                        px,
+                        [c.color[0], c.color[1], c.color[2], alpha],
+                        has_alpha,
+                    );
+                    *k = 0;
+                }
+            }
+        }
+    });
 }
 
 /// Blends `color` (frame order, byte 3 = alpha) over every pixel of `span`.

@@ -295,6 +295,35 @@ fn invalid_op_leaves_every_frame_untouched() {
     assert_eq!(b, orig);
 }
 
+/// Checks and draws raw commands on one frame (what `render` does after resolving).
+fn execute(
+    f: &mut HostFrame<'_>,
+    cmds: &[CdCmd],
+    weights: &[u32],
+    images: &ImageStore,
+) -> Result<()> {
+    execute_text(f, cmds, weights, images, &[], &[])
+}
+
+fn execute_text(
+    f: &mut HostFrame<'_>,
+    cmds: &[CdCmd],
+    weights: &[u32],
+    images: &ImageStore,
+    glyphs: &[crate::cmd::CdGlyph],
+    atlas: &[u8],
+) -> Result<()> {
+    let src = Sources {
+        images,
+        glyphs,
+        atlas,
+    };
+    let info = f.info();
+    check_cmds(0, info, cmds, weights, &src)?;
+    draw_frame(f.data_mut(), info, cmds, weights, &src, &mut Scratch::new());
+    Ok(())
+}
+
 #[test]
 fn execute_rejects_commands_outside_the_frame() {
     let (mut d, info) = buffer(8, 8, 0, PixelFormat::Rgba);
@@ -323,6 +352,24 @@ fn execute_rejects_commands_outside_the_frame() {
         let gauss = CdCmd { param: 1, ..gauss };
         let heavy = [u32::MAX, 0, 0];
         assert!(execute(&mut f, &[gauss], &heavy, &ImageStore::new()).is_err());
+        let text = CdCmd {
+            op: crate::cmd::CD_OP_TEXT,
+            param: 0,
+            aux: 1,
+            ..good
+        };
+        let glyph = crate::cmd::CdGlyph {
+            x: 0,
+            y: 0,
+            w: 4,
+            h: 4,
+            atlas: 1,
+        };
+        let im = ImageStore::new();
+        assert!(execute_text(&mut f, &[text], &[], &im, &[glyph], &[255; 16]).is_err());
+        assert!(execute_text(&mut f, &[text], &[], &im, &[], &[255; 17]).is_err());
+        let two = CdCmd { aux: 2, ..text };
+        assert!(execute_text(&mut f, &[two], &[], &im, &[glyph], &[255; 17]).is_err());
     }
     assert_eq!(d, orig);
     let mut f = HostFrame::new(&mut d, info).unwrap();

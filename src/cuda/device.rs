@@ -9,8 +9,8 @@ use cudarc::driver::result::{self as cu, DriverError};
 use cudarc::driver::sys;
 
 use super::plan::{Plan, THREADS};
-use crate::cmd::{CdBlurJob, CdCmd, CdFrame, CdImage, CdRegion, CdTileItem};
-use crate::draw::{ImageId, ImageStore};
+use crate::cmd::{CdBlurJob, CdCmd, CdFrame, CdGlyph, CdImage, CdRegion, CdTileItem};
+use crate::draw::{ImageId, ImageStore, Resolved};
 use crate::error::{Error, Result};
 
 use super::context::{CtxGuard, cuda};
@@ -98,8 +98,11 @@ struct Layout {
     cmds: usize,
     weights: usize,
     images: usize,
+    glyphs: usize,
     /// Pixels of the overlay images this submission uploads.
     pixels: usize,
+    /// Atlas bytes this submission uploads.
+    atlas: usize,
     boxes: usize,
     items: usize,
     jobs: usize,
@@ -140,8 +143,8 @@ pub(crate) struct Device {
     pub(crate) stream: sys::CUstream,
     /// composite.cu, blur.cu.
     modules: [sys::CUmodule; 2],
-    f_composite: sys::CUfunction,
-    f_composite_plain: sys::CUfunction,
+    /// Composite kernels by phase content: [plain, text, overlay, overlay + text].
+    f_composite: [sys::CUfunction; 4],
     f_pass1: sys::CUfunction,
     f_pass2: sys::CUfunction,
     staging: PinnedBuf,
@@ -156,6 +159,12 @@ pub(crate) struct Device {
     /// Images the current submission uploads: (image handle, uid, byte offset in the
     /// staging upload).
     uploads: Vec<(u32, u64, usize)>,
+    /// The glyph atlas on this device: a copy of the first `atlas_len` bytes of the
+    /// atlas of font store `atlas_key.0` at generation `atlas_key.1`. Only bytes added
+    /// since are uploaded (the atlas is append-only).
+    atlas: DevBuf,
+    atlas_key: (u64, u64),
+    atlas_len: usize,
     /// Recorded after each submission; waited on before staging is reused.
     done: sys::CUevent,
     /// Recorded on the legacy stream by `follow_legacy_stream` (created on first use).
@@ -190,14 +199,16 @@ impl Device {
             ctx,
             stream: std::ptr::null_mut(),
             modules: [std::ptr::null_mut(); 2],
-            f_composite: std::ptr::null_mut(),
-            f_composite_plain: std::ptr::null_mut(),
+            f_composite: [std::ptr::null_mut(); 4],
             f_pass1: std::ptr::null_mut(),
             f_pass2: std::ptr::null_mut(),
             staging: PinnedBuf::default(),
             upload: DevBuf::default(),
             scratch: DevBuf::default(),
             images: HashMap::new(),
+            atlas: DevBuf::default(),
+            atlas_key: (0, 0),
+            atlas_len: 0,
             store_versions: Vec::new(),
             table: Vec::new(),
             uploads: Vec::new(),
@@ -226,8 +237,12 @@ impl Device {
             unsafe { cu::module::get_function(module, cname) }.map_err(cuda("cuModuleGetFunction"))
         };
         let [composite, blur] = dev.modules;
-        dev.f_composite = get(composite, "cd_composite")?;
-        dev.f_composite_plain = get(composite, "cd_composite_plain")?;
+        dev.f_composite = [
+            get(composite, "cd_composite_plain")?,
+            get(composite, "cd_composite_text")?,
+            get(composite, "cd_composite_overlay")?,
+            get(composite, "cd_composite")?,
+        ];
         dev.f_pass1 = get(blur, "cd_blur_pass1")?;
         dev.f_pass2 = get(blur, "cd_blur_pass2")?;
         Ok(dev)
@@ -423,7 +438,7 @@ impl Device {
     pub(crate) fn submit(
         &mut self,
         plan: &Plan,
-        weights: &[u32],
+        resolved: &Resolved,
         store: &ImageStore,
         stream: Option<sys::CUstream>,
     ) -> Result<()> {
@@ -441,7 +456,7 @@ impl Device {
         let _g = CtxGuard::push(self.ctx)?;
         let stream = stream.unwrap_or(self.stream);
         let mut enqueued = false;
-        let result = self.enqueue(plan, weights, store, stream, &mut enqueued);
+        let result = self.enqueue(plan, resolved, store, stream, &mut enqueued);
         self.settle(stream, enqueued, result)
     }
 
@@ -464,6 +479,10 @@ impl Device {
                 }
             }
         }
+        if result.is_err() {
+            // The atlas upload may not have landed: upload everything next time.
+            self.atlas_len = 0;
+        }
         if result.is_err() && !self.uploads.is_empty() {
             if self.poisoned || self.wait().is_err() {
                 self.poisoned = true;
@@ -481,12 +500,31 @@ impl Device {
     fn enqueue(
         &mut self,
         plan: &Plan,
-        weights: &[u32],
+        resolved: &Resolved,
         store: &ImageStore,
         stream: sys::CUstream,
         enqueued: &mut bool,
     ) -> Result<()> {
         let pixel_bytes = self.prepare_images(plan, store)?;
+        let weights = resolved.weights();
+        let glyphs = resolved.glyphs();
+        // The atlas bytes this device lacks: all of them for another store or after the
+        // atlas was cleared or the device copy had to grow, else only the new ones.
+        let atlas = crate::draw::text::locked_atlas(resolved, store.fonts())?;
+        let atlas_bytes: &[u8] = atlas.as_deref().map_or(&[], |c| c.atlas.as_slice());
+        let mut atlas_from = 0usize;
+        if let Some(key) = resolved.atlas {
+            if key == self.atlas_key && self.atlas_len <= atlas_bytes.len() {
+                atlas_from = self.atlas_len;
+            }
+            if atlas_bytes.len() > self.atlas.cap {
+                atlas_from = 0;
+            }
+            self.atlas_len = 0; // until the upload is enqueued
+            self.atlas.reserve(atlas_bytes.len().max(16))?;
+            self.atlas_key = key;
+        }
+        let atlas_new = &atlas_bytes[atlas_from..];
 
         let mut l = Layout::default();
         let mut at = 0usize;
@@ -499,10 +537,12 @@ impl Device {
         l.cmds = section(size_of_val(plan.cmds.as_slice()));
         l.weights = section(size_of_val(weights));
         l.images = section(size_of_val(self.table.as_slice()).max(16));
+        l.glyphs = section(size_of_val(glyphs));
         l.boxes = section(size_of_val(plan.boxes.as_slice()));
         l.items = section(size_of_val(plan.items.as_slice()));
         l.jobs = section(size_of_val(plan.jobs.as_slice()));
         l.pixels = section(pixel_bytes);
+        l.atlas = section(atlas_new.len());
         l.total = at;
 
         let staging = self.staging.reserve(l.total)?;
@@ -525,6 +565,12 @@ impl Device {
             l.images,
             bytemuck::cast_slice::<CdImage, u8>(&self.table),
         );
+        put(
+            staging,
+            l.glyphs,
+            bytemuck::cast_slice::<CdGlyph, u8>(glyphs),
+        );
+        put(staging, l.atlas, atlas_new);
         put(
             staging,
             l.boxes,
@@ -579,11 +625,31 @@ impl Device {
             .result()
             .map_err(cuda("cuMemcpyHtoDAsync (overlay image)"))?;
         }
+        if !atlas_new.is_empty() {
+            // SAFETY: the atlas buffer holds atlas_bytes.len() >= atlas_from + the new
+            // bytes; staging as above.
+            unsafe {
+                sys::cuMemcpyHtoDAsync_v2(
+                    self.atlas.ptr + atlas_from as u64,
+                    self.staging.ptr.add(l.atlas) as *const c_void,
+                    atlas_new.len(),
+                    stream,
+                )
+            }
+            .result()
+            .map_err(cuda("cuMemcpyHtoDAsync (glyph atlas)"))?;
+        }
+        if resolved.atlas.is_some() {
+            self.atlas_len = atlas_bytes.len();
+        }
+        drop(atlas);
 
         let mut frames = base + l.frames as u64;
         let mut cmds = base + l.cmds as u64;
         let mut wts = base + l.weights as u64;
         let mut images = base + l.images as u64;
+        let mut glyph_arg = base + l.glyphs as u64;
+        let mut atlas_arg = self.atlas.ptr;
         let mut scratch_arg = scratch;
         for ph in &plan.phases {
             if ph.jobs.1 > 0 {
@@ -628,19 +694,17 @@ impl Device {
                 } else {
                     (0u64, (ph.tiles, ph.rows.1, 1))
                 };
-                let mut args: [*mut c_void; 6] = [
+                let mut args: [*mut c_void; 8] = [
                     (&mut frames) as *mut u64 as *mut c_void,
                     (&mut cmds) as *mut u64 as *mut c_void,
                     (&mut boxes) as *mut u64 as *mut c_void,
                     (&mut images) as *mut u64 as *mut c_void,
+                    (&mut glyph_arg) as *mut u64 as *mut c_void,
+                    (&mut atlas_arg) as *mut u64 as *mut c_void,
                     (&mut rows) as *mut u64 as *mut c_void,
                     (&mut items) as *mut u64 as *mut c_void,
                 ];
-                let f = if ph.overlay {
-                    self.f_composite
-                } else {
-                    self.f_composite_plain
-                };
+                let f = self.f_composite[usize::from(ph.text) | (usize::from(ph.overlay) << 1)];
                 self.launch(f, grid, stream, &mut args, "launch cd_composite")?;
             }
         }
@@ -669,6 +733,7 @@ impl Drop for Device {
                 self.staging.free();
                 self.upload.free();
                 self.scratch.free();
+                self.atlas.free();
                 for (_, mut img) in self.images.drain() {
                     img.buf.free();
                 }

@@ -210,11 +210,11 @@ impl CudaRenderer {
             let mut plan = std::mem::take(&mut self.plan);
             let built = plan.build(frames, &self.which, &self.resolved);
             let res = built.and_then(|()| {
-                let weights = std::mem::take(&mut self.resolved.weights);
+                let resolved = std::mem::take(&mut self.resolved);
                 let r = self
                     .device(gpu, start)
-                    .and_then(|d| d.submit(&plan, &weights, images, stream));
-                self.resolved.weights = weights;
+                    .and_then(|d| d.submit(&plan, &resolved, images, stream));
+                self.resolved = resolved;
                 r
             });
             self.plan = plan;

@@ -10,6 +10,7 @@
 pub mod png;
 pub(crate) mod resolve;
 pub mod scene;
+pub mod text;
 
 use crate::cmd::{
     CD_MAX_BORDER_WIDTH, CD_MAX_BOX_RADIUS, CD_MAX_EXPAND, CD_MAX_GAUSS_RADIUS,
@@ -21,6 +22,7 @@ use crate::geom::Rect;
 pub use resolve::{
     InvalidOps, Limits, ResolveOptions, Resolved, resolve_batch, resolve_batch_with,
 };
+pub use text::{Anchor, Font, FontId, FontStore, Halo, LabelOp, TextMetrics, TextOp, TextStyle};
 
 /// Accepted outline widths, in pixels.
 pub const BORDER_WIDTH_RANGE: std::ops::RangeInclusive<u32> = 1..=CD_MAX_BORDER_WIDTH;
@@ -138,12 +140,14 @@ pub struct OverlayOp {
 }
 
 /// One drawing operation.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Op {
     Box(BoxOp),
     Blur(BlurOp),
     Overlay(OverlayOp),
+    Text(TextOp),
+    Label(LabelOp),
 }
 
 impl From<BoxOp> for Op {
@@ -159,6 +163,16 @@ impl From<BlurOp> for Op {
 impl From<OverlayOp> for Op {
     fn from(v: OverlayOp) -> Self {
         Op::Overlay(v)
+    }
+}
+impl From<TextOp> for Op {
+    fn from(v: TextOp) -> Self {
+        Op::Text(v)
+    }
+}
+impl From<LabelOp> for Op {
+    fn from(v: LabelOp) -> Self {
+        Op::Label(v)
     }
 }
 
@@ -247,6 +261,26 @@ impl DrawList {
             filter: Filter::Bilinear,
         })
     }
+
+    /// Text with its first line's box's top-left corner at (x, y).
+    pub fn text(&mut self, x: f32, y: f32, text: impl Into<String>, style: TextStyle) -> &mut Self {
+        self.push(TextOp {
+            text: text.into(),
+            x,
+            y,
+            anchor: Anchor::Top,
+            style,
+        })
+    }
+
+    /// A label on a box, placed as nvdsosd places them (see [`LabelOp`]).
+    pub fn label(&mut self, rect: Rect, text: impl Into<String>, style: TextStyle) -> &mut Self {
+        self.push(LabelOp {
+            rect,
+            text: text.into(),
+            style,
+        })
+    }
 }
 
 impl AsRef<DrawList> for DrawList {
@@ -312,10 +346,16 @@ impl Image {
 pub trait ImageSizes {
     /// (width, height) of a registered image, `None` if the handle is unknown.
     fn image_size(&self, id: ImageId) -> Option<(u32, u32)>;
+
+    /// The fonts text ops use; `None`: text ops are errors.
+    fn fonts(&self) -> Option<&FontStore> {
+        None
+    }
 }
 
-/// The registry of overlay images: add an image once, draw it by handle from any
-/// backend. Images can be replaced and removed (an element whose `overlay-location`
+/// The registry of what draw lists refer to by handle: overlay images and fonts (with
+/// their glyph atlas, [`FontStore`]). Add an image or font once, draw it by handle from
+/// any backend. Images can be replaced and removed (an element whose `overlay-location`
 /// changes replaces its image rather than adding one per change). Every stored image
 /// has a process-unique id ([`ImageStore::uid`]) that changes when it is replaced, so
 /// backends cache by it: the CUDA backend uploads each image once per device and
@@ -329,11 +369,12 @@ pub struct ImageStore {
     free: Vec<u32>,
     live: usize,
     version: u64,
+    fonts: FontStore,
 }
 
 static NEXT_STORE_OR_IMAGE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-fn next_uid() -> u64 {
+pub(crate) fn next_uid() -> u64 {
     NEXT_STORE_OR_IMAGE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
@@ -345,6 +386,7 @@ impl Default for ImageStore {
             free: Vec::new(),
             live: 0,
             version: 0,
+            fonts: FontStore::default(),
         }
     }
 }
@@ -429,11 +471,30 @@ impl ImageStore {
     pub fn is_empty(&self) -> bool {
         self.live == 0
     }
+
+    /// Registers a font; [`FontId::DEFAULT`] (the built-in DejaVu Sans) always is.
+    pub fn add_font(&mut self, font: Font) -> FontId {
+        self.fonts.add(font)
+    }
+
+    /// The fonts and their glyph atlas.
+    pub fn fonts(&self) -> &FontStore {
+        &self.fonts
+    }
+
+    /// Size of `text` at `size` px in `font` (see [`FontStore::measure`]).
+    pub fn measure_text(&self, font: FontId, size: u32, text: &str) -> crate::Result<TextMetrics> {
+        self.fonts.measure(font, size, text)
+    }
 }
 
 impl ImageSizes for ImageStore {
     fn image_size(&self, id: ImageId) -> Option<(u32, u32)> {
         self.get(id).map(|i| (i.width(), i.height()))
+    }
+
+    fn fonts(&self) -> Option<&FontStore> {
+        Some(&self.fonts)
     }
 }
 

@@ -2,13 +2,14 @@
 //! backend executes. All rounding, clipping and range checks happen here, once, on the
 //! host, so backends cannot disagree on geometry.
 
+use super::text::{self, Anchor, FontStore, TextCache, TextStyle};
 use super::{
     Align, BLUR_RADIUS_RANGE, BORDER_WIDTH_RANGE, BlurKind, BlurOp, BoxOp, DrawList, EXPAND_RANGE,
     GAUSS_SIGMA_RANGE, ImageSizes, Op, OverlayOp, PIXELATE_BLOCK_RANGE,
 };
 use crate::cmd::{
     CD_FILTER_BILINEAR, CD_FILTER_NEAREST, CD_GAUSS_SHIFT, CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS,
-    CD_OP_OVERLAY, CD_OP_PIXELATE, CD_OP_RECT, CD_OP_SOLID, CdCmd, CdRegion,
+    CD_OP_OVERLAY, CD_OP_PIXELATE, CD_OP_RECT, CD_OP_SOLID, CD_OP_TEXT, CdCmd, CdGlyph, CdRegion,
 };
 use crate::color::Color;
 use crate::error::{Error, Result};
@@ -24,6 +25,9 @@ pub struct Limits {
     pub max_ops_per_list: usize,
     /// Most ops in one call, all frames together (default 262144).
     pub max_ops_per_batch: usize,
+    /// Most glyphs in one call, all text layers of all frames together (default
+    /// 1048576: 64 frames of 1000 labels of 16 characters).
+    pub max_glyphs_per_batch: usize,
 }
 
 impl Default for Limits {
@@ -31,6 +35,7 @@ impl Default for Limits {
         Self {
             max_ops_per_list: 16_384,
             max_ops_per_batch: 262_144,
+            max_glyphs_per_batch: 1 << 20,
         }
     }
 }
@@ -73,6 +78,11 @@ pub struct Resolved {
     /// Gaussian weight tables (Q16, each summing to exactly 1 << 16), referenced by
     /// `CdCmd::aux` of `CD_OP_BLUR_GAUSS` commands.
     pub(crate) weights: Vec<u32>,
+    /// Glyphs of the text layers (`CD_OP_TEXT`: param = first, aux = count).
+    pub(crate) glyphs: Vec<CdGlyph>,
+    /// The glyph atlas the glyphs point into: (font store uid, atlas generation), when
+    /// there is text.
+    pub(crate) atlas: Option<(u64, u64)>,
     /// Ops left out under [`InvalidOps::Skip`] in the last resolution.
     skipped: usize,
     /// The first [`KEPT_SKIP_ERRORS`] of their errors.
@@ -95,10 +105,17 @@ impl Resolved {
         &self.weights
     }
 
+    /// The glyphs of the text layers.
+    pub fn glyphs(&self) -> &[CdGlyph] {
+        &self.glyphs
+    }
+
     pub(crate) fn clear(&mut self) {
         self.cmds.clear();
         self.ranges.clear();
         self.weights.clear();
+        self.glyphs.clear();
+        self.atlas = None;
         self.skipped = 0;
         self.skipped_errors.clear();
     }
@@ -171,51 +188,100 @@ pub fn resolve_batch_with<L: AsRef<DrawList>>(
             limit: limits.max_ops_per_batch,
         });
     }
-    let result = (|| {
-        for (i, (info, list)) in frames.iter().zip(lists).enumerate() {
-            info.validate(i)?;
-            let start = out.cmds.len() as u32;
-            for (j, op) in list.as_ref().ops().iter().enumerate() {
-                let (cmds, weights) = (out.cmds.len(), out.weights.len());
-                let Err(e) = resolve_op(op, info, images, out) else {
-                    continue;
-                };
-                let e = match e {
-                    OpError::Invalid(reason) => Error::InvalidOp {
-                        frame: i,
-                        op: j,
-                        reason,
-                    },
-                    OpError::UnknownImage(image) => Error::UnknownImage {
-                        frame: i,
-                        op: j,
-                        image,
-                    },
-                };
-                if options.invalid_ops == InvalidOps::Reject {
-                    return Err(e);
-                }
-                // Nothing of the bad op may remain.
-                out.cmds.truncate(cmds);
-                out.weights.truncate(weights);
-                out.skipped += 1;
-                if out.skipped_errors.len() < KEPT_SKIP_ERRORS {
-                    out.skipped_errors.push(e.to_string());
-                }
-            }
-            out.ranges.push((start, out.cmds.len() as u32 - start));
+    let mut text: Option<std::sync::MutexGuard<'_, TextCache>> = None;
+    let mut result = resolve_frames(frames, lists, images, options, &mut text, out);
+    if matches!(&result, Err(Error::InvalidOp { reason, .. }) if reason == text::ATLAS_RESET) {
+        // The atlas filled up and was cleared mid-batch: masks resolved before that
+        // point into the old atlas, so resolve the batch again into the empty one.
+        out.clear();
+        result = resolve_frames(frames, lists, images, options, &mut text, out);
+        if let Err(Error::InvalidOp { reason, .. }) = &mut result
+            && reason == text::ATLAS_RESET
+        {
+            *reason = format!(
+                "the batch's glyphs need more than the atlas holds ({} bytes)",
+                text::MAX_ATLAS_BYTES
+            );
         }
-        Ok(())
-    })();
+    }
+    if let (Some(cache), Some(fonts)) = (&text, images.fonts()) {
+        out.atlas = Some((fonts.uid(), cache.generation));
+    }
     if result.is_err() {
         out.clear();
     }
     result
 }
 
+fn resolve_frames<'a, L: AsRef<DrawList>>(
+    frames: &[FrameInfo],
+    lists: &[L],
+    images: &'a dyn ImageSizes,
+    options: &ResolveOptions,
+    text: &mut Option<std::sync::MutexGuard<'a, TextCache>>,
+    out: &mut Resolved,
+) -> Result<()> {
+    for (i, (info, list)) in frames.iter().zip(lists).enumerate() {
+        info.validate(i)?;
+        let start = out.cmds.len() as u32;
+        for (j, op) in list.as_ref().ops().iter().enumerate() {
+            let (cmds, weights, glyphs) = (out.cmds.len(), out.weights.len(), out.glyphs.len());
+            let Err(e) = resolve_op(op, info, images, text, out) else {
+                if out.glyphs.len() > options.limits.max_glyphs_per_batch {
+                    return Err(Error::LimitExceeded {
+                        what: format!("{} glyphs in one batch", out.glyphs.len()),
+                        limit: options.limits.max_glyphs_per_batch,
+                    });
+                }
+                continue;
+            };
+            let e = match e {
+                OpError::Invalid(reason) => Error::InvalidOp {
+                    frame: i,
+                    op: j,
+                    reason,
+                },
+                OpError::UnknownImage(image) => Error::UnknownImage {
+                    frame: i,
+                    op: j,
+                    image,
+                },
+                OpError::UnknownFont(font) => Error::UnknownFont {
+                    frame: i,
+                    op: j,
+                    font,
+                },
+                OpError::AtlasReset => {
+                    return Err(Error::InvalidOp {
+                        frame: i,
+                        op: j,
+                        reason: text::ATLAS_RESET.into(),
+                    });
+                }
+            };
+            if options.invalid_ops == InvalidOps::Reject {
+                return Err(e);
+            }
+            // Nothing of the bad op may remain.
+            out.cmds.truncate(cmds);
+            out.weights.truncate(weights);
+            out.glyphs.truncate(glyphs);
+            out.skipped += 1;
+            if out.skipped_errors.len() < KEPT_SKIP_ERRORS {
+                out.skipped_errors.push(e.to_string());
+            }
+        }
+        out.ranges.push((start, out.cmds.len() as u32 - start));
+    }
+    Ok(())
+}
+
 enum OpError {
     Invalid(String),
     UnknownImage(u32),
+    UnknownFont(u32),
+    /// The glyph atlas was cleared while resolving (the batch is resolved again).
+    AtlasReset,
 }
 
 fn check_rect(what: &str, r: &Rect) -> Result<(), OpError> {
@@ -223,10 +289,11 @@ fn check_rect(what: &str, r: &Rect) -> Result<(), OpError> {
         .map_err(|e| OpError::Invalid(format!("{what}: {e}")))
 }
 
-fn resolve_op(
+fn resolve_op<'a>(
     op: &Op,
     info: &FrameInfo,
-    images: &dyn ImageSizes,
+    images: &'a dyn ImageSizes,
+    text: &mut Option<std::sync::MutexGuard<'a, TextCache>>,
     out: &mut Resolved,
 ) -> Result<(), OpError> {
     let frame = PixelRect::frame(info.width, info.height);
@@ -234,7 +301,177 @@ fn resolve_op(
         Op::Box(b) => resolve_box(b, info, frame, out),
         Op::Blur(b) => resolve_blur(b, info, frame, out),
         Op::Overlay(o) => resolve_overlay(o, frame, images, out),
+        Op::Text(t) => {
+            for (name, v) in [("x", t.x), ("y", t.y)] {
+                if !v.is_finite() || v.abs() > crate::geom::MAX_COORD {
+                    return Err(OpError::Invalid(format!(
+                        "text {name} = {v} is not a finite number within +-{}",
+                        crate::geom::MAX_COORD
+                    )));
+                }
+            }
+            let place = Place::At {
+                x: round_away(t.x),
+                y: round_away(t.y),
+                anchor: t.anchor,
+            };
+            resolve_text(&t.text, place, &t.style, info, frame, images, text, out)
+        }
+        Op::Label(l) => {
+            check_rect("label rect", &l.rect)?;
+            let place = Place::Label(l.rect.to_pixels());
+            resolve_text(&l.text, place, &l.style, info, frame, images, text, out)
+        }
     }
+}
+
+fn round_away(v: f32) -> i32 {
+    f64::from(v).round() as i32
+}
+
+/// Where a text op goes: a point (with its anchor) or a label's box.
+enum Place {
+    At { x: i32, y: i32, anchor: Anchor },
+    Label(PixelRect),
+}
+
+/// A text op -> background box, halo layer, glyph layer (each only if visible).
+#[allow(clippy::too_many_arguments)]
+fn resolve_text<'a>(
+    s: &str,
+    place: Place,
+    style: &TextStyle,
+    info: &FrameInfo,
+    frame: PixelRect,
+    images: &'a dyn ImageSizes,
+    text: &mut Option<std::sync::MutexGuard<'a, TextCache>>,
+    out: &mut Resolved,
+) -> Result<(), OpError> {
+    text::check_text(style.size, s).map_err(OpError::Invalid)?;
+    if style.padding > text::MAX_PADDING {
+        return Err(OpError::Invalid(format!(
+            "text padding {} above {}",
+            style.padding,
+            text::MAX_PADDING
+        )));
+    }
+    if let Some(h) = style.halo
+        && !text::HALO_RANGE.contains(&h.width)
+    {
+        return Err(OpError::Invalid(format!(
+            "halo width {} outside {:?}",
+            h.width,
+            text::HALO_RANGE
+        )));
+    }
+    let fonts: &FontStore = images.fonts().ok_or(OpError::UnknownFont(style.font.0))?;
+    let font = fonts
+        .get(style.font)
+        .ok_or(OpError::UnknownFont(style.font.0))?;
+    let cache = text.get_or_insert_with(|| fonts.lock());
+    let atlas_err = |e: String| {
+        if e == text::ATLAS_RESET {
+            OpError::AtlasReset
+        } else {
+            OpError::Invalid(format!("text: {e}"))
+        }
+    };
+    let mut shaped = cache
+        .shape(style.font.0, font, style.size, s)
+        .map_err(atlas_err)?;
+    if let Some(h) = style.halo
+        && h.color.a > 0
+    {
+        shaped = cache
+            .halo(style.font.0, font, style.size, s, &shaped, h.width)
+            .map_err(atlas_err)?;
+    }
+    let m = shaped.metrics;
+    let pad = style.padding as i32;
+    // The text's origin: left end of the first line's box, and its top.
+    let (ox, top) = match place {
+        Place::At { x, y, anchor } => match anchor {
+            Anchor::Top => (x, y),
+            Anchor::Baseline => (x, y.saturating_sub(m.ascent)),
+        },
+        Place::Label(r) => {
+            let (bw, bh) = (m.width + 2 * pad, m.height + 2 * pad);
+            let by = if r.y0 - bh < 0 { r.y0 } else { r.y0 - bh };
+            let bx = r.x0.min(info.width as i32 - bw).max(0);
+            (bx + pad, by + pad)
+        }
+    };
+    if let Some(bg) = style.background
+        && bg.a > 0
+    {
+        let r = PixelRect::new(
+            ox - pad,
+            top - pad,
+            ox + m.width + pad,
+            top + m.height + pad,
+        );
+        let clip = r.intersect(&frame);
+        if !r.is_empty() && !clip.is_empty() {
+            out.cmds.push(CdCmd {
+                inner: r.into(),
+                color: Color::TRANSPARENT.to_frame_order(info.format),
+                fill: bg.to_frame_order(info.format),
+                ..cmd(CD_OP_RECT, clip)
+            });
+        }
+    }
+    let baseline = top + m.ascent;
+    let layers = [
+        style.halo.and_then(|h| {
+            let masks = shaped.halos.iter().find(|(w, _)| *w == h.width)?;
+            Some((h.color, &masks.1))
+        }),
+        Some((style.color, &shaped.fill)),
+    ];
+    for (color, masks) in layers.into_iter().flatten() {
+        if color.a == 0 {
+            continue;
+        }
+        let first = out.glyphs.len();
+        let mut bbox: Option<PixelRect> = None;
+        for (g, &(px, py)) in masks.iter().zip(&shaped.pens) {
+            if g.w == 0 || g.h == 0 {
+                continue;
+            }
+            let x = ox.saturating_add(px).saturating_add(g.left);
+            let y = baseline.saturating_add(py).saturating_add(g.top);
+            let r = PixelRect::new(x, y, x + i32::from(g.w), y + i32::from(g.h));
+            let vis = r.intersect(&frame);
+            if vis.is_empty() {
+                continue;
+            }
+            bbox = Some(match bbox {
+                None => vis,
+                Some(b) => PixelRect::new(
+                    b.x0.min(vis.x0),
+                    b.y0.min(vis.y0),
+                    b.x1.max(vis.x1),
+                    b.y1.max(vis.y1),
+                ),
+            });
+            out.glyphs.push(CdGlyph {
+                x,
+                y,
+                w: g.w,
+                h: g.h,
+                atlas: g.off,
+            });
+        }
+        if let Some(clip) = bbox {
+            out.cmds.push(CdCmd {
+                param: first as u32,
+                aux: (out.glyphs.len() - first) as u32,
+                color: color.to_frame_order(info.format),
+                ..cmd(CD_OP_TEXT, clip)
+            });
+        }
+    }
+    Ok(())
 }
 
 fn cmd(op: u32, clip: PixelRect) -> CdCmd {
@@ -504,6 +741,7 @@ mod tests {
             limits: Limits {
                 max_ops_per_list: list,
                 max_ops_per_batch: batch,
+                ..Default::default()
             },
             ..Default::default()
         };

@@ -19,6 +19,16 @@
 //!   `{"pixelate":{"block":B}}`, `{"solid":{"color":[r,g,b,a]}}`; `expand` defaults to 0.
 //! - `overlay`: `image` is a PNG path relative to the scene file; `opacity` defaults
 //!   to 1, `filter` (`nearest` | `bilinear`) to bilinear.
+//! - `text`: `{"text": "person 0.97", "x": 10, "y": 20}` plus optional `anchor`
+//!   (`top`: (x, y) is the top-left of the first line's box, the default; `baseline`),
+//!   and the style fields below.
+//! - `label`: `{"left", "top", "width", "height", "text"}` (the box it labels, placed as
+//!   nvdsosd places labels) plus the style fields.
+//! - Style fields of `text` and `label`: `size` (px, default 16), `color` (default
+//!   white), `font` (a TTF/OTF/TTC path relative to the scene file; default the
+//!   built-in DejaVu Sans), `font_index` (face in a collection, default 0),
+//!   `background` (colour of a box behind the text), `padding` (px, default 2),
+//!   `halo` (`{"width": 1..3, "color": [...]}`).
 //! - Optional top-level frame settings, for tests and tools that create frames:
 //!   `width`, `height` (pixels), `format` (`rgba` | `bgra` | `rgbx` | `bgrx`, default
 //!   `rgba`) and `pitch` (bytes per row, default 4 x width).
@@ -31,6 +41,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub use super::png::{decode_png, encode_png};
+use super::text::{Anchor, Font, FontId, Halo, LabelOp, TextOp, TextStyle};
 use super::{
     Align, BlurKind, BlurOp, Border, BoxOp, DrawList, Filter, Image, ImageId, ImageStore, Op,
     OverlayOp, Resolved, resolve_batch,
@@ -63,6 +74,64 @@ pub enum SceneOp {
     Rect(RectSpec),
     Blur(BlurSpec),
     Overlay(OverlaySpec),
+    Text(TextSpec),
+    Label(LabelSpec),
+}
+
+/// Text at a point: `text`, `x`, `y`, optional `anchor` and style fields.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextSpec {
+    pub text: String,
+    pub x: f32,
+    pub y: f32,
+    #[serde(default)]
+    pub anchor: Anchor,
+    #[serde(default = "default_size")]
+    pub size: u32,
+    #[serde(default = "default_color")]
+    pub color: Color,
+    pub font: Option<String>,
+    #[serde(default)]
+    pub font_index: u32,
+    pub background: Option<Color>,
+    #[serde(default = "default_padding")]
+    pub padding: u32,
+    pub halo: Option<Halo>,
+}
+
+/// A label on a box: the box's `left`, `top`, `width`, `height`, `text` and style fields.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelSpec {
+    pub left: f32,
+    pub top: f32,
+    pub width: f32,
+    pub height: f32,
+    pub text: String,
+    #[serde(default = "default_size")]
+    pub size: u32,
+    #[serde(default = "default_color")]
+    pub color: Color,
+    pub font: Option<String>,
+    #[serde(default)]
+    pub font_index: u32,
+    pub background: Option<Color>,
+    #[serde(default = "default_padding")]
+    pub padding: u32,
+    pub halo: Option<Halo>,
+}
+
+fn default_size() -> u32 {
+    TextStyle::default().size
+}
+
+fn default_color() -> Color {
+    TextStyle::default().color
+}
+
+fn default_padding() -> u32 {
+    TextStyle::default().padding
 }
 
 /// A box: `left`, `top`, `width`, `height`, optional `border` and `fill`.
@@ -208,13 +277,28 @@ impl Scene {
         let scene = Scene::from_json(&text).map_err(in_file)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         scene
-            .into_loaded(|name| super::png::load_png(&dir.join(name)))
+            .into_loaded_with(
+                |name| super::png::load_png(&dir.join(name)),
+                |name, index| Font::from_path(dir.join(name), index),
+            )
             .map_err(in_file)
     }
 
     /// Loads images through `load` (called once per distinct path, as written in the
     /// scene), builds the draw lists and validates them (see [`LoadedScene`]).
-    pub fn into_loaded(self, mut load: impl FnMut(&str) -> Result<Image>) -> Result<LoadedScene> {
+    /// Fonts are read with [`Font::from_path`] as the paths are written (relative to
+    /// the working directory; [`Scene::load`] reads them relative to the scene file).
+    pub fn into_loaded(self, load: impl FnMut(&str) -> Result<Image>) -> Result<LoadedScene> {
+        self.into_loaded_with(load, |path, index| Font::from_path(path, index))
+    }
+
+    /// [`Scene::into_loaded`] with a font loader too (called once per distinct
+    /// (path, face index)).
+    pub fn into_loaded_with(
+        self,
+        mut load: impl FnMut(&str) -> Result<Image>,
+        mut load_font: impl FnMut(&str, u32) -> Result<Font>,
+    ) -> Result<LoadedScene> {
         if self.frames.is_empty() {
             return Err(Error::Scene(
                 "frames: empty, need at least one frame list".into(),
@@ -222,6 +306,27 @@ impl Scene {
         }
         let mut images = ImageStore::new();
         let mut paths: Vec<(String, ImageId)> = Vec::new();
+        let mut font_paths: Vec<(String, u32, FontId)> = Vec::new();
+        let mut font = |i: usize,
+                        j: usize,
+                        kind: &str,
+                        path: &Option<String>,
+                        index: u32,
+                        images: &mut ImageStore|
+         -> Result<FontId> {
+            let Some(path) = path else {
+                return Ok(FontId::DEFAULT);
+            };
+            if let Some((_, _, id)) = font_paths.iter().find(|(p, x, _)| p == path && *x == index) {
+                return Ok(*id);
+            }
+            let f = load_font(path, index).map_err(|e| {
+                Error::Scene(format!("frames[{i}][{j}].{kind}.font \"{path}\": {e}"))
+            })?;
+            let id = images.add_font(f);
+            font_paths.push((path.clone(), index, id));
+            Ok(id)
+        };
         let mut lists = Vec::with_capacity(self.frames.len());
         for (i, ops) in self.frames.iter().enumerate() {
             let mut list = DrawList::with_capacity(ops.len());
@@ -266,6 +371,34 @@ impl Scene {
                         }
                         .into()
                     }
+                    SceneOp::Text(t) => TextOp {
+                        text: t.text.clone(),
+                        x: t.x,
+                        y: t.y,
+                        anchor: t.anchor,
+                        style: TextStyle {
+                            font: font(i, j, "text", &t.font, t.font_index, &mut images)?,
+                            size: t.size,
+                            color: t.color,
+                            background: t.background,
+                            padding: t.padding,
+                            halo: t.halo,
+                        },
+                    }
+                    .into(),
+                    SceneOp::Label(l) => LabelOp {
+                        rect: Rect::new(l.left, l.top, l.width, l.height),
+                        text: l.text.clone(),
+                        style: TextStyle {
+                            font: font(i, j, "label", &l.font, l.font_index, &mut images)?,
+                            size: l.size,
+                            color: l.color,
+                            background: l.background,
+                            padding: l.padding,
+                            halo: l.halo,
+                        },
+                    }
+                    .into(),
                 };
                 list.push(op);
             }
@@ -306,6 +439,9 @@ fn validate(s: &LoadedScene) -> Result<()> {
         }
         Error::UnknownImage { frame, op, image } => {
             Error::Scene(format!("frames[{frame}][{op}]: unknown image {image}"))
+        }
+        Error::UnknownFont { frame, op, font } => {
+            Error::Scene(format!("frames[{frame}][{op}]: unknown font {font}"))
         }
         e => Error::Scene(e.to_string()),
     })

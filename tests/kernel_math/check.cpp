@@ -4,6 +4,9 @@
 //   check blend    -> for c, a, d in 0..=255: bytes 0 and 3 of apply_blend over [d; 4]
 //   check overlay  <- iw ih, iw*ih*4 image bytes, dw dh m nearest, dw*dh*4 background
 //                  -> dw*dh*4 bytes: the background with the overlay blended (RGBA)
+//   check text     <- w h color n, n glyphs (CdGlyph), atlas length, atlas bytes,
+//                     w*h*4 background
+//                  -> w*h*4 bytes: the background with the text layer blended (RGBA)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -29,6 +32,32 @@ int main(int argc, char** argv) {
                 }
             }
         fwrite(out.data(), 1, out.size(), stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "text") == 0) {
+        uint32_t hdr[4];
+        if (!read_exact(hdr, sizeof hdr)) return 3;
+        const uint32_t w = hdr[0], h = hdr[1], col = hdr[2], n = hdr[3];
+        std::vector<CdGlyph> glyphs(n);
+        if (!read_exact(glyphs.data(), n * sizeof(CdGlyph))) return 3;
+        uint32_t alen;
+        if (!read_exact(&alen, 4)) return 3;
+        std::vector<unsigned char> atlas(alen);
+        if (!read_exact(atlas.data(), alen)) return 3;
+        std::vector<uint32_t> frame(w * h);
+        if (!read_exact(frame.data(), frame.size() * 4)) return 3;
+        for (int y = 0; y < (int)h; y++)
+            for (int x = 0; x < (int)w; x++) {
+                uint32_t cov = 0; // the layer's rule: the largest mask byte of its glyphs
+                for (const CdGlyph& g : glyphs) {
+                    const int u = x - g.x, v = y - g.y;
+                    if (u < 0 || v < 0 || u >= (int)g.w || v >= (int)g.h) continue;
+                    const uint32_t m = atlas[g.atlas + (size_t)v * g.w + u];
+                    cov = m > cov ? m : cov;
+                }
+                frame[y * w + x] = coverage_blend(frame[y * w + x], col, cov, true);
+            }
+        fwrite(frame.data(), 4, frame.size(), stdout);
         return 0;
     }
     if (strcmp(argv[1], "overlay") == 0) {
