@@ -21,7 +21,7 @@ use criterion::Criterion;
 use cudadraw::cpu::CpuRenderer;
 use cudadraw::draw::{DrawList, ImageStore, Resolved, resolve_batch};
 use cudadraw::{FrameInfo, HostFrame, PixelFormat};
-use workloads::{BATCH, H, PITCH, W, pattern, w1_lists, w2_lists, w3_lists};
+use workloads::{BATCH, H, PITCH, W, pattern, w1_lists, w2_lists, w3_lists, w4_lists};
 
 struct Frames {
     data: Vec<Vec<u8>>,
@@ -69,11 +69,13 @@ fn main() {
     let w1f = w1_lists(true, BATCH);
     let w2 = w2_lists();
     let w3 = w3_lists(&mut store);
-    let workloads: [(&str, &[DrawList]); 4] = [
+    let w4 = w4_lists(16);
+    let workloads: [(&str, &[DrawList]); 5] = [
         ("W1 800 boxes, 4 px", &w1),
         ("W1f + alpha-80 fill", &w1f),
         ("W2 80 box blurs r = 15", &w2),
         ("W3 32 logos 256 x 256", &w3),
+        ("W4 800 labels, 16 px", &w4),
     ];
     let mut cpu = CpuRenderer::new();
     let mut frames = Frames::new();
@@ -143,7 +145,7 @@ fn dump_dir() -> Option<std::path::PathBuf> {
 /// medians, for the OpenCV comparison script.
 fn dump(
     dir: &std::path::Path,
-    workloads: &[(&str, &[DrawList]); 4],
+    workloads: &[(&str, &[DrawList]); 5],
     medians: &[f64],
     resolve_us: f64,
 ) {
@@ -172,6 +174,14 @@ fn dump(
                                 other => json!({"unsupported": format!("{other:?}")}),
                             },
                             Op::Overlay(o) => json!({"logo": rect(&o.rect), "opacity": o.opacity}),
+                            Op::Label(t) => json!({
+                                "label": rect(&t.rect),
+                                "text": t.text,
+                                "size": t.style.size,
+                                "color": col(&t.style.color),
+                                "background": t.style.background.map(|c| col(&c)),
+                                "padding": t.style.padding,
+                            }),
                             other => json!({"unsupported": format!("{other:?}")}),
                         })
                         .collect(),

@@ -17,7 +17,7 @@ use cudarc::driver::result as cu;
 use cudarc::driver::sys;
 
 mod workloads;
-use workloads::{BATCH, H, PITCH, W, w1_lists, w2_lists, w3_lists};
+use workloads::{BATCH, H, PITCH, W, w1_lists, w2_lists, w3_lists, w4_lists};
 
 const SAMPLES: usize = 200;
 const WARMUP: usize = 20;
@@ -197,6 +197,7 @@ fn main() {
     let w1f = w1_lists(true, BATCH);
     let w2 = w2_lists();
     let w3 = w3_lists(&mut store);
+    let w4 = w4_lists(16);
     let w5 = w1_lists(false, 1);
     let ev = Events::new(stream);
 
@@ -211,6 +212,7 @@ fn main() {
             "W1" => &w1,
             "W1f" => &w1f,
             "W2" => &w2,
+            "W4" => &w4,
             _ => &w3,
         };
         println!("{only}: {:.1} us", gpu_us(&mut cuda, &b, lists, &store));
@@ -226,6 +228,22 @@ fn main() {
     let g1f = gpu_us(&mut cuda, &b, &w1f, &store);
     let g2 = gpu_us(&mut cuda, &b, &w2, &store);
     let g3 = gpu_us(&mut cuda, &b, &w3, &store);
+    let g4 = gpu_us(&mut cuda, &b, &w4, &store);
+    // First use of a new text size: shaping, rasterising and uploading the glyphs of
+    // W4's label set, with the drawing (wall time of the one call).
+    let t = Instant::now();
+    cuda.render(&b.frames, &w4_lists(23), &store)
+        .expect("render");
+    let first_size_ms = t.elapsed().as_secs_f64() * 1e3;
+    // W4 wall time of one whole call in steady state (shaping cache warm).
+    let mut v: Vec<f64> = (0..WARMUP + SAMPLES)
+        .map(|_| {
+            let t = Instant::now();
+            cuda.render(&b.frames, &w4, &store).expect("render");
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    let g4_wall = median(&mut v[WARMUP..]);
     // W5: wall time of one whole host call, list building included.
     cuda.set_gpu_timing(0, false).expect("timing");
     let mut v: Vec<f64> = (0..WARMUP + SAMPLES)
@@ -233,7 +251,7 @@ fn main() {
             let t = Instant::now();
             let mut l = DrawList::with_capacity(100);
             for op in w5[0].ops() {
-                l.push(*op);
+                l.push(op.clone());
             }
             cuda.render(&b.frames[..1], &[&l], &store).expect("render");
             t.elapsed().as_secs_f64() * 1e6
@@ -246,6 +264,7 @@ fn main() {
     let c1 = map.ms(&b, &w1, &store);
     let c2 = map.ms(&b, &w2, &store);
     let c3 = map.ms(&b, &w3, &store);
+    let c4 = map.ms(&b, &w4, &store);
 
     println!(
         "\ncudadraw benchmarks on {} (batch of 8 1920x1080 RGBA frames)",
@@ -270,6 +289,15 @@ fn main() {
         "| W3 32 overlays 256x256 | {g3:.1} | {c3:.2} | {:.0}x |",
         c3 * 1e3 / g3
     );
+    println!(
+        "| W4 800 labels 16 px | {g4:.1} | {c4:.2} | {:.0}x |",
+        c4 * 1e3 / g4
+    );
+    println!("| W4 wall time of one call | {g4_wall:.1} | - | - |");
+    println!(
+        "| first use of a new text size (W4 labels at 23 px, wall) | {:.0} | - | - |",
+        first_size_ms * 1e3
+    );
     println!("| W5 1 frame, 100 boxes (wall) | {g5:.1} | - | - |");
     println!();
 
@@ -280,7 +308,13 @@ fn main() {
         .measurement_time(Duration::from_secs(1))
         .configure_from_args();
     let mut group = c.benchmark_group("cuda");
-    for (name, lists) in [("W1", &w1), ("W1f", &w1f), ("W2", &w2), ("W3", &w3)] {
+    for (name, lists) in [
+        ("W1", &w1),
+        ("W1f", &w1f),
+        ("W2", &w2),
+        ("W3", &w3),
+        ("W4", &w4),
+    ] {
         group.bench_function(name, |bch| {
             bch.iter_custom(|iters| {
                 let mut total = 0.0f64;

@@ -3,7 +3,8 @@
 
 Reads what `cargo bench --bench cpu -- --dump DIR` wrote (the exact ops of every
 workload and cudadraw's medians), runs the same workloads the way users write them
-today (cv2.rectangle, cv2.addWeighted, cv2.blur, a NumPy alpha blend) on the same
+today (cv2.rectangle, cv2.addWeighted, cv2.blur, a NumPy alpha blend, cv2.putText on
+a cv2.addWeighted background) on the same
 frames (8 x 1920x1080 RGBA, the same pattern) with OpenCV limited to the same number of
 threads, and writes DIR/table.md (one table with ratios) and DIR/cpu-bench.png.
 
@@ -68,6 +69,25 @@ def draw(op, img):
         k = 2 * op["radius"] + 1
         roi = img[y0:y1, x0:x1]
         roi[:] = cv2.blur(roi, (k, k), borderType=cv2.BORDER_REPLICATE)
+    elif "label" in op:
+        # What OpenCV users write for a detection label: measure, a translucent box
+        # above the box's corner (inside when it would leave the frame), the text.
+        scale = op["size"] / 22.0  # FONT_HERSHEY_SIMPLEX is about 22 px tall at scale 1
+        (tw, th), base = cv2.getTextSize(op["text"], cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        pad = op["padding"]
+        x0, y0, _, _ = edges(op["label"], img)
+        bw, bh = tw + 2 * pad, th + base + 2 * pad
+        by = y0 - bh if y0 - bh >= 0 else y0
+        bx = max(min(x0, img.shape[1] - bw), 0)
+        if op.get("background"):
+            c = op["background"]
+            roi = img[by : by + bh, bx : bx + bw]
+            col = np.empty_like(roi)
+            col[:] = c
+            a = c[3] / 255.0
+            cv2.addWeighted(col, a, roi, 1.0 - a, 0.0, dst=roi)
+        cv2.putText(img, op["text"], (bx + pad, by + pad + th), cv2.FONT_HERSHEY_SIMPLEX,
+                    scale, tuple(op["color"]), 1, cv2.LINE_AA)
     elif "logo" in op:
         x0, y0, x1, y1 = edges(op["logo"], img)
         src = LOGO[: y1 - y0, : x1 - x0].astype(np.uint16)
@@ -99,12 +119,14 @@ LABELS = {
     "W1f": "W1f + alpha-80 fill",
     "W2": "W2 80 box blurs r = 15",
     "W3": "W3 32 logos 256 x 256",
+    "W4": "W4 800 labels, 16 px",
 }
 PEER = {
     "W1": "cv2.rectangle",
     "W1f": "cv2.addWeighted + cv2.rectangle",
     "W2": "cv2.blur 31 x 31 per region",
     "W3": "NumPy alpha blend",
+    "W4": "cv2.addWeighted + cv2.putText (Hershey, AA)",
 }
 
 

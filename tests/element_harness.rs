@@ -163,3 +163,99 @@ fn an_element_with_an_early_warning_is_freed_when_never_started() {
         "the element outlived its last reference"
     );
 }
+
+#[test]
+fn rois_are_labelled_with_type_label_and_confidence() {
+    const LW: u32 = 160;
+    const LH: u32 = 96;
+    init();
+    let mut h = gst_check::Harness::new("cudadraw");
+    {
+        let el = h.element().unwrap();
+        for (k, v) in [
+            ("labels", "true"),
+            ("label-format", "{label} {confidence:.2}"),
+            ("font-size", "12"),
+            ("label-bg-color", "0xc0000000"),
+            ("outline-width", "1"),
+        ] {
+            el.set_property_from_str(k, v);
+        }
+    }
+    h.set_src_caps_str(&format!(
+        "video/x-raw,format=RGBA,width={LW},height={LH},framerate=30/1"
+    ));
+    let bg: Vec<u8> = (0..LW * LH * 4).map(|i| (i * 7 % 251) as u8).collect();
+    let mut buf = gst::Buffer::from_slice(bg.clone());
+    {
+        let b = buf.get_mut().unwrap();
+        let mut m = gst_video::VideoRegionOfInterestMeta::add(b, "person", (10, 30, 40, 50));
+        m.add_param(
+            gst::Structure::builder("detection")
+                .field("confidence", 0.9666f64)
+                .build(),
+        );
+        let mut m = gst_video::VideoRegionOfInterestMeta::add(b, "vehicle", (80, 2, 70, 40));
+        m.add_param(
+            gst::Structure::builder("cudadraw")
+                .field("label", "bus")
+                .field("confidence", 0.5f32)
+                .build(),
+        );
+        // No params: the type alone (the trailing space of the absent confidence is
+        // not drawn).
+        gst_video::VideoRegionOfInterestMeta::add(b, "dog", (140, 60, 30, 30));
+    }
+    let out = h.push_and_pull(buf).expect("a drawn buffer");
+    let got = out.map_readable().unwrap().to_vec();
+
+    let mut list = DrawList::new();
+    let b = Some(Border::new(1, Color::GREEN));
+    list.rect(Rect::new(10.0, 30.0, 40.0, 50.0), b, None);
+    list.rect(Rect::new(80.0, 2.0, 70.0, 40.0), b, None);
+    list.rect(Rect::new(140.0, 60.0, 30.0, 30.0), b, None);
+    let style = cudadraw::draw::TextStyle::new(12, Color::WHITE)
+        .font(cudadraw::draw::FontId(1))
+        .background(Color::rgba(0, 0, 0, 0xc0));
+    list.label(Rect::new(10.0, 30.0, 40.0, 50.0), "person 0.97", style);
+    list.label(Rect::new(80.0, 2.0, 70.0, 40.0), "bus 0.50", style);
+    list.label(Rect::new(140.0, 60.0, 30.0, 30.0), "dog", style);
+    let mut want = bg;
+    {
+        let info = FrameInfo::packed(LW, LH, PixelFormat::Rgba);
+        let mut frames = [HostFrame::new(&mut want, info).unwrap()];
+        let mut r = Renderer::new();
+        r.add_font(cudadraw::draw::Font::builtin());
+        r.render_host(&mut frames, &[list]).unwrap();
+    }
+    assert_eq!(
+        got, want,
+        "the element's labels differ from the documented list"
+    );
+    check_reference(
+        "harness_labels",
+        &Captured {
+            index: 0,
+            width: LW,
+            height: LH,
+            rgba: got.clone(),
+            raw: got,
+        },
+    );
+}
+
+#[test]
+fn a_bad_label_format_is_rejected_and_the_previous_one_stays() {
+    init();
+    let el = gst::ElementFactory::make("cudadraw").build().unwrap();
+    el.set_property("label-format", "{type}!");
+    el.set_property("label-format", "{nope}");
+    assert_eq!(el.property::<String>("label-format"), "{type}!");
+    let bad_font = gst::ElementFactory::make("cudadraw")
+        .property("font", "/nonexistent/font.ttf")
+        .build();
+    assert!(
+        bad_font.is_ok(),
+        "a missing font is a warning at draw time, not an error"
+    );
+}

@@ -141,6 +141,55 @@ fn random_scenes_match_cpu() {
 
 #[test]
 #[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
+fn thousands_of_labels_in_two_fonts_match_cpu() {
+    let Some(mut cuda) = gpu("thousands_of_labels_in_two_fonts_match_cpu") else {
+        return;
+    };
+    use cudadraw::draw::{FontId, TextStyle};
+    let mut cpu = CpuRenderer::new();
+    let mut store = ImageStore::new();
+    random_images(&mut rng(9), &mut store, 1);
+    let mut r = rng(77);
+    let info = FrameInfo::packed(1920, 1080, PixelFormat::Bgrx);
+    let lists: Vec<DrawList> = (0..8)
+        .map(|_| {
+            let mut l = DrawList::new();
+            for k in 0..1500 {
+                let rect = Rect::new(
+                    r.random_range(-50.0..1900.0),
+                    r.random_range(-30.0..1080.0),
+                    r.random_range(10.0..300.0),
+                    r.random_range(10.0..300.0),
+                );
+                l.outline(rect, cudadraw::Border::new(2, Color::GREEN));
+                let style = TextStyle::new(r.random_range(8..=40), Color::WHITE)
+                    .font(FontId(k % 2))
+                    .background(Color::rgba(0, 0, 0, 160));
+                let text = if k % 2 == 0 {
+                    format!("person 0.{:02}", k % 100)
+                } else {
+                    format!("车辆 {}号", k % 10)
+                };
+                l.label(rect, text, style);
+            }
+            l
+        })
+        .collect();
+    let init: Vec<Vec<u8>> = (0..8).map(|_| pattern(&mut r, info.min_len())).collect();
+    compare(
+        &mut cuda,
+        &mut cpu,
+        &store,
+        &[info; 8],
+        &init,
+        &lists,
+        Kind::Device,
+    )
+    .unwrap();
+}
+
+#[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn batches_of_1_8_64_match_cpu() {
     let Some(mut cuda) = gpu("batches_of_1_8_64_match_cpu") else {
         return;

@@ -142,7 +142,10 @@ fn text_coverage_and_blend_equal_the_cpu_renderer() {
         let color = Color::rgba(rng.random(), rng.random(), rng.random(), rng.random());
         let style = TextStyle::new(rng.random_range(6..=40u32), color);
         let text = texts[case % texts.len()];
-        let (x, y) = (rng.random_range(-10.0..60.0f32), rng.random_range(-10.0..30.0f32));
+        let (x, y) = (
+            rng.random_range(-10.0..60.0f32),
+            rng.random_range(-10.0..30.0f32),
+        );
         let mut l = DrawList::new();
         l.text(x, y, text, style);
         let bg: Vec<u8> = (0..w * h * 4).map(|_| rng.random()).collect();
@@ -165,7 +168,10 @@ fn text_coverage_and_blend_equal_the_cpu_renderer() {
         input.extend_from_slice(&atlas);
         input.extend_from_slice(&bg);
         let got = run(&exe, "text", &input);
-        assert_eq!(got, want, "case {case}: {text:?} at ({x}, {y}) in {style:?}");
+        assert_eq!(
+            got, want,
+            "case {case}: {text:?} at ({x}, {y}) in {style:?}"
+        );
         drawn += usize::from(want != bg);
     }
     assert!(drawn >= 30, "only {drawn} of 40 cases drew anything");

@@ -534,7 +534,7 @@ fn renderer(
         assert_eq!(id, ImageId(i as u32), "image handles are assigned in order");
     }
     let mut bufs: Vec<Vec<u8>> = frames.iter().map(FrameSpec::bytes).collect();
-    let dls: Vec<DrawList> = lists.iter().map(|l| l.iter().copied().collect()).collect();
+    let dls: Vec<DrawList> = lists.iter().map(|l| l.iter().cloned().collect()).collect();
     {
         let mut hfs: Vec<HostFrame<'_>> = bufs
             .iter_mut()

@@ -2,7 +2,7 @@
 //! CPU): the same seeded boxes, blurs and logos on the same 8 x 1080p RGBA frames.
 #![allow(dead_code)] // each bench uses a subset
 
-use cudadraw::draw::{BlurKind, DrawList, Filter, Image, ImageStore, OverlayOp};
+use cudadraw::draw::{BlurKind, DrawList, Filter, Image, ImageStore, OverlayOp, TextStyle};
 use cudadraw::{Border, Color, Rect};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -91,6 +91,27 @@ pub fn w3_lists(store: &mut ImageStore) -> Vec<DrawList> {
                     opacity: 1.0,
                     filter: Filter::Bilinear,
                 });
+            }
+            l
+        })
+        .collect()
+}
+
+/// W4: 100 labels per frame, "person 0.97"-like (11 to 13 characters), 16 px, white on
+/// a translucent black background, on random boxes (placed above their top-left corner).
+/// `size` other than 16 gives the same labels at another size (first-use cost).
+pub fn w4_lists(size: u32) -> Vec<DrawList> {
+    const CLASSES: [&str; 5] = ["person", "bicycle", "vehicle", "backpack", "handbag"];
+    let mut r = ChaCha8Rng::seed_from_u64(4);
+    let style = TextStyle::new(size, Color::WHITE).background(Color::rgba(0, 0, 0, 160));
+    (0..BATCH)
+        .map(|_| {
+            let mut l = DrawList::with_capacity(100);
+            for _ in 0..100 {
+                let rect = random_box(&mut r, 20.0, 400.0);
+                let class = CLASSES[r.random_range(0..CLASSES.len())];
+                let text = format!("{class} 0.{:02}", r.random_range(10..100));
+                l.label(rect, text, style);
             }
             l
         })

@@ -477,6 +477,12 @@ impl ImageStore {
         self.fonts.add(font)
     }
 
+    /// Replaces the font behind `id` (the glyph atlas starts over, since its masks
+    /// were of the old font); fails if `id` is not registered or is the built-in one.
+    pub fn replace_font(&mut self, id: FontId, font: Font) -> crate::Result<()> {
+        self.fonts.replace(id, font)
+    }
+
     /// The fonts and their glyph atlas.
     pub fn fonts(&self) -> &FontStore {
         &self.fonts

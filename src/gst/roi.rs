@@ -8,7 +8,14 @@
 //! reaches (a width of `G_MAXUINT` covers the rest of the frame, and a clamped edge
 //! draws exactly as the true one); a detection whose `cudadraw` param names no valid
 //! frame of the batch is left out and counted. On each frame, blurs (the `blur_types`)
-//! come first, then boxes, so boxes over blurred regions stay sharp.
+//! come first, then boxes, then labels (when [`RoiStyle::labels`] is set), so boxes
+//! and labels over blurred regions stay sharp.
+//!
+//! A label's text comes from [`RoiLabels::format`]: `{type}` (the ROI type), `{label}`
+//! and `{confidence}` / `{confidence:.N}` (from the ROI's `cudadraw` param, else its
+//! `detection` param: fields `label` (string) and `confidence` (number); `{label}`
+//! falls back to the type, a missing confidence prints nothing), `{id}` (the meta's
+//! id); `{{` and `}}` are braces.
 
 use gstreamer as gst;
 use gstreamer::glib;
@@ -16,7 +23,7 @@ use gstreamer::prelude::*;
 use gstreamer_video as gst_video;
 
 use crate::color::Color;
-use crate::draw::{Align, BlurKind, BlurOp, Border, BoxOp, DrawList};
+use crate::draw::{Align, BlurKind, BlurOp, Border, BoxOp, DrawList, LabelOp, TextStyle};
 use crate::geom::Rect;
 
 /// Detection edges are clamped this far outside the frame: farther than any outline
@@ -40,6 +47,101 @@ pub struct RoiStyle {
     pub blur: BlurKind,
     /// Pixels added on every side of blurred regions.
     pub expand: f32,
+    /// Labels on the boxes (not on blurred regions); `None`: no labels.
+    pub labels: Option<RoiLabels>,
+}
+
+/// How detections are labelled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoiLabels {
+    /// The text of each label (see the module docs); parse it with
+    /// [`RoiLabels::check_format`] first.
+    pub format: String,
+    pub style: TextStyle,
+}
+
+impl RoiLabels {
+    /// The element's default: `{label} {confidence:.2}` in white, 16 px, on a
+    /// translucent black box.
+    pub fn new() -> Self {
+        Self {
+            format: "{label} {confidence:.2}".into(),
+            style: TextStyle::new(16, Color::WHITE).background(Color::rgba(0, 0, 0, 160)),
+        }
+    }
+
+    /// Checks a label format: an error names the first unknown placeholder or
+    /// unbalanced brace.
+    pub fn check_format(format: &str) -> Result<(), String> {
+        format_label(format, "t", None, None, 0, &mut String::new())
+    }
+}
+
+impl Default for RoiLabels {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Formats a label into `out` (appended).
+fn format_label(
+    format: &str,
+    ty: &str,
+    label: Option<&str>,
+    confidence: Option<f64>,
+    id: i32,
+    out: &mut String,
+) -> Result<(), String> {
+    use std::fmt::Write;
+    let mut rest = format;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            out.push_str(&tail[..1]);
+            rest = &tail[2..];
+            continue;
+        }
+        if tail.starts_with('}') {
+            return Err(format!("unmatched '}}' in label format '{format}'"));
+        }
+        let Some(end) = tail.find('}') else {
+            return Err(format!("unclosed '{{' in label format '{format}'"));
+        };
+        let field = &tail[1..end];
+        let (name, spec) = field.split_once(':').unwrap_or((field, ""));
+        match (name, spec) {
+            ("type", "") => out.push_str(ty),
+            ("label", "") => out.push_str(label.unwrap_or(ty)),
+            ("id", "") => {
+                let _ = write!(out, "{id}");
+            }
+            ("confidence", spec) => {
+                let digits = match spec {
+                    "" => 2,
+                    s => s
+                        .strip_prefix('.')
+                        .and_then(|d| d.parse::<usize>().ok())
+                        .filter(|d| *d <= 6)
+                        .ok_or_else(|| {
+                            format!("'{{{field}}}': the precision is written '.N', N <= 6")
+                        })?,
+                };
+                if let Some(c) = confidence.filter(|c| c.is_finite()) {
+                    let _ = write!(out, "{c:.digits$}");
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "unknown placeholder '{{{field}}}' in label format '{format}' (known: \
+                     {{type}}, {{label}}, {{confidence}}, {{confidence:.N}}, {{id}})"
+                ));
+            }
+        }
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(())
 }
 
 impl Default for RoiStyle {
@@ -53,6 +155,7 @@ impl Default for RoiStyle {
             blur_types: Vec::new(),
             blur: BlurKind::Box { radius: 12 },
             expand: 0.0,
+            labels: None,
         }
     }
 }
@@ -60,6 +163,8 @@ impl Default for RoiStyle {
 /// A detection, validated.
 #[derive(Debug, Clone, Copy)]
 struct Detection {
+    /// Its label's text in [`RoiDrawer::texts`] (empty without labels).
+    text: (u32, u32),
     /// Edges [x0, x1) x [y0, y1), in i64 so that no detection can overflow.
     edges: [i64; 4],
     blur: bool,
@@ -74,6 +179,8 @@ struct Detection {
 #[derive(Debug, Default)]
 pub struct RoiDrawer {
     items: Vec<Detection>,
+    /// The label texts of `items`, back to back.
+    texts: String,
     skipped: usize,
     reason: String,
 }
@@ -86,6 +193,7 @@ impl RoiDrawer {
     /// Reads the ROI metas of `buffer` (replacing the previous buffer's).
     pub fn collect(&mut self, buffer: &gst::BufferRef, style: &RoiStyle) {
         self.items.clear();
+        self.texts.clear();
         self.skipped = 0;
         self.reason.clear();
         for meta in buffer.iter_meta::<gst_video::VideoRegionOfInterestMeta>() {
@@ -115,7 +223,28 @@ impl RoiDrawer {
                 .map_or(style.outline_color, |(_, c)| *c);
             // (guint)-5 is what C code writes for -5.
             let (x0, y0) = (i64::from(x as i32), i64::from(y as i32));
+            let start = self.texts.len() as u32;
+            if let Some(labels) = style.labels.as_ref().filter(|_| !blur) {
+                let (label, confidence) = label_params(&meta);
+                // The format was checked when it was set; a bad one labels nothing.
+                if format_label(
+                    &labels.format,
+                    ty,
+                    label.as_deref(),
+                    confidence,
+                    meta.id(),
+                    &mut self.texts,
+                )
+                .is_err()
+                {
+                    self.texts.truncate(start as usize);
+                }
+                // A trailing space from an absent confidence is not drawn.
+                let trimmed = self.texts[start as usize..].trim_end().len();
+                self.texts.truncate(start as usize + trimmed);
+            }
             self.items.push(Detection {
+                text: (start, self.texts.len() as u32),
                 edges: [x0, y0, x0 + i64::from(w), y0 + i64::from(h)],
                 blur,
                 color,
@@ -173,6 +302,20 @@ impl RoiDrawer {
                 list.push(BoxOp { rect, border, fill });
             }
         }
+        let Some(labels) = &style.labels else {
+            return;
+        };
+        for d in self.items.iter().filter(on_frame).filter(|d| !d.blur) {
+            let text = &self.texts[d.text.0 as usize..d.text.1 as usize];
+            let Some(rect) = placed(d, size).filter(|_| !text.is_empty()) else {
+                continue;
+            };
+            list.push(LabelOp {
+                rect,
+                text: text.to_string(),
+                style: labels.style,
+            });
+        }
     }
 
     /// Detections of the buffer that will be drawn.
@@ -184,6 +327,24 @@ impl RoiDrawer {
     pub fn skipped(&self) -> (usize, &str) {
         (self.skipped, &self.reason)
     }
+}
+
+/// The label and confidence an ROI meta carries: param `cudadraw`, else `detection`.
+fn label_params(meta: &gst_video::VideoRegionOfInterestMeta) -> (Option<String>, Option<f64>) {
+    for name in ["cudadraw", "detection"] {
+        let Some(p) = meta.param(name) else {
+            continue;
+        };
+        let label = p.get::<String>("label").ok();
+        let confidence = p
+            .get::<f64>("confidence")
+            .ok()
+            .or_else(|| p.get::<f32>("confidence").ok().map(f64::from));
+        if label.is_some() || confidence.is_some() {
+            return (label, confidence);
+        }
+    }
+    (None, None)
 }
 
 /// A `cudadraw.frame` param value as a frame index (uint, or a non-negative int).
@@ -205,4 +366,39 @@ fn placed(d: &Detection, (w, h): (u32, u32)) -> Option<Rect> {
     let (x0, x1, y0, y1) = (cx(x0), cx(x1), cy(y0), cy(y1));
     (x1 > x0 && y1 > y0)
         .then(|| Rect::new(x0 as f32, y0 as f32, (x1 - x0) as f32, (y1 - y0) as f32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(format: &str, label: Option<&str>, confidence: Option<f64>) -> Result<String, String> {
+        let mut s = String::new();
+        format_label(format, "person", label, confidence, 7, &mut s).map(|()| s)
+    }
+
+    #[test]
+    fn label_formats() {
+        assert_eq!(
+            fmt("{type} {confidence:.2}", None, Some(0.9666)).unwrap(),
+            "person 0.97"
+        );
+        assert_eq!(
+            fmt("{label} {confidence}", Some("car"), Some(0.5)).unwrap(),
+            "car 0.50"
+        );
+        assert_eq!(fmt("{label}", None, None).unwrap(), "person");
+        assert_eq!(fmt("#{id} {{x}}", None, None).unwrap(), "#7 {x}");
+        assert_eq!(fmt("{confidence:.0}%", None, Some(0.4)).unwrap(), "0%");
+        assert_eq!(fmt("{type} {confidence}", None, None).unwrap(), "person ");
+        for bad in [
+            "{nope}",
+            "{type",
+            "type}",
+            "{confidence:3}",
+            "{confidence:.9}",
+        ] {
+            assert!(fmt(bad, None, None).is_err(), "{bad}");
+        }
+    }
 }

@@ -6,7 +6,8 @@ use std::ffi::c_void;
 
 use cudadraw::cuda::CudaRenderer;
 use cudadraw::draw::{
-    Align, BlurKind, BlurOp, Border, BoxOp, DrawList, Filter, Image, ImageStore, OverlayOp,
+    Align, Anchor, BlurKind, BlurOp, Border, BoxOp, DrawList, Filter, Font, FontId, Image,
+    ImageStore, LabelOp, OverlayOp, TextOp, TextStyle,
 };
 use cudadraw::{Color, FrameInfo, PixelFormat, Rect};
 use cudarc::driver::result as cu;
@@ -167,8 +168,16 @@ pub fn pattern(rng: &mut ChaCha8Rng, len: usize) -> Vec<u8> {
     v
 }
 
-/// A few random overlay images.
+/// A few random overlay images, and the tests' CJK font as [`FontId`] 1 (random lists
+/// with images draw text in both fonts).
 pub fn random_images(rng: &mut ChaCha8Rng, store: &mut ImageStore, n: usize) {
+    let cjk = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/scenes/fonts/wqy-microhei-subset.ttf"
+    );
+    if store.fonts().get(FontId(1)).is_none() {
+        store.add_font(Font::from_path(cjk, 0).expect("the tests' CJK font"));
+    }
     for _ in 0..n {
         let w = rng.random_range(1..=300u32);
         let h = rng.random_range(1..=300u32);
@@ -209,9 +218,42 @@ fn color(rng: &mut ChaCha8Rng) -> Color {
     Color::rgba(rng.random(), rng.random(), rng.random(), a)
 }
 
+const TEXTS: [&str; 10] = [
+    "person 0.97",
+    "car 0.81",
+    "id 1234",
+    "AVAWAY fi fl",
+    "two\nlines",
+    "Ελληνικά Кириллица",
+    "مرحبا بالعالم",
+    "监控摄像头 3号",
+    "x",
+    "12:34:56 cam 7",
+];
+
+/// A random text style: sizes 6..=96 (rarely 256), every anchor, backgrounds, halos.
+fn text_style(rng: &mut ChaCha8Rng, fonts: u32) -> TextStyle {
+    let size = match rng.random_range(0..20) {
+        0 => 256,
+        1 => 6,
+        2..=9 => rng.random_range(10..=20),
+        _ => rng.random_range(6..=96),
+    };
+    let mut s = TextStyle::new(size, color(rng)).font(FontId(rng.random_range(0..fonts)));
+    if rng.random_bool(0.4) {
+        s = s.background(color(rng)).padding(rng.random_range(0..=6));
+    }
+    if rng.random_bool(0.3) {
+        s = s.halo(rng.random_range(1..=3), color(rng));
+    }
+    s
+}
+
 /// A random but valid draw list for a `w` x `h` frame: boxes (every alignment, stroke
-/// and fill alpha), blurs of every kind, overlays of `nimages` images.
+/// and fill alpha), blurs of every kind, overlays of `nimages` images, text and labels
+/// (both fonts of [`random_images`] when `nimages` > 0, else the built-in one).
 pub fn random_list(rng: &mut ChaCha8Rng, w: u32, h: u32, n: usize, nimages: usize) -> DrawList {
+    let fonts = if nimages > 0 { 2 } else { 1 };
     let mut l = DrawList::with_capacity(n);
     // Blurs are the expensive ops on the CPU oracle: keep their share and size moderate
     // on big frames.
@@ -257,6 +299,28 @@ pub fn random_list(rng: &mut ChaCha8Rng, w: u32, h: u32, n: usize, nimages: usiz
                 rect.height.min(600.0),
             );
             l.push(BlurOp { rect, kind, expand });
+        } else if pick >= 0.85 {
+            let style = text_style(rng, fonts);
+            let text = TEXTS[rng.random_range(0..TEXTS.len())];
+            if rng.random_bool(0.5) {
+                l.push(LabelOp {
+                    rect,
+                    text: text.into(),
+                    style,
+                });
+            } else {
+                l.push(TextOp {
+                    text: text.into(),
+                    x: coord(rng, w),
+                    y: coord(rng, h),
+                    anchor: if rng.random_bool(0.5) {
+                        Anchor::Top
+                    } else {
+                        Anchor::Baseline
+                    },
+                    style,
+                });
+            }
         } else if pick < blur_share + 0.1 && nimages > 0 {
             l.push(OverlayOp {
                 image: cudadraw::ImageId(rng.random_range(0..nimages as u32)),

@@ -243,6 +243,28 @@ impl FontStore {
         FontId(self.fonts.len() as u32 - 1)
     }
 
+    pub(crate) fn replace(&mut self, id: FontId, font: Font) -> Result<()> {
+        if id == FontId::DEFAULT || id.0 as usize >= self.fonts.len() {
+            return Err(Error::InvalidFont(format!(
+                "cannot replace font {}: not a registered font of one's own",
+                id.0
+            )));
+        }
+        self.fonts[id.0 as usize] = Arc::new(font);
+        self.lock().reset();
+        Ok(())
+    }
+
+    /// The number of registered fonts (the built-in one included).
+    pub fn len(&self) -> usize {
+        self.fonts.len()
+    }
+
+    /// Always false: the built-in font is always there.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
     pub fn get(&self, id: FontId) -> Option<&Arc<Font>> {
         self.fonts.get(id.0 as usize)
     }

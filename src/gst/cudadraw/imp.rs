@@ -11,7 +11,7 @@ use gstreamer::subclass::prelude::*;
 use gstreamer_base as gst_base;
 use gstreamer_base::subclass::prelude::*;
 
-use super::settings::Settings;
+use super::settings::{self, Settings};
 use crate::draw::{Filter, ImageId, OverlayOp};
 use crate::geom::Rect;
 #[cfg(feature = "cuda")]
@@ -47,6 +47,9 @@ struct State {
     overlay: Option<Overlay>,
     /// Location whose loading failed (warned once, not retried per buffer).
     overlay_failed: Option<String>,
+    /// The `font` property's path last loaded as `settings::ELEMENT_FONT` (`None`: the
+    /// built-in font's copy), once that handle exists.
+    font: Option<Option<String>>,
     reporter: Reporter,
 }
 
@@ -58,6 +61,7 @@ impl State {
             roi: RoiDrawer::new(),
             overlay: None,
             overlay_failed: None,
+            font: None,
             reporter: Reporter::default(),
         }
     }
@@ -401,6 +405,37 @@ impl CudaDraw {
         }
     }
 
+    /// Registers the `font` property's font as `settings::ELEMENT_FONT` when it
+    /// changed (the built-in font when it is unset or fails to load: labels still
+    /// draw; the failure warns once per path).
+    fn sync_font(&self, state: &mut State, path: Option<&str>, messages: &mut Vec<gst::Message>) {
+        if state.font.as_ref().map(Option::as_deref) == Some(path) {
+            return;
+        }
+        let font = match path {
+            None => crate::draw::Font::builtin(),
+            Some(p) => crate::draw::Font::from_path(p, 0).unwrap_or_else(|e| {
+                let text = format!("font '{p}' not loaded, labels use the built-in font: {e}");
+                gst::warning!(CAT, imp = self, "{text}");
+                messages.push(report::warning_now(
+                    self.obj().upcast_ref(),
+                    gst::ResourceError::OpenRead,
+                    &text,
+                ));
+                crate::draw::Font::builtin()
+            }),
+        };
+        let images = state.drawer.renderer_mut().images_mut();
+        if images.fonts().get(settings::ELEMENT_FONT).is_some() {
+            if images.replace_font(settings::ELEMENT_FONT, font).is_err() {
+                return;
+            }
+        } else if images.add_font(font) != settings::ELEMENT_FONT {
+            return;
+        }
+        state.font = Some(path.map(str::to_string));
+    }
+
     fn draw_buffer(
         &self,
         buf: &mut gst::BufferRef,
@@ -416,6 +451,9 @@ impl CudaDraw {
         };
         let settings = lock(&self.settings);
         self.sync_overlay(state, settings.overlay_location.as_deref(), messages);
+        if settings.labels {
+            self.sync_font(state, settings.font.as_deref(), messages);
+        }
         state.drawer.set_fail_mode(settings.fail_mode.into());
         state.roi.collect(buf, &settings.style);
 

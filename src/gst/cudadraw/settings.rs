@@ -6,8 +6,8 @@ use gstreamer::prelude::*;
 
 use super::{BlurMode, FailModeProp, OutlineAlign};
 use crate::color::Color;
-use crate::draw::{Align, BlurKind};
-use crate::gst::roi::RoiStyle;
+use crate::draw::{Align, BlurKind, FontId};
+use crate::gst::roi::{RoiLabels, RoiStyle};
 
 const DEFAULT_OUTLINE_WIDTH: u32 = 3;
 const DEFAULT_OUTLINE_COLOR: u32 = 0xff00_ff00;
@@ -15,6 +15,13 @@ const DEFAULT_FILL_COLOR: u32 = 0;
 const DEFAULT_BLUR_STRENGTH: f64 = 12.0;
 const DEFAULT_REDACT_COLOR: u32 = 0xff00_0000;
 const DEFAULT_OPACITY: f64 = 1.0;
+const DEFAULT_LABEL_FORMAT: &str = "{label} {confidence:.2}";
+const DEFAULT_FONT_SIZE: u32 = 16;
+const DEFAULT_LABEL_COLOR: u32 = 0xffff_ffff;
+const DEFAULT_LABEL_BG_COLOR: u32 = 0xa000_0000;
+/// The element registers the `font` property's font under this handle (the built-in
+/// font's copy while none is loaded).
+pub(super) const ELEMENT_FONT: FontId = FontId(1);
 /// Overlay offsets beyond a frame's largest size only push the overlay out of view.
 const MAX_OVERLAY_OFFSET: i32 = crate::frame::MAX_DIMENSION as i32;
 
@@ -41,6 +48,12 @@ pub(super) struct Settings {
     pub(super) overlay_opacity: f64,
     pub(super) fail_mode: FailModeProp,
     pub(super) gpu_id: u32,
+    pub(super) labels: bool,
+    pub(super) label_format: String,
+    pub(super) font: Option<String>,
+    pub(super) font_size: u32,
+    pub(super) label_color: u32,
+    pub(super) label_bg_color: u32,
     /// The ROI policy's view of the settings above (kept in step by `apply_property`).
     pub(super) style: RoiStyle,
 }
@@ -82,6 +95,15 @@ impl Settings {
             blur_types: self.blur_types.clone(),
             blur,
             expand: self.expand as f32,
+            labels: self.labels.then(|| {
+                let mut l = RoiLabels::new();
+                l.format = self.label_format.clone();
+                l.style.size = self.font_size;
+                l.style.color = argb(self.label_color);
+                l.style.background = Some(argb(self.label_bg_color)).filter(|c| c.a > 0);
+                l.style.font = ELEMENT_FONT;
+                l
+            }),
         }
     }
 }
@@ -109,6 +131,12 @@ impl Default for Settings {
             overlay_opacity: DEFAULT_OPACITY,
             fail_mode: FailModeProp::Pass,
             gpu_id: 0,
+            labels: false,
+            label_format: DEFAULT_LABEL_FORMAT.into(),
+            font: None,
+            font_size: DEFAULT_FONT_SIZE,
+            label_color: DEFAULT_LABEL_COLOR,
+            label_bg_color: DEFAULT_LABEL_BG_COLOR,
             style: RoiStyle::default(),
         };
         s.style = s.roi_style();
@@ -265,6 +293,47 @@ pub(super) fn properties() -> Vec<glib::ParamSpec> {
                             drop it")
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecBoolean::builder("labels")
+                    .nick("Labels")
+                    .blurb("Label every boxed ROI (text from label-format) above its top-left \
+                            corner, inside when it would leave the frame")
+                    .default_value(false)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("label-format")
+                    .nick("Label format")
+                    .blurb("Label text: {type} (ROI type), {label} and {confidence} or \
+                            {confidence:.N} (from the ROI's 'cudadraw' or 'detection' param; \
+                            {label} falls back to the type), {id}")
+                    .default_value(Some(DEFAULT_LABEL_FORMAT))
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("font")
+                    .nick("Font")
+                    .blurb("TrueType/OpenType font file of the labels (unset: the built-in \
+                            DejaVu Sans)")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("font-size")
+                    .nick("Font size")
+                    .blurb("Label size in pixels per em")
+                    .minimum(crate::cmd::CD_MIN_TEXT_SIZE)
+                    .maximum(crate::cmd::CD_MAX_TEXT_SIZE)
+                    .default_value(DEFAULT_FONT_SIZE)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("label-color")
+                    .nick("Label colour")
+                    .blurb("Label text colour, 0xAARRGGBB")
+                    .default_value(DEFAULT_LABEL_COLOR)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("label-bg-color")
+                    .nick("Label background")
+                    .blurb("Colour of the box behind each label, 0xAARRGGBB (alpha 0: none)")
+                    .default_value(DEFAULT_LABEL_BG_COLOR)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecUInt::builder("gpu-id")
                     .nick("GPU")
                     .blurb("CUDA device whose context the element offers its CUDA neighbours \
@@ -297,6 +366,12 @@ impl Settings {
             "overlay-opacity" => self.overlay_opacity.to_value(),
             "fail-mode" => self.fail_mode.to_value(),
             "gpu-id" => self.gpu_id.to_value(),
+            "labels" => self.labels.to_value(),
+            "label-format" => self.label_format.to_value(),
+            "font" => self.font.to_value(),
+            "font-size" => self.font_size.to_value(),
+            "label-color" => self.label_color.to_value(),
+            "label-bg-color" => self.label_bg_color.to_value(),
             _ => return None,
         })
     }
@@ -376,6 +451,32 @@ impl Settings {
             "overlay-opacity" => s.overlay_opacity = value.get().unwrap_or(DEFAULT_OPACITY),
             "fail-mode" => s.fail_mode = value.get().unwrap_or_default(),
             "gpu-id" => s.gpu_id = value.get().unwrap_or(0),
+            "labels" => s.labels = value.get().unwrap_or(false),
+            "label-format" => {
+                let text: String = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| DEFAULT_LABEL_FORMAT.into());
+                match RoiLabels::check_format(&text) {
+                    Ok(()) => s.label_format = text,
+                    Err(e) => {
+                        rejected = Some(format!(
+                            "label-format rejected (the previous value stays): {e}"
+                        ));
+                    }
+                }
+            }
+            "font" => {
+                s.font = value
+                    .get()
+                    .ok()
+                    .flatten()
+                    .filter(|p: &String| !p.is_empty())
+            }
+            "font-size" => s.font_size = value.get().unwrap_or(DEFAULT_FONT_SIZE),
+            "label-color" => s.label_color = value.get().unwrap_or(DEFAULT_LABEL_COLOR),
+            "label-bg-color" => s.label_bg_color = value.get().unwrap_or(DEFAULT_LABEL_BG_COLOR),
             _ => {}
         }
         s.style = s.roi_style();
