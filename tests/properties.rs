@@ -1,10 +1,14 @@
 //! Property tests of the CPU renderer on random frames and random (often invalid)
 //! draw lists: nothing outside the ops' reach or in row padding changes, alpha 0
 //! changes nothing, x bytes never change, nothing panics, and a call with an invalid
-//! op leaves every frame of the batch untouched.
+//! op leaves every frame of the batch untouched. Text and labels included; and the
+//! glyph atlas only grows: earlier glyphs keep their bytes and draw the same.
 
 use cudadraw::cpu::CpuRenderer;
-use cudadraw::draw::{BlurKind, BlurOp, BoxOp, OverlayOp, Resolved, resolve_batch};
+use cudadraw::draw::{
+    Anchor, BlurKind, BlurOp, BoxOp, FontId, LabelOp, OverlayOp, Resolved, TextOp, TextStyle,
+    resolve_batch,
+};
 use cudadraw::{
     Align, Border, Color, DrawList, Filter, FrameInfo, HostFrame, Image, ImageId, ImageStore, Op,
     PixelFormat, PixelRect, Rect,
@@ -121,10 +125,51 @@ fn op(valid: bool) -> BoxedStrategy<Op> {
                 fill: Some(Color::RED),
             })
         });
-    if valid {
-        prop_oneof![boxes, blurs, overlays].boxed()
+    let size = if valid {
+        (6u32..=40).boxed()
     } else {
-        prop_oneof![10 => boxes, 10 => blurs, 10 => overlays, 1 => bad_rect].boxed()
+        prop_oneof![6 => 6u32..=40, 1 => prop_oneof![Just(5u32), Just(257)]].boxed()
+    };
+    let text = prop::sample::select(vec!["person 0.97", "AV\nWa", "x", "", "Ελλ مرحبا"]);
+    let style = (
+        size,
+        color(),
+        prop::option::of(color()),
+        0u32..=4,
+        prop::option::of((1u32..=3, color())),
+    )
+        .prop_map(|(size, color, bg, pad, halo)| {
+            let mut s = TextStyle::new(size, color).padding(pad);
+            s.background = bg;
+            if let Some((w, c)) = halo {
+                s = s.halo(w, c);
+            }
+            s
+        })
+        .boxed();
+    let texts = (coord(), coord(), text.clone(), any::<bool>(), style.clone()).prop_map(
+        |(x, y, text, base, style)| {
+            Op::Text(TextOp {
+                text: text.into(),
+                x,
+                y,
+                anchor: if base { Anchor::Baseline } else { Anchor::Top },
+                style,
+            })
+        },
+    );
+    let labels = (rect(), text, style).prop_map(|(rect, text, style)| {
+        Op::Label(LabelOp {
+            rect,
+            text: text.into(),
+            style,
+        })
+    });
+    if valid {
+        prop_oneof![boxes, blurs, overlays, texts, labels].boxed()
+    } else {
+        prop_oneof![10 => boxes, 10 => blurs, 10 => overlays, 5 => texts, 5 => labels, 1 => bad_rect]
+            .boxed()
     }
 }
 
@@ -161,12 +206,39 @@ fn render(info: FrameInfo, data: &mut [u8], l: &DrawList, s: &ImageStore) -> cud
 }
 
 /// An upper bound of the pixels an op may touch, computed from the op itself (not
-/// from the resolver): its rectangle grown by stroke, expansion and a rounding pixel.
-fn reach(op: &Op) -> PixelRect {
+/// from the resolver): its rectangle grown by stroke, expansion and a rounding pixel;
+/// for text, its measured box grown by padding, halo and one em of ink overhang (a
+/// label anywhere from the frame's left edge to its box's right).
+fn reach(op: &Op, s: &ImageStore) -> PixelRect {
+    let text_box = |style: &TextStyle, text: &str| {
+        let m = s
+            .measure_text(style.font, style.size, text)
+            .expect("measurable text");
+        let g = (style.padding + style.size + style.halo.map_or(0, |h| h.width)) as f32;
+        (m, g)
+    };
     let (r, grow) = match op {
         Op::Box(b) => (b.rect, b.border.map_or(0.0, |b| b.width as f32)),
         Op::Blur(b) => (b.rect, b.expand.ceil()),
         Op::Overlay(o) => (o.rect, 0.0),
+        Op::Text(t) => {
+            let (m, g) = text_box(&t.style, &t.text);
+            let top = match t.anchor {
+                Anchor::Top => t.y,
+                _ => t.y - m.ascent as f32,
+            };
+            let r = Rect::new(t.x, top, m.width as f32, m.height as f32);
+            (r, g)
+        }
+        Op::Label(l) => {
+            let (m, g) = text_box(&l.style, &l.text);
+            let h = (m.height + 2 * l.style.padding as i32) as f32;
+            let x0 = 0.0f32.min(l.rect.left);
+            let x1 = (l.rect.left + l.rect.width.abs()).max(0.0)
+                + (m.width + 2 * l.style.padding as i32) as f32;
+            let r = Rect::new(x0, l.rect.top - h, x1 - x0, 2.0 * h + l.rect.height.abs());
+            (r, g)
+        }
         other => unreachable!("not handled here: {other:?}"),
     };
     let lo = |a: f32| (a - grow).floor() as i32 - 1;
@@ -209,7 +281,7 @@ proptest! {
         resolve_batch(&[info], &[&l], &s, &mut res).expect("valid list resolves");
         let clips: Vec<PixelRect> = res.cmds().iter().map(|c| c.clip.into()).collect();
         // ... and an independent bound from the ops themselves.
-        let reaches: Vec<PixelRect> = l.ops().iter().map(reach).collect();
+        let reaches: Vec<PixelRect> = l.ops().iter().map(|o| reach(o, &s)).collect();
         for y in 0..info.height as usize {
             for x in 0..info.width as usize {
                 if !pixel_changed(info, &orig, &d, x, y) {
@@ -241,6 +313,10 @@ proptest! {
         }
         l.overlay(clear, overlay, 1.0);
         l.overlay(ImageId(0), overlay, 0.0);
+        // Text of alpha 0 without a background; a label whose every colour is clear.
+        let clear_text = TextStyle::new(14, Color::rgba(255, 255, 255, 0)).halo(2, Color::TRANSPARENT);
+        l.text(overlay.left, overlay.top, "person 0.97", clear_text);
+        l.label(overlay, "car", clear_text.background(Color::rgba(9, 9, 9, 0)));
         let orig = buffer(info, seed as u8);
         let mut d = orig.clone();
         render(info, &mut d, &l, &s).expect("valid list renders");
@@ -321,5 +397,119 @@ fn renderer_is_reusable_across_layouts() {
         }
         render(info, &mut b, &l, &s).expect("render");
         assert!(a == b, "{w}x{h}: reused renderer differs from a fresh one");
+    }
+}
+
+#[test]
+fn the_glyph_atlas_only_grows_and_earlier_glyphs_draw_the_same() {
+    let s = ImageStore::new();
+    let info = FrameInfo::packed(120, 40, PixelFormat::Rgba);
+    let draw = |text: &str| {
+        let mut l = DrawList::new();
+        l.text(
+            3.0,
+            4.0,
+            text,
+            TextStyle::new(18, Color::rgba(250, 240, 10, 200)),
+        );
+        let mut d = buffer(info, 3);
+        render(info, &mut d, &l, &s).expect("text renders");
+        d
+    };
+    let first = draw("abc 0.97");
+    let atlas = s.fonts().atlas_bytes();
+    assert!(!atlas.is_empty());
+    // New glyphs, sizes and a halo: the atlas grows ...
+    draw("xyz QRST");
+    let mut l = DrawList::new();
+    l.text(
+        0.0,
+        0.0,
+        "abc",
+        TextStyle::new(31, Color::WHITE).halo(3, Color::BLACK),
+    );
+    render(info, &mut buffer(info, 0), &l, &s).expect("text renders");
+    let grown = s.fonts().atlas_bytes();
+    assert!(grown.len() > atlas.len());
+    // ... without touching a byte of the earlier masks, which still draw the same.
+    assert_eq!(&grown[..atlas.len()], &atlas[..]);
+    assert_eq!(draw("abc 0.97"), first);
+    assert_eq!(
+        s.fonts().atlas_len(),
+        grown.len(),
+        "known glyphs are not added again"
+    );
+}
+
+#[test]
+fn bad_text_input_is_a_typed_error_and_draws_nothing() {
+    let s = ImageStore::new();
+    let info = FrameInfo::packed(32, 16, PixelFormat::Rgba);
+    let ok = |l: &mut DrawList| {
+        l.fill(Rect::new(0.0, 0.0, 8.0, 8.0), Color::RED);
+    };
+    let cases: Vec<(&str, Box<dyn Fn(&mut DrawList)>)> = vec![
+        (
+            "size 5",
+            Box::new(|l| {
+                l.text(0.0, 0.0, "a", TextStyle::new(5, Color::WHITE));
+            }),
+        ),
+        (
+            "size 257",
+            Box::new(|l| {
+                l.text(0.0, 0.0, "a", TextStyle::new(257, Color::WHITE));
+            }),
+        ),
+        (
+            "1,000,000 characters",
+            Box::new(|l| {
+                l.text(0.0, 0.0, "x".repeat(1_000_000), TextStyle::default());
+            }),
+        ),
+        (
+            "unknown font",
+            Box::new(|l| {
+                l.text(0.0, 0.0, "a", TextStyle::default().font(FontId(7)));
+            }),
+        ),
+        (
+            "NaN position",
+            Box::new(|l| {
+                l.text(f32::NAN, 0.0, "a", TextStyle::default());
+            }),
+        ),
+        (
+            "halo 4",
+            Box::new(|l| {
+                l.text(0.0, 0.0, "a", TextStyle::default().halo(4, Color::BLACK));
+            }),
+        ),
+        (
+            "padding 1000",
+            Box::new(|l| {
+                l.text(0.0, 0.0, "a", TextStyle::default().padding(1000));
+            }),
+        ),
+        (
+            "label with an infinite box",
+            Box::new(|l| {
+                l.label(
+                    Rect::new(0.0, 0.0, f32::INFINITY, 4.0),
+                    "a",
+                    TextStyle::default(),
+                );
+            }),
+        ),
+    ];
+    for (what, add) in cases {
+        let mut l = DrawList::new();
+        ok(&mut l);
+        add(&mut l);
+        let orig = buffer(info, 1);
+        let mut d = orig.clone();
+        let e = render(info, &mut d, &l, &s).expect_err(what);
+        assert!(e.to_string().contains("op 1"), "{what}: {e}");
+        assert!(d == orig, "{what}: something was drawn");
     }
 }
