@@ -136,14 +136,21 @@ fn attach_detector(pad: &gst::Pad, w: u32, h: u32) {
         if let Some(gst::PadProbeData::Buffer(ref mut buffer)) = info.data {
             let n = frame.fetch_add(1, Ordering::Relaxed);
             let buf = buffer.make_mut();
-            for (ty, x, y, dw, dh) in detections(n, w, h) {
+            for (i, (ty, x, y, dw, dh)) in detections(n, w, h).into_iter().enumerate() {
                 let (x0, y0) = (x.clamp(0, w as i64), y.clamp(0, h as i64));
                 let (x1, y1) = ((x + dw).clamp(0, w as i64), (y + dh).clamp(0, h as i64));
                 if x1 > x0 && y1 > y0 {
-                    gst_video::VideoRegionOfInterestMeta::add(
+                    let mut meta = gst_video::VideoRegionOfInterestMeta::add(
                         buf,
                         ty,
                         (x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32),
+                    );
+                    // A detector's confidence, as the element's labels read it.
+                    let confidence = 0.75 + ((n * 7 + i as u64 * 13) % 25) as f64 / 100.0;
+                    meta.add_param(
+                        gst::Structure::builder("detection")
+                            .field("confidence", confidence)
+                            .build(),
                     );
                 }
             }
@@ -206,6 +213,7 @@ fn launch_line(a: &Args, path: Path, up: &str, down: &str) -> String {
          ! {caps} ! {pre}identity name=detector \
          ! cudadraw name=draw outline-width=4 fill-color=0x20ffffff \
              class-colors=person=0xffff4040,car=0xff40a0ff,ball=0xffffe000 \
+             labels=true label-format=\"{{label}} {{confidence:.2}}\" font-size={fs} label-bg-color=0xb0000000 \
              blur-types=face,license-plate blur-kind=pixelate blur-strength=10 expand=4 \
              overlay-location=\"{logo}\" overlay-x=-16 overlay-y=16 overlay-width=96 overlay-height=96 overlay-opacity=0.9 \
          ! {post}video/x-raw,format=RGBA ! tee name=t \
@@ -217,6 +225,7 @@ fn launch_line(a: &Args, path: Path, up: &str, down: &str) -> String {
          videotestsrc num-buffers={n} pattern=zone-plate kx2=20 ky2=20 kt=1 ! video/x-raw,format=RGBA,width={zw},height={zh},framerate=30/1 ! mix.sink_1 \
          videotestsrc num-buffers={n} pattern=circular ! video/x-raw,format=RGBA,width={bw},height={bh},framerate=30/1 ! mix.sink_2 \
          videotestsrc num-buffers={n} pattern=ball background-color=0x00000000 ! {caps} ! mix.sink_3",
+        fs = (h / 30).clamp(10, 40),
         zx = w / 20,
         zy = h / 20,
         by = h * 7 / 10,
