@@ -534,14 +534,9 @@ unsafe fn read_frame<'a>(
                     _ => read_object::<abi::RectParamsV6>(d, limits),
                 };
                 match r {
-                    Ok((o, text_issue)) => {
-                        if let Some(why) = text_issue {
-                            issues.push(|| {
-                                format!(
-                                    "frame {id}, object {}: {why}: label left out",
-                                    objects.len()
-                                )
-                            });
+                    Ok((o, left_out)) => {
+                        for why in left_out {
+                            issues.push(|| format!("frame {id}, object {}: {why}", objects.len()));
                         }
                         objects.push(o);
                     }
@@ -589,7 +584,7 @@ unsafe fn read_frame<'a>(
 unsafe fn read_object<'a, R: RectLayout>(
     d: *const c_void,
     limits: &Limits,
-) -> Result<(ObjectMeta<'a>, Option<String>), String> {
+) -> Result<(ObjectMeta<'a>, Vec<String>), String> {
     let p = d.cast::<abi::ObjectMetaRaw<R>>();
     if !p.is_aligned() {
         return Err(format!("object meta at {d:p} is misaligned"));
@@ -597,14 +592,21 @@ unsafe fn read_object<'a, R: RectLayout>(
     // SAFETY: aligned (checked), valid by the contract.
     let o = unsafe { &*p };
     let rect = rect(&o.rect_params)?;
+    let mut left_out = Vec::new();
     // SAFETY: string pointers valid by the contract.
-    let (text, text_issue) = match unsafe { text(&o.text_params, limits) } {
-        Ok(t) => (t, None),
-        Err(e) => (None, Some(e)),
-    };
+    let text = unsafe { text(&o.text_params, limits) }.unwrap_or_else(|e| {
+        left_out.push(format!("text left out: {e}"));
+        None
+    });
     // SAFETY: mask data valid by the contract.
-    let mask = unsafe { mask(&o.mask_params, limits) }?;
-    let label = label(&o.obj_label)?;
+    let mask = unsafe { mask(&o.mask_params, limits) }.unwrap_or_else(|e| {
+        left_out.push(format!("mask left out: {e}"));
+        None
+    });
+    let label = label(&o.obj_label).unwrap_or_else(|e| {
+        left_out.push(format!("label left out: {e}"));
+        None
+    });
     Ok((
         ObjectMeta {
             class_id: o.class_id,
@@ -617,7 +619,7 @@ unsafe fn read_object<'a, R: RectLayout>(
             mask,
             label,
         },
-        text_issue,
+        left_out,
     ))
 }
 
