@@ -471,15 +471,17 @@ impl BufferDrawer {
         if let Some(fill) = fill {
             self.prepare(batch.frames().len());
             let nvds = nvds_facts(view, &self.nvds_meta);
-            self.metas.extend(batch.frames().iter().map(|f| FrameMeta {
-                index: f.index,
-                width: f.width,
-                height: f.height,
-                pts,
-                nvds: nvds
-                    .iter()
-                    .find(|n| n.batch_id as usize == f.index)
-                    .copied(),
+            self.metas.extend(batch.frames().iter().map(|f| {
+                FrameMeta {
+                    index: f.index,
+                    width: f.width,
+                    height: f.height,
+                    pts,
+                    nvds: nvds
+                        .iter()
+                        .find(|n| n.batch_id as usize == f.index)
+                        .copied(),
+                }
             }));
             fill(&self.metas, view, &mut self.lists);
             self.filled = true;

@@ -39,6 +39,10 @@ pub struct OsdOptions {
     /// Where box borders lie relative to the rect (cudadraw's choice; nvdsosd's
     /// exact stroke placement is not claimed).
     pub align: Align,
+    /// Most ops [`draw_frame`] lets a list hold (default: the draw model's
+    /// [`crate::draw::Limits`] per list); items past it are counted, not drawn, so
+    /// one frame with too many objects cannot make the whole batch fail.
+    pub max_ops: usize,
 }
 
 impl Default for OsdOptions {
@@ -52,6 +56,7 @@ impl Default for OsdOptions {
             blur: BlurKind::Pixelate { block: 16 },
             expand: 0.0,
             align: Align::Inside,
+            max_ops: crate::draw::Limits::default().max_ops_per_list,
         }
     }
 }
@@ -82,6 +87,8 @@ pub struct OsdCounts {
     pub lines_waiting: usize,
     pub arrows_waiting: usize,
     pub circles_waiting: usize,
+    /// Items left out because the list reached [`OsdOptions::max_ops`].
+    pub over_limit: usize,
 }
 
 impl OsdCounts {
@@ -115,8 +122,14 @@ pub fn rect_of(r: &OsdRect) -> Rect {
 /// circles, texts), in metadata order.
 pub fn draw_frame(frame: &FrameMeta<'_>, options: &OsdOptions, list: &mut DrawList) -> OsdCounts {
     let mut n = OsdCounts::default();
+    // Every hook pushes at most one op: one check before each keeps the list bounded.
+    let full = |list: &DrawList, n: &mut OsdCounts| {
+        let full = list.len() >= options.max_ops;
+        n.over_limit += usize::from(full);
+        full
+    };
     for o in &frame.objects {
-        if options.blur_class_ids.contains(&o.class_id) {
+        if options.blur_class_ids.contains(&o.class_id) && !full(list, &mut n) {
             list.push(BlurOp {
                 rect: rect_of(&o.rect),
                 kind: options.blur,
@@ -129,7 +142,10 @@ pub fn draw_frame(frame: &FrameMeta<'_>, options: &OsdOptions, list: &mut DrawLi
         if options.blur_class_ids.contains(&o.class_id) {
             continue;
         }
-        if options.display_bbox && push_box(list, &o.rect, options.align) == Hook::Drawn {
+        if options.display_bbox
+            && !full(list, &mut n)
+            && push_box(list, &o.rect, options.align) == Hook::Drawn
+        {
             n.boxes += 1;
         }
         if options.display_mask
@@ -140,6 +156,7 @@ pub fn draw_frame(frame: &FrameMeta<'_>, options: &OsdOptions, list: &mut DrawLi
         }
         if options.display_text
             && let Some(t) = &o.text
+            && !full(list, &mut n)
         {
             n.label(push_label(list, t));
         }
@@ -147,7 +164,7 @@ pub fn draw_frame(frame: &FrameMeta<'_>, options: &OsdOptions, list: &mut DrawLi
     if options.display_meta {
         for d in &frame.displays {
             for r in &d.rects {
-                if push_box(list, r, options.align) == Hook::Drawn {
+                if !full(list, &mut n) && push_box(list, r, options.align) == Hook::Drawn {
                     n.boxes += 1;
                 }
             }
@@ -168,7 +185,9 @@ pub fn draw_frame(frame: &FrameMeta<'_>, options: &OsdOptions, list: &mut DrawLi
             }
             if options.display_text {
                 for t in &d.texts {
-                    n.label(push_label(list, t));
+                    if !full(list, &mut n) {
+                        n.label(push_label(list, t));
+                    }
                 }
             }
         }

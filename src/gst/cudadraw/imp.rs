@@ -700,6 +700,7 @@ impl NvdsReport {
             t.lines_waiting += c.lines_waiting;
             t.arrows_waiting += c.arrows_waiting;
             t.circles_waiting += c.circles_waiting;
+            t.over_limit += c.over_limit;
         }
     }
 
@@ -718,6 +719,13 @@ impl NvdsReport {
     fn warning(&self) -> Option<String> {
         if let Some(e) = &self.error {
             return Some(format!("cudadraw: DeepStream metadata not drawn: {e}"));
+        }
+        if self.counts.over_limit > 0 {
+            return Some(format!(
+                "cudadraw: {} DeepStream item(s) left out: a frame's draw list reached the \
+                 draw model's limit of ops per frame",
+                self.counts.over_limit
+            ));
         }
         (!self.issues.is_empty()).then(|| {
             format!(

@@ -431,12 +431,21 @@ impl Default for NvdsSettings {
 #[repr(u32)]
 #[enum_type(name = "GstCudaDrawProcessMode")]
 pub enum ProcessMode {
-    #[enum_value(name = "CPU (accepted, ignored: the path follows the memory)", nick = "cpu")]
+    #[enum_value(
+        name = "CPU (accepted, ignored: the path follows the memory)",
+        nick = "cpu"
+    )]
     Cpu = 0,
     #[default]
-    #[enum_value(name = "GPU (accepted, ignored: the path follows the memory)", nick = "gpu")]
+    #[enum_value(
+        name = "GPU (accepted, ignored: the path follows the memory)",
+        nick = "gpu"
+    )]
     Gpu = 1,
-    #[enum_value(name = "HW/VIC (accepted, ignored: the path follows the memory)", nick = "hw")]
+    #[enum_value(
+        name = "HW/VIC (accepted, ignored: the path follows the memory)",
+        nick = "hw"
+    )]
     Hw = 2,
 }
 
@@ -445,7 +454,10 @@ pub(crate) fn parse_class_ids(text: &str) -> Result<Vec<i32>, String> {
     text.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<i32>().map_err(|e| format!("'{s}' is not a class id: {e}")))
+        .map(|s| {
+            s.parse::<i32>()
+                .map_err(|e| format!("'{s}' is not a class id: {e}"))
+        })
         .collect()
 }
 
@@ -459,16 +471,37 @@ fn nvds_properties() -> Vec<glib::ParamSpec> {
             .build()
     };
     vec![
-        flag("nvds-meta", "DeepStream metadata",
-            "Draw the NvDsBatchMeta of the buffer (objects, display metas) as nvdsosd does", true),
-        flag("display-bbox", "Display boxes", "Draw object boxes (nvdsosd's display-bbox)", true),
-        flag("display-text", "Display text",
+        flag(
+            "nvds-meta",
+            "DeepStream metadata",
+            "Draw the NvDsBatchMeta of the buffer (objects, display metas) as nvdsosd does",
+            true,
+        ),
+        flag(
+            "display-bbox",
+            "Display boxes",
+            "Draw object boxes (nvdsosd's display-bbox)",
+            true,
+        ),
+        flag(
+            "display-text",
+            "Display text",
             "Draw object labels and display-meta texts (nvdsosd's display-text; until the text \
-             op lands only label backgrounds are drawn)", true),
-        flag("display-mask", "Display masks",
-            "Draw instance masks (nvdsosd's display-mask; waits for the mask op: nothing drawn yet)", true),
-        flag("display-clock", "Display clock",
-            "Draw a clock (nvdsosd's display-clock; waits for the text op: nothing drawn yet)", false),
+             op lands only label backgrounds are drawn)",
+            true,
+        ),
+        flag(
+            "display-mask",
+            "Display masks",
+            "Draw instance masks (nvdsosd's display-mask; waits for the mask op: nothing drawn yet)",
+            true,
+        ),
+        flag(
+            "display-clock",
+            "Display clock",
+            "Draw a clock (nvdsosd's display-clock; waits for the text op: nothing drawn yet)",
+            false,
+        ),
         glib::ParamSpecString::builder("clock-format")
             .nick("Clock format")
             .blurb("strftime format of the clock (display-clock)")
@@ -477,14 +510,18 @@ fn nvds_properties() -> Vec<glib::ParamSpec> {
             .build(),
         glib::ParamSpecEnum::builder_with_default("process-mode", ProcessMode::Gpu)
             .nick("Process mode")
-            .blurb("nvdsosd's process-mode, accepted for drop-in compatibility and ignored: \
-                    cudadraw draws CUDA memory on the GPU and host memory on the CPU")
+            .blurb(
+                "nvdsosd's process-mode, accepted for drop-in compatibility and ignored: \
+                    cudadraw draws CUDA memory on the GPU and host memory on the CPU",
+            )
             .mutable_playing()
             .build(),
         glib::ParamSpecString::builder("blur-class-ids")
             .nick("Blurred class ids")
-            .blurb("Comma-separated class ids (e.g. '0,2') whose objects are blurred or redacted \
-                    (blur-kind, blur-strength, expand) instead of boxed")
+            .blurb(
+                "Comma-separated class ids (e.g. '0,2') whose objects are blurred or redacted \
+                    (blur-kind, blur-strength, expand) instead of boxed",
+            )
             .mutable_playing()
             .build(),
     ]
@@ -521,7 +558,11 @@ impl NvdsSettings {
             }
             "process-mode" => self.process_mode = value.get().unwrap_or_default(),
             "blur-class-ids" => {
-                let text: String = value.get::<Option<String>>().ok().flatten().unwrap_or_default();
+                let text: String = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
                 match parse_class_ids(&text) {
                     Ok(ids) => {
                         self.blur_class_ids = ids;
@@ -552,6 +593,7 @@ impl Settings {
             blur: self.style.blur,
             expand: self.style.expand,
             align: self.style.outline_align,
+            ..Default::default()
         }
     }
 }
