@@ -345,10 +345,11 @@ fn null_batch_cycles_and_huge_lists_are_bounded() {
     assert_eq!(e.unwrap_err(), MetaError::Null("NvDsBatchMeta"));
 
     let mut b = SynthBatch::new(MetaAbi::Ds9);
-    let mut f = SynthFrame::default();
-    f.objects = vec![obj(0, rect(1.0, 1.0, 4.0, 4.0, 1, RED, None), "a"); 3];
-    f.object_cycle = true;
-    b.frames.push(f);
+    b.frames.push(SynthFrame {
+        objects: vec![obj(0, rect(1.0, 1.0, 4.0, 4.0, 1, RED, None), "a"); 3],
+        object_cycle: true,
+        ..Default::default()
+    });
     let built = b.build();
     let start = std::time::Instant::now();
     // SAFETY: as above.
@@ -378,24 +379,10 @@ fn null_batch_cycles_and_huge_lists_are_bounded() {
 
     // 10,000 objects on one frame are all read.
     let mut b = SynthBatch::new(MetaAbi::Ds6To7);
-    let mut f = SynthFrame::default();
-    f.objects = (0..10_000)
-        .map(|i| {
-            obj(
-                i % 5,
-                rect(
-                    (i % 90) as f32,
-                    (i / 90 % 60) as f32,
-                    4.0,
-                    4.0,
-                    1,
-                    RED,
-                    None,
-                ),
-                "o",
-            )
-        })
-        .collect();
+    let f = SynthFrame {
+        objects: many_objects(),
+        ..Default::default()
+    };
     b.frames.push(f);
     let built = b.build();
     // SAFETY: as above.
@@ -713,23 +700,7 @@ fn hostile_metadata_through_the_element_passes_the_buffer_on() {
         batch_id: 1,
         ..Default::default()
     };
-    big.objects = (0..10_000)
-        .map(|i| {
-            obj(
-                i % 5,
-                rect(
-                    (i % 90) as f32,
-                    (i / 90 % 60) as f32,
-                    4.0,
-                    4.0,
-                    1,
-                    RED,
-                    None,
-                ),
-                "o",
-            )
-        })
-        .collect();
+    big.objects = many_objects();
     meta.frames.push(big);
     let (before, got) = run_batch(&mut h, &meta);
     assert_ne!(got[1], before[1], "the 10,000 objects were drawn");
@@ -779,4 +750,21 @@ fn probe_sees_deepstream_facts_and_objects_and_draws_like_the_element() {
         assert_eq!(classes, &[0, 2, 3]);
     }
     check_pictures("nvds_probe", &got);
+}
+
+fn many_objects() -> Vec<SynthObject> {
+    (0..10_000)
+        .map(|i| {
+            let r = rect(
+                (i % 90) as f32,
+                (i / 90 % 60) as f32,
+                4.0,
+                4.0,
+                1,
+                RED,
+                None,
+            );
+            obj(i % 5, r, "o")
+        })
+        .collect()
 }

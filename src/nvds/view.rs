@@ -318,11 +318,11 @@ impl<'a> BatchMeta<'a> {
 ///
 /// # Safety
 /// Every node reachable within `limit` steps is null or a valid, aligned `GList`.
-unsafe fn walk<'i>(
+unsafe fn walk(
     mut node: *const GList,
     limit: usize,
     what: &str,
-    issues: &'i mut Issues,
+    issues: &mut Issues,
     mut f: impl FnMut(*const c_void, &mut Issues),
 ) {
     let mut n = 0usize;
@@ -385,7 +385,7 @@ unsafe fn c_str<'a>(p: *const c_char, max: usize) -> Result<Option<&'a str>, Str
 }
 
 /// The inline `obj_label` (NUL within the array, UTF-8).
-fn label<'a>(arr: &'a [c_char; abi::MAX_LABEL_SIZE]) -> Result<Option<&'a str>, String> {
+fn label(arr: &[c_char; abi::MAX_LABEL_SIZE]) -> Result<Option<&str>, String> {
     // SAFETY: c_char and u8 have the same size and alignment.
     let bytes: &[u8] = unsafe { std::slice::from_raw_parts(arr.as_ptr().cast(), arr.len()) };
     let len = bytes
