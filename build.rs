@@ -237,7 +237,14 @@ fn deepstream_meta_bindings(out: &Path) {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/opt/nvidia/deepstream/deepstream"));
     let includes = dir.join("sources/includes");
-    let headers = ["nvdsmeta.h", "gstnvdsmeta.h", "gstnvdsinfer.h"];
+    // nvll_osd_struct.h first: some versions' nvds_roi_meta.h uses its types before
+    // nvdsmeta.h includes it.
+    let headers = [
+        "nvll_osd_struct.h",
+        "nvdsmeta.h",
+        "gstnvdsmeta.h",
+        "gstnvdsinfer.h",
+    ];
     if !headers.iter().all(|h| includes.join(h).is_file()) {
         return;
     }

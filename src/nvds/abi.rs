@@ -736,9 +736,9 @@ mod deepstream_headers {
         assert_eq!(size_of::<NvDsMeta>(), size_of::<sys::NvDsMeta>());
 
         macro_rules! same {
-            ($ours:ty, $theirs:ty, $($f:ident = $g:ident),+) => {
+            ($ours:ty, $theirs:ty, $($f:ident = $g:ident),+) => {{
                 $(assert_eq!(offset_of!($ours, $f), offset_of!($theirs, $g), "{}", stringify!($f));)+
-            };
+            }};
         }
         same!(
             BatchMetaRaw,
