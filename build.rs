@@ -32,6 +32,7 @@ fn main() {
         compile_kernels(&root, &kernels, &out);
     }
     deepstream_bindings(&out);
+    deepstream_meta_bindings(&out);
 }
 
 fn generate_bindings(kernels: &Path, out: &Path) {
@@ -222,6 +223,71 @@ fn deepstream_bindings(out: &Path) {
         Err(e) => println!(
             "cargo:warning=DeepStream header {} found but bindgen failed: {e}",
             header.display()
+        ),
+    }
+}
+
+/// Bindgens DeepStream's metadata headers (nvdsmeta.h, gstnvdsmeta.h, gstnvdsinfer.h)
+/// when `DEEPSTREAM_DIR` (default: DeepStream's install) has them, for the layout
+/// check in `nvds::abi::deepstream_headers`; they need glib's and GStreamer's headers
+/// (pkg-config).
+fn deepstream_meta_bindings(out: &Path) {
+    println!("cargo::rustc-check-cfg=cfg(cudadraw_ds_meta_headers)");
+    let dir = env::var_os("DEEPSTREAM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/opt/nvidia/deepstream/deepstream"));
+    let includes = dir.join("sources/includes");
+    // nvll_osd_struct.h first: some versions' nvds_roi_meta.h uses its types before
+    // nvdsmeta.h includes it.
+    let headers = [
+        "nvll_osd_struct.h",
+        "nvdsmeta.h",
+        "gstnvdsmeta.h",
+        "gstnvdsinfer.h",
+    ];
+    if !headers.iter().all(|h| includes.join(h).is_file()) {
+        return;
+    }
+    for h in headers {
+        println!("cargo:rerun-if-changed={}", includes.join(h).display());
+    }
+    let cflags = Command::new("pkg-config")
+        .args(["--cflags", "gstreamer-1.0"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    let Some(cflags) = cflags else {
+        println!(
+            "cargo:warning=DeepStream metadata headers found but pkg-config gstreamer-1.0 failed: not checked"
+        );
+        return;
+    };
+    let wrapper = out.join("nvdsmeta_wrapper.h");
+    let text: String = headers
+        .iter()
+        .map(|h| format!("#include \"{h}\"\n"))
+        .collect();
+    if fs::write(&wrapper, text).is_err() {
+        println!("cargo:warning=cannot write {}", wrapper.display());
+        return;
+    }
+    let generated = bindgen::Builder::default()
+        .header(wrapper.to_string_lossy())
+        .clang_arg(format!("-I{}", includes.display()))
+        .clang_args(cflags.split_whitespace())
+        .allowlist_type("NvDs.*|NvOSD_.*|_NvDs.*|_NvOSD_.*")
+        .allowlist_var("MAX_ELEMENTS_IN_DISPLAY_META|MAX_LABEL_SIZE")
+        .layout_tests(false)
+        .generate();
+    match generated {
+        Ok(b) => match b.write_to_file(out.join("nvdsmeta_ds.rs")) {
+            Ok(()) => println!("cargo:rustc-cfg=cudadraw_ds_meta_headers"),
+            Err(e) => println!("cargo:warning=cannot write DeepStream metadata bindings: {e}"),
+        },
+        Err(e) => println!(
+            "cargo:warning=DeepStream metadata headers in {} found but bindgen failed: {e}",
+            includes.display()
         ),
     }
 }

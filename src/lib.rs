@@ -23,6 +23,7 @@ pub mod error;
 pub mod frame;
 pub mod geom;
 pub mod gst;
+pub mod nvds;
 pub mod nvmm;
 pub mod render;
 

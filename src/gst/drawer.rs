@@ -34,6 +34,10 @@ pub struct FrameMeta {
     pub height: u32,
     /// The buffer's presentation time stamp.
     pub pts: Option<gst::ClockTime>,
+    /// DeepStream's facts about this frame (source id, frame number, batch id,
+    /// timestamps), when the buffer carries an `NvDsBatchMeta` with a frame of this
+    /// index; its objects: [`crate::nvds::BatchMeta::from_buffer`].
+    pub nvds: Option<crate::nvds::FrameFacts>,
 }
 
 /// Timing and outcome counters of a probe or element, shared with the application.
@@ -190,6 +194,7 @@ pub struct BufferDrawer {
     metas: Vec<FrameMeta>,
     caps: Option<(gst::Caps, StreamInfo)>,
     nvmm: NvmmOptions,
+    nvds_meta: crate::nvds::NvdsOptions,
     /// How the last buffer of CUDA memory was drawn (`None` for other buffers).
     last_cuda_path: Option<cudamem::CudaPath>,
     fail_mode: FailMode,
@@ -230,6 +235,7 @@ impl BufferDrawer {
             metas: Vec::new(),
             caps: None,
             nvmm: NvmmOptions::default(),
+            nvds_meta: crate::nvds::NvdsOptions::default(),
             last_cuda_path: None,
             fail_mode: FailMode::PassThrough,
             last_fallback: None,
@@ -248,6 +254,11 @@ impl BufferDrawer {
     /// How NVMM buffers are read (ABI, Jetson map path, library location).
     pub fn set_nvmm_options(&mut self, options: NvmmOptions) {
         self.nvmm = options;
+    }
+
+    /// How DeepStream metadata is found and read for [`FrameMeta::nvds`].
+    pub fn set_nvds_options(&mut self, options: crate::nvds::NvdsOptions) {
+        self.nvds_meta = options;
     }
 
     /// Registers an overlay image for the draw lists of later buffers.
@@ -362,11 +373,13 @@ impl BufferDrawer {
             MemoryKind::System | MemoryKind::Cuda => {
                 if let Some(fill) = fill {
                     self.prepare(1);
+                    let nvds = nvds_facts(buffer, &self.nvds_meta);
                     self.metas.push(FrameMeta {
                         index: 0,
                         width: info.video.width(),
                         height: info.video.height(),
                         pts: buffer.pts(),
+                        nvds: nvds.iter().find(|f| f.batch_id == 0).copied(),
                     });
                     fill(&self.metas, buffer, &mut self.lists);
                     self.filled = true;
@@ -457,11 +470,18 @@ impl BufferDrawer {
         let batch = unsafe { NvmmBatch::from_buffer(view, &self.nvmm) }?;
         if let Some(fill) = fill {
             self.prepare(batch.frames().len());
-            self.metas.extend(batch.frames().iter().map(|f| FrameMeta {
-                index: f.index,
-                width: f.width,
-                height: f.height,
-                pts,
+            let nvds = nvds_facts(view, &self.nvds_meta);
+            self.metas.extend(batch.frames().iter().map(|f| {
+                FrameMeta {
+                    index: f.index,
+                    width: f.width,
+                    height: f.height,
+                    pts,
+                    nvds: nvds
+                        .iter()
+                        .find(|n| n.batch_id as usize == f.index)
+                        .copied(),
+                }
             }));
             fill(&self.metas, view, &mut self.lists);
             self.filled = true;
@@ -618,6 +638,22 @@ impl Verdict {
                 drawer.last_skipped_reasons().join("; ")
             )),
             Ok(_) => None,
+        }
+    }
+}
+
+/// The frame facts of the buffer's DeepStream metadata (empty when it has none, or
+/// when it cannot be read: the draw goes on, the reason is logged).
+fn nvds_facts(
+    buffer: &gst::BufferRef,
+    options: &crate::nvds::NvdsOptions,
+) -> Vec<crate::nvds::FrameFacts> {
+    match crate::nvds::BatchMeta::from_buffer_with(buffer, options, crate::nvds::Depth::Frames) {
+        Ok(Some(b)) => b.frames().iter().map(|f| f.facts).collect(),
+        Ok(None) => Vec::new(),
+        Err(e) => {
+            gst::debug!(super::CAT, "DeepStream metadata not read: {e}");
+            Vec::new()
         }
     }
 }

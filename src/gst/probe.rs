@@ -58,6 +58,8 @@ pub struct ProbeOptions {
     /// What happens to a buffer that cannot be drawn as asked (default: it passes on
     /// undrawn with a warning; [`FailMode::Redact`] for privacy deployments).
     pub fail_mode: FailMode,
+    /// How DeepStream metadata is found for [`FrameMeta::nvds`].
+    pub nvds: crate::nvds::NvdsOptions,
 }
 
 /// Attaches a drawing closure to `pad`: for every buffer (and every buffer of a
@@ -82,6 +84,7 @@ where
     let mut drawer = BufferDrawer::with_images(options.images);
     drawer.set_nvmm_options(options.nvmm);
     drawer.set_fail_mode(options.fail_mode);
+    drawer.set_nvds_options(options.nvds);
     let state = Mutex::new(ProbeState {
         drawer,
         fill: f,

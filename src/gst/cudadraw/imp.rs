@@ -78,6 +78,8 @@ struct Stats {
     errors: AtomicU64,
     dropped: AtomicU64,
     draw_ns: AtomicU64,
+    /// DeepStream items (labels, masks, shapes) waiting for ops the draw model lacks.
+    nvds_waiting: AtomicU64,
 }
 
 impl Stats {
@@ -91,6 +93,7 @@ impl Stats {
             &self.errors,
             &self.dropped,
             &self.draw_ns,
+            &self.nvds_waiting,
         ] {
             c.store(0, Ordering::Relaxed);
         }
@@ -158,7 +161,8 @@ impl ObjectImpl for CudaDraw {
                     .blurb(
                         "Since the element started: buffers, drawn, detections, \
                             skipped-detections, skipped-ops, errors, dropped, draw-time-us \
-                            (total), cuda-in-place, cuda-copies",
+                            (total), nvds-waiting (DeepStream labels/masks/shapes not drawn: \
+                            their ops are not in the draw model yet), cuda-in-place, cuda-copies",
                     )
                     .read_only()
                     .build(),
@@ -217,6 +221,7 @@ impl ObjectImpl for CudaDraw {
                     .field("errors", get(&st.errors))
                     .field("dropped", get(&st.dropped))
                     .field("draw-time-us", get(&st.draw_ns) / 1000)
+                    .field("nvds-waiting", get(&st.nvds_waiting))
                     .field("cuda-in-place", get(&self.cuda_in_place))
                     .field("cuda-copies", get(&self.cuda_copies))
                     .build()
@@ -463,11 +468,21 @@ impl CudaDraw {
             overlay,
             ..
         } = state;
+        let osd = settings.nvds.enabled.then(|| settings.osd_options());
+        let mut nvds_report = NvdsReport::default();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            drawer.draw(buf, &caps, |frames, _buffer, lists| {
+            drawer.draw(buf, &caps, |frames, buffer, lists| {
                 roi.check_batch(frames.len());
+                // DeepStream metadata, read once per buffer (None: the buffer has none).
+                let batch = osd.as_ref().and_then(|_| nvds_report.read(buffer));
+                if let Some(b) = batch.as_ref() {
+                    nvds_report.check_frames(b, frames.len());
+                }
                 for (f, list) in frames.iter().zip(lists.iter_mut()) {
                     roi.draw(f.index, (f.width, f.height), &settings.style, list);
+                    if let (Some(osd), Some(batch)) = (osd.as_ref(), batch.as_ref()) {
+                        nvds_report.draw(batch, f.index, osd, list);
+                    }
                     if let Some(o) = overlay.as_ref() {
                         list.push(overlay_op(o, (f.width, f.height), &settings));
                     }
@@ -506,10 +521,16 @@ impl CudaDraw {
         let took = start.elapsed();
         let st = &self.stats;
         st.buffers.fetch_add(1, Ordering::Relaxed);
-        st.detections
-            .fetch_add(state.roi.detections() as u64, Ordering::Relaxed);
-        st.skipped_detections
-            .fetch_add(state.roi.skipped().0 as u64, Ordering::Relaxed);
+        st.detections.fetch_add(
+            (state.roi.detections() + nvds_report.objects) as u64,
+            Ordering::Relaxed,
+        );
+        st.skipped_detections.fetch_add(
+            (state.roi.skipped().0 + nvds_report.issues.count()) as u64,
+            Ordering::Relaxed,
+        );
+        st.nvds_waiting
+            .fetch_add(nvds_report.counts.waiting() as u64, Ordering::Relaxed);
         st.skipped_ops
             .fetch_add(verdict.skipped as u64, Ordering::Relaxed);
         st.draw_ns.fetch_add(
@@ -549,6 +570,9 @@ impl CudaDraw {
         );
         if let (n @ 1.., why) = state.roi.skipped() {
             let text = format!("cudadraw: {n} detection(s) left out, the rest drawn: {why}");
+            messages.extend(state.reporter.warning(Some(&element), text));
+        }
+        if let Some(text) = nvds_report.warning() {
             messages.extend(state.reporter.warning(Some(&element), text));
         }
         if let Some(text) = verdict.describe(&outcome, &state.drawer) {
@@ -667,5 +691,86 @@ impl BaseTransformImpl for CudaDraw {
         // may set properties (a fallback overlay-location, say).
         report::post_all(Some(self.obj().upcast_ref()), messages);
         flow
+    }
+}
+
+/// What the DeepStream metadata of one buffer gave: objects drawn, what was skipped,
+/// what waits for an op.
+#[derive(Debug, Default)]
+struct NvdsReport {
+    objects: usize,
+    issues: crate::nvds::Issues,
+    counts: crate::nvds::osd::OsdCounts,
+    error: Option<String>,
+}
+
+impl NvdsReport {
+    fn read<'a>(&mut self, buffer: &'a gst::BufferRef) -> Option<crate::nvds::BatchMeta<'a>> {
+        match crate::nvds::BatchMeta::from_buffer(buffer, &crate::nvds::NvdsOptions::default()) {
+            Ok(Some(b)) => {
+                self.issues = b.issues().clone();
+                Some(b)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.error = Some(e.to_string());
+                None
+            }
+        }
+    }
+
+    fn draw(
+        &mut self,
+        batch: &crate::nvds::BatchMeta<'_>,
+        index: usize,
+        osd: &crate::nvds::osd::OsdOptions,
+        list: &mut crate::DrawList,
+    ) {
+        if let Some(frame) = batch.frame_for(index) {
+            self.objects += frame.objects.len();
+            let c = crate::nvds::osd::draw_frame(frame, osd, list);
+            let t = &mut self.counts;
+            t.boxes += c.boxes;
+            t.blurs += c.blurs;
+            t.labels_background_only += c.labels_background_only;
+            t.labels_waiting += c.labels_waiting;
+            t.masks_waiting += c.masks_waiting;
+            t.lines_waiting += c.lines_waiting;
+            t.arrows_waiting += c.arrows_waiting;
+            t.circles_waiting += c.circles_waiting;
+            t.over_limit += c.over_limit;
+        }
+    }
+
+    /// Frame metas naming a frame the batch lacks are left out, and said so.
+    fn check_frames(&mut self, batch: &crate::nvds::BatchMeta<'_>, frames: usize) {
+        for f in batch.frames() {
+            let id = f.facts.batch_id;
+            if id as usize >= frames {
+                self.issues.push(|| {
+                    format!("frame meta with batch_id {id}, but the batch has {frames} frame(s): left out")
+                });
+            }
+        }
+    }
+
+    fn warning(&self) -> Option<String> {
+        if let Some(e) = &self.error {
+            return Some(format!("cudadraw: DeepStream metadata not drawn: {e}"));
+        }
+        if self.counts.over_limit > 0 {
+            return Some(format!(
+                "cudadraw: {} DeepStream item(s) left out: a frame's draw list reached the \
+                 draw model's limit of ops per frame",
+                self.counts.over_limit
+            ));
+        }
+        (!self.issues.is_empty()).then(|| {
+            format!(
+                "cudadraw: {} DeepStream metadata item(s) skipped, the rest drawn: {}",
+                self.issues.count(),
+                self.issues.reasons().join("; ")
+            )
+        })
     }
 }

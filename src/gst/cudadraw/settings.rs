@@ -54,6 +54,8 @@ pub(super) struct Settings {
     pub(super) font_size: u32,
     pub(super) label_color: u32,
     pub(super) label_bg_color: u32,
+    /// DeepStream metadata (nvdsosd's properties; see the module docs).
+    pub(super) nvds: NvdsSettings,
     /// The ROI policy's view of the settings above (kept in step by `apply_property`).
     pub(super) style: RoiStyle,
 }
@@ -137,6 +139,7 @@ impl Default for Settings {
             font_size: DEFAULT_FONT_SIZE,
             label_color: DEFAULT_LABEL_COLOR,
             label_bg_color: DEFAULT_LABEL_BG_COLOR,
+            nvds: NvdsSettings::default(),
             style: RoiStyle::default(),
         };
         s.style = s.roi_style();
@@ -180,6 +183,12 @@ pub(crate) fn parse_list(text: &str) -> Vec<String> {
 
 /// The property specs of the settings (the element adds its read-only counters).
 pub(super) fn properties() -> Vec<glib::ParamSpec> {
+    let mut v = base_properties();
+    v.extend(nvds_properties());
+    v
+}
+
+fn base_properties() -> Vec<glib::ParamSpec> {
     vec![
                 glib::ParamSpecUInt::builder("outline-width")
                     .nick("Outline width")
@@ -372,7 +381,7 @@ impl Settings {
             "font-size" => self.font_size.to_value(),
             "label-color" => self.label_color.to_value(),
             "label-bg-color" => self.label_bg_color.to_value(),
-            _ => return None,
+            other => return self.nvds.value(other),
         })
     }
 
@@ -477,9 +486,215 @@ impl Settings {
             "font-size" => s.font_size = value.get().unwrap_or(DEFAULT_FONT_SIZE),
             "label-color" => s.label_color = value.get().unwrap_or(DEFAULT_LABEL_COLOR),
             "label-bg-color" => s.label_bg_color = value.get().unwrap_or(DEFAULT_LABEL_BG_COLOR),
-            _ => {}
+            other => rejected = s.nvds.set(other, value),
         }
         s.style = s.roi_style();
         rejected
+    }
+}
+
+/// The DeepStream-metadata settings: nvdsosd's property names where they mean the
+/// same, plus `nvds-meta` and `blur-class-ids`.
+#[derive(Debug, Clone)]
+pub(super) struct NvdsSettings {
+    pub(super) enabled: bool,
+    pub(super) display_text: bool,
+    pub(super) display_bbox: bool,
+    pub(super) display_mask: bool,
+    pub(super) display_clock: bool,
+    pub(super) clock_format: String,
+    pub(super) process_mode: ProcessMode,
+    pub(super) blur_class_ids_text: String,
+    pub(super) blur_class_ids: Vec<i32>,
+}
+
+const DEFAULT_CLOCK_FORMAT: &str = "%H:%M:%S";
+
+impl Default for NvdsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            display_text: true,
+            display_bbox: true,
+            display_mask: true,
+            display_clock: false,
+            clock_format: DEFAULT_CLOCK_FORMAT.into(),
+            process_mode: ProcessMode::Gpu,
+            blur_class_ids_text: String::new(),
+            blur_class_ids: Vec::new(),
+        }
+    }
+}
+
+/// nvdsosd's `process-mode`, accepted for drop-in compatibility (cudadraw picks its
+/// path from the memory type: CUDA on the GPU, mapped or system memory on the CPU).
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum, Default)]
+#[repr(u32)]
+#[enum_type(name = "GstCudaDrawProcessMode")]
+pub enum ProcessMode {
+    #[enum_value(
+        name = "CPU (accepted, ignored: the path follows the memory)",
+        nick = "cpu"
+    )]
+    Cpu = 0,
+    #[default]
+    #[enum_value(
+        name = "GPU (accepted, ignored: the path follows the memory)",
+        nick = "gpu"
+    )]
+    Gpu = 1,
+    #[enum_value(
+        name = "HW/VIC (accepted, ignored: the path follows the memory)",
+        nick = "hw"
+    )]
+    Hw = 2,
+}
+
+/// Parses `0,2` (class ids, decimal, possibly negative).
+pub(crate) fn parse_class_ids(text: &str) -> Result<Vec<i32>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<i32>()
+                .map_err(|e| format!("'{s}' is not a class id: {e}"))
+        })
+        .collect()
+}
+
+fn nvds_properties() -> Vec<glib::ParamSpec> {
+    let flag = |name: &str, nick: &str, blurb: &str, default: bool| {
+        glib::ParamSpecBoolean::builder(name)
+            .nick(nick)
+            .blurb(blurb)
+            .default_value(default)
+            .mutable_playing()
+            .build()
+    };
+    vec![
+        flag(
+            "nvds-meta",
+            "DeepStream metadata",
+            "Draw the NvDsBatchMeta of the buffer (objects, display metas) as nvdsosd does",
+            true,
+        ),
+        flag(
+            "display-bbox",
+            "Display boxes",
+            "Draw object boxes (nvdsosd's display-bbox)",
+            true,
+        ),
+        flag(
+            "display-text",
+            "Display text",
+            "Draw object labels and display-meta texts (nvdsosd's display-text; until the text \
+             op lands only label backgrounds are drawn)",
+            true,
+        ),
+        flag(
+            "display-mask",
+            "Display masks",
+            "Draw instance masks (nvdsosd's display-mask; waits for the mask op: nothing drawn yet)",
+            true,
+        ),
+        flag(
+            "display-clock",
+            "Display clock",
+            "Draw a clock (nvdsosd's display-clock; waits for the text op: nothing drawn yet)",
+            false,
+        ),
+        glib::ParamSpecString::builder("clock-format")
+            .nick("Clock format")
+            .blurb("strftime format of the clock (display-clock)")
+            .default_value(Some(DEFAULT_CLOCK_FORMAT))
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecEnum::builder_with_default("process-mode", ProcessMode::Gpu)
+            .nick("Process mode")
+            .blurb(
+                "nvdsosd's process-mode, accepted for drop-in compatibility and ignored: \
+                    cudadraw draws CUDA memory on the GPU and host memory on the CPU",
+            )
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecString::builder("blur-class-ids")
+            .nick("Blurred class ids")
+            .blurb(
+                "Comma-separated class ids (e.g. '0,2') whose objects are blurred or redacted \
+                    (blur-kind, blur-strength, expand) instead of boxed",
+            )
+            .mutable_playing()
+            .build(),
+    ]
+}
+
+impl NvdsSettings {
+    fn value(&self, name: &str) -> Option<glib::Value> {
+        Some(match name {
+            "nvds-meta" => self.enabled.to_value(),
+            "display-bbox" => self.display_bbox.to_value(),
+            "display-text" => self.display_text.to_value(),
+            "display-mask" => self.display_mask.to_value(),
+            "display-clock" => self.display_clock.to_value(),
+            "clock-format" => self.clock_format.to_value(),
+            "process-mode" => self.process_mode.to_value(),
+            "blur-class-ids" => self.blur_class_ids_text.to_value(),
+            _ => return None,
+        })
+    }
+
+    fn set(&mut self, name: &str, value: &glib::Value) -> Option<String> {
+        match name {
+            "nvds-meta" => self.enabled = value.get().unwrap_or(true),
+            "display-bbox" => self.display_bbox = value.get().unwrap_or(true),
+            "display-text" => self.display_text = value.get().unwrap_or(true),
+            "display-mask" => self.display_mask = value.get().unwrap_or(true),
+            "display-clock" => self.display_clock = value.get().unwrap_or(false),
+            "clock-format" => {
+                self.clock_format = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| DEFAULT_CLOCK_FORMAT.into())
+            }
+            "process-mode" => self.process_mode = value.get().unwrap_or_default(),
+            "blur-class-ids" => {
+                let text: String = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                match parse_class_ids(&text) {
+                    Ok(ids) => {
+                        self.blur_class_ids = ids;
+                        self.blur_class_ids_text = text;
+                    }
+                    Err(e) => {
+                        return Some(format!(
+                            "blur-class-ids '{text}' rejected (the previous value stays): {e}"
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+}
+
+impl Settings {
+    /// What to draw of the DeepStream metadata.
+    pub(super) fn osd_options(&self) -> crate::nvds::osd::OsdOptions {
+        crate::nvds::osd::OsdOptions {
+            display_bbox: self.nvds.display_bbox,
+            display_text: self.nvds.display_text,
+            display_mask: self.nvds.display_mask,
+            display_meta: true,
+            blur_class_ids: self.nvds.blur_class_ids.clone(),
+            blur: self.style.blur,
+            expand: self.style.expand,
+            align: self.style.outline_align,
+            ..Default::default()
+        }
     }
 }
