@@ -17,6 +17,7 @@
 #define CD_OP_TEXT 7        // one layer of a text op: coverage = max over its glyphs (CdGlyph) of
                             // their atlas bytes; param = first glyph, aux = glyph count,
                             // color = colour (alpha a blends as (a * coverage + 127) / 255)
+#define CD_OP_SHAPE 8       // one layer of a shape op: param = its CdShape; color = colour
 
 // Overlay filters (bits 16.. of CdCmd::aux for CD_OP_OVERLAY).
 #define CD_FILTER_NEAREST 0
@@ -42,6 +43,18 @@
 #define CD_MAX_TEXT_SIZE 256
 #define CD_MAX_TEXT_BYTES 16384   // UTF-8 bytes of one text op
 #define CD_MAX_HALO 3             // text outline (halo) width, pixels
+#define CD_FIX_SHIFT 8            // shape geometry is fixed point, 1/256 px
+#define CD_MAX_SHAPE_EDGES 65536  // edges of one shape layer (a 16000-vertex polygon's)
+#define CD_BAND_H 64              // rows per edge band of a large shape
+#define CD_BAND_MIN_EDGES 16      // shapes with more edges (or discs) are banded
+
+// CdShape::kind
+#define CD_SHAPE_POLY 0     // non-zero winding of the edges, united with the discs
+#define CD_SHAPE_ELLIPSE 1  // inside the outer ellipse and not inside the inner one
+// CdShape::flags
+#define CD_SHAPE_AA 1       // coverage = (n * 255 + 8) / 16 of 4 x 4 samples, else 0 or 255
+#define CD_SHAPE_MINUS_NEXT 2 // (fills) the next command's coverage is taken out of this one
+#define CD_NO_BANDS 0xffffffffu
 
 // Launch geometry: the host planner (src/cuda/plan.rs) splits work by it, the kernels
 // index by it. Defined here only.
@@ -126,5 +139,49 @@ typedef struct CdGlyph {
     uint16_t h;
     uint32_t atlas;
 } CdGlyph;
+
+// One layer of a shape (CD_OP_SHAPE). Geometry in 1/256 px, frame coordinates.
+// POLY: a pixel sample is covered when the non-zero winding number of its edges is
+// non-zero, or it lies in one of its discs. With bands (band != CD_NO_BANDS), band k
+// (rows [y0 + 64 k, y0 + 64 (k + 1)) of the frame, y0 = clip.y0) lists the edges and
+// discs that can matter there. ELLIPSE: e = cx, cy, rx, ry, irx, iry (inner radii 0:
+// solid). 64 bytes.
+typedef struct CdShape {
+    uint32_t kind;
+    uint32_t flags;
+    uint32_t edge_start; // CdEdge range (all edges of the layer)
+    uint32_t edge_count;
+    uint32_t disc_start; // CdDisc range
+    uint32_t disc_count;
+    uint32_t band;       // first CdBand of the layer, or CD_NO_BANDS
+    uint32_t band_count;
+    int32_t e[6];
+    uint32_t reserved[2];
+} CdShape;
+
+// A directed edge (x0, y0) -> (x1, y1), y0 != y1; +1 to the winding when going down.
+typedef struct CdEdge {
+    int32_t x0;
+    int32_t y0;
+    int32_t x1;
+    int32_t y1;
+} CdEdge;
+
+// A disc: centre and radius; a sample is inside when dx^2 + dy^2 <= r^2.
+typedef struct CdDisc {
+    int32_t cx;
+    int32_t cy;
+    int32_t r;
+    int32_t reserved;
+} CdDisc;
+
+// The edges and discs of one band: index ranges into the batch's band item array
+// (each item an index into the CdEdge / CdDisc arrays). 16 bytes.
+typedef struct CdBand {
+    uint32_t edge_start;
+    uint32_t edge_count;
+    uint32_t disc_start;
+    uint32_t disc_count;
+} CdBand;
 
 #endif

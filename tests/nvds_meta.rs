@@ -589,40 +589,47 @@ fn element_draws_every_frame_of_the_batch_as_nvdsosd() {
             );
         }
         // The documented list, spelled out for frame 1 (no blur classes): the three
-        // objects' boxes and label backgrounds, then the display rect.
+        // objects' boxes and labels (6 pt = 8 px, white on black, 1 px padding), then
+        // the display rect and the display text (12 pt = 16 px, no background).
         let k = 6.0;
         let mut l = DrawList::new();
-        let lb = |x: f32, y: f32, n: f32| {
-            Rect::new(x, y, (n * 0.6 * 8.0f32).ceil(), (1.4 * 8.0f32).ceil())
-        };
+        let label = cudadraw::draw::TextStyle::new(8, Color::WHITE)
+            .padding(1)
+            .background(Color::BLACK);
         l.rect(
             Rect::new(4.0 + k, 12.0, 24.0, 40.0),
             Some(Border::new(2, Color::RED)),
             None,
         );
-        l.fill(lb(4.0 + k, 4.0, 6.0), Color::BLACK);
+        l.text(4.0 + k, 4.0, "person", label);
         l.rect(
             Rect::new(50.0, 30.0 - k, 36.0, 20.0),
             Some(Border::new(3, Color::BLUE).align(Align::Inside)),
             Some(Color::rgba(255, 255, 0, 128)),
         );
-        l.fill(lb(50.0, 16.0, 3.0), Color::BLACK);
+        l.text(50.0, 16.0, "car", label);
         l.rect(
             Rect::new(8.0 + k, 14.0, 12.0, 10.0),
             Some(Border::new(1, Color::GREEN)),
             None,
         );
-        l.fill(lb(8.0 + k, 6.0, 4.0), Color::BLACK);
+        l.text(8.0 + k, 6.0, "face", label);
         l.rect(
             Rect::new(60.0, 4.0 + k, 30.0, 10.0),
             Some(Border::new(1, Color::GREEN)),
             Some(Color::rgba(0, 0, 255, 77)),
         );
+        l.text(
+            2.0,
+            2.0,
+            "cam",
+            cudadraw::draw::TextStyle::new(16, Color::WHITE).padding(1),
+        );
         assert_eq!(lists[1], l, "{abi}");
         let st = h.element().unwrap().property::<gst::Structure>("stats");
         assert_eq!(st.get::<u64>("detections").unwrap(), 12, "{st}");
-        // Per frame: a line, a circle and one label without background wait for ops.
-        assert_eq!(st.get::<u64>("nvds-waiting").unwrap(), 4 * 3 + 12, "{st}");
+        // Per frame: a line and a circle wait for their ops.
+        assert_eq!(st.get::<u64>("nvds-waiting").unwrap(), 4 * 2, "{st}");
         if abi == MetaAbi::Ds9 {
             check_pictures("nvds_element", &got);
         }

@@ -2,19 +2,20 @@
 //! (`rect_params`: border width and colour, `has_bg_color`/`bg_color` fill), blurs for
 //! chosen classes, labels, masks, and the application's display metas.
 //!
-//! Everything nvdsosd draws goes through one function per kind, so each can be
-//! wired to its op in one place: [`push_box`] (done: the box op), [`push_label`],
-//! [`push_mask`], [`push_line`], [`push_arrow`], [`push_circle`]. The text, mask and
-//! shape ops are not in cudadraw's draw model yet; until they are:
-//! - [`push_label`] draws the label's background box (when `set_bg_clr` is set) at an
-//!   *estimated* text extent ([`label_box`]) and not the text ([`Hook::Partial`]);
-//! - [`push_mask`], [`push_line`], [`push_arrow`] and [`push_circle`] validate and
-//!   draw nothing ([`Hook::WaitingForOp`]).
+//! Everything nvdsosd draws goes through one function per kind, so each is wired to
+//! its op in one place: [`push_box`] (the box op), [`push_label`] (the text op, with
+//! its background box), [`push_mask`], [`push_line`], [`push_arrow`], [`push_circle`].
+//! The mask and shape ops are not in cudadraw's draw model yet; until they are,
+//! [`push_mask`], [`push_line`], [`push_arrow`] and [`push_circle`] validate and draw
+//! nothing ([`Hook::WaitingForOp`]).
 //!
 //! The counts say how many items waited ([`OsdCounts`]), so nothing is silently lost.
 
 use crate::color::Color;
-use crate::draw::{Align, BORDER_WIDTH_RANGE, BlurKind, BlurOp, Border, DrawList};
+use crate::draw::text::TEXT_SIZE_RANGE;
+use crate::draw::{
+    Align, BORDER_WIDTH_RANGE, BlurKind, BlurOp, Border, DrawList, FontId, TextStyle,
+};
 use crate::geom::Rect;
 
 use super::view::{FrameMeta, OsdArrow, OsdCircle, OsdLine, OsdMask, OsdRect, OsdText};
@@ -39,6 +40,9 @@ pub struct OsdOptions {
     /// Where box borders lie relative to the rect (cudadraw's choice; nvdsosd's
     /// exact stroke placement is not claimed).
     pub align: Align,
+    /// The font of labels and display-meta texts (`font_name` is not looked up: fonts
+    /// are registered with the renderer; default the built-in DejaVu Sans).
+    pub font: FontId,
     /// Most ops [`draw_frame`] lets a list hold (default: the draw model's
     /// [`crate::draw::Limits`] per list); items past it are counted, not drawn, so
     /// one frame with too many objects cannot make the whole batch fail.
@@ -56,6 +60,7 @@ impl Default for OsdOptions {
             blur: BlurKind::Pixelate { block: 16 },
             expand: 0.0,
             align: Align::Inside,
+            font: FontId::DEFAULT,
             max_ops: crate::draw::Limits::default().max_ops_per_list,
         }
     }
@@ -66,8 +71,6 @@ impl Default for OsdOptions {
 pub enum Hook {
     /// Drawn in full.
     Drawn,
-    /// Only part drawn (a label's background box: the text op is missing).
-    Partial,
     /// Valid, but the op it needs is not in the draw model yet: nothing drawn.
     WaitingForOp,
     /// Nothing to draw (zero width, transparent, empty).
@@ -79,10 +82,7 @@ pub enum Hook {
 pub struct OsdCounts {
     pub boxes: usize,
     pub blurs: usize,
-    /// Labels of which only the background box was drawn.
-    pub labels_background_only: usize,
-    /// Labels without background: nothing drawn until the text op exists.
-    pub labels_waiting: usize,
+    pub labels: usize,
     pub masks_waiting: usize,
     pub lines_waiting: usize,
     pub arrows_waiting: usize,
@@ -92,22 +92,13 @@ pub struct OsdCounts {
 }
 
 impl OsdCounts {
-    /// Items that wait for an op the draw model lacks (text, mask, shapes).
+    /// Items that wait for an op the draw model lacks (mask, shapes).
     pub fn waiting(&self) -> usize {
-        self.labels_background_only
-            + self.labels_waiting
-            + self.masks_waiting
-            + self.lines_waiting
-            + self.arrows_waiting
-            + self.circles_waiting
+        self.masks_waiting + self.lines_waiting + self.arrows_waiting + self.circles_waiting
     }
 
     fn label(&mut self, h: Hook) {
-        match h {
-            Hook::Partial => self.labels_background_only += 1,
-            Hook::WaitingForOp => self.labels_waiting += 1,
-            _ => {}
-        }
+        self.labels += usize::from(h == Hook::Drawn);
     }
 }
 
@@ -158,7 +149,7 @@ pub fn draw_frame(frame: &FrameMeta<'_>, options: &OsdOptions, list: &mut DrawLi
             && let Some(t) = &o.text
             && !full(list, &mut n)
         {
-            n.label(push_label(list, t));
+            n.label(push_label(list, t, options.font));
         }
     }
     if options.display_meta {
@@ -186,7 +177,7 @@ pub fn draw_frame(frame: &FrameMeta<'_>, options: &OsdOptions, list: &mut DrawLi
             if options.display_text {
                 for t in &d.texts {
                     if !full(list, &mut n) {
-                        n.label(push_label(list, t));
+                        n.label(push_label(list, t, options.font));
                     }
                 }
             }
@@ -213,31 +204,75 @@ pub fn push_box(list: &mut DrawList, r: &OsdRect, align: Align) -> Hook {
     Hook::Drawn
 }
 
-/// Where a label's text would lie: at (`x_offset`, `y_offset`), one line of
-/// `font_size`-point glyphs. An estimate (0.6 em advance per char, 1.4 em line at 96
-/// dpi) until the text op measures the text.
-pub fn label_box(t: &OsdText<'_>) -> Rect {
-    let px = t.font_size.clamp(1, 512) as f32 * 96.0 / 72.0;
-    let chars = t.text.chars().count().min(1024) as f32;
-    Rect::new(
-        t.x as f32,
-        t.y as f32,
-        (chars * 0.6 * px).ceil(),
-        (1.4 * px).ceil(),
-    )
+/// The pixel size of an nvdsosd `font_size` (points at 96 dpi: px = round(pt * 4 / 3)),
+/// clamped to the text op's range.
+pub fn font_px(font_size: u32) -> u32 {
+    ((u64::from(font_size) * 4 + 1) / 3).clamp(
+        u64::from(*TEXT_SIZE_RANGE.start()),
+        u64::from(*TEXT_SIZE_RANGE.end()),
+    ) as u32
 }
 
-/// A label (`NvOSD_TextParams`). **Waits for the text op**: today only its
-/// background box ([`label_box`], `text_bg_clr`) is drawn when `set_bg_clr` is set;
-/// the text itself is not.
-pub fn push_label(list: &mut DrawList, t: &OsdText<'_>) -> Hook {
-    match t.bg_color.filter(|c| c.a > 0) {
-        Some(bg) => {
-            list.fill(label_box(t), bg);
-            Hook::Partial
-        }
-        None => Hook::WaitingForOp,
+/// A label (`NvOSD_TextParams`): the text op with its box's top-left corner at
+/// (`x_offset`, `y_offset`), `font_color`, and with `set_bg_clr` a `text_bg_clr` box
+/// 1 px around the text (its line box), as nvdsosd draws it.
+pub fn push_label(list: &mut DrawList, t: &OsdText<'_>, font: FontId) -> Hook {
+    let bg = t.bg_color.filter(|c| c.a > 0);
+    if t.text.is_empty() || (t.font_color.a == 0 && bg.is_none()) {
+        return Hook::Nothing;
     }
+    let mut style = TextStyle::new(font_px(t.font_size), t.font_color)
+        .font(font)
+        .padding(1);
+    style.background = bg;
+    list.text(t.x as f32, t.y as f32, t.text, style);
+    Hook::Drawn
+}
+
+/// `format` (strftime's `%Y %m %d %H %M %S %y %e %j %%`; other `%` sequences stay as
+/// written) at `unix` seconds, UTC: the clock of `display-clock`.
+pub fn format_clock(format: &str, unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    const CUM: [i64; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    let yday = CUM[(m - 1) as usize] + d + i64::from(leap && m > 2);
+    let mut out = String::with_capacity(format.len() + 8);
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('Y') => out.push_str(&format!("{y:04}")),
+            Some('y') => out.push_str(&format!("{:02}", y.rem_euclid(100))),
+            Some('m') => out.push_str(&format!("{m:02}")),
+            Some('d') => out.push_str(&format!("{d:02}")),
+            Some('e') => out.push_str(&format!("{d:2}")),
+            Some('j') => out.push_str(&format!("{yday:03}")),
+            Some('H') => out.push_str(&format!("{:02}", secs / 3600)),
+            Some('M') => out.push_str(&format!("{:02}", secs / 60 % 60)),
+            Some('S') => out.push_str(&format!("{:02}", secs % 60)),
+            Some('%') => out.push('%'),
+            Some(other) => {
+                out.push('%');
+                out.push(other);
+            }
+            None => out.push('%'),
+        }
+    }
+    out
 }
 
 /// An instance mask over its object's rect. **Waits for the mask op**: nothing is
@@ -291,4 +326,27 @@ pub fn class_color(class_id: i32) -> Color {
         Color::rgb(255, 0, 255),
     ];
     PALETTE[class_id.unsigned_abs() as usize % PALETTE.len()]
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::*;
+
+    #[test]
+    fn clock_formats_utc() {
+        // 2026-12-02 01:15:07 UTC.
+        let t = 1_796_174_107;
+        assert_eq!(format_clock("%Y-%m-%d %H:%M:%S", t), "2026-12-02 01:15:07");
+        assert_eq!(format_clock("%y %e %j %% %q", t), "26  2 336 % %q");
+        assert_eq!(format_clock("%H:%M", 0), "00:00");
+        assert_eq!(format_clock("%Y-%m-%d", 951_782_400), "2000-02-29");
+        assert_eq!(format_clock("%Y-%m-%d", -86_400), "1969-12-31");
+    }
+
+    #[test]
+    fn nvdsosd_font_sizes_become_pixels() {
+        assert_eq!(font_px(12), 16);
+        assert_eq!(font_px(0), 6);
+        assert_eq!(font_px(u32::MAX), 256);
+    }
 }

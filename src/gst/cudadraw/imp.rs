@@ -470,6 +470,19 @@ impl CudaDraw {
         } = state;
         let osd = settings.nvds.enabled.then(|| settings.osd_options());
         let mut nvds_report = NvdsReport::default();
+        // nvdsosd's clock: one string per buffer, on every frame of the batch.
+        let clock = settings.nvds.display_clock.then(|| {
+            let unix = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let text = crate::nvds::osd::format_clock(&settings.nvds.clock_format, unix);
+            let style = crate::draw::TextStyle::new(
+                crate::nvds::osd::font_px(settings.nvds.clock_font_size),
+                super::settings::argb(settings.nvds.clock_color),
+            )
+            .halo(1, crate::Color::rgba(0, 0, 0, 200));
+            (text, style)
+        });
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             drawer.draw(buf, &caps, |frames, buffer, lists| {
                 roi.check_batch(frames.len());
@@ -485,6 +498,10 @@ impl CudaDraw {
                     }
                     if let Some(o) = overlay.as_ref() {
                         list.push(overlay_op(o, (f.width, f.height), &settings));
+                    }
+                    if let Some((text, style)) = clock.as_ref() {
+                        let (x, y) = (settings.nvds.x_clock_offset, settings.nvds.y_clock_offset);
+                        list.text(x as f32, y as f32, text.as_str(), *style);
                     }
                 }
             })
@@ -732,8 +749,7 @@ impl NvdsReport {
             let t = &mut self.counts;
             t.boxes += c.boxes;
             t.blurs += c.blurs;
-            t.labels_background_only += c.labels_background_only;
-            t.labels_waiting += c.labels_waiting;
+            t.labels += c.labels;
             t.masks_waiting += c.masks_waiting;
             t.lines_waiting += c.lines_waiting;
             t.arrows_waiting += c.arrows_waiting;

@@ -503,12 +503,18 @@ pub(super) struct NvdsSettings {
     pub(super) display_mask: bool,
     pub(super) display_clock: bool,
     pub(super) clock_format: String,
+    pub(super) clock_font_size: u32,
+    pub(super) clock_color: u32,
+    pub(super) x_clock_offset: u32,
+    pub(super) y_clock_offset: u32,
     pub(super) process_mode: ProcessMode,
     pub(super) blur_class_ids_text: String,
     pub(super) blur_class_ids: Vec<i32>,
 }
 
 const DEFAULT_CLOCK_FORMAT: &str = "%H:%M:%S";
+const DEFAULT_CLOCK_FONT_SIZE: u32 = 12;
+const DEFAULT_CLOCK_COLOR: u32 = 0xffff_ffff;
 
 impl Default for NvdsSettings {
     fn default() -> Self {
@@ -519,6 +525,10 @@ impl Default for NvdsSettings {
             display_mask: true,
             display_clock: false,
             clock_format: DEFAULT_CLOCK_FORMAT.into(),
+            clock_font_size: DEFAULT_CLOCK_FONT_SIZE,
+            clock_color: DEFAULT_CLOCK_COLOR,
+            x_clock_offset: 16,
+            y_clock_offset: 16,
             process_mode: ProcessMode::Gpu,
             blur_class_ids_text: String::new(),
             blur_class_ids: Vec::new(),
@@ -587,8 +597,7 @@ fn nvds_properties() -> Vec<glib::ParamSpec> {
         flag(
             "display-text",
             "Display text",
-            "Draw object labels and display-meta texts (nvdsosd's display-text; until the text \
-             op lands only label backgrounds are drawn)",
+            "Draw object labels and display-meta texts (nvdsosd's display-text)",
             true,
         ),
         flag(
@@ -600,13 +609,42 @@ fn nvds_properties() -> Vec<glib::ParamSpec> {
         flag(
             "display-clock",
             "Display clock",
-            "Draw a clock (nvdsosd's display-clock; waits for the text op: nothing drawn yet)",
+            "Draw a clock, UTC wall time when the buffer is drawn, on every frame (nvdsosd's \
+             display-clock)",
             false,
         ),
         glib::ParamSpecString::builder("clock-format")
             .nick("Clock format")
-            .blurb("strftime format of the clock (display-clock)")
+            .blurb("Clock text: strftime's %Y %m %d %H %M %S %y %e %j %% (display-clock)")
             .default_value(Some(DEFAULT_CLOCK_FORMAT))
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecUInt::builder("clock-font-size")
+            .nick("Clock font size")
+            .blurb("Clock size in points (px = pt * 4 / 3), as nvdsosd's")
+            .minimum(5)
+            .maximum(192)
+            .default_value(DEFAULT_CLOCK_FONT_SIZE)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecUInt::builder("clock-color")
+            .nick("Clock colour")
+            .blurb("Clock text colour, 0xAARRGGBB")
+            .default_value(DEFAULT_CLOCK_COLOR)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecUInt::builder("x-clock-offset")
+            .nick("Clock x")
+            .blurb("Left edge of the clock text, pixels")
+            .maximum(16384)
+            .default_value(16)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecUInt::builder("y-clock-offset")
+            .nick("Clock y")
+            .blurb("Top edge of the clock text, pixels")
+            .maximum(16384)
+            .default_value(16)
             .mutable_playing()
             .build(),
         glib::ParamSpecEnum::builder_with_default("process-mode", ProcessMode::Gpu)
@@ -637,6 +675,10 @@ impl NvdsSettings {
             "display-mask" => self.display_mask.to_value(),
             "display-clock" => self.display_clock.to_value(),
             "clock-format" => self.clock_format.to_value(),
+            "clock-font-size" => self.clock_font_size.to_value(),
+            "clock-color" => self.clock_color.to_value(),
+            "x-clock-offset" => self.x_clock_offset.to_value(),
+            "y-clock-offset" => self.y_clock_offset.to_value(),
             "process-mode" => self.process_mode.to_value(),
             "blur-class-ids" => self.blur_class_ids_text.to_value(),
             _ => return None,
@@ -657,6 +699,12 @@ impl NvdsSettings {
                     .flatten()
                     .unwrap_or_else(|| DEFAULT_CLOCK_FORMAT.into())
             }
+            "clock-font-size" => {
+                self.clock_font_size = value.get().unwrap_or(DEFAULT_CLOCK_FONT_SIZE)
+            }
+            "clock-color" => self.clock_color = value.get().unwrap_or(DEFAULT_CLOCK_COLOR),
+            "x-clock-offset" => self.x_clock_offset = value.get().unwrap_or(16),
+            "y-clock-offset" => self.y_clock_offset = value.get().unwrap_or(16),
             "process-mode" => self.process_mode = value.get().unwrap_or_default(),
             "blur-class-ids" => {
                 let text: String = value
