@@ -115,6 +115,41 @@ fn main() {
             resolve_batch(&infos, &w1, &store, &mut resolved).expect("resolve")
         });
     println!("| host cost of one call, W1 (validate + resolve 800 boxes) | {us:.1} us |");
+    let us4 = 1e3
+        * median_ms(samples.max(50), || {
+            resolve_batch(&infos, &w4, &store, &mut resolved).expect("resolve")
+        });
+    println!(
+        "| host cost of one call, W4 (validate + resolve 800 labels, shaping cached) | {us4:.1} us |"
+    );
+    // First use of a text size: W4's labels, already drawn at 16 px, at 23 px
+    // (pens converted, glyphs rasterised into the atlas), in a store of their own.
+    let w4_new = w4_lists(23);
+    let mut first: Vec<f64> = (0..samples.min(7))
+        .map(|_| {
+            let fresh = ImageStore::new();
+            resolve_batch(&infos, &w4, &fresh, &mut resolved).expect("resolve");
+            let t = std::time::Instant::now();
+            resolve_batch(&infos, &w4_new, &fresh, &mut resolved).expect("resolve");
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    first.sort_by(|a, b| a.total_cmp(b));
+    let first_ms = first[first.len() / 2];
+    println!("| first use of a text size (W4's labels at 23 px after 16 px) | {first_ms:.2} ms |");
+    let mut cold: Vec<f64> = (0..samples.min(7))
+        .map(|_| {
+            let fresh = ImageStore::new();
+            let t = std::time::Instant::now();
+            resolve_batch(&infos, &w4, &fresh, &mut resolved).expect("resolve");
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    cold.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "| first use of a label set (W4's 800 strings shaped, glyphs rasterised) | {:.2} ms |",
+        cold[cold.len() / 2]
+    );
 
     if let Some(dir) = dump_dir() {
         dump(&dir, &workloads, &medians, us);

@@ -188,6 +188,66 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
                 uint32_t ring, in;
                 cmd_rows(d, x, wy0, rows, ring, in);
                 det |= ring | in; // (already in det unless pass (1) was skipped)
+                if (TEXT && d.op == CD_OP_TEXT) {
+                    // A text layer, with the whole warp (before lanes outside its clip
+                    // drop out): lane j loads glyph j of each group of 32, each lane
+                    // finds the glyphs over its column by shuffles, then loads only
+                    // those masks' bytes, 16 rows at a time. Coverage is the largest
+                    // mask byte of the layer's glyphs (one blend however they overlap).
+                    __syncwarp();
+                    uint32_t cov[WT_H / 4]; // 4 rows' coverage bytes per word
+#pragma unroll
+                    for (int i = 0; i < WT_H / 4; i++) cov[i] = 0;
+                    for (uint32_t g0 = 0; g0 < d.aux; g0 += 32) {
+                        const uint32_t m = min(32u, d.aux - g0);
+                        int gx = 0, gy = 0;
+                        uint32_t gwh = 0, ga = 0;
+                        if ((uint32_t)lane < m) {
+                            const CdGlyph g = glyphs[d.param + g0 + lane];
+                            gx = g.x;
+                            gy = g.y;
+                            gwh = (uint32_t)g.w | ((uint32_t)g.h << 16);
+                            ga = g.atlas;
+                        }
+                        uint32_t hits = 0;
+                        for (uint32_t j = 0; j < m; j++) {
+                            const int bx = __shfl_sync(0xffffffffu, gx, j);
+                            const int by = __shfl_sync(0xffffffffu, gy, j);
+                            const uint32_t bwh = __shfl_sync(0xffffffffu, gwh, j);
+                            if ((uint32_t)(x - bx) < (bwh & 0xffffu) &&
+                                (ring & span_mask(by, by + (int)(bwh >> 16), wy0, rows)))
+                                hits |= 1u << j;
+                        }
+                        while (__any_sync(0xffffffffu, hits != 0)) {
+                            const int j = hits ? __ffs(hits) - 1 : 0;
+                            const int bx = __shfl_sync(0xffffffffu, gx, j);
+                            const int by = __shfl_sync(0xffffffffu, gy, j);
+                            const uint32_t bwh = __shfl_sync(0xffffffffu, gwh, j);
+                            const uint32_t ba = __shfl_sync(0xffffffffu, ga, j);
+                            if (hits) {
+                                hits &= hits - 1;
+                                const uint32_t gw = bwh & 0xffffu;
+                                const uint32_t gm =
+                                    ring & span_mask(by, by + (int)(bwh >> 16), wy0, rows);
+                                const uint8_t* mp = atlas + ba + (x - bx);
+                                uint32_t v[WT_H / 4] = {0, 0, 0, 0};
+#pragma unroll
+                                for (int i = 0; i < WT_H; i++)
+                                    if (gm & (1u << i))
+                                        v[i >> 2] |= (uint32_t)__ldg(mp + (size_t)(wy0 + i - by) * gw)
+                                                     << (8 * (i & 3));
+#pragma unroll
+                                for (int i = 0; i < WT_H / 4; i++) cov[i] = __vmaxu4(cov[i], v[i]);
+                            }
+                        }
+                    }
+                    const uint32_t col = *(const uint32_t*)d.color;
+#pragma unroll
+                    for (int i = 0; i < WT_H; i++)
+                        px[i] = coverage_blend(px[i], col, (cov[i >> 2] >> (8 * (i & 3))) & 255u,
+                                               alpha);
+                    continue;
+                }
                 if (!(ring | in)) continue;
                 if (d.op == CD_OP_RECT) {
                     const uint32_t col = *(const uint32_t*)d.color;
@@ -219,32 +279,6 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
                     for (int i = 0; i < WT_H; i++)
                         if (ring & (1u << i))
                             px[i] = v | (alpha ? 0xff000000u : (px[i] & 0xff000000u));
-                } else if (d.op == CD_OP_TEXT) {
-                    if (!TEXT) continue;
-                    // Coverage of this layer on the lane's column: the largest mask byte
-                    // of its glyphs (each pixel blended once however glyphs overlap).
-                    uint32_t cov[WT_H];
-#pragma unroll
-                    for (int i = 0; i < WT_H; i++) cov[i] = 0;
-                    const uint32_t gend = d.param + d.aux;
-                    for (uint32_t gi = d.param; gi < gend; gi++) {
-                        const CdGlyph g = glyphs[gi]; // same address in every lane
-                        const int u = x - g.x;
-                        if (u < 0 || u >= (int)g.w) continue;
-                        const uint32_t gm = ring & span_mask(g.y, g.y + (int)g.h, wy0, rows);
-                        if (!gm) continue;
-                        const uint8_t* m = atlas + g.atlas + u;
-#pragma unroll
-                        for (int i = 0; i < WT_H; i++)
-                            if (gm & (1u << i)) {
-                                const uint32_t v =
-                                    __ldg(m + (size_t)(wy0 + i - g.y) * g.w);
-                                cov[i] = v > cov[i] ? v : cov[i];
-                            }
-                    }
-                    const uint32_t col = *(const uint32_t*)d.color;
-#pragma unroll
-                    for (int i = 0; i < WT_H; i++) px[i] = coverage_blend(px[i], col, cov[i], alpha);
                 } else if (OVERLAY) {
                     const CdImage img = images[d.param];
                     const bool nearest = (d.aux >> 16) == CD_FILTER_NEAREST;
@@ -355,6 +389,6 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
     }
 
 CD_COMPOSITE(cd_composite_plain, 4, false, false)
-CD_COMPOSITE(cd_composite_text, 4, false, true)
+CD_COMPOSITE(cd_composite_text, 3, false, true)
 CD_COMPOSITE(cd_composite_overlay, 3, true, false)
 CD_COMPOSITE(cd_composite, 3, true, true)

@@ -8,8 +8,9 @@
 //! coverage bytes are the same on every host; both backends then read those very bytes
 //! from the atlas, which keeps text byte-exact by construction.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use rustc_hash::FxHashMap as HashMap;
 
 use ab_glyph_rasterizer::{Rasterizer, point};
 use rustybuzz::ttf_parser;
@@ -205,6 +206,15 @@ pub(crate) struct Shaped {
     pub metrics: TextMetrics,
 }
 
+/// A string shaped in font units: per glyph, its id, pen x (advances summed, plus its
+/// x offset), its y offset and its line; per line, its total advance.
+#[derive(Debug, Default)]
+pub(crate) struct Run {
+    gids: Vec<u16>,
+    pens: Vec<(i64, i32, u32)>,
+    advances: Vec<i64>,
+}
+
 /// The shared, growing part of a font store: shaped strings and the glyph atlas.
 #[derive(Debug, Default)]
 pub(crate) struct TextCache {
@@ -213,6 +223,10 @@ pub(crate) struct TextCache {
     pub atlas: Vec<u8>,
     pub generation: u64,
     glyphs: HashMap<(u32, u32, u16, u32), AtlasGlyph>,
+    /// Shaping results in font units, by font and text: they do not depend on the
+    /// size, so a new size only converts pens and rasterises glyphs.
+    runs: HashMap<u32, HashMap<Box<str>, Arc<Run>>>,
+    /// Laid out at a size, with their masks, by (font, size) and text.
     shaped: HashMap<(u32, u32), HashMap<Box<str>, Arc<Shaped>>>,
     shaped_count: usize,
     buffer: Option<rustybuzz::UnicodeBuffer>,
@@ -334,6 +348,7 @@ impl TextCache {
     fn reset(&mut self) {
         self.atlas.clear();
         self.glyphs.clear();
+        self.runs.clear();
         self.shaped.clear();
         self.shaped_count = 0;
         self.generation += 1;
@@ -353,35 +368,36 @@ impl TextCache {
         }
         if self.shaped_count >= MAX_SHAPED {
             self.shaped.clear();
+            self.runs.clear();
             self.shaped_count = 0;
         }
-        let face = font.face().ok_or("the font could not be parsed")?;
+        let run = match self.runs.get(&font_id).and_then(|m| m.get(text)) {
+            Some(r) => r.clone(),
+            None => {
+                let r = Arc::new(self.shape_units(font, text)?);
+                self.runs
+                    .entry(font_id)
+                    .or_default()
+                    .insert(text.into(), r.clone());
+                r
+            }
+        };
         let m = font.metrics(size);
         let mut shaped = Shaped::default();
-        let mut buffer = self.buffer.take().unwrap_or_default();
-        let mut lines = 0u32;
-        let mut width = 0i32;
-        for (line, part) in text.split('\n').enumerate() {
-            lines += 1;
-            let part = part.strip_suffix('\r').unwrap_or(part);
-            buffer.push_str(part);
-            buffer.guess_segment_properties();
-            let out = rustybuzz::shape(&face, &[], buffer);
-            let mut pen = 0i64;
-            let baseline = line as i32 * m.line_height;
-            for (info, pos) in out.glyph_infos().iter().zip(out.glyph_positions()) {
-                // Pens in font units, exact; each glyph's origin rounded to a whole pixel
-                // (rounding half up), so its mask depends on (font, size, glyph) only.
-                let x = font.px(pen + i64::from(pos.x_offset), size);
-                let y = baseline - font.px(i64::from(pos.y_offset), size);
-                pen += i64::from(pos.x_advance);
-                shaped.pens.push((x, y));
-                shaped.gids.push(info.glyph_id as u16);
-            }
-            width = width.max(font.px(pen, size));
-            buffer = out.clear();
+        // Pens in font units, exact; each glyph's origin rounded to a whole pixel
+        // (rounding half up), so its mask depends on (font, size, glyph) only.
+        for (&gid, &(x, yoff, line)) in run.gids.iter().zip(&run.pens) {
+            let y = line as i32 * m.line_height - font.px(i64::from(yoff), size);
+            shaped.pens.push((font.px(x, size), y));
+            shaped.gids.push(gid);
         }
-        self.buffer = Some(buffer);
+        let lines = run.advances.len() as u32;
+        let width = run
+            .advances
+            .iter()
+            .map(|&a| font.px(a, size))
+            .max()
+            .unwrap_or(0);
         shaped.metrics = TextMetrics {
             width,
             height: lines as i32 * m.line_height,
@@ -397,6 +413,31 @@ impl TextCache {
             .insert(text.into(), shaped.clone());
         self.shaped_count += 1;
         Ok(shaped)
+    }
+
+    /// Shapes each line of `text` with rustybuzz (script and direction guessed from
+    /// its characters), in font units.
+    fn shape_units(&mut self, font: &Font, text: &str) -> std::result::Result<Run, String> {
+        let face = font.face().ok_or("the font could not be parsed")?;
+        let mut run = Run::default();
+        let mut buffer = self.buffer.take().unwrap_or_default();
+        for (line, part) in text.split('\n').enumerate() {
+            let part = part.strip_suffix('\r').unwrap_or(part);
+            buffer.push_str(part);
+            buffer.guess_segment_properties();
+            let out = rustybuzz::shape(&face, &[], buffer);
+            let mut pen = 0i64;
+            for (info, pos) in out.glyph_infos().iter().zip(out.glyph_positions()) {
+                run.pens
+                    .push((pen + i64::from(pos.x_offset), pos.y_offset, line as u32));
+                run.gids.push(info.glyph_id as u16);
+                pen += i64::from(pos.x_advance);
+            }
+            run.advances.push(pen);
+            buffer = out.clear();
+        }
+        self.buffer = Some(buffer);
+        Ok(run)
     }
 
     /// The halo masks of a shaped string (computed once per halo width).
