@@ -53,8 +53,9 @@
 #define CD_SHAPE_ELLIPSE 1  // inside the outer ellipse and not inside the inner one
 // CdShape::flags
 #define CD_SHAPE_AA 1       // coverage = (n * 255 + 8) / 16 of 4 x 4 samples, else 0 or 255
-#define CD_SHAPE_MINUS_NEXT 2 // (fills) the next command's coverage is taken out of this one
+#define CD_SHAPE_CONVEX 2   // one convex polygon (its edges in order): warps outside it skip it
 #define CD_NO_BANDS 0xffffffffu
+#define CD_NO_SHAPE 0xffffffffu
 
 // Launch geometry: the host planner (src/cuda/plan.rs) splits work by it, the kernels
 // index by it. Defined here only.
@@ -143,9 +144,10 @@ typedef struct CdGlyph {
 // One layer of a shape (CD_OP_SHAPE). Geometry in 1/256 px, frame coordinates.
 // POLY: a pixel sample is covered when the non-zero winding number of its edges is
 // non-zero, or it lies in one of its discs. With bands (band != CD_NO_BANDS), band k
-// (rows [y0 + 64 k, y0 + 64 (k + 1)) of the frame, y0 = clip.y0) lists the edges and
-// discs that can matter there. ELLIPSE: e = cx, cy, rx, ry, irx, iry (inner radii 0:
-// solid). 64 bytes.
+// (frame rows [band_y0 + 64 k, band_y0 + 64 (k + 1))) lists the edges and discs that
+// can matter there. ELLIPSE: e = cx, cy, rx, ry, irx, iry (inner radii 0: solid).
+// `minus`: another layer of the same op whose coverage is taken out of this one (a
+// fill under its outline: each pixel blended once per op), or CD_NO_SHAPE. 64 bytes.
 typedef struct CdShape {
     uint32_t kind;
     uint32_t flags;
@@ -155,8 +157,9 @@ typedef struct CdShape {
     uint32_t disc_count;
     uint32_t band;       // first CdBand of the layer, or CD_NO_BANDS
     uint32_t band_count;
+    int32_t band_y0;
+    uint32_t minus;
     int32_t e[6];
-    uint32_t reserved[2];
 } CdShape;
 
 // A directed edge (x0, y0) -> (x1, y1), y0 != y1; +1 to the winding when going down.
@@ -183,5 +186,14 @@ typedef struct CdBand {
     uint32_t disc_start;
     uint32_t disc_count;
 } CdBand;
+
+// Where a batch's shape arrays are in device memory (a kernel argument, by value).
+typedef struct CdShapeData {
+    uint64_t shapes; // CdShape[]
+    uint64_t edges;  // CdEdge[]
+    uint64_t discs;  // CdDisc[]
+    uint64_t bands;  // CdBand[]
+    uint64_t items;  // uint32_t[]: band items
+} CdShapeData;
 
 #endif

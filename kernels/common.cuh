@@ -101,6 +101,102 @@ CD_FN uint32_t coverage_blend(uint32_t p, uint32_t col, uint32_t cov, bool alpha
         p, make_blend(col & 255u, (col >> 8) & 255u, (col >> 16) & 255u, al), alpha);
 }
 
+// ---- Shapes (docs/semantics.md "Shapes"): integer tests at sample points, 1/256 px.
+
+// +1 (edge going down), -1 (going up) or 0: whether the edge crosses sample row sy (its
+// upper end included, its lower end not) at or left of sx.
+CD_FN int edge_winding(const CdEdge& e, int64_t sx, int64_t sy) {
+    int64_t ax = e.x0, ay = e.y0, bx = e.x1, by = e.y1;
+    int dir = 1;
+    if (ay > by) {
+        int64_t t = ax; ax = bx; bx = t;
+        t = ay; ay = by; by = t;
+        dir = -1;
+    }
+    if (sy < ay || sy >= by) return 0;
+    return (sy - ay) * (bx - ax) <= (sx - ax) * (by - ay) ? dir : 0;
+}
+
+CD_FN bool in_disc(const CdDisc& d, int64_t sx, int64_t sy) {
+    const int64_t dx = sx - d.cx, dy = sy - d.cy, r = d.r;
+    return dx * dx + dy * dy <= r * r;
+}
+
+// dx^2 ry^2 + dy^2 rx^2 <= rx^2 ry^2, exactly (128-bit).
+CD_FN bool in_ellipse(int64_t cx, int64_t cy, int64_t rx, int64_t ry, int64_t sx, int64_t sy) {
+    if (rx <= 0 || ry <= 0) return false;
+    const int64_t sdx = sx - cx, sdy = sy - cy;
+    const unsigned __int128 dx = (unsigned __int128)(uint64_t)(sdx < 0 ? -sdx : sdx);
+    const unsigned __int128 dy = (unsigned __int128)(uint64_t)(sdy < 0 ? -sdy : sdy);
+    const unsigned __int128 ax = (unsigned __int128)(uint64_t)rx, ay = (unsigned __int128)(uint64_t)ry;
+    return dx * dx * (ay * ay) + dy * dy * (ax * ax) <= ax * ax * (ay * ay);
+}
+
+// The geometry arrays of a batch's shapes, typed.
+struct ShapeData {
+    const CdShape* shapes;
+    const CdEdge* edges;
+    const CdDisc* discs;
+    const CdBand* bands;
+    const uint32_t* items;
+};
+
+CD_FN ShapeData shape_data(const CdShapeData& d) {
+    ShapeData g;
+    g.shapes = (const CdShape*)(uintptr_t)d.shapes;
+    g.edges = (const CdEdge*)(uintptr_t)d.edges;
+    g.discs = (const CdDisc*)(uintptr_t)d.discs;
+    g.bands = (const CdBand*)(uintptr_t)d.bands;
+    g.items = (const uint32_t*)(uintptr_t)d.items;
+    return g;
+}
+
+CD_FN bool shape_inside(const CdShape& s, const ShapeData& g, int band, int64_t sx, int64_t sy) {
+    if (s.kind == CD_SHAPE_ELLIPSE)
+        return in_ellipse(s.e[0], s.e[1], s.e[2], s.e[3], sx, sy) &&
+               !in_ellipse(s.e[0], s.e[1], s.e[4], s.e[5], sx, sy);
+    int w = 0;
+    if (band >= 0) {
+        const CdBand b = g.bands[band];
+        for (uint32_t k = 0; k < b.edge_count; k++)
+            w += edge_winding(g.edges[CD_LDG(g.items + b.edge_start + k)], sx, sy);
+        if (w != 0) return true;
+        for (uint32_t k = 0; k < b.disc_count; k++)
+            if (in_disc(g.discs[CD_LDG(g.items + b.disc_start + k)], sx, sy)) return true;
+        return false;
+    }
+    for (uint32_t k = 0; k < s.edge_count; k++) w += edge_winding(g.edges[s.edge_start + k], sx, sy);
+    if (w != 0) return true;
+    for (uint32_t k = 0; k < s.disc_count; k++)
+        if (in_disc(g.discs[s.disc_start + k], sx, sy)) return true;
+    return false;
+}
+
+// Coverage 0..=255 of pixel (x, y): its centre (0 or 255), or with anti-aliasing
+// (n * 255 + 8) / 16 of the 4 x 4 samples at offsets 32, 96, 160, 224 (1/256 px).
+CD_FN uint32_t shape_coverage(const CdShape& s, const ShapeData& g, int x, int y) {
+    int band = -1;
+    if (s.band != CD_NO_BANDS) {
+        int k = (y - s.band_y0) / CD_BAND_H;
+        k = clampi(k, 0, (int)s.band_count - 1);
+        band = (int)s.band + k;
+    }
+    const int64_t px = (int64_t)x * 256, py = (int64_t)y * 256;
+    if (!(s.flags & CD_SHAPE_AA)) return shape_inside(s, g, band, px + 128, py + 128) ? 255u : 0u;
+    uint32_t n = 0;
+    for (int j = 0; j < 4; j++)
+        for (int i = 0; i < 4; i++) n += shape_inside(s, g, band, px + 32 + 64 * i, py + 32 + 64 * j);
+    return (n * 255u + 8u) / 16u;
+}
+
+// A layer's coverage with its `minus` layer's taken out: (c (255 - m) + 127) / 255.
+CD_FN uint32_t layer_coverage(const CdShape& s, const ShapeData& g, int x, int y) {
+    const uint32_t c = shape_coverage(s, g, x, y);
+    if (c == 0 || s.minus == CD_NO_SHAPE) return c;
+    const uint32_t m = shape_coverage(g.shapes[s.minus], g, x, y);
+    return (c * (255u - m) + 127u) / 255u;
+}
+
 // Source coordinate of an overlay along one axis for destination offset u in a
 // destination of size d from an image side of n pixels: nearest (i0 = i1, f = 0) or
 // bilinear (i0, i1 = min(i0 + 1, n - 1), weight f of i1 in 1/256).

@@ -7,6 +7,12 @@
 // never on boxes or frames.
 #include "common.cuh"
 
+// One pixel's coverage by a shape layer: out of line, so the 16 unrolled rows of a
+// warp tile share one body.
+__device__ __noinline__ uint32_t shape_cov_row(const CdShape& s, const ShapeData& g, int x, int y) {
+    return layer_coverage(s, g, x, y);
+}
+
 // Warp tiles of the composite: 32 columns (one per lane) x WT_H rows (in registers).
 #define WT_W 32
 #define WT_H 16
@@ -64,15 +70,16 @@ __device__ __forceinline__ bool is_blur(uint32_t op) {
 // size loads its samples 8 rows at a time with no axis arithmetic, a scaled one 4 rows
 // at a time, loading only taps of non-zero weight), and at the end writes each changed
 // pixel once. No command is read from global memory after the barrier.
-// OVERLAY / TEXT = false: the phase has no overlay / no text (the host says so), whose
+// OVERLAY / COVER = false: the phase has no overlay / no text or shape (the host says so), whose
 // code would cost registers (spills) in every warp.
-template <bool OVERLAY, bool TEXT>
+template <bool OVERLAY, bool COVER>
 __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
                                           const CdCmd* __restrict__ cmds,
                                           const int4* __restrict__ boxes,
                                           const CdImage* __restrict__ images,
                                           const CdGlyph* __restrict__ glyphs,
                                           const uint8_t* __restrict__ atlas,
+                                          const CdShapeData geo,
                                           const CdTileItem* __restrict__ rows_in,
                                           const CdTileItem* __restrict__ items) {
     __shared__ int4 sbox[CMD_CHUNK];
@@ -188,7 +195,7 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
                 uint32_t ring, in;
                 cmd_rows(d, x, wy0, rows, ring, in);
                 det |= ring | in; // (already in det unless pass (1) was skipped)
-                if (TEXT && d.op == CD_OP_TEXT) {
+                if (COVER && d.op == CD_OP_TEXT) {
                     // A text layer, with the whole warp (before lanes outside its clip
                     // drop out): lane j loads glyph j of each group of 32, each lane
                     // finds the glyphs over its column by shuffles, then loads only
@@ -249,6 +256,34 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
                     continue;
                 }
                 if (!(ring | in)) continue;
+                if (COVER && d.op == CD_OP_SHAPE) {
+                    const ShapeData g = shape_data(geo);
+                    const CdShape sh = g.shapes[d.param];
+                    if (sh.flags & CD_SHAPE_CONVEX) {
+                        // A convex layer (edges in order, turned one way): skipped when
+                        // the warp tile lies wholly outside one edge's half-plane.
+                        const int64_t tx0 = (int64_t)wx0 * 256, tx1 = (int64_t)wx1 * 256;
+                        const int64_t ty0 = (int64_t)wy0 * 256, ty1 = (int64_t)wy1 * 256;
+                        bool out = false;
+                        for (uint32_t k = 0; k < sh.edge_count && !out; k++) {
+                            const CdEdge e = g.edges[sh.edge_start + k];
+                            const int64_t ex = (int64_t)e.x1 - e.x0, ey = (int64_t)e.y1 - e.y0;
+                            const int64_t c00 = ex * (ty0 - e.y0) - ey * (tx0 - e.x0);
+                            const int64_t c10 = ex * (ty0 - e.y0) - ey * (tx1 - e.x0);
+                            const int64_t c01 = ex * (ty1 - e.y0) - ey * (tx0 - e.x0);
+                            const int64_t c11 = ex * (ty1 - e.y0) - ey * (tx1 - e.x0);
+                            out = c00 < 0 && c10 < 0 && c01 < 0 && c11 < 0;
+                        }
+                        if (out) continue;
+                    }
+                    const uint32_t col = *(const uint32_t*)d.color;
+#pragma unroll
+                    for (int i = 0; i < WT_H; i++)
+                        if (ring & (1u << i))
+                            px[i] = coverage_blend(px[i], col,
+                                                   shape_cov_row(sh, g, x, wy0 + i), alpha);
+                    continue;
+                }
                 if (d.op == CD_OP_RECT) {
                     const uint32_t col = *(const uint32_t*)d.color;
                     const uint32_t fil = *(const uint32_t*)d.fill;
@@ -379,16 +414,18 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
 // of boxes does not pay the registers of text or overlays. With overlays: 3 blocks per
 // SM (80 registers) keep the overlay path free of spills (64 registers spilled about
 // 200 bytes); overlay phases are usually compacted grids of a few waves either way.
-#define CD_COMPOSITE(NAME, BLOCKS, OVERLAY, TEXT)                                          \
+#define CD_COMPOSITE(NAME, BLOCKS, OVERLAY, COVER)                                          \
     extern "C" __global__ void __launch_bounds__(THREADS, BLOCKS)                          \
         NAME(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,           \
              const int4* __restrict__ boxes, const CdImage* __restrict__ images,           \
              const CdGlyph* __restrict__ glyphs, const uint8_t* __restrict__ atlas,        \
-             const CdTileItem* __restrict__ rows_in, const CdTileItem* __restrict__ items) { \
-        composite<OVERLAY, TEXT>(frames, cmds, boxes, images, glyphs, atlas, rows_in, items); \
+             const CdShapeData geo, const CdTileItem* __restrict__ rows_in,                \
+             const CdTileItem* __restrict__ items) {                                       \
+        composite<OVERLAY, COVER>(frames, cmds, boxes, images, glyphs, atlas, geo, rows_in, \
+                                  items);                                                  \
     }
 
 CD_COMPOSITE(cd_composite_plain, 4, false, false)
-CD_COMPOSITE(cd_composite_text, 3, false, true)
+CD_COMPOSITE(cd_composite_cover, 3, false, true)
 CD_COMPOSITE(cd_composite_overlay, 3, true, false)
 CD_COMPOSITE(cd_composite, 3, true, true)

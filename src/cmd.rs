@@ -23,6 +23,16 @@ unsafe impl bytemuck::Zeroable for CdTileItem {}
 unsafe impl bytemuck::Pod for CdTileItem {}
 unsafe impl bytemuck::Zeroable for CdGlyph {}
 unsafe impl bytemuck::Pod for CdGlyph {}
+unsafe impl bytemuck::Zeroable for CdShape {}
+unsafe impl bytemuck::Pod for CdShape {}
+unsafe impl bytemuck::Zeroable for CdEdge {}
+unsafe impl bytemuck::Pod for CdEdge {}
+unsafe impl bytemuck::Zeroable for CdDisc {}
+unsafe impl bytemuck::Pod for CdDisc {}
+unsafe impl bytemuck::Zeroable for CdShapeData {}
+unsafe impl bytemuck::Pod for CdShapeData {}
+unsafe impl bytemuck::Zeroable for CdBand {}
+unsafe impl bytemuck::Pod for CdBand {}
 
 const _: () = {
     use core::mem::{offset_of, size_of};
@@ -42,4 +52,11 @@ const _: () = {
     assert!(size_of::<CdGlyph>() == 16);
     assert!(offset_of!(CdGlyph, w) == 8);
     assert!(offset_of!(CdGlyph, atlas) == 12);
+    assert!(size_of::<CdShape>() == 64);
+    assert!(offset_of!(CdShape, band_y0) == 32);
+    assert!(offset_of!(CdShape, e) == 40);
+    assert!(size_of::<CdEdge>() == 16);
+    assert!(size_of::<CdDisc>() == 16);
+    assert!(size_of::<CdBand>() == 16);
+    assert!(size_of::<CdShapeData>() == 40);
 };

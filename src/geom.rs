@@ -72,6 +72,33 @@ impl Rect {
     }
 }
 
+/// A point in pixels (f32, like rectangles): (0, 0) is the top-left corner of the
+/// top-left pixel, whose centre is (0.5, 0.5).
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Point {
+    pub x: f32,
+    pub y: f32,
+}
+
+impl Point {
+    pub const fn new(x: f32, y: f32) -> Self {
+        Self { x, y }
+    }
+
+    /// Checks that both coordinates are finite and within [`MAX_COORD`].
+    pub fn check(&self) -> Result<(), String> {
+        for (name, v) in [("x", self.x), ("y", self.y)] {
+            if !v.is_finite() {
+                return Err(format!("{name} is {v}, not a finite number"));
+            }
+            if v.abs() > MAX_COORD {
+                return Err(format!("{name} = {v} is beyond +-{MAX_COORD}"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Rounds half away from zero (what C's `lround` does), saturating to the i32 range
 /// (inputs within a few [`MAX_COORD`] never reach it).
 fn round_away(v: f64) -> i32 {

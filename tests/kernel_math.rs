@@ -176,3 +176,132 @@ fn text_coverage_and_blend_equal_the_cpu_renderer() {
     }
     assert!(drawn >= 30, "only {drawn} of 40 cases drew anything");
 }
+
+#[test]
+fn shape_coverage_equals_the_cpu_renderer() {
+    use cudadraw::draw::{
+        ArrowEnds, ArrowOp, Cap, EllipseOp, LineOp, PointOp, PolygonOp, PolylineOp, RotatedBoxOp,
+        Stroke,
+    };
+    use cudadraw::geom::Point;
+    let exe = checker();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+    let (w, h) = (64u32, 48u32);
+    let mut drawn = 0;
+    for case in 0..120 {
+        let mut r = Renderer::new();
+        let pnt = |rng: &mut rand_chacha::ChaCha8Rng| {
+            Point::new(
+                rng.random_range(-16.0..80.0f32),
+                rng.random_range(-16.0..64.0f32),
+            )
+        };
+        let color = Color::rgba(
+            rng.random(),
+            rng.random(),
+            rng.random(),
+            rng.random_range(1..=255),
+        );
+        let aa = case % 2 == 1;
+        let stroke = Stroke::new(
+            rng.random_range(0.5..9.0f32),
+            Color::rgba(255, 255, 255, 200),
+        );
+        let mut l = DrawList::new();
+        match case % 8 {
+            0 => l.push(LineOp {
+                from: pnt(&mut rng),
+                to: pnt(&mut rng),
+                width: rng.random_range(0.5..12.0),
+                color,
+                cap: if rng.random_bool(0.5) {
+                    Cap::Round
+                } else {
+                    Cap::Flat
+                },
+                aa,
+            }),
+            1 => l.push(PolylineOp {
+                points: (0..rng.random_range(1..12))
+                    .map(|_| pnt(&mut rng))
+                    .collect(),
+                closed: rng.random_bool(0.3),
+                width: rng.random_range(0.5..8.0),
+                color,
+                cap: Cap::Round,
+                aa,
+            }),
+            2 => l.push(PolygonOp {
+                points: (0..rng.random_range(3..30))
+                    .map(|_| pnt(&mut rng))
+                    .collect(),
+                fill: Some(color),
+                outline: rng.random_bool(0.5).then_some(stroke),
+                aa,
+            }),
+            3 => l.push(ArrowOp {
+                from: pnt(&mut rng),
+                to: pnt(&mut rng),
+                width: rng.random_range(1.0..6.0),
+                color,
+                head_length: rng.random_range(2.0..20.0),
+                head_angle: rng.random_range(10.0..60.0),
+                ends: ArrowEnds::Both,
+                aa,
+            }),
+            4 | 5 => l.push(EllipseOp {
+                center: pnt(&mut rng),
+                rx: rng.random_range(0.0..40.0),
+                ry: rng.random_range(0.0..40.0),
+                outline: rng.random_bool(0.7).then_some(stroke),
+                align: cudadraw::Align::Center,
+                fill: rng.random_bool(0.7).then_some(color),
+                aa,
+            }),
+            6 => l.push(RotatedBoxOp {
+                center: pnt(&mut rng),
+                width: rng.random_range(0.0..50.0),
+                height: rng.random_range(0.0..50.0),
+                angle: rng.random_range(-180.0..180.0),
+                outline: rng.random_bool(0.6).then_some(stroke),
+                fill: Some(color),
+                aa,
+            }),
+            _ => l.push(PointOp {
+                center: pnt(&mut rng),
+                radius: rng.random_range(0.0..10.0),
+                color,
+                aa,
+            }),
+        };
+        let bg: Vec<u8> = (0..w * h * 4).map(|_| rng.random()).collect();
+        let mut want = bg.clone();
+        let info = FrameInfo::packed(w, h, PixelFormat::Rgba);
+        r.render_host(
+            &mut [HostFrame::new(&mut want, info).unwrap()],
+            &[l.clone()],
+        )
+        .unwrap();
+        let res = r.last_resolved();
+        let (edges, discs, bands, items) = res.shape_geometry();
+        let mut input = Vec::new();
+        for v in [w, h] {
+            input.extend_from_slice(&v.to_ne_bytes());
+        }
+        let mut array = |bytes: &[u8], n: usize| {
+            input.extend_from_slice(&(n as u32).to_ne_bytes());
+            input.extend_from_slice(bytes);
+        };
+        array(bytemuck::cast_slice(res.cmds()), res.cmds().len());
+        array(bytemuck::cast_slice(res.shapes()), res.shapes().len());
+        array(bytemuck::cast_slice(edges), edges.len());
+        array(bytemuck::cast_slice(discs), discs.len());
+        array(bytemuck::cast_slice(bands), bands.len());
+        array(bytemuck::cast_slice(items), items.len());
+        input.extend_from_slice(&bg);
+        let got = run(&exe, "shapes", &input);
+        assert_eq!(got, want, "case {case}: {l:?}");
+        drawn += usize::from(want != bg);
+    }
+    assert!(drawn >= 80, "only {drawn} of 120 cases drew anything");
+}

@@ -448,7 +448,8 @@ fn bad_text_input_is_a_typed_error_and_draws_nothing() {
     let ok = |l: &mut DrawList| {
         l.fill(Rect::new(0.0, 0.0, 8.0, 8.0), Color::RED);
     };
-    let cases: Vec<(&str, Box<dyn Fn(&mut DrawList)>)> = vec![
+    type AddOp = Box<dyn Fn(&mut DrawList)>;
+    let cases: Vec<(&str, AddOp)> = vec![
         (
             "size 5",
             Box::new(|l| {

@@ -9,12 +9,14 @@
 
 mod blur;
 mod pointwise;
+pub(crate) mod shape;
 
 use rayon::prelude::*;
 
 use crate::cmd::{
     CD_FILTER_BILINEAR, CD_FILTER_NEAREST, CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_OVERLAY,
-    CD_OP_PIXELATE, CD_OP_RECT, CD_OP_SOLID, CD_OP_TEXT, CdCmd, CdGlyph,
+    CD_OP_PIXELATE, CD_OP_RECT, CD_OP_SHAPE, CD_OP_SOLID, CD_OP_TEXT, CdBand, CdCmd, CdDisc,
+    CdEdge, CdGlyph, CdShape,
 };
 use crate::draw::{DrawList, ImageId, ImageStore, ResolveOptions, Resolved, resolve_batch_with};
 use crate::error::{Error, Result};
@@ -108,11 +110,11 @@ impl CpuRenderer {
             &mut self.resolved,
         )?;
         let atlas = crate::draw::text::locked_atlas(&self.resolved, images.fonts())?;
-        let src = Sources {
+        let src = Sources::of(
+            &self.resolved,
             images,
-            glyphs: &self.resolved.glyphs,
-            atlas: atlas.as_deref().map_or(&[], |c| c.atlas.as_slice()),
-        };
+            atlas.as_deref().map_or(&[], |c| c.atlas.as_slice()),
+        );
         check_batch(frames, &self.resolved, &src)?;
         draw_batch(frames, &self.resolved, &src, &mut self.scratch);
         Ok(())
@@ -134,22 +136,43 @@ impl CpuRenderer {
         }
         self.check_frames(frames)?;
         let atlas = crate::draw::text::locked_atlas(resolved, images.fonts())?;
-        let src = Sources {
+        let src = Sources::of(
+            resolved,
             images,
-            glyphs: &resolved.glyphs,
-            atlas: atlas.as_deref().map_or(&[], |c| c.atlas.as_slice()),
-        };
+            atlas.as_deref().map_or(&[], |c| c.atlas.as_slice()),
+        );
         check_batch(frames, resolved, &src)?;
         draw_batch(frames, resolved, &src, &mut self.scratch);
         Ok(())
     }
 }
 
-/// What commands refer to besides the frame: images, the batch's glyphs, the atlas.
+/// What commands refer to besides the frame: images, the batch's glyphs, the atlas,
+/// the shape layers and their geometry.
 pub(crate) struct Sources<'a> {
     pub images: &'a ImageStore,
     pub glyphs: &'a [CdGlyph],
     pub atlas: &'a [u8],
+    pub shapes: &'a [CdShape],
+    pub edges: &'a [CdEdge],
+    pub discs: &'a [CdDisc],
+    pub bands: &'a [CdBand],
+    pub band_items: &'a [u32],
+}
+
+impl<'a> Sources<'a> {
+    fn of(r: &'a Resolved, images: &'a ImageStore, atlas: &'a [u8]) -> Self {
+        Sources {
+            images,
+            glyphs: &r.glyphs,
+            atlas,
+            shapes: &r.shapes,
+            edges: &r.edges,
+            discs: &r.discs,
+            bands: &r.bands,
+            band_items: &r.band_items,
+        }
+    }
 }
 
 fn check_batch(frames: &[HostFrame<'_>], resolved: &Resolved, src: &Sources<'_>) -> Result<()> {
@@ -270,6 +293,11 @@ fn check_cmds(
                     if end > src.atlas.len() {
                         return bad(format!("glyph mask [{}, {end}) outside the atlas", g.atlas));
                     }
+                }
+            }
+            CD_OP_SHAPE => {
+                if let Err(reason) = shape::check(c, src) {
+                    return bad(reason);
                 }
             }
             other => return bad(format!("unknown command code {other}")),

@@ -5,7 +5,9 @@
 use rayon::prelude::*;
 
 use super::Sources;
-use crate::cmd::{CD_FILTER_NEAREST, CD_OP_OVERLAY, CD_OP_RECT, CD_OP_SOLID, CD_OP_TEXT, CdCmd};
+use crate::cmd::{
+    CD_FILTER_NEAREST, CD_OP_OVERLAY, CD_OP_RECT, CD_OP_SHAPE, CD_OP_SOLID, CD_OP_TEXT, CdCmd,
+};
 use crate::draw::{Image, ImageId};
 use crate::frame::FrameInfo;
 use crate::geom::PixelRect;
@@ -93,6 +95,7 @@ fn draw_cmd(
             }
         }
         CD_OP_TEXT => text(chunk, info, top, y0, y1, c, src),
+        CD_OP_SHAPE => super::shape::draw(chunk, info, top, y0, y1, c, src),
         _ => {}
     }
 }

@@ -317,6 +317,11 @@ fn execute_text(
         images,
         glyphs,
         atlas,
+        shapes: &[],
+        edges: &[],
+        discs: &[],
+        bands: &[],
+        band_items: &[],
     };
     let info = f.info();
     check_cmds(0, info, cmds, weights, &src)?;

@@ -9,7 +9,10 @@ use cudarc::driver::result::{self as cu, DriverError};
 use cudarc::driver::sys;
 
 use super::plan::{Plan, THREADS};
-use crate::cmd::{CdBlurJob, CdCmd, CdFrame, CdGlyph, CdImage, CdRegion, CdTileItem};
+use crate::cmd::{
+    CdBand, CdBlurJob, CdCmd, CdDisc, CdEdge, CdFrame, CdGlyph, CdImage, CdRegion, CdShape,
+    CdShapeData, CdTileItem,
+};
 use crate::draw::{ImageId, ImageStore, Resolved};
 use crate::error::{Error, Result};
 
@@ -99,6 +102,11 @@ struct Layout {
     weights: usize,
     images: usize,
     glyphs: usize,
+    shapes: usize,
+    edges: usize,
+    discs: usize,
+    bands: usize,
+    band_items: usize,
     /// Pixels of the overlay images this submission uploads.
     pixels: usize,
     /// Atlas bytes this submission uploads.
@@ -143,7 +151,8 @@ pub(crate) struct Device {
     pub(crate) stream: sys::CUstream,
     /// composite.cu, blur.cu.
     modules: [sys::CUmodule; 2],
-    /// Composite kernels by phase content: [plain, text, overlay, overlay + text].
+    /// Composite kernels by phase content: [plain, text/shapes, overlay, overlay +
+    /// text/shapes].
     f_composite: [sys::CUfunction; 4],
     f_pass1: sys::CUfunction,
     f_pass2: sys::CUfunction,
@@ -239,7 +248,7 @@ impl Device {
         let [composite, blur] = dev.modules;
         dev.f_composite = [
             get(composite, "cd_composite_plain")?,
-            get(composite, "cd_composite_text")?,
+            get(composite, "cd_composite_cover")?,
             get(composite, "cd_composite_overlay")?,
             get(composite, "cd_composite")?,
         ];
@@ -538,6 +547,11 @@ impl Device {
         l.weights = section(size_of_val(weights));
         l.images = section(size_of_val(self.table.as_slice()).max(16));
         l.glyphs = section(size_of_val(glyphs));
+        l.shapes = section(size_of_val(resolved.shapes.as_slice()));
+        l.edges = section(size_of_val(resolved.edges.as_slice()));
+        l.discs = section(size_of_val(resolved.discs.as_slice()));
+        l.bands = section(size_of_val(resolved.bands.as_slice()));
+        l.band_items = section(size_of_val(resolved.band_items.as_slice()));
         l.boxes = section(size_of_val(plan.boxes.as_slice()));
         l.items = section(size_of_val(plan.items.as_slice()));
         l.jobs = section(size_of_val(plan.jobs.as_slice()));
@@ -571,6 +585,31 @@ impl Device {
             bytemuck::cast_slice::<CdGlyph, u8>(glyphs),
         );
         put(staging, l.atlas, atlas_new);
+        put(
+            staging,
+            l.shapes,
+            bytemuck::cast_slice::<CdShape, u8>(&resolved.shapes),
+        );
+        put(
+            staging,
+            l.edges,
+            bytemuck::cast_slice::<CdEdge, u8>(&resolved.edges),
+        );
+        put(
+            staging,
+            l.discs,
+            bytemuck::cast_slice::<CdDisc, u8>(&resolved.discs),
+        );
+        put(
+            staging,
+            l.bands,
+            bytemuck::cast_slice::<CdBand, u8>(&resolved.bands),
+        );
+        put(
+            staging,
+            l.band_items,
+            bytemuck::cast_slice::<u32, u8>(&resolved.band_items),
+        );
         put(
             staging,
             l.boxes,
@@ -650,6 +689,13 @@ impl Device {
         let mut images = base + l.images as u64;
         let mut glyph_arg = base + l.glyphs as u64;
         let mut atlas_arg = self.atlas.ptr;
+        let mut geo = CdShapeData {
+            shapes: base + l.shapes as u64,
+            edges: base + l.edges as u64,
+            discs: base + l.discs as u64,
+            bands: base + l.bands as u64,
+            items: base + l.band_items as u64,
+        };
         let mut scratch_arg = scratch;
         for ph in &plan.phases {
             if ph.jobs.1 > 0 {
@@ -694,17 +740,19 @@ impl Device {
                 } else {
                     (0u64, (ph.tiles, ph.rows.1, 1))
                 };
-                let mut args: [*mut c_void; 8] = [
+                let mut args: [*mut c_void; 9] = [
                     (&mut frames) as *mut u64 as *mut c_void,
                     (&mut cmds) as *mut u64 as *mut c_void,
                     (&mut boxes) as *mut u64 as *mut c_void,
                     (&mut images) as *mut u64 as *mut c_void,
                     (&mut glyph_arg) as *mut u64 as *mut c_void,
                     (&mut atlas_arg) as *mut u64 as *mut c_void,
+                    // By value: the struct itself (kernels/commands.h's layout).
+                    (&mut geo) as *mut CdShapeData as *mut c_void,
                     (&mut rows) as *mut u64 as *mut c_void,
                     (&mut items) as *mut u64 as *mut c_void,
                 ];
-                let f = self.f_composite[usize::from(ph.text) | (usize::from(ph.overlay) << 1)];
+                let f = self.f_composite[usize::from(ph.cover) | (usize::from(ph.overlay) << 1)];
                 self.launch(f, grid, stream, &mut args, "launch cd_composite")?;
             }
         }

@@ -10,8 +10,8 @@
 //! batch: phase `p` of every frame is done by the same launches.
 
 use crate::cmd::{
-    CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_OVERLAY, CD_OP_PIXELATE, CD_OP_RECT, CD_OP_TEXT,
-    CdBlurJob, CdCmd, CdFrame, CdRegion, CdTileItem,
+    CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_OVERLAY, CD_OP_PIXELATE, CD_OP_RECT, CD_OP_SHAPE,
+    CD_OP_TEXT, CdBlurJob, CdCmd, CdFrame, CdRegion, CdTileItem,
 };
 use crate::draw::Resolved;
 use crate::error::{Error, Result};
@@ -49,10 +49,10 @@ pub struct Phase {
     pub blocks2: u32,
     /// Bytes at the start of scratch to zero before pass 1 (pixelate sums).
     pub zero_bytes: u64,
-    /// Whether the composite has an overlay / a text layer: the kernel is picked by
-    /// them (`cd_composite_plain` when neither).
+    /// Whether the composite has an overlay / a text or shape layer: the kernel is
+    /// picked by them (`cd_composite_plain` when neither).
     pub overlay: bool,
-    pub text: bool,
+    pub cover: bool,
 }
 
 /// The kernels' view of one batch on one device. Reused across calls (grow-only).
@@ -177,7 +177,7 @@ impl Plan {
             let mut max_tiles = 0u64;
             let rows0 = self.items.len() as u32;
             let mut overlay = false;
-            let mut text = false;
+            let mut cover = false;
             self.marked.clear();
             for fi in 0..nf {
                 let f = self.frames[fi];
@@ -207,7 +207,7 @@ impl Plan {
                     } else {
                         composite = true;
                         overlay |= c.op == CD_OP_OVERLAY;
-                        text |= c.op == CD_OP_TEXT;
+                        cover |= c.op == CD_OP_TEXT || c.op == CD_OP_SHAPE;
                     }
                 }
                 if composite {
@@ -296,7 +296,7 @@ impl Plan {
                 blocks2: blocks2 as u32,
                 zero_bytes,
                 overlay,
-                text,
+                cover,
             });
         }
         Ok(())

@@ -10,6 +10,7 @@
 pub mod png;
 pub(crate) mod resolve;
 pub mod scene;
+pub mod shape;
 pub mod text;
 
 use crate::cmd::{
@@ -21,6 +22,10 @@ use crate::geom::Rect;
 
 pub use resolve::{
     InvalidOps, Limits, ResolveOptions, Resolved, resolve_batch, resolve_batch_with,
+};
+pub use shape::{
+    ArrowEnds, ArrowOp, Cap, EllipseOp, LineOp, PointOp, PolygonOp, PolylineOp, RotatedBoxOp,
+    Stroke,
 };
 pub use text::{Anchor, Font, FontId, FontStore, Halo, LabelOp, TextMetrics, TextOp, TextStyle};
 
@@ -148,6 +153,13 @@ pub enum Op {
     Overlay(OverlayOp),
     Text(TextOp),
     Label(LabelOp),
+    Line(LineOp),
+    Polyline(PolylineOp),
+    Polygon(PolygonOp),
+    Arrow(ArrowOp),
+    Ellipse(EllipseOp),
+    RotatedBox(RotatedBoxOp),
+    Point(PointOp),
 }
 
 impl From<BoxOp> for Op {
@@ -175,6 +187,17 @@ impl From<LabelOp> for Op {
         Op::Label(v)
     }
 }
+macro_rules! op_from {
+    ($($t:ident => $v:ident),*) => {
+        $(impl From<$t> for Op {
+            fn from(v: $t) -> Self {
+                Op::$v(v)
+            }
+        })*
+    };
+}
+op_from!(LineOp => Line, PolylineOp => Polyline, PolygonOp => Polygon, ArrowOp => Arrow,
+    EllipseOp => Ellipse, RotatedBoxOp => RotatedBox, PointOp => Point);
 
 /// The operations for one frame, applied in order. Reuse a list across frames with
 /// [`DrawList::clear`] to avoid allocating per frame.
@@ -270,6 +293,106 @@ impl DrawList {
             y,
             anchor: Anchor::Top,
             style,
+        })
+    }
+
+    /// A line of `width` px (flat caps, no anti-aliasing; push a [`LineOp`] for more).
+    pub fn line(
+        &mut self,
+        from: crate::geom::Point,
+        to: crate::geom::Point,
+        width: f32,
+        color: Color,
+    ) -> &mut Self {
+        self.push(LineOp {
+            from,
+            to,
+            width,
+            color,
+            cap: Cap::Flat,
+            aa: false,
+        })
+    }
+
+    /// An open polyline (a track trail) with round joins.
+    pub fn polyline(
+        &mut self,
+        points: impl Into<Vec<crate::geom::Point>>,
+        width: f32,
+        color: Color,
+    ) -> &mut Self {
+        self.push(PolylineOp {
+            points: points.into(),
+            closed: false,
+            width,
+            color,
+            cap: Cap::Flat,
+            aa: false,
+        })
+    }
+
+    /// A filled polygon (a zone), optionally outlined.
+    pub fn polygon(
+        &mut self,
+        points: impl Into<Vec<crate::geom::Point>>,
+        fill: Option<Color>,
+        outline: Option<Stroke>,
+    ) -> &mut Self {
+        self.push(PolygonOp {
+            points: points.into(),
+            fill,
+            outline,
+            aa: false,
+        })
+    }
+
+    /// An arrow from `from` to `to` with a head at `to` (length 4 widths + 6 px, 30
+    /// degrees).
+    pub fn arrow(
+        &mut self,
+        from: crate::geom::Point,
+        to: crate::geom::Point,
+        width: f32,
+        color: Color,
+    ) -> &mut Self {
+        self.push(ArrowOp {
+            from,
+            to,
+            width,
+            color,
+            head_length: 4.0 * width + 6.0,
+            head_angle: 30.0,
+            ends: ArrowEnds::End,
+            aa: false,
+        })
+    }
+
+    /// A circle: outline (inside its radius) and/or fill.
+    pub fn circle(
+        &mut self,
+        center: crate::geom::Point,
+        radius: f32,
+        outline: Option<Stroke>,
+        fill: Option<Color>,
+    ) -> &mut Self {
+        self.push(EllipseOp {
+            center,
+            rx: radius,
+            ry: radius,
+            outline,
+            align: Align::Inside,
+            fill,
+            aa: false,
+        })
+    }
+
+    /// A dot (a keypoint).
+    pub fn point(&mut self, center: crate::geom::Point, radius: f32, color: Color) -> &mut Self {
+        self.push(PointOp {
+            center,
+            radius,
+            color,
+            aa: false,
         })
     }
 

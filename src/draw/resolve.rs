@@ -83,6 +83,13 @@ pub struct Resolved {
     /// The glyph atlas the glyphs point into: (font store uid, atlas generation), when
     /// there is text.
     pub(crate) atlas: Option<(u64, u64)>,
+    /// Shape layers (`CD_OP_SHAPE`: param = index) and their geometry.
+    pub(crate) shapes: Vec<crate::cmd::CdShape>,
+    pub(crate) edges: Vec<crate::cmd::CdEdge>,
+    pub(crate) discs: Vec<crate::cmd::CdDisc>,
+    pub(crate) bands: Vec<crate::cmd::CdBand>,
+    /// Indices into `edges` / `discs`, by band.
+    pub(crate) band_items: Vec<u32>,
     /// Ops left out under [`InvalidOps::Skip`] in the last resolution.
     skipped: usize,
     /// The first [`KEPT_SKIP_ERRORS`] of their errors.
@@ -110,11 +117,35 @@ impl Resolved {
         &self.glyphs
     }
 
+    /// The shape layers.
+    pub fn shapes(&self) -> &[crate::cmd::CdShape] {
+        &self.shapes
+    }
+
+    /// The shape layers' edges, discs, bands and band items (for tests that run the
+    /// kernels' arithmetic on them).
+    #[doc(hidden)]
+    pub fn shape_geometry(
+        &self,
+    ) -> (
+        &[crate::cmd::CdEdge],
+        &[crate::cmd::CdDisc],
+        &[crate::cmd::CdBand],
+        &[u32],
+    ) {
+        (&self.edges, &self.discs, &self.bands, &self.band_items)
+    }
+
     pub(crate) fn clear(&mut self) {
         self.cmds.clear();
         self.ranges.clear();
         self.weights.clear();
         self.glyphs.clear();
+        self.shapes.clear();
+        self.edges.clear();
+        self.discs.clear();
+        self.bands.clear();
+        self.band_items.clear();
         self.atlas = None;
         self.skipped = 0;
         self.skipped_errors.clear();
@@ -225,7 +256,7 @@ fn resolve_frames<'a, L: AsRef<DrawList>>(
         info.validate(i)?;
         let start = out.cmds.len() as u32;
         for (j, op) in list.as_ref().ops().iter().enumerate() {
-            let (cmds, weights, glyphs) = (out.cmds.len(), out.weights.len(), out.glyphs.len());
+            let mark = Mark::of(out);
             let Err(e) = resolve_op(op, info, images, text, out) else {
                 if out.glyphs.len() > options.limits.max_glyphs_per_batch {
                     return Err(Error::LimitExceeded {
@@ -263,9 +294,7 @@ fn resolve_frames<'a, L: AsRef<DrawList>>(
                 return Err(e);
             }
             // Nothing of the bad op may remain.
-            out.cmds.truncate(cmds);
-            out.weights.truncate(weights);
-            out.glyphs.truncate(glyphs);
+            mark.truncate(out);
             out.skipped += 1;
             if out.skipped_errors.len() < KEPT_SKIP_ERRORS {
                 out.skipped_errors.push(e.to_string());
@@ -274,6 +303,36 @@ fn resolve_frames<'a, L: AsRef<DrawList>>(
         out.ranges.push((start, out.cmds.len() as u32 - start));
     }
     Ok(())
+}
+
+/// The lengths of every array of a resolution, to drop what one op appended.
+struct Mark([usize; 8]);
+
+impl Mark {
+    fn of(r: &Resolved) -> Self {
+        Mark([
+            r.cmds.len(),
+            r.weights.len(),
+            r.glyphs.len(),
+            r.shapes.len(),
+            r.edges.len(),
+            r.discs.len(),
+            r.bands.len(),
+            r.band_items.len(),
+        ])
+    }
+
+    fn truncate(&self, r: &mut Resolved) {
+        let [a, b, c, d, e, f, g, h] = self.0;
+        r.cmds.truncate(a);
+        r.weights.truncate(b);
+        r.glyphs.truncate(c);
+        r.shapes.truncate(d);
+        r.edges.truncate(e);
+        r.discs.truncate(f);
+        r.bands.truncate(g);
+        r.band_items.truncate(h);
+    }
 }
 
 enum OpError {
@@ -322,6 +381,7 @@ fn resolve_op<'a>(
             let place = Place::Label(l.rect.to_pixels());
             resolve_text(&l.text, place, &l.style, info, frame, images, text, out)
         }
+        shape => super::shape::resolve(shape, info, out).map_err(OpError::Invalid),
     }
 }
 

@@ -29,6 +29,16 @@
 //!   built-in DejaVu Sans), `font_index` (face in a collection, default 0),
 //!   `background` (colour of a box behind the text), `padding` (px, default 2),
 //!   `halo` (`{"width": 1..3, "color": [...]}`).
+//! - Shapes (points are `[x, y]`; `aa` (anti-aliasing) defaults to false, `width` is
+//!   the stroke width in px; colours `[r, g, b, a]`):
+//!   `{"line": {"from", "to", "width", "color", "cap": "flat"|"round"}}`,
+//!   `{"polyline": {"points": [[x, y], ...], "closed", "width", "color", "cap"}}`,
+//!   `{"polygon": {"points", "fill", "outline": {"width", "color"}}}`,
+//!   `{"arrow": {"from", "to", "width", "color", "head_length", "head_angle" (degrees),
+//!   "ends": "end"|"start"|"both"}}`, `{"circle": {"center", "radius", "outline",
+//!   "align", "fill"}}`, `{"ellipse": {"center", "rx", "ry", "outline", "align", "fill"}}`,
+//!   `{"rotated_box": {"center", "width", "height", "angle" (degrees), "outline",
+//!   "fill"}}`, `{"point": {"center", "radius", "color"}}`.
 //! - Optional top-level frame settings, for tests and tools that create frames:
 //!   `width`, `height` (pixels), `format` (`rgba` | `bgra` | `rgbx` | `bgrx`, default
 //!   `rgba`) and `pitch` (bytes per row, default 4 x width).
@@ -41,6 +51,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub use super::png::{decode_png, encode_png};
+use super::shape::{
+    ArrowEnds, ArrowOp, Cap, EllipseOp, LineOp, PointOp, PolygonOp, PolylineOp, RotatedBoxOp,
+    Stroke,
+};
 use super::text::{Anchor, Font, FontId, Halo, LabelOp, TextOp, TextStyle};
 use super::{
     Align, BlurKind, BlurOp, Border, BoxOp, DrawList, Filter, Image, ImageId, ImageStore, Op,
@@ -49,6 +63,7 @@ use super::{
 use crate::color::{Color, PixelFormat};
 use crate::error::{Error, Result};
 use crate::frame::FrameInfo;
+use crate::geom::Point;
 use crate::geom::Rect;
 
 /// A parsed scene file, before its images are loaded.
@@ -76,6 +91,127 @@ pub enum SceneOp {
     Overlay(OverlaySpec),
     Text(TextSpec),
     Label(LabelSpec),
+    Line(LineSpec),
+    Polyline(PolylineSpec),
+    Polygon(PolygonSpec),
+    Arrow(ArrowSpec),
+    Circle(CircleSpec),
+    Ellipse(EllipseSpec),
+    #[serde(rename = "rotated_box")]
+    RotatedBox(RotatedBoxSpec),
+    Point(PointSpec),
+}
+
+fn p2(v: [f32; 2]) -> Point {
+    Point::new(v[0], v[1])
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineSpec {
+    pub from: [f32; 2],
+    pub to: [f32; 2],
+    pub width: f32,
+    pub color: Color,
+    #[serde(default)]
+    pub cap: Cap,
+    #[serde(default)]
+    pub aa: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolylineSpec {
+    pub points: Vec<[f32; 2]>,
+    #[serde(default)]
+    pub closed: bool,
+    pub width: f32,
+    pub color: Color,
+    #[serde(default)]
+    pub cap: Cap,
+    #[serde(default)]
+    pub aa: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolygonSpec {
+    pub points: Vec<[f32; 2]>,
+    pub fill: Option<Color>,
+    pub outline: Option<Stroke>,
+    #[serde(default)]
+    pub aa: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArrowSpec {
+    pub from: [f32; 2],
+    pub to: [f32; 2],
+    pub width: f32,
+    pub color: Color,
+    pub head_length: Option<f32>,
+    #[serde(default = "default_head_angle")]
+    pub head_angle: f32,
+    #[serde(default)]
+    pub ends: ArrowEnds,
+    #[serde(default)]
+    pub aa: bool,
+}
+
+fn default_head_angle() -> f32 {
+    30.0
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircleSpec {
+    pub center: [f32; 2],
+    pub radius: f32,
+    pub outline: Option<Stroke>,
+    #[serde(default)]
+    pub align: Align,
+    pub fill: Option<Color>,
+    #[serde(default)]
+    pub aa: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EllipseSpec {
+    pub center: [f32; 2],
+    pub rx: f32,
+    pub ry: f32,
+    pub outline: Option<Stroke>,
+    #[serde(default)]
+    pub align: Align,
+    pub fill: Option<Color>,
+    #[serde(default)]
+    pub aa: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotatedBoxSpec {
+    pub center: [f32; 2],
+    pub width: f32,
+    pub height: f32,
+    #[serde(default)]
+    pub angle: f32,
+    pub outline: Option<Stroke>,
+    pub fill: Option<Color>,
+    #[serde(default)]
+    pub aa: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointSpec {
+    pub center: [f32; 2],
+    pub radius: f32,
+    pub color: Color,
+    #[serde(default)]
+    pub aa: bool,
 }
 
 /// Text at a point: `text`, `x`, `y`, optional `anchor` and style fields.
@@ -397,6 +533,79 @@ impl Scene {
                             padding: l.padding,
                             halo: l.halo,
                         },
+                    }
+                    .into(),
+                    SceneOp::Line(l) => LineOp {
+                        from: p2(l.from),
+                        to: p2(l.to),
+                        width: l.width,
+                        color: l.color,
+                        cap: l.cap,
+                        aa: l.aa,
+                    }
+                    .into(),
+                    SceneOp::Polyline(l) => PolylineOp {
+                        points: l.points.iter().copied().map(p2).collect(),
+                        closed: l.closed,
+                        width: l.width,
+                        color: l.color,
+                        cap: l.cap,
+                        aa: l.aa,
+                    }
+                    .into(),
+                    SceneOp::Polygon(g) => PolygonOp {
+                        points: g.points.iter().copied().map(p2).collect(),
+                        fill: g.fill,
+                        outline: g.outline,
+                        aa: g.aa,
+                    }
+                    .into(),
+                    SceneOp::Arrow(a) => ArrowOp {
+                        from: p2(a.from),
+                        to: p2(a.to),
+                        width: a.width,
+                        color: a.color,
+                        head_length: a.head_length.unwrap_or(4.0 * a.width + 6.0),
+                        head_angle: a.head_angle,
+                        ends: a.ends,
+                        aa: a.aa,
+                    }
+                    .into(),
+                    SceneOp::Circle(c) => EllipseOp {
+                        center: p2(c.center),
+                        rx: c.radius,
+                        ry: c.radius,
+                        outline: c.outline,
+                        align: c.align,
+                        fill: c.fill,
+                        aa: c.aa,
+                    }
+                    .into(),
+                    SceneOp::Ellipse(e) => EllipseOp {
+                        center: p2(e.center),
+                        rx: e.rx,
+                        ry: e.ry,
+                        outline: e.outline,
+                        align: e.align,
+                        fill: e.fill,
+                        aa: e.aa,
+                    }
+                    .into(),
+                    SceneOp::RotatedBox(b) => RotatedBoxOp {
+                        center: p2(b.center),
+                        width: b.width,
+                        height: b.height,
+                        angle: b.angle,
+                        outline: b.outline,
+                        fill: b.fill,
+                        aa: b.aa,
+                    }
+                    .into(),
+                    SceneOp::Point(p) => PointOp {
+                        center: p2(p.center),
+                        radius: p.radius,
+                        color: p.color,
+                        aa: p.aa,
                     }
                     .into(),
                 };

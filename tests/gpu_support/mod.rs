@@ -6,9 +6,11 @@ use std::ffi::c_void;
 
 use cudadraw::cuda::CudaRenderer;
 use cudadraw::draw::{
-    Align, Anchor, BlurKind, BlurOp, Border, BoxOp, DrawList, Filter, Font, FontId, Image,
-    ImageStore, LabelOp, OverlayOp, TextOp, TextStyle,
+    Align, Anchor, ArrowEnds, ArrowOp, BlurKind, BlurOp, Border, BoxOp, Cap, DrawList, EllipseOp,
+    Filter, Font, FontId, Image, ImageStore, LabelOp, LineOp, OverlayOp, PointOp, PolygonOp,
+    PolylineOp, RotatedBoxOp, Stroke, TextOp, TextStyle,
 };
+use cudadraw::geom::Point;
 use cudadraw::{Color, FrameInfo, PixelFormat, Rect};
 use cudarc::driver::result as cu;
 use cudarc::driver::sys;
@@ -249,9 +251,95 @@ fn text_style(rng: &mut ChaCha8Rng, fonts: u32) -> TextStyle {
     s
 }
 
+/// A random shape op: every kind, thin and thick strokes, AA on and off, across edges.
+fn random_shape(rng: &mut ChaCha8Rng, w: u32, h: u32) -> cudadraw::Op {
+    let p = |rng: &mut ChaCha8Rng| Point::new(coord(rng, w), coord(rng, h));
+    let aa = rng.random_bool(0.5);
+    let width = match rng.random_range(0..6) {
+        0 => rng.random_range(20.0..200.0f32),
+        1 => 1.0,
+        _ => rng.random_range(0.5..8.0),
+    };
+    let stroke = Stroke::new(width, color(rng));
+    let fill = rng.random_bool(0.6).then(|| color(rng));
+    match rng.random_range(0..8) {
+        0 => LineOp {
+            from: p(rng),
+            to: p(rng),
+            width,
+            color: color(rng),
+            cap: if rng.random_bool(0.5) {
+                Cap::Round
+            } else {
+                Cap::Flat
+            },
+            aa,
+        }
+        .into(),
+        1 => PolylineOp {
+            points: (0..rng.random_range(1..40)).map(|_| p(rng)).collect(),
+            closed: rng.random_bool(0.3),
+            width,
+            color: color(rng),
+            cap: Cap::Round,
+            aa,
+        }
+        .into(),
+        2 => PolygonOp {
+            points: {
+                let max = if rng.random_bool(0.1) { 300 } else { 12 };
+                (0..rng.random_range(3..max)).map(|_| p(rng)).collect()
+            },
+            fill,
+            outline: rng.random_bool(0.5).then_some(stroke),
+            aa,
+        }
+        .into(),
+        3 => ArrowOp {
+            from: p(rng),
+            to: p(rng),
+            width,
+            color: color(rng),
+            head_length: rng.random_range(0.0..60.0),
+            head_angle: rng.random_range(5.0..80.0),
+            ends: [ArrowEnds::End, ArrowEnds::Start, ArrowEnds::Both][rng.random_range(0..3)],
+            aa,
+        }
+        .into(),
+        4 | 5 => EllipseOp {
+            center: p(rng),
+            rx: size(rng, w).abs(),
+            ry: size(rng, h).abs(),
+            outline: rng.random_bool(0.7).then_some(stroke),
+            align: [Align::Inside, Align::Center, Align::Outside][rng.random_range(0..3)],
+            fill,
+            aa,
+        }
+        .into(),
+        6 => RotatedBoxOp {
+            center: p(rng),
+            width: size(rng, w).abs(),
+            height: size(rng, h).abs(),
+            angle: rng.random_range(-360.0..360.0),
+            outline: rng.random_bool(0.6).then_some(stroke),
+            fill,
+            aa,
+        }
+        .into(),
+        _ => PointOp {
+            center: p(rng),
+            radius: rng.random_range(0.0..30.0),
+            color: color(rng),
+            aa,
+        }
+        .into(),
+    }
+}
+
 /// A random but valid draw list for a `w` x `h` frame: boxes (every alignment, stroke
 /// and fill alpha), blurs of every kind, overlays of `nimages` images, text and labels
-/// (both fonts of [`random_images`] when `nimages` > 0, else the built-in one).
+/// (both fonts of [`random_images`] when `nimages` > 0, else the built-in one), shapes
+/// of every kind.
 pub fn random_list(rng: &mut ChaCha8Rng, w: u32, h: u32, n: usize, nimages: usize) -> DrawList {
     let fonts = if nimages > 0 { 2 } else { 1 };
     let mut l = DrawList::with_capacity(n);
@@ -299,6 +387,8 @@ pub fn random_list(rng: &mut ChaCha8Rng, w: u32, h: u32, n: usize, nimages: usiz
                 rect.height.min(600.0),
             );
             l.push(BlurOp { rect, kind, expand });
+        } else if (0.75..0.85).contains(&pick) {
+            l.push(random_shape(rng, w, h));
         } else if pick >= 0.85 {
             let style = text_style(rng, fonts);
             let text = TEXTS[rng.random_range(0..TEXTS.len())];

@@ -4,6 +4,9 @@
 //   check blend    -> for c, a, d in 0..=255: bytes 0 and 3 of apply_blend over [d; 4]
 //   check overlay  <- iw ih, iw*ih*4 image bytes, dw dh m nearest, dw*dh*4 background
 //                  -> dw*dh*4 bytes: the background with the overlay blended (RGBA)
+//   check shapes   <- w h, then (count, items) of: CdCmd, CdShape, CdEdge, CdDisc,
+//                     CdBand, band items (u32); then w*h*4 background
+//                  -> w*h*4 bytes: the background with every command's layer blended
 //   check text     <- w h color n, n glyphs (CdGlyph), atlas length, atlas bytes,
 //                     w*h*4 background
 //                  -> w*h*4 bytes: the background with the text layer blended (RGBA)
@@ -32,6 +35,46 @@ int main(int argc, char** argv) {
                 }
             }
         fwrite(out.data(), 1, out.size(), stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "shapes") == 0) {
+        uint32_t hdr[2];
+        if (!read_exact(hdr, sizeof hdr)) return 3;
+        const uint32_t w = hdr[0], h = hdr[1];
+        auto array = [](auto& v) {
+            uint32_t n;
+            if (!read_exact(&n, 4)) return false;
+            v.resize(n);
+            return n == 0 || read_exact(v.data(), n * sizeof(v[0]));
+        };
+        std::vector<CdCmd> cmds;
+        std::vector<CdShape> shapes;
+        std::vector<CdEdge> edges;
+        std::vector<CdDisc> discs;
+        std::vector<CdBand> bands;
+        std::vector<uint32_t> items;
+        if (!array(cmds) || !array(shapes) || !array(edges) || !array(discs) || !array(bands) ||
+            !array(items))
+            return 3;
+        std::vector<uint32_t> frame(w * h);
+        if (!read_exact(frame.data(), frame.size() * 4)) return 3;
+        ShapeData g;
+        g.shapes = shapes.data();
+        g.edges = edges.data();
+        g.discs = discs.data();
+        g.bands = bands.data();
+        g.items = items.data();
+        for (const CdCmd& c : cmds) {
+            if (c.op != CD_OP_SHAPE) return 4;
+            uint32_t col;
+            memcpy(&col, c.color, 4);
+            for (int y = c.clip.y0; y < c.clip.y1; y++)
+                for (int x = c.clip.x0; x < c.clip.x1; x++) {
+                    const uint32_t cov = layer_coverage(shapes[c.param], g, x, y);
+                    frame[y * w + x] = coverage_blend(frame[y * w + x], col, cov, true);
+                }
+        }
+        fwrite(frame.data(), 4, frame.size(), stdout);
         return 0;
     }
     if (strcmp(argv[1], "text") == 0) {
