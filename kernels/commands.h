@@ -18,6 +18,10 @@
                             // their atlas bytes; param = first glyph, aux = glyph count,
                             // color = colour (alpha a blends as (a * coverage + 127) / 255)
 #define CD_OP_SHAPE 8       // one layer of a shape op: param = its CdShape; color = colour
+#define CD_OP_MASK 9        // instance mask: param = its CdMask, inner = destination box,
+                            // aux = threshold (16-bit) | CD_MASK_* flags; color = colour
+#define CD_OP_CLASSMAP 10   // class map: param = its CdMask (class ids), inner = destination,
+                            // aux = first palette entry; colours per class from the palette
 
 // Overlay filters (bits 16.. of CdCmd::aux for CD_OP_OVERLAY).
 #define CD_FILTER_NEAREST 0
@@ -55,6 +59,20 @@
 #define CD_SHAPE_AA 1       // coverage = (n * 255 + 8) / 16 of 4 x 4 samples, else 0 or 255
 #define CD_SHAPE_CONVEX 2   // one convex polygon (its edges in order): warps outside it skip it
 #define CD_NO_BANDS 0xffffffffu
+
+// CdMask::dtype: how the mask's values are stored. Host masks are converted on the host
+// to U16 (the batch's mask data); device masks are read where the caller keeps them.
+#define CD_MASK_U16 0 // 0..=65535, the fixed point every mask is sampled in
+#define CD_MASK_U8 1  // 0..=255 -> v * 257
+#define CD_MASK_F16 2 // IEEE half, clamped to [0, 1] -> round(v * 65535), ties to even
+#define CD_MASK_F32 3 // IEEE single, likewise
+#define CD_MASK_I32 4 // class ids (class maps only)
+// Flags in bits 16.. of a CD_OP_MASK command's aux.
+#define CD_MASK_BILINEAR (1u << 16)
+#define CD_MASK_CONTOUR (1u << 17) // this layer: pixels inside with a 4-neighbour outside
+#define CD_MASK_NO_CONTOUR (1u << 18) // this layer: pixels inside without (fill under a contour)
+#define CD_MAX_MASK_SIDE 8192
+#define CD_MAX_PALETTE 1024
 #define CD_NO_SHAPE 0xffffffffu
 
 // Launch geometry: the host planner (src/cuda/plan.rs) splits work by it, the kernels
@@ -187,13 +205,29 @@ typedef struct CdBand {
     uint32_t disc_count;
 } CdBand;
 
+// A mask or class map: width x height values, rows `pitch` bytes apart. `ptr` is a device
+// address (device masks), or (host masks, `host` = 1) a byte offset into the batch's mask
+// data, which the kernels add to that array's address. 32 bytes.
+typedef struct CdMask {
+    uint64_t ptr;
+    uint32_t pitch;
+    int32_t width;
+    int32_t height;
+    uint32_t dtype;
+    uint32_t host;
+    uint32_t classes; // class maps: palette entries (ids 0..classes), else 0
+} CdMask;
+
 // Where a batch's shape arrays are in device memory (a kernel argument, by value).
 typedef struct CdShapeData {
-    uint64_t shapes; // CdShape[]
-    uint64_t edges;  // CdEdge[]
-    uint64_t discs;  // CdDisc[]
-    uint64_t bands;  // CdBand[]
-    uint64_t items;  // uint32_t[]: band items
+    uint64_t shapes;  // CdShape[]
+    uint64_t edges;   // CdEdge[]
+    uint64_t discs;   // CdDisc[]
+    uint64_t bands;   // CdBand[]
+    uint64_t items;   // uint32_t[]: band items
+    uint64_t masks;   // CdMask[]
+    uint64_t data;    // the host masks' values (uint16_t) and class ids, by byte offset
+    uint64_t palette; // uint32_t[]: class map colours, frame byte order, byte 3 alpha
 } CdShapeData;
 
 #endif

@@ -12,7 +12,9 @@
 #define CD_FN __host__ __device__ __forceinline__
 #define CD_LDG(p) __ldg(p)
 #else
+#include <math.h>
 #include <stddef.h>
+#include <string.h>
 #define CD_FN static inline
 #define CD_LDG(p) (*(p))
 #endif
@@ -139,10 +141,16 @@ struct ShapeData {
     const CdDisc* discs;
     const CdBand* bands;
     const uint32_t* items;
+    const CdMask* masks;
+    const uint8_t* data;
+    const uint32_t* palette;
 };
 
 CD_FN ShapeData shape_data(const CdShapeData& d) {
     ShapeData g;
+    g.masks = (const CdMask*)(uintptr_t)d.masks;
+    g.data = (const uint8_t*)(uintptr_t)d.data;
+    g.palette = (const uint32_t*)(uintptr_t)d.palette;
     g.shapes = (const CdShape*)(uintptr_t)d.shapes;
     g.edges = (const CdEdge*)(uintptr_t)d.edges;
     g.discs = (const CdDisc*)(uintptr_t)d.discs;
@@ -254,6 +262,110 @@ CD_FN uint32_t overlay_blend(uint32_t p, uint32_t s, uint32_t m, bool bgr, bool 
     const uint32_t r = s & 255u, gg = (s >> 8) & 255u, b = (s >> 16) & 255u;
     const Blend bl = bgr ? make_blend(b, gg, r, a) : make_blend(r, gg, b, a);
     return apply_blend(p, bl, alpha);
+}
+
+// ---- Masks (docs/semantics.md "Masks"): every value as 16-bit fixed point first.
+
+CD_FN float bits_to_float(uint32_t b) {
+#ifdef __CUDACC__
+    return __uint_as_float(b);
+#else
+    float f;
+    memcpy(&f, &b, 4);
+    return f;
+#endif
+}
+
+// IEEE half -> float, exactly.
+CD_FN float half_to_float(uint32_t h) {
+    const uint32_t s = (h & 0x8000u) << 16, e = (h >> 10) & 31u, m = h & 1023u;
+    if (e == 31) return bits_to_float(s | 0x7f800000u | (m << 13));
+    if (e != 0) return bits_to_float(s | ((e + 112u) << 23) | (m << 13));
+    if (m == 0) return bits_to_float(s);
+    uint32_t mm = m, k = 0;
+    while (!(mm & 1024u)) {
+        mm <<= 1;
+        k++;
+    }
+    return bits_to_float(s | ((113u - k) << 23) | ((mm & 1023u) << 13));
+}
+
+// NaN and <= 0 -> 0, >= 1 -> 65535, else round(v * 65535), ties to even: one IEEE
+// multiply (no contraction: there is nothing to fuse it with) and one rounding.
+CD_FN uint32_t q16_of_float(float v) {
+    if (!(v > 0.0f)) return 0;
+    if (v >= 1.0f) return 65535;
+#ifdef __CUDA_ARCH__
+    return __float2uint_rn(__fmul_rn(v, 65535.0f));
+#else
+    return (uint32_t)nearbyintf(v * 65535.0f);
+#endif
+}
+
+// Value (i, j) of a mask as 16-bit fixed point (class maps: the raw id bits).
+CD_FN uint32_t mask_q16(const CdMask& m, const uint8_t* data, int i, int j) {
+    const uint8_t* row =
+        (m.host ? data + m.ptr : (const uint8_t*)(uintptr_t)m.ptr) + (size_t)j * m.pitch;
+    switch (m.dtype) {
+    case CD_MASK_U16: return ((const uint16_t*)row)[i];
+    case CD_MASK_U8: return (uint32_t)row[i] * 257u;
+    case CD_MASK_F16: return q16_of_float(half_to_float(((const uint16_t*)row)[i]));
+    case CD_MASK_F32: return q16_of_float(((const float*)row)[i]);
+    default: return 0;
+    }
+}
+
+// A mask's value at destination offset (u, v) of a dw x dh box: nearest, or bilinear in
+// 1/256 steps on the 16-bit values (taps of weight 0 are not read).
+CD_FN uint32_t mask_value(const CdMask& m, const uint8_t* data, int64_t u, int64_t v,
+                          int64_t dw, int64_t dh, bool bilinear) {
+    const Axis ax = overlay_axis(u, dw, m.width, !bilinear);
+    const Axis ay = overlay_axis(v, dh, m.height, !bilinear);
+    if (!bilinear) return mask_q16(m, data, ax.i0, ay.i0);
+    const uint64_t v00 = mask_q16(m, data, ax.i0, ay.i0);
+    const uint64_t v01 = ax.f ? mask_q16(m, data, ax.i1, ay.i0) : 0;
+    const uint64_t v10 = ay.f ? mask_q16(m, data, ax.i0, ay.i1) : 0;
+    const uint64_t v11 = (ax.f && ay.f) ? mask_q16(m, data, ax.i1, ay.i1) : 0;
+    const uint64_t top = v00 * (256u - ax.f) + v01 * ax.f;
+    const uint64_t bot = v10 * (256u - ax.f) + v11 * ax.f;
+    return (uint32_t)((top * (256u - ay.f) + bot * ay.f + 32768u) >> 16);
+}
+
+// Whether pixel (x, y) is inside the mask drawn into box d at threshold t (outside d:
+// not inside).
+CD_FN bool mask_inside(const CdMask& m, const uint8_t* data, const CdRegion& d, int x, int y,
+                       uint32_t t, bool bilinear) {
+    if (x < d.x0 || x >= d.x1 || y < d.y0 || y >= d.y1) return false;
+    return mask_value(m, data, (int64_t)x - d.x0, (int64_t)y - d.y0, (int64_t)d.x1 - d.x0,
+                      (int64_t)d.y1 - d.y0, bilinear) >= t;
+}
+
+// Coverage (0 or 255) of pixel (x, y) by a mask layer (aux: threshold | CD_MASK_*).
+CD_FN uint32_t mask_coverage(const CdMask& m, const uint8_t* data, const CdRegion& d,
+                             uint32_t aux, int x, int y) {
+    const uint32_t t = aux & 0xffffu;
+    const bool bl = (aux & CD_MASK_BILINEAR) != 0;
+    if (!mask_inside(m, data, d, x, y, t, bl)) return 0;
+    if (!(aux & (CD_MASK_CONTOUR | CD_MASK_NO_CONTOUR))) return 255;
+    const bool edge = !mask_inside(m, data, d, x - 1, y, t, bl) ||
+                      !mask_inside(m, data, d, x + 1, y, t, bl) ||
+                      !mask_inside(m, data, d, x, y - 1, t, bl) ||
+                      !mask_inside(m, data, d, x, y + 1, t, bl);
+    return (edge == ((aux & CD_MASK_CONTOUR) != 0)) ? 255u : 0u;
+}
+
+// A class map's colour at pixel (x, y) (frame byte order, byte 3 alpha; 0: nothing):
+// the nearest id's palette entry, none for ids outside the palette.
+CD_FN uint32_t classmap_color(const CdMask& m, const uint8_t* data, const uint32_t* palette,
+                              uint32_t first, const CdRegion& d, int x, int y) {
+    const Axis ax = overlay_axis((int64_t)x - d.x0, (int64_t)d.x1 - d.x0, m.width, true);
+    const Axis ay = overlay_axis((int64_t)y - d.y0, (int64_t)d.y1 - d.y0, m.height, true);
+    const uint8_t* row =
+        (m.host ? data + m.ptr : (const uint8_t*)(uintptr_t)m.ptr) + (size_t)ay.i0 * m.pitch;
+    const int64_t id = m.dtype == CD_MASK_I32 ? (int64_t)((const int32_t*)row)[ax.i0]
+                                              : (int64_t)row[ax.i0];
+    if (id < 0 || id >= (int64_t)m.classes) return 0;
+    return palette[first + (uint32_t)id];
 }
 
 #endif

@@ -13,6 +13,17 @@ __device__ __noinline__ uint32_t shape_cov_row(const CdShape& s, const ShapeData
     return layer_coverage(s, g, x, y);
 }
 
+// A mask layer's and a class map's pixel, out of line for the same reason.
+__device__ __noinline__ uint32_t mask_cov_row(const CdMask& m, const uint8_t* data,
+                                              const CdRegion& d, uint32_t aux, int x, int y) {
+    return mask_coverage(m, data, d, aux, x, y);
+}
+__device__ __noinline__ uint32_t classmap_row(const CdMask& m, const uint8_t* data,
+                                              const uint32_t* palette, uint32_t first,
+                                              const CdRegion& d, int x, int y) {
+    return classmap_color(m, data, palette, first, d, x, y);
+}
+
 // Warp tiles of the composite: 32 columns (one per lane) x WT_H rows (in registers).
 #define WT_W 32
 #define WT_H 16
@@ -282,6 +293,34 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
                         if (ring & (1u << i))
                             px[i] = coverage_blend(px[i], col,
                                                    shape_cov_row(sh, g, x, wy0 + i), alpha);
+                    continue;
+                }
+                if (COVER && d.op == CD_OP_MASK) {
+                    const ShapeData g = shape_data(geo);
+                    const CdMask mk = g.masks[d.param];
+                    const uint32_t col = *(const uint32_t*)d.color;
+#pragma unroll
+                    for (int i = 0; i < WT_H; i++)
+                        if (ring & (1u << i))
+                            px[i] = coverage_blend(
+                                px[i], col, mask_cov_row(mk, g.data, d.inner, d.aux, x, wy0 + i),
+                                alpha);
+                    continue;
+                }
+                if (COVER && d.op == CD_OP_CLASSMAP) {
+                    const ShapeData g = shape_data(geo);
+                    const CdMask mk = g.masks[d.param];
+#pragma unroll
+                    for (int i = 0; i < WT_H; i++)
+                        if (ring & (1u << i)) {
+                            const uint32_t c =
+                                classmap_row(mk, g.data, g.palette, d.aux, d.inner, x, wy0 + i);
+                            if (c >> 24)
+                                px[i] = apply_blend(px[i],
+                                                    make_blend(c & 255u, (c >> 8) & 255u,
+                                                               (c >> 16) & 255u, c >> 24),
+                                                    alpha);
+                        }
                     continue;
                 }
                 if (d.op == CD_OP_RECT) {

@@ -31,6 +31,8 @@ unsafe impl bytemuck::Zeroable for CdDisc {}
 unsafe impl bytemuck::Pod for CdDisc {}
 unsafe impl bytemuck::Zeroable for CdShapeData {}
 unsafe impl bytemuck::Pod for CdShapeData {}
+unsafe impl bytemuck::Zeroable for CdMask {}
+unsafe impl bytemuck::Pod for CdMask {}
 unsafe impl bytemuck::Zeroable for CdBand {}
 unsafe impl bytemuck::Pod for CdBand {}
 
@@ -58,5 +60,6 @@ const _: () = {
     assert!(size_of::<CdEdge>() == 16);
     assert!(size_of::<CdDisc>() == 16);
     assert!(size_of::<CdBand>() == 16);
-    assert!(size_of::<CdShapeData>() == 40);
+    assert!(size_of::<CdShapeData>() == 64);
+    assert!(size_of::<CdMask>() == 32);
 };

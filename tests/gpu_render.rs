@@ -631,3 +631,155 @@ fn replaced_images_are_drawn_from_their_new_pixels() {
         .unwrap_err();
     assert!(matches!(e, Error::UnknownImage { .. }), "{e}");
 }
+
+/// Instance masks (u8, f16, f32) and class maps straight from device memory, padded
+/// pitches, drawn byte-exact with the CPU renderer drawing the same values from host
+/// memory; a null pointer or a short pitch is an error and draws nothing.
+#[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
+fn device_resident_masks_match_host_masks_on_the_cpu() {
+    use cudadraw::draw::{ClassMapOp, DeviceMask, MaskOp, MaskSource, MaskType, MaskValues};
+    use std::sync::Arc;
+    let Some(mut cuda) = gpu("device_resident_masks_match_host_masks_on_the_cpu") else {
+        return;
+    };
+    let mut cpu = CpuRenderer::new();
+    let store = ImageStore::new();
+    let mut r = rng(31);
+    let info = FrameInfo::packed(640, 360, PixelFormat::Rgba);
+    let mut keep = Vec::new(); // device buffers live until the render is done
+    let (mut host_list, mut dev_list) = (DrawList::new(), DrawList::new());
+    for k in 0..60 {
+        let (mw, mh) = (r.random_range(1..=48u32), r.random_range(1..=48u32));
+        let n = (mw * mh) as usize;
+        let rect = Rect::new(
+            r.random_range(-40.0..600.0),
+            r.random_range(-40.0..340.0),
+            r.random_range(8.0..256.0),
+            r.random_range(8.0..256.0),
+        );
+        let (dtype, values, bytes): (MaskType, MaskValues, Vec<u8>) = match k % 4 {
+            0 => {
+                let v: Vec<u8> = (0..n).map(|_| r.random()).collect();
+                (MaskType::U8, MaskValues::U8(v.clone().into()), v)
+            }
+            1 => {
+                let v: Vec<half::f16> = (0..n)
+                    .map(|_| half::f16::from_f32(r.random_range(-0.1..1.1)))
+                    .collect();
+                let b = v.iter().flat_map(|x| x.to_bits().to_ne_bytes()).collect();
+                (MaskType::F16, MaskValues::F16(v.into()), b)
+            }
+            2 => {
+                let v: Vec<f32> = (0..n).map(|_| r.random_range(-0.1..1.1)).collect();
+                let b = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
+                (MaskType::F32, MaskValues::F32(v.into()), b)
+            }
+            _ => {
+                let v: Vec<i32> = (0..n).map(|_| r.random_range(-1..5)).collect();
+                let b = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
+                (MaskType::I32, MaskValues::I32(v.into()), b)
+            }
+        };
+        // Rows padded by 12 elements in device memory.
+        let e = dtype.size();
+        let pitch = (mw as usize + 12) * e;
+        let mut padded = vec![0xeeu8; pitch * mh as usize];
+        for y in 0..mh as usize {
+            padded[y * pitch..y * pitch + mw as usize * e]
+                .copy_from_slice(&bytes[y * mw as usize * e..(y + 1) * mw as usize * e]);
+        }
+        let mem = Mem::new(Kind::Device, padded.len());
+        mem.upload(&padded);
+        // SAFETY: the buffer holds mh rows of `pitch` bytes and lives in `keep` until
+        // after the render below.
+        let dev = unsafe { DeviceMask::new(mem.dptr, pitch, mw, mh, dtype) };
+        keep.push(mem);
+        let color = Color::rgba(r.random(), r.random(), r.random(), r.random());
+        if dtype == MaskType::I32 {
+            let palette: Arc<[Color]> = ClassMapOp::background_transparent(&[
+                Color::BLACK,
+                Color::rgba(255, 0, 0, 120),
+                Color::rgba(0, 255, 0, 200),
+                Color::rgba(0, 0, 255, 255),
+            ]);
+            for (list, map) in [
+                (&mut host_list, MaskSource::host(mw, mh, values)),
+                (&mut dev_list, MaskSource::Device(dev)),
+            ] {
+                list.push(ClassMapOp {
+                    rect,
+                    map,
+                    palette: palette.clone(),
+                });
+            }
+        } else {
+            for (list, mask) in [
+                (&mut host_list, MaskSource::host(mw, mh, values.clone())),
+                (&mut dev_list, MaskSource::Device(dev)),
+            ] {
+                list.push(MaskOp {
+                    rect,
+                    mask,
+                    threshold: [0.0, 0.5, 1.0][k % 3],
+                    color,
+                    filter: if k % 2 == 0 {
+                        cudadraw::Filter::Bilinear
+                    } else {
+                        cudadraw::Filter::Nearest
+                    },
+                    contour: (k % 5 == 0).then_some(Color::WHITE),
+                });
+            }
+        }
+    }
+    let init = pattern(&mut r, info.min_len());
+    let mut want = init.clone();
+    cpu.render(
+        &mut [HostFrame::new(&mut want, info).unwrap()],
+        &[&host_list],
+        &store,
+    )
+    .unwrap();
+    let mem = Mem::new(Kind::Device, init.len());
+    mem.upload(&init);
+    let frame = unsafe { DeviceFrame::new(mem.dptr, info, 0) };
+    cuda.render(&[frame], &[&dev_list], &store).unwrap();
+    let got = mem.download(init.len());
+    assert_ne!(want, init, "the masks drew nothing");
+    if let Some(d) = first_diff(&want, &got, &info) {
+        panic!("device masks differ from host masks on the CPU: {d}");
+    }
+    // Bad device masks: errors, nothing drawn.
+    let bad = [
+        unsafe { DeviceMask::new(0, 64, 16, 16, MaskType::F32) },
+        unsafe { DeviceMask::new(keep[0].dptr, 8, 16, 16, MaskType::F32) },
+        unsafe { DeviceMask::new(keep[0].dptr + 1, 64, 16, 16, MaskType::F16) },
+    ];
+    for d in bad {
+        let mut l = DrawList::new();
+        l.fill(Rect::new(0.0, 0.0, 10.0, 10.0), Color::RED);
+        l.push(MaskOp {
+            rect: Rect::new(0.0, 0.0, 50.0, 50.0),
+            mask: MaskSource::Device(d),
+            threshold: 0.5,
+            color: Color::WHITE,
+            filter: cudadraw::Filter::Nearest,
+            contour: None,
+        });
+        mem.upload(&init);
+        assert!(cuda.render(&[frame], &[&l], &store).is_err(), "{d:?}");
+        assert_eq!(mem.download(init.len()), init, "{d:?}: drawn anyway");
+    }
+    // A device mask on host frames: a typed error.
+    let mut host = init.clone();
+    assert!(
+        cpu.render(
+            &mut [HostFrame::new(&mut host, info).unwrap()],
+            &[&dev_list],
+            &store
+        )
+        .is_err()
+    );
+    drop(keep);
+}

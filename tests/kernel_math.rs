@@ -305,3 +305,101 @@ fn shape_coverage_equals_the_cpu_renderer() {
     }
     assert!(drawn >= 80, "only {drawn} of 120 cases drew anything");
 }
+
+#[test]
+fn half_and_float_masks_quantise_like_the_host() {
+    let exe = checker();
+    let got = run(&exe, "half", &[]);
+    assert_eq!(got.len(), 65536 * 2);
+    for h in 0..=u16::MAX {
+        let want = cudadraw::draw::mask::q16_f32(half::f16::from_bits(h).to_f32());
+        let k = h as usize * 2;
+        assert_eq!(
+            u16::from_ne_bytes([got[k], got[k + 1]]),
+            want,
+            "half bits {h:#06x}"
+        );
+    }
+}
+
+#[test]
+fn masks_and_class_maps_equal_the_cpu_renderer() {
+    use cudadraw::draw::{ClassMapOp, MaskOp, MaskSource, MaskValues};
+    use std::sync::Arc;
+    let exe = checker();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+    let (w, h) = (64u32, 48u32);
+    let mut drawn = 0;
+    for case in 0..120 {
+        let (mw, mh) = (rng.random_range(1..=24u32), rng.random_range(1..=24u32));
+        let n = (mw * mh) as usize;
+        let rect = cudadraw::Rect::new(
+            rng.random_range(-20.0..50.0),
+            rng.random_range(-20.0..40.0),
+            rng.random_range(1.0..70.0),
+            rng.random_range(1.0..60.0),
+        );
+        let mut l = DrawList::new();
+        if case % 4 == 3 {
+            let ids: Arc<[i32]> = (0..n).map(|_| rng.random_range(-1..6)).collect();
+            let palette: Vec<Color> = (0..4)
+                .map(|_| Color::rgba(rng.random(), rng.random(), rng.random(), rng.random()))
+                .collect();
+            l.push(ClassMapOp {
+                rect,
+                map: MaskSource::host(mw, mh, MaskValues::I32(ids)),
+                palette: palette.into(),
+            });
+        } else {
+            let values = match case % 3 {
+                0 => MaskValues::U8((0..n).map(|_| rng.random()).collect()),
+                1 => MaskValues::F16(
+                    (0..n)
+                        .map(|_| half::f16::from_f32(rng.random_range(-0.2..1.2)))
+                        .collect(),
+                ),
+                _ => MaskValues::F32((0..n).map(|_| rng.random_range(-0.2..1.2)).collect()),
+            };
+            l.push(MaskOp {
+                rect,
+                mask: MaskSource::host(mw, mh, values),
+                threshold: [0.0, 0.5, 1.0, 0.25][case % 4],
+                color: Color::rgba(rng.random(), rng.random(), rng.random(), rng.random()),
+                filter: if case % 2 == 0 {
+                    cudadraw::Filter::Bilinear
+                } else {
+                    cudadraw::Filter::Nearest
+                },
+                contour: (case % 5 < 2).then(|| Color::rgba(255, 255, 0, 200)),
+            });
+        }
+        let bg: Vec<u8> = (0..w * h * 4).map(|_| rng.random()).collect();
+        let mut want = bg.clone();
+        let info = FrameInfo::packed(w, h, PixelFormat::Rgba);
+        let mut r = Renderer::new();
+        r.render_host(
+            &mut [HostFrame::new(&mut want, info).unwrap()],
+            &[l.clone()],
+        )
+        .unwrap();
+        let res = r.last_resolved();
+        let (masks, data, palette) = res.mask_geometry();
+        let mut input = Vec::new();
+        for v in [w, h] {
+            input.extend_from_slice(&v.to_ne_bytes());
+        }
+        let mut array = |bytes: &[u8], n: usize| {
+            input.extend_from_slice(&(n as u32).to_ne_bytes());
+            input.extend_from_slice(bytes);
+        };
+        array(bytemuck::cast_slice(res.cmds()), res.cmds().len());
+        array(bytemuck::cast_slice(masks), masks.len());
+        array(data, data.len());
+        array(bytemuck::cast_slice(palette), palette.len());
+        input.extend_from_slice(&bg);
+        let got = run(&exe, "masks", &input);
+        assert_eq!(got, want, "case {case}: {l:?}");
+        drawn += usize::from(want != bg);
+    }
+    assert!(drawn >= 60, "only {drawn} of 120 cases drew anything");
+}

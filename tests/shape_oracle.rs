@@ -504,3 +504,85 @@ fn bad_shapes_are_typed_errors_and_draw_nothing() {
         assert!(e.to_string().contains("op 1"), "{what}: {e}");
     }
 }
+
+#[test]
+fn bad_masks_are_typed_errors_and_draw_nothing() {
+    use cudadraw::draw::{ClassMapOp, DeviceMask, MaskOp, MaskSource, MaskType, MaskValues};
+    let r = cudadraw::Rect::new(2.0, 2.0, 20.0, 20.0);
+    let mask = |mask: MaskSource, threshold: f32| {
+        Op::Mask(MaskOp {
+            rect: r,
+            mask,
+            threshold,
+            color: Color::WHITE,
+            filter: cudadraw::Filter::Bilinear,
+            contour: None,
+        })
+    };
+    let f32s = |n: usize| MaskValues::F32(vec![0.7; n].into());
+    // SAFETY: never dereferenced: the CPU refuses device masks before drawing.
+    let dev = unsafe { DeviceMask::new(0x1000, 64, 16, 16, MaskType::F32) };
+    let cases: Vec<(&str, Op)> = vec![
+        (
+            "device mask on host frames",
+            mask(MaskSource::Device(dev), 0.5),
+        ),
+        (
+            "too few values",
+            mask(MaskSource::host(4, 4, f32s(15)), 0.5),
+        ),
+        ("0 x 4 mask", mask(MaskSource::host(0, 4, f32s(0)), 0.5)),
+        (
+            "mask side 9000",
+            mask(MaskSource::host(9000, 1, f32s(9000)), 0.5),
+        ),
+        (
+            "NaN threshold",
+            mask(MaskSource::host(1, 1, f32s(1)), f32::NAN),
+        ),
+        ("threshold 2", mask(MaskSource::host(1, 1, f32s(1)), 2.0)),
+        (
+            "i32 instance mask",
+            mask(MaskSource::host(1, 1, MaskValues::I32(vec![1].into())), 0.5),
+        ),
+        (
+            "f32 class map",
+            Op::ClassMap(ClassMapOp {
+                rect: r,
+                map: MaskSource::host(1, 1, f32s(1)),
+                palette: vec![Color::RED].into(),
+            }),
+        ),
+        (
+            "empty palette",
+            Op::ClassMap(ClassMapOp {
+                rect: r,
+                map: MaskSource::host(1, 1, MaskValues::U8(vec![0].into())),
+                palette: Vec::new().into(),
+            }),
+        ),
+        (
+            "null device class map",
+            Op::ClassMap(ClassMapOp {
+                rect: r,
+                // SAFETY: refused (null) before any use.
+                map: MaskSource::Device(unsafe { DeviceMask::new(0, 4, 4, 4, MaskType::U8) }),
+                palette: vec![Color::RED].into(),
+            }),
+        ),
+    ];
+    for (what, op) in cases {
+        let mut l = DrawList::new();
+        l.fill(cudadraw::Rect::new(0.0, 0.0, 8.0, 8.0), Color::GREEN);
+        l.push(op);
+        let e = render(&l, 3).expect_err(what);
+        assert!(
+            e.to_string().contains("op 1") || what.contains("device"),
+            "{what}: {e}"
+        );
+        let mut px = vec![3u8; (W * H * 4) as usize];
+        let info = FrameInfo::packed(W, H, PixelFormat::Rgba);
+        let _ = Renderer::new().render_host(&mut [HostFrame::new(&mut px, info).unwrap()], &[&l]);
+        assert!(px.iter().all(|&b| b == 3), "{what}: drawn anyway");
+    }
+}

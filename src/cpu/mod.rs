@@ -8,15 +8,16 @@
 //! scratch buffer lives in the renderer, so steady-state rendering allocates nothing.
 
 mod blur;
+mod mask;
 mod pointwise;
 pub(crate) mod shape;
 
 use rayon::prelude::*;
 
 use crate::cmd::{
-    CD_FILTER_BILINEAR, CD_FILTER_NEAREST, CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_OVERLAY,
-    CD_OP_PIXELATE, CD_OP_RECT, CD_OP_SHAPE, CD_OP_SOLID, CD_OP_TEXT, CdBand, CdCmd, CdDisc,
-    CdEdge, CdGlyph, CdShape,
+    CD_FILTER_BILINEAR, CD_FILTER_NEAREST, CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_CLASSMAP,
+    CD_OP_MASK, CD_OP_OVERLAY, CD_OP_PIXELATE, CD_OP_RECT, CD_OP_SHAPE, CD_OP_SOLID, CD_OP_TEXT,
+    CdBand, CdCmd, CdDisc, CdEdge, CdGlyph, CdMask, CdShape,
 };
 use crate::draw::{DrawList, ImageId, ImageStore, ResolveOptions, Resolved, resolve_batch_with};
 use crate::error::{Error, Result};
@@ -158,6 +159,9 @@ pub(crate) struct Sources<'a> {
     pub discs: &'a [CdDisc],
     pub bands: &'a [CdBand],
     pub band_items: &'a [u32],
+    pub masks: &'a [CdMask],
+    pub mask_data: &'a [u8],
+    pub palette: &'a [u32],
 }
 
 impl<'a> Sources<'a> {
@@ -171,6 +175,9 @@ impl<'a> Sources<'a> {
             discs: &r.discs,
             bands: &r.bands,
             band_items: &r.band_items,
+            masks: &r.masks,
+            mask_data: &r.mask_data,
+            palette: &r.palette,
         }
     }
 }
@@ -297,6 +304,11 @@ fn check_cmds(
             }
             CD_OP_SHAPE => {
                 if let Err(reason) = shape::check(c, src) {
+                    return bad(reason);
+                }
+            }
+            CD_OP_MASK | CD_OP_CLASSMAP => {
+                if let Err(reason) = mask::check(c, src) {
                     return bad(reason);
                 }
             }

@@ -6,7 +6,8 @@ use rayon::prelude::*;
 
 use super::Sources;
 use crate::cmd::{
-    CD_FILTER_NEAREST, CD_OP_OVERLAY, CD_OP_RECT, CD_OP_SHAPE, CD_OP_SOLID, CD_OP_TEXT, CdCmd,
+    CD_FILTER_NEAREST, CD_OP_CLASSMAP, CD_OP_MASK, CD_OP_OVERLAY, CD_OP_RECT, CD_OP_SHAPE,
+    CD_OP_SOLID, CD_OP_TEXT, CdCmd,
 };
 use crate::draw::{Image, ImageId};
 use crate::frame::FrameInfo;
@@ -96,6 +97,7 @@ fn draw_cmd(
         }
         CD_OP_TEXT => text(chunk, info, top, y0, y1, c, src),
         CD_OP_SHAPE => super::shape::draw(chunk, info, top, y0, y1, c, src),
+        CD_OP_MASK | CD_OP_CLASSMAP => super::mask::draw(chunk, info, top, y0, y1, c, src),
         _ => {}
     }
 }
@@ -211,6 +213,17 @@ fn blend_span(span: &mut [u8], color: [u8; 4], has_alpha: bool) {
 
 /// Source coordinate of destination offset `u` for nearest sampling:
 /// min(((2u + 1) * n) / (2 d), n - 1).
+#[inline]
+pub(super) fn nearest_axis(u: i64, n: i64, d: i64) -> usize {
+    nearest(u, n, d)
+}
+
+/// Bilinear source position (see [`bilinear`]), for the masks.
+#[inline]
+pub(super) fn bilinear_axis(u: i64, n: i64, d: i64) -> (usize, usize, u32) {
+    bilinear(u, n, d)
+}
+
 #[inline]
 fn nearest(u: i64, n: i64, d: i64) -> usize {
     (((2 * u + 1) * n) / (2 * d)).min(n - 1) as usize

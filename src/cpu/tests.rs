@@ -322,6 +322,9 @@ fn execute_text(
         discs: &[],
         bands: &[],
         band_items: &[],
+        masks: &[],
+        mask_data: &[],
+        palette: &[],
     };
     let info = f.info();
     check_cmds(0, info, cmds, weights, &src)?;

@@ -10,7 +10,7 @@ use cudarc::driver::sys;
 
 use super::plan::{Plan, THREADS};
 use crate::cmd::{
-    CdBand, CdBlurJob, CdCmd, CdDisc, CdEdge, CdFrame, CdGlyph, CdImage, CdRegion, CdShape,
+    CdBand, CdBlurJob, CdCmd, CdDisc, CdEdge, CdFrame, CdGlyph, CdImage, CdMask, CdRegion, CdShape,
     CdShapeData, CdTileItem,
 };
 use crate::draw::{ImageId, ImageStore, Resolved};
@@ -107,6 +107,9 @@ struct Layout {
     discs: usize,
     bands: usize,
     band_items: usize,
+    masks: usize,
+    mask_data: usize,
+    palette: usize,
     /// Pixels of the overlay images this submission uploads.
     pixels: usize,
     /// Atlas bytes this submission uploads.
@@ -552,6 +555,9 @@ impl Device {
         l.discs = section(size_of_val(resolved.discs.as_slice()));
         l.bands = section(size_of_val(resolved.bands.as_slice()));
         l.band_items = section(size_of_val(resolved.band_items.as_slice()));
+        l.masks = section(size_of_val(resolved.masks.as_slice()));
+        l.mask_data = section(resolved.mask_data.len());
+        l.palette = section(size_of_val(resolved.palette.as_slice()));
         l.boxes = section(size_of_val(plan.boxes.as_slice()));
         l.items = section(size_of_val(plan.items.as_slice()));
         l.jobs = section(size_of_val(plan.jobs.as_slice()));
@@ -609,6 +615,17 @@ impl Device {
             staging,
             l.band_items,
             bytemuck::cast_slice::<u32, u8>(&resolved.band_items),
+        );
+        put(
+            staging,
+            l.masks,
+            bytemuck::cast_slice::<CdMask, u8>(&resolved.masks),
+        );
+        put(staging, l.mask_data, &resolved.mask_data);
+        put(
+            staging,
+            l.palette,
+            bytemuck::cast_slice::<u32, u8>(&resolved.palette),
         );
         put(
             staging,
@@ -695,6 +712,9 @@ impl Device {
             discs: base + l.discs as u64,
             bands: base + l.bands as u64,
             items: base + l.band_items as u64,
+            masks: base + l.masks as u64,
+            data: base + l.mask_data as u64,
+            palette: base + l.palette as u64,
         };
         let mut scratch_arg = scratch;
         for ph in &plan.phases {

@@ -10,8 +10,8 @@
 //! batch: phase `p` of every frame is done by the same launches.
 
 use crate::cmd::{
-    CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_OVERLAY, CD_OP_PIXELATE, CD_OP_RECT, CD_OP_SHAPE,
-    CD_OP_TEXT, CdBlurJob, CdCmd, CdFrame, CdRegion, CdTileItem,
+    CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_CLASSMAP, CD_OP_MASK, CD_OP_OVERLAY, CD_OP_PIXELATE,
+    CD_OP_RECT, CD_OP_SHAPE, CD_OP_TEXT, CdBlurJob, CdCmd, CdFrame, CdRegion, CdTileItem,
 };
 use crate::draw::Resolved;
 use crate::error::{Error, Result};
@@ -207,7 +207,8 @@ impl Plan {
                     } else {
                         composite = true;
                         overlay |= c.op == CD_OP_OVERLAY;
-                        cover |= c.op == CD_OP_TEXT || c.op == CD_OP_SHAPE;
+                        cover |=
+                            matches!(c.op, CD_OP_TEXT | CD_OP_SHAPE | CD_OP_MASK | CD_OP_CLASSMAP);
                     }
                 }
                 if composite {

@@ -7,6 +7,7 @@
 //!
 //! [`CdCmd`]: crate::cmd::CdCmd
 
+pub mod mask;
 pub mod png;
 pub(crate) mod resolve;
 pub mod scene;
@@ -20,6 +21,7 @@ use crate::cmd::{
 use crate::color::Color;
 use crate::geom::Rect;
 
+pub use mask::{ClassMapOp, DeviceMask, MaskOp, MaskSource, MaskType, MaskValues};
 pub use resolve::{
     InvalidOps, Limits, ResolveOptions, Resolved, resolve_batch, resolve_batch_with,
 };
@@ -160,6 +162,8 @@ pub enum Op {
     Ellipse(EllipseOp),
     RotatedBox(RotatedBoxOp),
     Point(PointOp),
+    Mask(MaskOp),
+    ClassMap(ClassMapOp),
 }
 
 impl From<BoxOp> for Op {
@@ -197,7 +201,8 @@ macro_rules! op_from {
     };
 }
 op_from!(LineOp => Line, PolylineOp => Polyline, PolygonOp => Polygon, ArrowOp => Arrow,
-    EllipseOp => Ellipse, RotatedBoxOp => RotatedBox, PointOp => Point);
+    EllipseOp => Ellipse, RotatedBoxOp => RotatedBox, PointOp => Point, MaskOp => Mask,
+    ClassMapOp => ClassMap);
 
 /// The operations for one frame, applied in order. Reuse a list across frames with
 /// [`DrawList::clear`] to avoid allocating per frame.

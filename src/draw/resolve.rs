@@ -90,6 +90,11 @@ pub struct Resolved {
     pub(crate) bands: Vec<crate::cmd::CdBand>,
     /// Indices into `edges` / `discs`, by band.
     pub(crate) band_items: Vec<u32>,
+    /// Masks and class maps (`CD_OP_MASK` / `CD_OP_CLASSMAP`: param = index), the
+    /// host ones' values (u16 fixed point, class ids) and the class maps' palettes.
+    pub(crate) masks: Vec<crate::cmd::CdMask>,
+    pub(crate) mask_data: Vec<u8>,
+    pub(crate) palette: Vec<u32>,
     /// Ops left out under [`InvalidOps::Skip`] in the last resolution.
     skipped: usize,
     /// The first [`KEPT_SKIP_ERRORS`] of their errors.
@@ -136,6 +141,12 @@ impl Resolved {
         (&self.edges, &self.discs, &self.bands, &self.band_items)
     }
 
+    /// The masks, the host masks' data and the class maps' palettes (for tests).
+    #[doc(hidden)]
+    pub fn mask_geometry(&self) -> (&[crate::cmd::CdMask], &[u8], &[u32]) {
+        (&self.masks, &self.mask_data, &self.palette)
+    }
+
     pub(crate) fn clear(&mut self) {
         self.cmds.clear();
         self.ranges.clear();
@@ -146,6 +157,9 @@ impl Resolved {
         self.discs.clear();
         self.bands.clear();
         self.band_items.clear();
+        self.masks.clear();
+        self.mask_data.clear();
+        self.palette.clear();
         self.atlas = None;
         self.skipped = 0;
         self.skipped_errors.clear();
@@ -306,7 +320,7 @@ fn resolve_frames<'a, L: AsRef<DrawList>>(
 }
 
 /// The lengths of every array of a resolution, to drop what one op appended.
-struct Mark([usize; 8]);
+struct Mark([usize; 11]);
 
 impl Mark {
     fn of(r: &Resolved) -> Self {
@@ -319,11 +333,14 @@ impl Mark {
             r.discs.len(),
             r.bands.len(),
             r.band_items.len(),
+            r.masks.len(),
+            r.mask_data.len(),
+            r.palette.len(),
         ])
     }
 
     fn truncate(&self, r: &mut Resolved) {
-        let [a, b, c, d, e, f, g, h] = self.0;
+        let [a, b, c, d, e, f, g, h, i, j, k] = self.0;
         r.cmds.truncate(a);
         r.weights.truncate(b);
         r.glyphs.truncate(c);
@@ -332,6 +349,9 @@ impl Mark {
         r.discs.truncate(f);
         r.bands.truncate(g);
         r.band_items.truncate(h);
+        r.masks.truncate(i);
+        r.mask_data.truncate(j);
+        r.palette.truncate(k);
     }
 }
 
@@ -380,6 +400,9 @@ fn resolve_op<'a>(
             check_rect("label rect", &l.rect)?;
             let place = Place::Label(l.rect.to_pixels());
             resolve_text(&l.text, place, &l.style, info, frame, images, text, out)
+        }
+        Op::Mask(_) | Op::ClassMap(_) => {
+            super::mask::resolve(op, info, out).map_err(OpError::Invalid)
         }
         shape => super::shape::resolve(shape, info, out).map_err(OpError::Invalid),
     }

@@ -39,6 +39,12 @@
 //!   "align", "fill"}}`, `{"ellipse": {"center", "rx", "ry", "outline", "align", "fill"}}`,
 //!   `{"rotated_box": {"center", "width", "height", "angle" (degrees), "outline",
 //!   "fill"}}`, `{"point": {"center", "radius", "color"}}`.
+//! - Masks: `{"mask": {"left", "top", "width", "height", "mask": {"width", "height",
+//!   "type": "u8"|"f16"|"f32", "values": [...]}, "threshold" (0..1, default 0.5),
+//!   "color", "filter" (default bilinear), "contour" (a colour)}}` and class maps:
+//!   `{"classmap": {"left", "top", "width", "height", "map": {"width", "height", "type":
+//!   "u8"|"i32", "values": [...]}, "palette": [[r, g, b, a], ...]}}` (f16 values are
+//!   written as numbers and rounded to half precision).
 //! - Optional top-level frame settings, for tests and tools that create frames:
 //!   `width`, `height` (pixels), `format` (`rgba` | `bgra` | `rgbx` | `bgrx`, default
 //!   `rgba`) and `pitch` (bytes per row, default 4 x width).
@@ -100,6 +106,64 @@ pub enum SceneOp {
     #[serde(rename = "rotated_box")]
     RotatedBox(RotatedBoxSpec),
     Point(PointSpec),
+    Mask(MaskSpec),
+    Classmap(ClassMapSpec),
+}
+
+/// Mask values in a scene: `width`, `height`, `type`, `values` (row-major).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskValuesSpec {
+    pub width: u32,
+    pub height: u32,
+    #[serde(rename = "type")]
+    pub dtype: super::mask::MaskType,
+    pub values: Vec<f64>,
+}
+
+impl MaskValuesSpec {
+    fn source(&self) -> super::mask::MaskSource {
+        use super::mask::{MaskSource, MaskType, MaskValues};
+        let v = &self.values;
+        let values = match self.dtype {
+            MaskType::U8 => MaskValues::U8(v.iter().map(|&x| x.clamp(0.0, 255.0) as u8).collect()),
+            MaskType::F16 => MaskValues::F16(v.iter().map(|&x| half::f16::from_f64(x)).collect()),
+            MaskType::F32 => MaskValues::F32(v.iter().map(|&x| x as f32).collect()),
+            _ => MaskValues::I32(v.iter().map(|&x| x as i32).collect()),
+        };
+        MaskSource::host(self.width, self.height, values)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskSpec {
+    pub left: f32,
+    pub top: f32,
+    pub width: f32,
+    pub height: f32,
+    pub mask: MaskValuesSpec,
+    #[serde(default = "default_threshold")]
+    pub threshold: f32,
+    pub color: Color,
+    #[serde(default)]
+    pub filter: Filter,
+    pub contour: Option<Color>,
+}
+
+fn default_threshold() -> f32 {
+    0.5
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassMapSpec {
+    pub left: f32,
+    pub top: f32,
+    pub width: f32,
+    pub height: f32,
+    pub map: MaskValuesSpec,
+    pub palette: Vec<Color>,
 }
 
 fn p2(v: [f32; 2]) -> Point {
@@ -599,6 +663,21 @@ impl Scene {
                         outline: b.outline,
                         fill: b.fill,
                         aa: b.aa,
+                    }
+                    .into(),
+                    SceneOp::Mask(m) => super::mask::MaskOp {
+                        rect: Rect::new(m.left, m.top, m.width, m.height),
+                        mask: m.mask.source(),
+                        threshold: m.threshold,
+                        color: m.color,
+                        filter: m.filter,
+                        contour: m.contour,
+                    }
+                    .into(),
+                    SceneOp::Classmap(c) => super::mask::ClassMapOp {
+                        rect: Rect::new(c.left, c.top, c.width, c.height),
+                        map: c.map.source(),
+                        palette: c.palette.clone().into(),
                     }
                     .into(),
                     SceneOp::Point(p) => PointOp {

@@ -7,6 +7,9 @@
 //   check shapes   <- w h, then (count, items) of: CdCmd, CdShape, CdEdge, CdDisc,
 //                     CdBand, band items (u32); then w*h*4 background
 //                  -> w*h*4 bytes: the background with every command's layer blended
+//   check masks    <- w h, then (count, items) of: CdCmd, CdMask, data bytes, palette
+//                     (u32); then w*h*4 background -> w*h*4 bytes (commands applied)
+//   check half     -> for every 16-bit pattern h: q16_of_float(half_to_float(h)) as u16
 //   check text     <- w h color n, n glyphs (CdGlyph), atlas length, atlas bytes,
 //                     w*h*4 background
 //                  -> w*h*4 bytes: the background with the text layer blended (RGBA)
@@ -72,6 +75,50 @@ int main(int argc, char** argv) {
                 for (int x = c.clip.x0; x < c.clip.x1; x++) {
                     const uint32_t cov = layer_coverage(shapes[c.param], g, x, y);
                     frame[y * w + x] = coverage_blend(frame[y * w + x], col, cov, true);
+                }
+        }
+        fwrite(frame.data(), 4, frame.size(), stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "half") == 0) {
+        std::vector<uint16_t> out(65536);
+        for (uint32_t h = 0; h < 65536; h++) out[h] = (uint16_t)q16_of_float(half_to_float(h));
+        fwrite(out.data(), 2, out.size(), stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "masks") == 0) {
+        uint32_t hdr[2];
+        if (!read_exact(hdr, sizeof hdr)) return 3;
+        const uint32_t w = hdr[0], h = hdr[1];
+        auto array = [](auto& v) {
+            uint32_t n;
+            if (!read_exact(&n, 4)) return false;
+            v.resize(n);
+            return n == 0 || read_exact(v.data(), n * sizeof(v[0]));
+        };
+        std::vector<CdCmd> cmds;
+        std::vector<CdMask> masks;
+        std::vector<uint8_t> data;
+        std::vector<uint32_t> palette;
+        if (!array(cmds) || !array(masks) || !array(data) || !array(palette)) return 3;
+        std::vector<uint32_t> frame(w * h);
+        if (!read_exact(frame.data(), frame.size() * 4)) return 3;
+        for (const CdCmd& c : cmds) {
+            const CdMask& m = masks[c.param];
+            uint32_t col;
+            memcpy(&col, c.color, 4);
+            for (int y = c.clip.y0; y < c.clip.y1; y++)
+                for (int x = c.clip.x0; x < c.clip.x1; x++) {
+                    uint32_t& p = frame[y * w + x];
+                    if (c.op == CD_OP_MASK) {
+                        p = coverage_blend(p, col, mask_coverage(m, data.data(), c.inner, c.aux, x, y), true);
+                    } else if (c.op == CD_OP_CLASSMAP) {
+                        const uint32_t k = classmap_color(m, data.data(), palette.data(), c.aux, c.inner, x, y);
+                        if (k >> 24)
+                            p = apply_blend(p, make_blend(k & 255u, (k >> 8) & 255u, (k >> 16) & 255u, k >> 24), true);
+                    } else {
+                        return 4;
+                    }
                 }
         }
         fwrite(frame.data(), 4, frame.size(), stdout);
