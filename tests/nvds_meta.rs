@@ -11,6 +11,7 @@ mod pipeline_common;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use cudadraw::Op;
 use cudadraw::nvds::synthetic::{
     Rgba, SynthBatch, SynthDisplay, SynthFrame, SynthObject, SynthRect, SynthText,
 };
@@ -619,6 +620,18 @@ fn element_draws_every_frame_of_the_batch_as_nvdsosd() {
             Some(Border::new(1, Color::GREEN)),
             Some(Color::rgba(0, 0, 255, 77)),
         );
+        l.line(
+            cudadraw::geom::Point::new(0.0, 60.0),
+            cudadraw::geom::Point::new(90.0, 60.0),
+            2.0,
+            Color::RED,
+        );
+        l.circle(
+            cudadraw::geom::Point::new(70.0, 40.0),
+            5.0,
+            Some(cudadraw::draw::Stroke::new(1.0, Color::GREEN)),
+            None,
+        );
         l.text(
             2.0,
             2.0,
@@ -628,8 +641,9 @@ fn element_draws_every_frame_of_the_batch_as_nvdsosd() {
         assert_eq!(lists[1], l, "{abi}");
         let st = h.element().unwrap().property::<gst::Structure>("stats");
         assert_eq!(st.get::<u64>("detections").unwrap(), 12, "{st}");
-        // Per frame: a line and a circle wait for their ops.
-        assert_eq!(st.get::<u64>("nvds-waiting").unwrap(), 4 * 2, "{st}");
+        // Every item drawn is one op of the documented lists.
+        let ops: usize = lists.iter().map(|l| l.len()).sum();
+        assert_eq!(st.get::<u64>("nvds-items").unwrap(), ops as u64, "{st}");
         if abi == MetaAbi::Ds9 {
             check_pictures("nvds_element", &got);
         }
@@ -648,8 +662,13 @@ fn display_bbox_false_and_blur_class_ids_are_honoured() {
     };
     let (want, lists) = expected(&before, &meta, &opts);
     assert_eq!(got, want);
-    // Only the display-meta rect is left on each frame.
-    assert!(lists.iter().all(|l| l.len() == 1), "{lists:?}");
+    // Only the display meta's rect, line and circle are left on each frame.
+    assert!(
+        lists
+            .iter()
+            .all(|l| l.len() == 3 && matches!(l.ops(), [Op::Box(_), Op::Line(_), Op::Ellipse(_)])),
+        "{lists:?}"
+    );
 
     let mut h = harness(&[
         ("blur-class-ids", "2,3"),

@@ -2,23 +2,22 @@
 //! (`rect_params`: border width and colour, `has_bg_color`/`bg_color` fill), blurs for
 //! chosen classes, labels, masks, and the application's display metas.
 //!
-//! Everything nvdsosd draws goes through one function per kind, so each is wired to
-//! its op in one place: [`push_box`] (the box op), [`push_label`] (the text op, with
-//! its background box), [`push_mask`], [`push_line`], [`push_arrow`], [`push_circle`].
-//! The mask and shape ops are not in cudadraw's draw model yet; until they are,
-//! [`push_mask`], [`push_line`], [`push_arrow`] and [`push_circle`] validate and draw
-//! nothing ([`Hook::WaitingForOp`]).
+//! Everything nvdsosd draws goes through one function per kind, each wired to its op
+//! in one place: [`push_box`] (the box op), [`push_label`] (the text op, with its
+//! background box), [`push_mask`] (the mask op), [`push_line`], [`push_arrow`] and
+//! [`push_circle`] (the shape ops).
 //!
-//! The counts say how many items waited ([`OsdCounts`]), so nothing is silently lost.
+//! The counts say what was drawn ([`OsdCounts`]).
 
 use crate::color::Color;
 use crate::draw::text::TEXT_SIZE_RANGE;
 use crate::draw::{
-    Align, BORDER_WIDTH_RANGE, BlurKind, BlurOp, Border, DrawList, FontId, TextStyle,
+    Align, ArrowEnds, ArrowOp, BORDER_WIDTH_RANGE, BlurKind, BlurOp, Border, DrawList, Filter,
+    FontId, MaskOp, MaskSource, MaskValues, Stroke, TextStyle,
 };
-use crate::geom::Rect;
+use crate::geom::{Point, Rect};
 
-use super::view::{FrameMeta, OsdArrow, OsdCircle, OsdLine, OsdMask, OsdRect, OsdText};
+use super::view::{ArrowHead, FrameMeta, OsdArrow, OsdCircle, OsdLine, OsdMask, OsdRect, OsdText};
 
 /// What to draw of a frame's metadata (the element's properties map onto it).
 #[derive(Debug, Clone, PartialEq)]
@@ -71,8 +70,6 @@ impl Default for OsdOptions {
 pub enum Hook {
     /// Drawn in full.
     Drawn,
-    /// Valid, but the op it needs is not in the draw model yet: nothing drawn.
-    WaitingForOp,
     /// Nothing to draw (zero width, transparent, empty).
     Nothing,
 }
@@ -83,18 +80,18 @@ pub struct OsdCounts {
     pub boxes: usize,
     pub blurs: usize,
     pub labels: usize,
-    pub masks_waiting: usize,
-    pub lines_waiting: usize,
-    pub arrows_waiting: usize,
-    pub circles_waiting: usize,
+    pub masks: usize,
+    pub lines: usize,
+    pub arrows: usize,
+    pub circles: usize,
     /// Items left out because the list reached [`OsdOptions::max_ops`].
     pub over_limit: usize,
 }
 
 impl OsdCounts {
-    /// Items that wait for an op the draw model lacks (mask, shapes).
-    pub fn waiting(&self) -> usize {
-        self.masks_waiting + self.lines_waiting + self.arrows_waiting + self.circles_waiting
+    /// Items drawn (boxes, blurs, labels and texts, masks, lines, arrows, circles).
+    pub fn drawn(&self) -> usize {
+        self.boxes + self.blurs + self.labels + self.masks + self.lines + self.arrows + self.circles
     }
 
     fn label(&mut self, h: Hook) {
@@ -141,9 +138,10 @@ pub fn draw_frame(frame: &FrameMeta<'_>, options: &OsdOptions, list: &mut DrawLi
         }
         if options.display_mask
             && let Some(m) = &o.mask
-            && push_mask(list, &o.rect, m) == Hook::WaitingForOp
+            && !full(list, &mut n)
+            && push_mask(list, &o.rect, m) == Hook::Drawn
         {
-            n.masks_waiting += 1;
+            n.masks += 1;
         }
         if options.display_text
             && let Some(t) = &o.text
@@ -160,18 +158,18 @@ pub fn draw_frame(frame: &FrameMeta<'_>, options: &OsdOptions, list: &mut DrawLi
                 }
             }
             for l in &d.lines {
-                if push_line(list, l) == Hook::WaitingForOp {
-                    n.lines_waiting += 1;
+                if !full(list, &mut n) && push_line(list, l) == Hook::Drawn {
+                    n.lines += 1;
                 }
             }
             for a in &d.arrows {
-                if push_arrow(list, a) == Hook::WaitingForOp {
-                    n.arrows_waiting += 1;
+                if !full(list, &mut n) && push_arrow(list, a) == Hook::Drawn {
+                    n.arrows += 1;
                 }
             }
             for c in &d.circles {
-                if push_circle(list, c) == Hook::WaitingForOp {
-                    n.circles_waiting += 1;
+                if !full(list, &mut n) && push_circle(list, c) == Hook::Drawn {
+                    n.circles += 1;
                 }
             }
             if options.display_text {
@@ -275,42 +273,83 @@ pub fn format_clock(format: &str, unix: i64) -> String {
     out
 }
 
-/// An instance mask over its object's rect. **Waits for the mask op**: nothing is
-/// drawn today.
-pub fn push_mask(_list: &mut DrawList, _rect: &OsdRect, m: &OsdMask<'_>) -> Hook {
-    if m.data.is_empty() {
-        Hook::Nothing
-    } else {
-        Hook::WaitingForOp
+/// An instance mask over its object's rect (`mask_params`): the mask op, drawn where
+/// the mask reaches `threshold`, bilinear, in the rect's border colour at alpha 128 (a
+/// translucent tint of the object's colour; nvdsosd's own colouring is not claimed).
+pub fn push_mask(list: &mut DrawList, rect: &OsdRect, m: &OsdMask<'_>) -> Hook {
+    if m.data.is_empty() || m.width == 0 || m.height == 0 {
+        return Hook::Nothing;
     }
+    let color = Color {
+        a: 128,
+        ..rect.border_color
+    };
+    list.push(MaskOp {
+        rect: rect_of(rect),
+        mask: MaskSource::host(m.width, m.height, MaskValues::F32(m.data.into())),
+        threshold: m.threshold.clamp(0.0, 1.0),
+        color,
+        filter: Filter::Bilinear,
+        contour: None,
+    });
+    Hook::Drawn
 }
 
-/// A display-meta line. **Waits for the line op**: nothing is drawn today.
-pub fn push_line(_list: &mut DrawList, l: &OsdLine) -> Hook {
+/// A display-meta line (`NvOSD_LineParams`): the line op, `line_width` px, flat caps.
+pub fn push_line(list: &mut DrawList, l: &OsdLine) -> Hook {
     if l.width == 0 || l.color.a == 0 {
-        Hook::Nothing
-    } else {
-        Hook::WaitingForOp
+        return Hook::Nothing;
     }
+    list.line(
+        Point::new(l.x1 as f32, l.y1 as f32),
+        Point::new(l.x2 as f32, l.y2 as f32),
+        l.width.min(1024) as f32,
+        l.color,
+    );
+    Hook::Drawn
 }
 
-/// A display-meta arrow. **Waits for the arrow op**: nothing is drawn today.
-pub fn push_arrow(_list: &mut DrawList, a: &OsdArrow) -> Hook {
+/// A display-meta arrow (`NvOSD_ArrowParams`): the arrow op with its heads where
+/// `arrow_head` says, head length 4 widths + 6 px, 30 degrees.
+pub fn push_arrow(list: &mut DrawList, a: &OsdArrow) -> Hook {
     if a.width == 0 || a.color.a == 0 {
-        Hook::Nothing
-    } else {
-        Hook::WaitingForOp
+        return Hook::Nothing;
     }
+    let width = a.width.min(1024) as f32;
+    list.push(ArrowOp {
+        from: Point::new(a.x1 as f32, a.y1 as f32),
+        to: Point::new(a.x2 as f32, a.y2 as f32),
+        width,
+        color: a.color,
+        head_length: (4.0 * width + 6.0).min(4096.0),
+        head_angle: 30.0,
+        ends: match a.head {
+            ArrowHead::Start => ArrowEnds::Start,
+            ArrowHead::End => ArrowEnds::End,
+            ArrowHead::Both => ArrowEnds::Both,
+        },
+        aa: false,
+    });
+    Hook::Drawn
 }
 
-/// A display-meta circle. **Waits for the circle op**: nothing is drawn today.
-pub fn push_circle(_list: &mut DrawList, c: &OsdCircle) -> Hook {
-    let fill = c.bg_color.is_some_and(|b| b.a > 0);
-    if c.radius == 0 || (c.color.a == 0 && !fill) {
-        Hook::Nothing
-    } else {
-        Hook::WaitingForOp
+/// A display-meta circle (`NvOSD_CircleParams`): outline of `circle_width` px (1
+/// before DeepStream 8.0, which has no such field) inside `radius`, and with
+/// `has_bg_color` a `bg_color` fill.
+pub fn push_circle(list: &mut DrawList, c: &OsdCircle) -> Hook {
+    let fill = c.bg_color.filter(|b| b.a > 0);
+    let width = c.width.unwrap_or(1).min(1024);
+    let outline = (width > 0 && c.color.a > 0).then(|| Stroke::new(width as f32, c.color));
+    if c.radius == 0 || (outline.is_none() && fill.is_none()) {
+        return Hook::Nothing;
     }
+    list.circle(
+        Point::new(c.xc as f32, c.yc as f32),
+        c.radius as f32,
+        outline,
+        fill,
+    );
+    Hook::Drawn
 }
 
 /// The colour nvdsosd would use for an object of `class_id` with no colour of its

@@ -78,8 +78,8 @@ struct Stats {
     errors: AtomicU64,
     dropped: AtomicU64,
     draw_ns: AtomicU64,
-    /// DeepStream items (labels, masks, shapes) waiting for ops the draw model lacks.
-    nvds_waiting: AtomicU64,
+    /// DeepStream items drawn (boxes, blurs, labels, masks, lines, arrows, circles).
+    nvds_items: AtomicU64,
 }
 
 impl Stats {
@@ -93,7 +93,7 @@ impl Stats {
             &self.errors,
             &self.dropped,
             &self.draw_ns,
-            &self.nvds_waiting,
+            &self.nvds_items,
         ] {
             c.store(0, Ordering::Relaxed);
         }
@@ -161,8 +161,8 @@ impl ObjectImpl for CudaDraw {
                     .blurb(
                         "Since the element started: buffers, drawn, detections, \
                             skipped-detections, skipped-ops, errors, dropped, draw-time-us \
-                            (total), nvds-waiting (DeepStream labels/masks/shapes not drawn: \
-                            their ops are not in the draw model yet), cuda-in-place, cuda-copies",
+                            (total), nvds-items (DeepStream boxes, blurs, labels, masks, lines, \
+                            arrows and circles drawn), cuda-in-place, cuda-copies",
                     )
                     .read_only()
                     .build(),
@@ -221,7 +221,7 @@ impl ObjectImpl for CudaDraw {
                     .field("errors", get(&st.errors))
                     .field("dropped", get(&st.dropped))
                     .field("draw-time-us", get(&st.draw_ns) / 1000)
-                    .field("nvds-waiting", get(&st.nvds_waiting))
+                    .field("nvds-items", get(&st.nvds_items))
                     .field("cuda-in-place", get(&self.cuda_in_place))
                     .field("cuda-copies", get(&self.cuda_copies))
                     .build()
@@ -546,8 +546,8 @@ impl CudaDraw {
             (state.roi.skipped().0 + nvds_report.issues.count()) as u64,
             Ordering::Relaxed,
         );
-        st.nvds_waiting
-            .fetch_add(nvds_report.counts.waiting() as u64, Ordering::Relaxed);
+        st.nvds_items
+            .fetch_add(nvds_report.counts.drawn() as u64, Ordering::Relaxed);
         st.skipped_ops
             .fetch_add(verdict.skipped as u64, Ordering::Relaxed);
         st.draw_ns.fetch_add(
@@ -750,10 +750,10 @@ impl NvdsReport {
             t.boxes += c.boxes;
             t.blurs += c.blurs;
             t.labels += c.labels;
-            t.masks_waiting += c.masks_waiting;
-            t.lines_waiting += c.lines_waiting;
-            t.arrows_waiting += c.arrows_waiting;
-            t.circles_waiting += c.circles_waiting;
+            t.masks += c.masks;
+            t.lines += c.lines;
+            t.arrows += c.arrows;
+            t.circles += c.circles;
             t.over_limit += c.over_limit;
         }
     }
