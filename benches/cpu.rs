@@ -21,7 +21,7 @@ use criterion::Criterion;
 use cudadraw::cpu::CpuRenderer;
 use cudadraw::draw::{DrawList, ImageStore, Resolved, resolve_batch};
 use cudadraw::{FrameInfo, HostFrame, PixelFormat};
-use workloads::{BATCH, H, PITCH, W, pattern, w1_lists, w2_lists, w3_lists, w4_lists};
+use workloads::*;
 
 struct Frames {
     data: Vec<Vec<u8>>,
@@ -70,12 +70,32 @@ fn main() {
     let w2 = w2_lists();
     let w3 = w3_lists(&mut store);
     let w4 = w4_lists(16);
-    let workloads: [(&str, &[DrawList]); 5] = [
+    let w6a = w6a_lists(false);
+    let w6a_aa = w6a_lists(true);
+    let (w6b, w6c, w6d, w6e, w8) = (
+        w6b_lists(),
+        w6c_lists(),
+        w6d_lists(),
+        w6e_lists(),
+        w8_lists(),
+    );
+    let w7 = w7_lists(|_, v| {
+        cudadraw::draw::MaskSource::host(32, 32, cudadraw::draw::MaskValues::F16(v.into()))
+    });
+    let workloads: [(&str, &[DrawList]); 13] = [
         ("W1 800 boxes, 4 px", &w1),
         ("W1f + alpha-80 fill", &w1f),
         ("W2 80 box blurs r = 15", &w2),
         ("W3 32 logos 256 x 256", &w3),
         ("W4 800 labels, 16 px", &w4),
+        ("W6a 400 lines, 3 px", &w6a),
+        ("W6a-AA 400 lines, 3 px, anti-aliased", &w6a_aa),
+        ("W6b 160 circles, 3 px", &w6b),
+        ("W6c 40 hexagons, outline + fill", &w6c),
+        ("W6d 80 arrows", &w6d),
+        ("W6e 160 rotated boxes", &w6e),
+        ("W7 160 masks 32 x 32 f16 (host)", &w7),
+        ("W8 busy analytics frames", &w8),
     ];
     let mut cpu = CpuRenderer::new();
     let mut frames = Frames::new();
@@ -180,7 +200,7 @@ fn dump_dir() -> Option<std::path::PathBuf> {
 /// medians, for the OpenCV comparison script.
 fn dump(
     dir: &std::path::Path,
-    workloads: &[(&str, &[DrawList]); 5],
+    workloads: &[(&str, &[DrawList]); 13],
     medians: &[f64],
     resolve_us: f64,
 ) {
@@ -209,6 +229,38 @@ fn dump(
                                 other => json!({"unsupported": format!("{other:?}")}),
                             },
                             Op::Overlay(o) => json!({"logo": rect(&o.rect), "opacity": o.opacity}),
+                            Op::Line(l) => json!({
+                                "line": [l.from.x, l.from.y, l.to.x, l.to.y],
+                                "width": l.width, "color": col(&l.color), "aa": l.aa,
+                            }),
+                            Op::Arrow(a) => json!({
+                                "arrow": [a.from.x, a.from.y, a.to.x, a.to.y],
+                                "width": a.width, "color": col(&a.color), "head": a.head_length,
+                            }),
+                            Op::Ellipse(e) => json!({
+                                "circle": [e.center.x, e.center.y, e.rx],
+                                "outline": e.outline.map(|s| json!({"width": s.width, "color": col(&s.color)})),
+                                "fill": e.fill.map(|f| col(&f)),
+                            }),
+                            Op::Polygon(p) => json!({
+                                "polygon": p.points.iter().map(|q| [q.x, q.y]).collect::<Vec<_>>(),
+                                "outline": p.outline.map(|s| json!({"width": s.width, "color": col(&s.color)})),
+                                "fill": p.fill.map(|f| col(&f)),
+                            }),
+                            Op::RotatedBox(b) => json!({
+                                "rotated": [b.center.x, b.center.y, b.width, b.height, b.angle],
+                                "outline": b.outline.map(|s| json!({"width": s.width, "color": col(&s.color)})),
+                            }),
+                            Op::Mask(m) => json!({
+                                "mask": rect(&m.rect),
+                                "color": col(&m.color),
+                                "threshold": m.threshold,
+                                "values": match &m.mask {
+                                    cudadraw::draw::MaskSource::Host { values: cudadraw::draw::MaskValues::F16(v), .. } =>
+                                        v.iter().map(|x| x.to_f32()).collect::<Vec<_>>(),
+                                    _ => Vec::new(),
+                                },
+                            }),
                             Op::Label(t) => json!({
                                 "label": rect(&t.rect),
                                 "text": t.text,

@@ -69,6 +69,58 @@ def draw(op, img):
         k = 2 * op["radius"] + 1
         roi = img[y0:y1, x0:x1]
         roi[:] = cv2.blur(roi, (k, k), borderType=cv2.BORDER_REPLICATE)
+    elif "line" in op:
+        x0, y0, x1, y1 = op["line"]
+        cv2.line(img, (int(x0), int(y0)), (int(x1), int(y1)), tuple(op["color"]),
+                 int(round(op["width"])), cv2.LINE_AA if op["aa"] else cv2.LINE_8)
+    elif "arrow" in op:
+        x0, y0, x1, y1 = op["arrow"]
+        length = max(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5, 1.0)
+        cv2.arrowedLine(img, (int(x0), int(y0)), (int(x1), int(y1)), tuple(op["color"]),
+                        int(round(op["width"])), cv2.LINE_8, 0, op["head"] / length)
+    elif "circle" in op:
+        cx, cy, r = op["circle"]
+        if op.get("fill"):
+            c = op["fill"]
+            overlay = img.copy() if c[3] < 255 else img
+            cv2.circle(overlay, (int(cx), int(cy)), int(r), tuple(c), -1)
+            if c[3] < 255:
+                cv2.addWeighted(overlay, c[3] / 255.0, img, 1 - c[3] / 255.0, 0.0, dst=img)
+        if op.get("outline"):
+            o = op["outline"]
+            cv2.circle(img, (int(cx), int(cy)), int(r), tuple(o["color"]), int(round(o["width"])))
+    elif "polygon" in op:
+        pts = np.array(op["polygon"], np.float32).round().astype(np.int32).reshape(-1, 1, 2)
+        if op.get("fill"):
+            c = op["fill"]
+            x, y, w, h = cv2.boundingRect(pts)
+            x0, y0 = max(x, 0), max(y, 0)
+            x1, y1 = min(x + w, img.shape[1]), min(y + h, img.shape[0])
+            if x1 > x0 and y1 > y0:
+                roi = img[y0:y1, x0:x1]
+                layer = roi.copy()
+                cv2.fillPoly(layer, [pts - np.array([x0, y0], np.int32)], tuple(c))
+                cv2.addWeighted(layer, c[3] / 255.0, roi, 1 - c[3] / 255.0, 0.0, dst=roi)
+        if op.get("outline"):
+            o = op["outline"]
+            cv2.polylines(img, [pts], True, tuple(o["color"]), int(round(o["width"])))
+    elif "rotated" in op:
+        cx, cy, w, h, a = op["rotated"]
+        box = cv2.boxPoints(((cx, cy), (w, h), a)).round().astype(np.int32)
+        o = op["outline"]
+        cv2.polylines(img, [box], True, tuple(o["color"]), int(round(o["width"])))
+    elif "mask" in op:
+        # What users write: resize the probabilities to the box, threshold, blend.
+        x0, y0, x1, y1 = edges(op["mask"], img)
+        if x1 <= x0 or y1 <= y0:
+            return
+        m = np.array(op["values"], np.float32).reshape(32, 32)
+        big = cv2.resize(m, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        sel = big >= op["threshold"]
+        roi = img[y0:y1, x0:x1]
+        c = np.array(op["color"], np.uint16)
+        a = int(op["color"][3])
+        roi[sel] = ((c * a + roi[sel].astype(np.uint16) * (255 - a) + 127) // 255).astype(np.uint8)
     elif "label" in op:
         # What OpenCV users write for a detection label: measure, a translucent box
         # above the box's corner (inside when it would leave the frame), the text.
@@ -120,6 +172,14 @@ LABELS = {
     "W2": "W2 80 box blurs r = 15",
     "W3": "W3 32 logos 256 x 256",
     "W4": "W4 800 labels, 16 px",
+    "W6a": "W6a 400 lines, 3 px",
+    "W6a-AA": "W6a-AA 400 lines, 3 px, anti-aliased",
+    "W6b": "W6b 160 circles, 3 px",
+    "W6c": "W6c 40 hexagons, outline + fill",
+    "W6d": "W6d 80 arrows",
+    "W6e": "W6e 160 rotated boxes",
+    "W7": "W7 160 masks 32 x 32 f16 (host)",
+    "W8": "W8 busy analytics frames",
 }
 PEER = {
     "W1": "cv2.rectangle",
@@ -127,6 +187,14 @@ PEER = {
     "W2": "cv2.blur 31 x 31 per region",
     "W3": "NumPy alpha blend",
     "W4": "cv2.addWeighted + cv2.putText (Hershey, AA)",
+    "W6a": "cv2.line",
+    "W6a-AA": "cv2.line LINE_AA",
+    "W6b": "cv2.circle",
+    "W6c": "cv2.fillPoly + addWeighted + polylines",
+    "W6d": "cv2.arrowedLine",
+    "W6e": "cv2.boxPoints + polylines",
+    "W7": "cv2.resize + threshold + NumPy blend",
+    "W8": "the above: rectangle, putText, fillPoly, line",
 }
 
 
