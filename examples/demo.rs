@@ -159,6 +159,93 @@ fn attach_detector(pad: &gst::Pad, w: u32, h: u32) {
     });
 }
 
+/// A soft round 32 x 32 mask (what a segmentation model gives for the ball).
+fn ball_mask() -> cudadraw::draw::MaskValues {
+    let v: Vec<f32> = (0..32 * 32)
+        .map(|i| {
+            let (x, y) = ((i % 32) as f32 / 31.0 - 0.5, (i / 32) as f32 / 31.0 - 0.5);
+            (1.0 - (x * x + y * y).sqrt() * 2.0).clamp(0.0, 1.0) * 1.6
+        })
+        .collect();
+    cudadraw::draw::MaskValues::F32(v.into())
+}
+
+/// The analytics layer, drawn through cudadraw's probe after the element: a zone, a
+/// counting line with its counts, the ball's track trail and mask, a clock from the
+/// buffer's timestamp (so every run draws the same pictures).
+fn attach_analytics(pad: &gst::Pad, w: u32, h: u32) -> Result<(), String> {
+    use cudadraw::draw::{MaskOp, MaskSource, Stroke, TextStyle};
+    use cudadraw::geom::Point;
+    let (fw, fh) = (w as f32, h as f32);
+    let zone = vec![
+        Point::new(0.05 * fw, 0.66 * fh),
+        Point::new(0.30 * fw, 0.60 * fh),
+        Point::new(0.42 * fw, 0.95 * fh),
+        Point::new(0.08 * fw, 0.97 * fh),
+    ];
+    let mask = ball_mask();
+    let size = (h / 30).clamp(10, 40);
+    cudadraw::gst::probe::attach(pad, move |buffer, frames, lists| {
+        let n = buffer
+            .pts()
+            .map_or(0, |t| t.nseconds() * 30 / 1_000_000_000);
+        for (_f, list) in frames.iter().zip(lists.iter_mut()) {
+            list.polygon(
+                zone.clone(),
+                Some(cudadraw::Color::rgba(0, 160, 255, 60)),
+                Some(Stroke::new(2.0, cudadraw::Color::rgb(0, 160, 255))),
+            );
+            let y = 0.60 * fh;
+            list.line(
+                Point::new(0.0, y),
+                Point::new(fw, y - 0.03 * fh),
+                3.0,
+                cudadraw::Color::rgb(255, 220, 0),
+            );
+            list.arrow(
+                Point::new(0.55 * fw, y + 0.06 * fh),
+                Point::new(0.55 * fw, y - 0.08 * fh),
+                3.0,
+                cudadraw::Color::rgb(255, 220, 0),
+            );
+            let style = TextStyle::new(size, cudadraw::Color::WHITE)
+                .background(cudadraw::Color::rgba(0, 0, 0, 150))
+                .padding(3);
+            list.text(
+                0.57 * fw,
+                y - 0.09 * fh,
+                format!("IN {}  OUT {}", n / 90, n / 140),
+                style,
+            );
+            let trail: Vec<Point> = (n.saturating_sub(40)..=n)
+                .map(|t| {
+                    let (x, y) = ball_center(t, w, h);
+                    Point::new(x as f32, y as f32)
+                })
+                .collect();
+            list.polyline(trail, 3.0, cudadraw::Color::rgba(255, 224, 0, 200));
+            let (bx, by) = ball_center(n, w, h);
+            list.push(MaskOp {
+                rect: cudadraw::Rect::new(bx as f32 - 30.0, by as f32 - 30.0, 60.0, 60.0),
+                mask: MaskSource::host(32, 32, mask.clone()),
+                threshold: 0.5,
+                color: cudadraw::Color::rgba(255, 60, 200, 110),
+                filter: cudadraw::Filter::Bilinear,
+                contour: Some(cudadraw::Color::rgb(255, 60, 200)),
+            });
+            let secs = n as f64 / 30.0;
+            list.text(
+                16.0,
+                fh - 16.0 - 1.5 * size as f32,
+                format!("cam 1  {:02}:{:05.2}", (secs / 60.0) as u64, secs % 60.0),
+                TextStyle::new(size, cudadraw::Color::WHITE).halo(2, cudadraw::Color::BLACK),
+            );
+        }
+    })
+    .map(|_| ())
+    .ok_or_else(|| "analytics probe: not attached".to_string())
+}
+
 /// How frames reach the drawing element.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Path {
@@ -216,7 +303,7 @@ fn launch_line(a: &Args, path: Path, up: &str, down: &str) -> String {
              labels=true label-format=\"{{label}} {{confidence:.2}}\" font-size={fs} label-bg-color=0xb0000000 \
              blur-types=face,license-plate blur-kind=pixelate blur-strength=10 expand=4 \
              overlay-location=\"{logo}\" overlay-x=-16 overlay-y=16 overlay-width=96 overlay-height=96 overlay-opacity=0.9 \
-         ! {post}video/x-raw,format=RGBA ! tee name=t \
+         ! identity name=analytics ! {post}video/x-raw,format=RGBA ! tee name=t \
          t. ! queue max-size-buffers=8 ! videoconvert ! video/x-raw,format=I420 \
             ! vp8enc deadline=1 cpu-used=16 threads=2 target-bitrate=3000000 keyframe-max-dist=60 \
             ! webmmux ! filesink location=\"{out}\" \
@@ -273,6 +360,14 @@ fn run() -> Result<(), String> {
         args.width,
         args.height,
     );
+
+    attach_analytics(
+        &by_name("analytics")?
+            .static_pad("src")
+            .ok_or("analytics pad")?,
+        args.width,
+        args.height,
+    )?;
 
     // Draw time per batch: the element draws in place in the streaming thread, so the
     // time from its sink pad to its src pad is the drawing (plus a little overhead).
