@@ -165,7 +165,7 @@ pub(crate) struct Sources<'a> {
 }
 
 impl<'a> Sources<'a> {
-    fn of(r: &'a Resolved, images: &'a ImageStore, atlas: &'a [u8]) -> Self {
+    pub(crate) fn of(r: &'a Resolved, images: &'a ImageStore, atlas: &'a [u8]) -> Self {
         Sources {
             images,
             glyphs: &r.glyphs,

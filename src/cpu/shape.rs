@@ -12,6 +12,7 @@ use super::Sources;
 
 /// +1 (edge going down), -1 (going up) or 0: whether the edge crosses sample row `sy`
 /// (its upper end included, its lower end not) at or left of `sx`.
+#[cfg(test)]
 #[inline]
 pub(crate) fn winding(e: &CdEdge, sx: i64, sy: i64) -> i32 {
     let (mut ax, mut ay, mut bx, mut by) = (
@@ -37,6 +38,7 @@ pub(crate) fn winding(e: &CdEdge, sx: i64, sy: i64) -> i32 {
     }
 }
 
+#[cfg(test)]
 #[inline]
 fn in_disc(d: &CdDisc, sx: i64, sy: i64) -> bool {
     let (dx, dy, r) = (sx - i64::from(d.cx), sy - i64::from(d.cy), i64::from(d.r));
@@ -45,6 +47,7 @@ fn in_disc(d: &CdDisc, sx: i64, sy: i64) -> bool {
 
 /// Inside the axis-aligned ellipse of radii (rx, ry) at (cx, cy):
 /// dx^2 ry^2 + dy^2 rx^2 <= rx^2 ry^2, exactly (128-bit).
+#[cfg(test)]
 #[inline]
 fn in_ellipse(cx: i64, cy: i64, rx: i64, ry: i64, sx: i64, sy: i64) -> bool {
     if rx <= 0 || ry <= 0 {
@@ -59,6 +62,7 @@ fn in_ellipse(cx: i64, cy: i64, rx: i64, ry: i64, sx: i64, sy: i64) -> bool {
 }
 
 /// Whether sample (sx, sy) (1/256 px) is inside layer `s`.
+#[cfg(test)]
 fn inside(s: &CdShape, src: &Sources<'_>, sx: i64, sy: i64, band: Option<usize>) -> bool {
     if s.kind == CD_SHAPE_ELLIPSE {
         let e = s.e.map(i64::from);
@@ -95,9 +99,11 @@ fn inside(s: &CdShape, src: &Sources<'_>, sx: i64, sy: i64, band: Option<usize>)
     }
 }
 
-/// Coverage 0..=255 of pixel (x, y) by layer `s`: its centre (255 or 0), or with
+/// Coverage 0..=255 of pixel (x, y) by layer `s` (the definition, sample by sample;
+/// `draw` computes the same by spans): its centre (255 or 0), or with
 /// anti-aliasing (n * 255 + 8) / 16 of the 4 x 4 samples at 1/256 px offsets
 /// 32, 96, 160, 224.
+#[cfg(test)]
 pub(crate) fn coverage(s: &CdShape, src: &Sources<'_>, x: i32, y: i32) -> u32 {
     let band = (s.band != CD_NO_BANDS).then(|| {
         let k = ((y - s.band_y0) / CD_BAND_H as i32).clamp(0, s.band_count as i32 - 1);
@@ -120,18 +126,218 @@ pub(crate) fn coverage(s: &CdShape, src: &Sources<'_>, x: i32, y: i32) -> u32 {
     (n * 255 + 8) / 16
 }
 
-/// A layer's coverage with the coverage of its `minus` layer taken out:
-/// (c (255 - m) + 127) / 255.
-pub(crate) fn layer_coverage(s: &CdShape, src: &Sources<'_>, x: i32, y: i32) -> u32 {
-    let c = coverage(s, src, x, y);
-    if c == 0 || s.minus == CD_NO_SHAPE {
-        return c;
+/// The sample positions of one sample row: inside-intervals [lo, hi) in 1/256 px (x),
+/// sorted and disjoint: exactly the samples the per-sample test calls inside.
+fn row_spans(
+    s: &CdShape,
+    src: &Sources<'_>,
+    y: i32,
+    sy: i64,
+    out: &mut Vec<(i64, i64)>,
+    scratch: &mut Vec<(i64, i32)>,
+) {
+    out.clear();
+    if s.kind == CD_SHAPE_ELLIPSE {
+        let e = s.e.map(i64::from);
+        let outer = ellipse_span(e[0], e[1], e[2], e[3], sy);
+        let inner = ellipse_span(e[0], e[1], e[4], e[5], sy);
+        if let Some((a, b)) = outer {
+            match inner {
+                Some((c, d)) if c < b && d > a => {
+                    if a < c {
+                        out.push((a, c));
+                    }
+                    if d < b {
+                        out.push((d, b));
+                    }
+                }
+                _ => out.push((a, b)),
+            }
+        }
+        return;
     }
-    let m = coverage(&src.shapes[s.minus as usize], src, x, y);
-    (c * (255 - m) + 127) / 255
+    // Edges: a threshold t per crossing edge (it counts for every sx >= t), swept in
+    // order; the winding is constant between thresholds.
+    scratch.clear();
+    let mut edge = |e: &CdEdge| {
+        let (mut ax, mut ay, mut bx, mut by) = (
+            i64::from(e.x0),
+            i64::from(e.y0),
+            i64::from(e.x1),
+            i64::from(e.y1),
+        );
+        let mut dir = 1;
+        if ay > by {
+            std::mem::swap(&mut ax, &mut bx);
+            std::mem::swap(&mut ay, &mut by);
+            dir = -1;
+        }
+        if sy < ay || sy >= by {
+            return;
+        }
+        // (sy - ay)(bx - ax) <= (sx - ax)(by - ay)  <=>  sx >= ax + ceil(num / den).
+        let (num, den) = ((sy - ay) * (bx - ax), by - ay);
+        scratch.push((
+            ax + num.div_euclid(den) + i64::from(num.rem_euclid(den) != 0),
+            dir,
+        ));
+    };
+    let mut discs: [Option<(usize, usize)>; 1] = [None];
+    match band_of(s, y) {
+        Some(b) => {
+            let b = &src.bands[b];
+            for &i in &src.band_items[b.edge_start as usize..(b.edge_start + b.edge_count) as usize]
+            {
+                edge(&src.edges[i as usize]);
+            }
+            discs[0] = Some((b.disc_start as usize, b.disc_count as usize));
+        }
+        None => {
+            for e in &src.edges[s.edge_start as usize..(s.edge_start + s.edge_count) as usize] {
+                edge(e);
+            }
+        }
+    }
+    scratch.sort_unstable_by_key(|t| t.0);
+    let mut w = 0i32;
+    let mut start = 0i64;
+    let mut k = 0;
+    while k < scratch.len() {
+        let t = scratch[k].0;
+        let before = w;
+        while k < scratch.len() && scratch[k].0 == t {
+            w += scratch[k].1;
+            k += 1;
+        }
+        if before == 0 && w != 0 {
+            start = t;
+        } else if before != 0 && w == 0 {
+            out.push((start, t));
+        }
+    }
+    // Discs: |sx - cx| <= isqrt(r^2 - dy^2).
+    let mut disc = |d: &CdDisc| {
+        let (dy, r) = (sy - i64::from(d.cy), i64::from(d.r));
+        let q = r * r - dy * dy;
+        if q >= 0 {
+            let h = isqrt(q as u128) as i64;
+            out.push((i64::from(d.cx) - h, i64::from(d.cx) + h + 1));
+        }
+    };
+    match discs[0] {
+        Some((start, n)) => {
+            for &i in &src.band_items[start..start + n] {
+                disc(&src.discs[i as usize]);
+            }
+        }
+        None => {
+            for d in &src.discs[s.disc_start as usize..(s.disc_start + s.disc_count) as usize] {
+                disc(d);
+            }
+        }
+    }
+    // Sorted, merged (touching intervals join: [a, b) + [b, c) = [a, c)).
+    out.sort_unstable_by_key(|iv| iv.0);
+    let mut n = 0;
+    for i in 0..out.len() {
+        if n > 0 && out[i].0 <= out[n - 1].1 {
+            out[n - 1].1 = out[n - 1].1.max(out[i].1);
+        } else {
+            out[n] = out[i];
+            n += 1;
+        }
+    }
+    out.truncate(n);
 }
 
-/// Draws a shape layer on rows [y0, y1) of `chunk` (row `top` at offset 0).
+/// The band of row y, as `coverage` picks it.
+fn band_of(s: &CdShape, y: i32) -> Option<usize> {
+    (s.band != CD_NO_BANDS).then(|| {
+        let k = ((y - s.band_y0) / CD_BAND_H as i32).clamp(0, s.band_count as i32 - 1);
+        s.band as usize + k as usize
+    })
+}
+
+/// floor(sqrt(v)), exactly.
+fn isqrt(v: u128) -> u128 {
+    if v < 2 {
+        return v;
+    }
+    let mut x = (v as f64).sqrt() as u128;
+    while x * x > v {
+        x -= 1;
+    }
+    while (x + 1) * (x + 1) <= v {
+        x += 1;
+    }
+    x
+}
+
+/// The sx of an ellipse's row sy with dx^2 ry^2 + dy^2 rx^2 <= rx^2 ry^2, as [lo, hi).
+fn ellipse_span(cx: i64, cy: i64, rx: i64, ry: i64, sy: i64) -> Option<(i64, i64)> {
+    if rx <= 0 || ry <= 0 {
+        return None;
+    }
+    let dy = (sy - cy).unsigned_abs() as u128;
+    let (rx, ry) = (rx as u128, ry as u128);
+    let q = (rx * rx * (ry * ry)).checked_sub(dy * dy * (rx * rx))?;
+    // dx^2 <= q / ry^2  <=>  dx^2 <= floor(q / ry^2) for integer dx.
+    let h = isqrt(q / (ry * ry)) as i64;
+    Some((cx - h, cx + h + 1))
+}
+
+thread_local! {
+    /// Per worker: sample-row spans, edge thresholds, per-pixel sample counts (layer,
+    /// minus layer). Grow-only.
+    static SCRATCH: std::cell::RefCell<(Vec<(i64, i64)>, Vec<(i64, i32)>, Vec<u8>, Vec<u8>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new(), Vec::new())) };
+}
+
+/// Adds, for every pixel of [x0, x1), how many of the sample columns `cols` (offsets in
+/// 1/256 px within a pixel) fall in `spans`.
+fn count_samples(spans: &[(i64, i64)], x0: i32, x1: i32, cols: &[i64], counts: &mut [u8]) {
+    for &(lo, hi) in spans {
+        for &c in cols {
+            // Pixels x with lo <= 256 x + c < hi.
+            let first = (lo - c).div_euclid(256) + i64::from((lo - c).rem_euclid(256) != 0);
+            let last = (hi - c - 1).div_euclid(256);
+            let (a, b) = (first.max(i64::from(x0)), last.min(i64::from(x1) - 1));
+            for x in a..=b {
+                counts[(x - i64::from(x0)) as usize] += 1;
+            }
+        }
+    }
+}
+
+/// A layer's sample counts per pixel of row y in [x0, x1) (0 or 1 without
+/// anti-aliasing, 0..=16 with).
+fn row_counts(
+    s: &CdShape,
+    src: &Sources<'_>,
+    y: i32,
+    x0: i32,
+    x1: i32,
+    spans: &mut Vec<(i64, i64)>,
+    scratch: &mut Vec<(i64, i32)>,
+    counts: &mut [u8],
+) {
+    counts.fill(0);
+    let py = i64::from(y) << 8;
+    if s.flags & CD_SHAPE_AA == 0 {
+        row_spans(s, src, y, py + 128, spans, scratch);
+        count_samples(spans, x0, x1, &[128], counts);
+    } else {
+        for j in 0..4 {
+            row_spans(s, src, y, py + 32 + 64 * j, spans, scratch);
+            count_samples(spans, x0, x1, &[32, 96, 160, 224], counts);
+        }
+    }
+}
+
+/// Draws a shape layer on rows [y0, y1) of `chunk` (row `top` at offset 0): per row,
+/// the exact inside-intervals of each sample row (edge crossings with the same
+/// integer test as `coverage`, disc and ellipse extents by integer square roots), so
+/// the work follows the shape's outline, not its bounding box.
 pub(super) fn draw(
     chunk: &mut [u8],
     info: FrameInfo,
@@ -145,20 +351,54 @@ pub(super) fn draw(
     let Some(s) = src.shapes.get(c.param as usize) else {
         return;
     };
+    let minus = (s.minus != CD_NO_SHAPE)
+        .then(|| src.shapes.get(s.minus as usize))
+        .flatten();
     let has_alpha = info.format.has_alpha();
     let a = u32::from(c.color[3]);
-    for y in y0..y1 {
-        let row = &mut chunk[(y - top) * info.pitch..];
-        for x in c.clip.x0..c.clip.x1 {
-            let k = layer_coverage(s, src, x, y as i32);
-            if k == 0 {
+    let (x0, x1) = (c.clip.x0, c.clip.x1);
+    let cov = |s: &CdShape, n: u8| -> u32 {
+        if s.flags & CD_SHAPE_AA == 0 {
+            u32::from(n) * 255
+        } else {
+            (u32::from(n) * 255 + 8) / 16
+        }
+    };
+    SCRATCH.with_borrow_mut(|(spans, scratch, counts, mcounts)| {
+        let w = (x1 - x0) as usize;
+        counts.resize(w, 0);
+        mcounts.resize(w, 0);
+        for y in y0..y1 {
+            row_counts(s, src, y as i32, x0, x1, spans, scratch, counts);
+            if counts.iter().all(|&n| n == 0) {
                 continue;
             }
-            let alpha = ((a * k + 127) / 255) as u8;
-            let px = &mut row[x as usize * 4..x as usize * 4 + 4];
-            crate::color::blend_pixel(px, [c.color[0], c.color[1], c.color[2], alpha], has_alpha);
+            if let Some(m) = minus {
+                row_counts(m, src, y as i32, x0, x1, spans, scratch, mcounts);
+            }
+            let row = &mut chunk[(y - top) * info.pitch..];
+            for (i, &n) in counts.iter().enumerate() {
+                if n == 0 {
+                    continue;
+                }
+                let mut k = cov(s, n);
+                if let Some(m) = minus {
+                    k = (k * (255 - cov(m, mcounts[i])) + 127) / 255;
+                }
+                if k == 0 {
+                    continue;
+                }
+                let alpha = ((a * k + 127) / 255) as u8;
+                let x = x0 as usize + i;
+                let px = &mut row[x * 4..x * 4 + 4];
+                crate::color::blend_pixel(
+                    px,
+                    [c.color[0], c.color[1], c.color[2], alpha],
+                    has_alpha,
+                );
+            }
         }
-    }
+    });
 }
 
 /// Checks a shape command's references: the layer, its edge, disc and band ranges,
@@ -226,4 +466,124 @@ fn check_layer(s: &CdShape, src: &Sources<'_>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::color::{Color, PixelFormat};
+    use crate::draw::{DrawList, ImageStore, Resolved, resolve_batch};
+    use crate::geom::Point;
+
+    /// The span rasteriser equals the per-sample definition on every pixel.
+    #[test]
+    fn spans_equal_the_sample_definition() {
+        let mut x = 0x9e3779b97f4a7c15u64;
+        let mut rnd = move |n: u32| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % u64::from(n)) as f32
+        };
+        let info = FrameInfo::packed(80, 60, PixelFormat::Rgba);
+        for case in 0..300 {
+            let mut l = DrawList::new();
+            let p = |r: &mut dyn FnMut(u32) -> f32| {
+                Point::new(r(1200) / 10.0 - 20.0, r(1000) / 10.0 - 20.0)
+            };
+            let aa = case % 2 == 0;
+            match case % 5 {
+                0 => {
+                    let (a, b) = (p(&mut rnd), p(&mut rnd));
+                    l.push(crate::draw::LineOp {
+                        from: a,
+                        to: b,
+                        width: rnd(80) / 8.0 + 0.3,
+                        color: Color::WHITE,
+                        cap: crate::draw::Cap::Round,
+                        aa,
+                    });
+                }
+                1 => {
+                    let pts: Vec<Point> = (0..3 + rnd(30) as usize).map(|_| p(&mut rnd)).collect();
+                    l.push(crate::draw::PolygonOp {
+                        points: pts,
+                        fill: Some(Color::WHITE),
+                        outline: Some(crate::draw::Stroke::new(rnd(40) / 8.0 + 0.5, Color::RED)),
+                        aa,
+                    });
+                }
+                2 => {
+                    let c = p(&mut rnd);
+                    l.push(crate::draw::EllipseOp {
+                        center: c,
+                        rx: rnd(400) / 10.0,
+                        ry: rnd(400) / 10.0,
+                        outline: Some(crate::draw::Stroke::new(rnd(60) / 10.0 + 0.5, Color::RED)),
+                        align: crate::draw::Align::Center,
+                        fill: Some(Color::WHITE),
+                        aa,
+                    });
+                }
+                3 => {
+                    let pts: Vec<Point> = (0..1 + rnd(12) as usize).map(|_| p(&mut rnd)).collect();
+                    l.push(crate::draw::PolylineOp {
+                        points: pts,
+                        closed: case % 3 == 0,
+                        width: rnd(60) / 8.0 + 0.3,
+                        color: Color::WHITE,
+                        cap: crate::draw::Cap::Round,
+                        aa,
+                    });
+                }
+                _ => {
+                    let c = p(&mut rnd);
+                    l.push(crate::draw::RotatedBoxOp {
+                        center: c,
+                        width: rnd(500) / 10.0,
+                        height: rnd(500) / 10.0,
+                        angle: rnd(3600) / 10.0,
+                        outline: Some(crate::draw::Stroke::new(2.5, Color::RED)),
+                        fill: Some(Color::WHITE),
+                        aa,
+                    });
+                }
+            }
+            let mut r = Resolved::default();
+            let images = ImageStore::new();
+            resolve_batch(&[info], &[&l], &images, &mut r).unwrap();
+            let src = Sources::of(&r, &images, &[]);
+            for c in r.cmds() {
+                let sh = &r.shapes[c.param as usize];
+                let (mut spans, mut scratch) = (Vec::new(), Vec::new());
+                let w = (c.clip.x1 - c.clip.x0) as usize;
+                let mut counts = vec![0u8; w];
+                for y in c.clip.y0..c.clip.y1 {
+                    row_counts(
+                        sh,
+                        &src,
+                        y,
+                        c.clip.x0,
+                        c.clip.x1,
+                        &mut spans,
+                        &mut scratch,
+                        &mut counts,
+                    );
+                    for (i, &n) in counts.iter().enumerate() {
+                        let x = c.clip.x0 + i as i32;
+                        let k = if sh.flags & CD_SHAPE_AA == 0 {
+                            u32::from(n) * 255
+                        } else {
+                            (u32::from(n) * 255 + 8) / 16
+                        };
+                        assert_eq!(
+                            k,
+                            coverage(sh, &src, x, y),
+                            "case {case}: ({x}, {y}) of {l:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
