@@ -286,11 +286,18 @@ fn ellipse_span(cx: i64, cy: i64, rx: i64, ry: i64, sy: i64) -> Option<(i64, i64
     Some((cx - h, cx + h + 1))
 }
 
+/// Per worker: sample-row spans, edge thresholds, per-pixel sample counts (layer,
+/// minus layer). Grow-only.
+#[derive(Default)]
+struct RowScratch {
+    spans: Vec<(i64, i64)>,
+    thresholds: Vec<(i64, i32)>,
+    counts: Vec<u8>,
+    minus: Vec<u8>,
+}
+
 thread_local! {
-    /// Per worker: sample-row spans, edge thresholds, per-pixel sample counts (layer,
-    /// minus layer). Grow-only.
-    static SCRATCH: std::cell::RefCell<(Vec<(i64, i64)>, Vec<(i64, i32)>, Vec<u8>, Vec<u8>)> =
-        const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new(), Vec::new())) };
+    static SCRATCH: std::cell::RefCell<RowScratch> = std::cell::RefCell::new(RowScratch::default());
 }
 
 /// Adds, for every pixel of [x0, x1), how many of the sample columns `cols` (offsets in
@@ -314,9 +321,7 @@ fn count_samples(spans: &[(i64, i64)], x0: i32, x1: i32, cols: &[i64], counts: &
 fn row_counts(
     s: &CdShape,
     src: &Sources<'_>,
-    y: i32,
-    x0: i32,
-    x1: i32,
+    (y, x0, x1): (i32, i32, i32),
     spans: &mut Vec<(i64, i64)>,
     scratch: &mut Vec<(i64, i32)>,
     counts: &mut [u8],
@@ -364,17 +369,23 @@ pub(super) fn draw(
             (u32::from(n) * 255 + 8) / 16
         }
     };
-    SCRATCH.with_borrow_mut(|(spans, scratch, counts, mcounts)| {
+    SCRATCH.with_borrow_mut(|sc| {
+        let RowScratch {
+            spans,
+            thresholds: scratch,
+            counts,
+            minus: mcounts,
+        } = sc;
         let w = (x1 - x0) as usize;
         counts.resize(w, 0);
         mcounts.resize(w, 0);
         for y in y0..y1 {
-            row_counts(s, src, y as i32, x0, x1, spans, scratch, counts);
+            row_counts(s, src, (y as i32, x0, x1), spans, scratch, counts);
             if counts.iter().all(|&n| n == 0) {
                 continue;
             }
             if let Some(m) = minus {
-                row_counts(m, src, y as i32, x0, x1, spans, scratch, mcounts);
+                row_counts(m, src, (y as i32, x0, x1), spans, scratch, mcounts);
             }
             let row = &mut chunk[(y - top) * info.pitch..];
             for (i, &n) in counts.iter().enumerate() {
@@ -562,9 +573,7 @@ mod tests {
                     row_counts(
                         sh,
                         &src,
-                        y,
-                        c.clip.x0,
-                        c.clip.x1,
+                        (y, c.clip.x0, c.clip.x1),
                         &mut spans,
                         &mut scratch,
                         &mut counts,
