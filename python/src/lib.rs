@@ -8,6 +8,8 @@
 
 mod arrays;
 mod gstbuf;
+#[cfg(feature = "synthetic-nvmm")]
+mod synthetic;
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
@@ -810,5 +812,10 @@ fn cudadraw_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cuda_available, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("HAS_CUDA", cfg!(feature = "cuda"))?;
+    #[cfg(feature = "synthetic-nvmm")]
+    {
+        m.add_class::<synthetic::SyntheticNvmm>()?;
+        m.add_function(wrap_pyfunction!(synthetic::_synthetic_nvmm, m)?)?;
+    }
     Ok(())
 }

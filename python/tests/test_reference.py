@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import cudadraw
-from conftest import Scene, frame_view, reference_rgba, scene_paths
+from scenes import Scene, frame_view, reference_rgba, scene_paths
 
 
 @pytest.mark.parametrize("path", scene_paths(), ids=lambda p: p.stem)

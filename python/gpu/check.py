@@ -1,0 +1,209 @@
+"""GPU checks of the Python bindings, run by the GPU bundle (`bundle/run.sh python`)
+on a CUDA host with PyTorch and the bundle's wheel; not part of pytest (CI has no GPU).
+
+Every check prints one line: PASS <name>, FAIL <name>: <why> or SKIP <name>: <why>.
+Skipped checks are not passes. Exit status 1 if any check failed or none ran.
+
+  - PyTorch CUDA tensors drawn in place (every reference scene, packed and padded
+    pitch, the BGR formats, a (N, H, W, 4) batch, a non-default stream), byte-exact
+    with tests/reference/*.png: the pictures the Rust CPU renderer makes;
+  - the synthetic NVMM path through draw_buffer (a DeepStream-identical NvBufSurface
+    batch in device, pinned and unified memory, both ABIs);
+  - bad device input: exceptions, nothing written;
+  - CuPy arrays, if CuPy is installed.
+"""
+
+import pathlib
+import sys
+import time
+import traceback
+
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+import cudadraw  # noqa: E402
+from scenes import Scene, frame_view, reference_rgba, scene_paths  # noqa: E402
+
+results = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+
+
+def report(status, name, why=""):
+    results[status] += 1
+    print(f"{status} {name}" + (f": {why}" if why else ""), flush=True)
+
+
+def check(name):
+    def wrap(f):
+        try:
+            out = f()
+            if isinstance(out, tuple) and out and out[0] == "SKIP":
+                report("SKIP", name, out[1])
+            else:
+                report("PASS", name, out if isinstance(out, str) else "")
+        except Exception as e:  # noqa: BLE001 - every failure is reported, none escapes
+            report("FAIL", name, f"{type(e).__name__}: {e}")
+            traceback.print_exc(file=sys.stdout)
+        return f
+    return wrap
+
+
+try:
+    import torch
+except ImportError as e:
+    torch = None
+    report("FAIL", "import torch", str(e))
+
+
+def compare(scene, host_bufs):
+    got = np.concatenate([scene.to_rgba(b) for b in host_bufs], axis=0)
+    want = reference_rgba(scene.name)
+    bad = np.argwhere(got != want)
+    if bad.size:
+        raise AssertionError(f"{scene.name}: {len(bad)} bytes differ, first at {bad[0].tolist()}")
+
+
+def torch_frame(buf, scene, stream=None):
+    """A CUDA tensor of the frame's bytes, (H, W, 4) with the scene's row pitch."""
+    flat = torch.from_numpy(buf.copy()).cuda()
+    return flat, flat.as_strided((scene.height, scene.width, 4), (scene.pitch, 4, 1))
+
+
+@check("cuda available")
+def _():
+    if not cudadraw.cuda_available():
+        raise AssertionError("cudadraw.cuda_available() is False")
+    if torch is None or not torch.cuda.is_available():
+        raise AssertionError("torch.cuda.is_available() is False")
+
+
+@check("torch tensors: every reference scene, drawn in place, byte-exact")
+def _():
+    r = cudadraw.Renderer()
+    n = 0
+    for path in scene_paths():
+        scene = Scene(path, r)
+        bufs = scene.backgrounds()
+        flats, views = zip(*(torch_frame(b, scene) for b in bufs))
+        r.render(list(views), scene.lists, format=scene.format)
+        torch.cuda.synchronize()
+        compare(scene, [f.cpu().numpy() for f in flats])
+        n += 1
+    return f"{n} scenes"
+
+
+@check("torch (N, H, W, 4) batch tensor")
+def _():
+    r = cudadraw.Renderer()
+    scene = Scene(next(p for p in scene_paths() if p.stem == "batch_three_frames"), r)
+    batch = torch.from_numpy(np.stack([
+        frame_view(b, scene.width, scene.height, scene.pitch).copy() for b in scene.backgrounds()
+    ])).cuda()
+    r.render(batch, scene.lists)
+    want = reference_rgba(scene.name)
+    got = batch.cpu().numpy().reshape(-1, scene.width, 4)
+    if not (got == want).all():
+        raise AssertionError("batch differs from the reference")
+
+
+@check("torch tensor on a non-default stream (upload, draw, read back on that stream)")
+def _():
+    r = cudadraw.Renderer()
+    scene = Scene(next(p for p in scene_paths() if p.stem == "showcase"), r)
+    host = torch.from_numpy(scene.backgrounds()[0]).pin_memory()
+    s = torch.cuda.Stream()
+    with torch.cuda.stream(s):
+        flat = torch.empty_like(host, device="cuda")
+        flat.copy_(host, non_blocking=True)  # queued on s: the draw must wait for it
+        view = flat.as_strided((scene.height, scene.width, 4), (scene.pitch, 4, 1))
+        assert view.__cuda_array_interface__["stream"] == s.cuda_stream
+        r.render(view, scene.lists)
+        out = flat.cpu()
+    compare(scene, [out.numpy()])
+
+
+@check("synthetic NVMM batches through draw_buffer (device, pinned, unified; DS 7 and 8 ABIs)")
+def _():
+    if not hasattr(cudadraw, "_synthetic_nvmm"):
+        return ("SKIP", "wheel built without the synthetic-nvmm feature")
+    r = cudadraw.Renderer()
+    scene = Scene(next(p for p in scene_paths() if p.stem == "batch_three_frames"), r)
+    frames = [bytes(scene.to_rgba(b).tobytes()) for b in scene.backgrounds()]
+    done = []
+    for mem in ["device", "pinned", "unified"]:
+        for abi in ["ds7", "ds8"]:
+            batch = cudadraw._synthetic_nvmm(scene.width, scene.height, frames, mem, abi)
+            # Exactly what a pyds probe writes: the buffer's address and one list per frame.
+            if not cudadraw.draw_buffer(batch.address, scene.lists, renderer=r):
+                raise AssertionError("nothing drawn")
+            got = np.concatenate([np.frombuffer(f, np.uint8).reshape(scene.height, scene.width, 4)
+                                  for f in batch.download()])
+            want = reference_rgba(scene.name)
+            if not (got == want).all():
+                raise AssertionError(f"{mem}/{abi}: {int((got != want).sum())} bytes differ")
+            done.append(f"{mem}/{abi}")
+    return ", ".join(done)
+
+
+@check("bad device input: exceptions, nothing written")
+def _():
+    t = torch.full((16, 16, 4), 7, dtype=torch.uint8, device="cuda")
+    ok = cudadraw.DrawList().fill((0, 0, 8, 8), (255, 0, 0))
+    bad = cudadraw.DrawList().fill((0, 0, 8, 8), (255, 0, 0)).outline((0, 0, 4, 4), 0, 0)
+    cases = [
+        (lambda: cudadraw.render(t.float(), ok), ValueError),
+        (lambda: cudadraw.render(t[..., :3], ok), ValueError),
+        (lambda: cudadraw.render(t.permute(1, 0, 2), ok), ValueError),  # pixels 64 bytes apart
+        (lambda: cudadraw.render(t[:, ::2], ok), ValueError),
+        (lambda: cudadraw.render(t, bad), ValueError),
+        (lambda: cudadraw.render(t, None), TypeError),
+        (lambda: cudadraw.render(t.cpu(), ok), TypeError),
+        (lambda: cudadraw.draw_buffer(0, ok), ValueError),
+    ]
+    for i, (f, exc) in enumerate(cases):
+        t.fill_(7)
+        try:
+            f()
+        except Exception as e:  # noqa: BLE001
+            if not isinstance(e, exc):
+                raise AssertionError(f"case {i}: {type(e).__name__}: {e}") from e
+            if not bool((t == 7).all()):
+                raise AssertionError(f"case {i}: tensor written despite the error")
+            continue
+        raise AssertionError(f"case {i}: no exception")
+
+
+@check("cupy arrays")
+def _():
+    try:
+        import cupy
+    except ImportError:
+        return ("SKIP", "CuPy not installed")
+    r = cudadraw.Renderer()
+    scene = Scene(next(p for p in scene_paths() if p.stem == "mixed_example"), r)
+    a = cupy.asarray(frame_view(scene.backgrounds()[0], scene.width, scene.height, scene.pitch))
+    r.render(a, scene.lists)
+    compare(scene, [np.ascontiguousarray(cupy.asnumpy(a)).reshape(-1)])
+
+
+@check("timing: draw_buffer on a 1080p NVMM batch with 100 boxes (median of 200 calls)")
+def _():
+    if not hasattr(cudadraw, "_synthetic_nvmm"):
+        return ("SKIP", "wheel built without the synthetic-nvmm feature")
+    batch = cudadraw._synthetic_nvmm(1920, 1080, [bytes(1920 * 1080 * 4)])
+    dl = cudadraw.DrawList()
+    for i in range(100):
+        dl.outline((10 + 18 * i, 20 + 9 * i, 120, 80), 4, (255, 0, 0))
+    r = cudadraw.Renderer()
+    for _ in range(20):
+        cudadraw.draw_buffer(batch.address, [dl], renderer=r)
+    times = []
+    for _ in range(200):
+        t0 = time.perf_counter()
+        cudadraw.draw_buffer(batch.address, [dl], renderer=r)
+        times.append(time.perf_counter() - t0)
+    return f"{np.median(times) * 1e6:.1f} us per call (informational, not a target)"
+
+
+print(f"PYTHON GPU: {results['PASS']} passed, {results['FAIL']} failed, {results['SKIP']} skipped "
+      "(skipped checks are not counted as passed)")
+sys.exit(1 if results["FAIL"] or not results["PASS"] else 0)
