@@ -113,9 +113,13 @@ def _():
     s = torch.cuda.Stream()
     with torch.cuda.stream(s):
         flat = torch.empty_like(host, device="cuda")
-        flat.copy_(host, non_blocking=True)  # queued on s: the draw must wait for it
+        # ~50 ms of GPU spinning, then the upload, both queued on s: a draw that did not
+        # wait for s would land first and be overwritten by the upload.
+        torch.cuda._sleep(100_000_000)
+        flat.copy_(host, non_blocking=True)
         view = flat.as_strided((scene.height, scene.width, 4), (scene.pitch, 4, 1))
-        assert view.__cuda_array_interface__["stream"] == s.cuda_stream
+        # PyTorch's interface (version 2) names no stream: cudadraw takes the tensor's
+        # current stream (s) and queues the drawing there, after the upload.
         r.render(view, scene.lists)
         out = flat.cpu()
     compare(scene, [out.numpy()])

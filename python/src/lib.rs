@@ -613,7 +613,11 @@ impl PyRenderer {
             }
             place = Some(p);
             let v = arrays::parse(&d, p, format, &what, false)?;
-            if let Some(s) = v.stream {
+            let st = match (p, v.stream) {
+                (Place::Device, None) => torch_stream(obj)?,
+                (_, s) => s,
+            };
+            if let Some(s) = st {
                 if stream.is_some_and(|t| t != s) {
                     return Err(PyValueError::new_err(
                         "device arrays of one call must be on one stream",
@@ -709,6 +713,23 @@ impl PyRenderer {
             }
         }
     }
+}
+
+/// The stream of a PyTorch CUDA tensor: PyTorch exports `__cuda_array_interface__`
+/// version 2, which names no stream, so the tensor's stream is taken to be PyTorch's
+/// current stream on its device (where the work that produced it was queued). The
+/// legacy default stream (handle 0 in PyTorch) is `CU_STREAM_LEGACY` (1) for the driver.
+fn torch_stream(obj: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
+    let module: String = obj.get_type().getattr("__module__")?.extract()?;
+    if module != "torch" && !module.starts_with("torch.") {
+        return Ok(None);
+    }
+    let torch = obj.py().import("torch")?;
+    let stream = torch
+        .getattr("cuda")?
+        .call_method1("current_stream", (obj.getattr("device")?,))?;
+    let handle: u64 = stream.getattr("cuda_stream")?.extract()?;
+    Ok(Some(if handle == 0 { 1 } else { handle }))
 }
 
 /// The GPU whose primary context (the CUDA runtime's, so PyTorch's and CuPy's) owns

@@ -74,8 +74,8 @@ pub(crate) fn _synthetic_nvmm(
         _ => return Err(PyValueError::new_err("mem: device, pinned or unified")),
     };
     cfg.abi = Abi::parse(abi).ok_or_else(|| PyValueError::new_err("abi: ds7 or ds8"))?;
-    cfg.batch_size = u32::try_from(frames.len().max(1))
-        .map_err(|_| PyValueError::new_err("too many frames"))?;
+    cfg.batch_size =
+        u32::try_from(frames.len().max(1)).map_err(|_| PyValueError::new_err("too many frames"))?;
     let pool = SyntheticPool::new(cfg).map_err(to_py)?;
     let slices: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
     let buffer = pool.upload(&slices, width as usize * 4).map_err(to_py)?;
