@@ -26,25 +26,49 @@ fn lib_dir() -> PathBuf {
     dir.to_path_buf()
 }
 
+/// The libraries libcudadraw.a needs besides itself (docs/c-api.md, the header).
+const STATIC_DEPS: &[&str] = &[
+    "-lgstvideo-1.0",
+    "-lgstbase-1.0",
+    "-lgstreamer-1.0",
+    "-lgio-2.0",
+    "-lgobject-2.0",
+    "-lglib-2.0",
+    "-lpthread",
+    "-ldl",
+    "-lm",
+];
+
 fn compile(src: &Path, out: &Path) {
+    compile_with(src, out, false)
+}
+
+/// `cc -Werror` against the committed header, linked against libcudadraw.so (with an
+/// rpath) or, with `link_static`, libcudadraw.a.
+fn compile_with(src: &Path, out: &Path, link_static: bool) {
     let lib = lib_dir();
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let status = Command::new(&cc)
-        .args([
-            "-std=c11",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-O1",
-        ])
-        .arg("-I")
-        .arg(capi().join("include"))
-        .arg(src)
-        .arg("-L")
-        .arg(&lib)
-        .arg("-lcudadraw")
-        .arg(format!("-Wl,-rpath,{}", lib.display()))
+    let mut cmd = Command::new(&cc);
+    cmd.args([
+        "-std=c11",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-pedantic",
+        "-O1",
+    ])
+    .arg("-I")
+    .arg(capi().join("include"))
+    .arg(src);
+    if link_static {
+        cmd.arg(lib.join("libcudadraw.a")).args(STATIC_DEPS);
+    } else {
+        cmd.arg("-L")
+            .arg(&lib)
+            .arg("-lcudadraw")
+            .arg(format!("-Wl,-rpath,{}", lib.display()));
+    }
+    let status = cmd
         .arg("-o")
         .arg(out)
         .status()
@@ -78,6 +102,16 @@ fn c_test_matches_the_reference_pictures_and_refuses_bad_input() {
         text.contains("ok: ") && text.contains(" 0 failed"),
         "{text}"
     );
+}
+
+#[test]
+fn c_test_links_statically() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let exe = dir.join("reference_scene_static");
+    compile_with(&capi().join("tests/reference_scene.c"), &exe, true);
+    let root = capi().join("..");
+    let text = run(&exe, &[root.as_os_str()]);
+    assert!(text.contains(" 0 failed"), "{text}");
 }
 
 #[test]
