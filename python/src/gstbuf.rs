@@ -121,7 +121,7 @@ pub(crate) fn draw_buffer(
         )));
     }
     py.detach(move || {
-        let mut r = renderer.lock();
+        let mut r = renderer.lock_for_render();
         // SAFETY: a live GstBuffer (checked above), not freed while the caller holds it
         // for this call.
         let buf = unsafe { gst::BufferRef::from_ptr(addr.0 as *const gst::ffi::GstBuffer) };

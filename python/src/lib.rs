@@ -438,6 +438,9 @@ pub(crate) fn lists(v: &Bound<'_, PyAny>) -> PyResult<Vec<cd::DrawList>> {
 #[pyclass(module = "cudadraw", name = "Renderer", frozen)]
 pub(crate) struct PyRenderer {
     inner: Mutex<cd::render::Renderer>,
+    /// Whether the last render was queued on a caller's stream (whose resolution
+    /// the Rust renderer's `last_resolved` does not track).
+    caller_stream: std::sync::atomic::AtomicBool,
 }
 
 impl PyRenderer {
@@ -451,7 +454,16 @@ impl PyRenderer {
         }
         Self {
             inner: Mutex::new(r),
+            caller_stream: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The renderer, for a render: what `last_skipped` reports is this render's.
+    pub(crate) fn lock_for_render(&self) -> MutexGuard<'_, cd::render::Renderer> {
+        let g = self.lock();
+        self.caller_stream
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        g
     }
 
     /// The renderer; a panic in an earlier call (caught at the boundary) leaves it
@@ -557,7 +569,17 @@ impl PyRenderer {
     /// Ops left out by the last render (with `skip_invalid=True`).
     #[getter]
     fn last_skipped(&self) -> usize {
-        self.lock().last_resolved().skipped()
+        #[cfg_attr(not(feature = "cuda"), allow(unused_mut))]
+        let mut r = self.lock();
+        #[cfg(feature = "cuda")]
+        if self
+            .caller_stream
+            .load(std::sync::atomic::Ordering::Relaxed)
+            && let Ok((cuda, _)) = r.cuda_and_images()
+        {
+            return cuda.resolved().skipped();
+        }
+        r.last_resolved().skipped()
     }
 
     /// Draws `lists[i]` on frame `i`, in place. `frames`: a NumPy (H, W, 4) uint8 array,
@@ -648,7 +670,7 @@ impl PyRenderer {
         arrays::check_disjoint(&all)?;
         match place {
             None | Some(Place::Host) => py.detach(|| {
-                let mut r = self.lock();
+                let mut r = self.lock_for_render();
                 let mut hosts = Vec::with_capacity(all.len());
                 for f in &all {
                     // SAFETY: the array interface of an array we hold a reference to
@@ -685,7 +707,7 @@ impl PyRenderer {
         lists: &[cd::DrawList],
         stream: Option<u64>,
     ) -> PyResult<()> {
-        let mut r = self.lock();
+        let mut r = self.lock_for_render();
         let mut dev = Vec::with_capacity(frames.len());
         for f in frames {
             let gpu = gpu_of(f.ptr).map_err(to_py)?;
@@ -708,6 +730,8 @@ impl PyRenderer {
                 // context of the frames' GPU (the runtime API's context, checked by
                 // gpu_of), alive while the producer's array is.
                 let sub = unsafe { cuda.submit_on_stream(&dev, lists, images, stream) };
+                self.caller_stream
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
                 let w = cuda.wait();
                 sub.and(w).map_err(to_py)
             }
