@@ -160,7 +160,7 @@ run_python() {
         return
     fi
     say "  python: $("$PY" --version 2>&1), torch $("$PY" -c 'import torch; print(torch.__version__, torch.version.cuda)' 2>&1 | tail -1)"
-    PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}" timeout "${CUDADRAW_PYTHON_TIMEOUT:-600}" \
+    CUDADRAW_CAPI_LIB="$B/capi/libcudadraw.so" PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}" timeout "${CUDADRAW_PYTHON_TIMEOUT:-600}" \
         "$PY" "$REPO/python/gpu/check.py" >>"$PL" 2>&1
     rc=$?
     grep -E '^(PASS|FAIL|SKIP) ' "$PL" | sed 's/^/  /' | tee -a "$SUMMARY"

@@ -30,6 +30,19 @@ impl SyntheticNvmm {
         self.buffer.as_ptr() as usize
     }
 
+    /// The `NvBufSurface*` inside the buffer (what a C plugin gets from mapping it),
+    /// valid while this object lives.
+    #[getter]
+    fn descriptor_address(&self) -> PyResult<usize> {
+        let map = self
+            .buffer
+            .map_readable()
+            .map_err(|_| PyValueError::new_err("cannot map the synthetic batch"))?;
+        // The descriptor bytes are owned by the buffer's memory (a Vec that never
+        // moves), so the address outlives this mapping.
+        Ok(map.as_ptr() as usize)
+    }
+
     fn download<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
         // SAFETY: a batch made by SyntheticPool: descriptor and frames are live while
         // `self.buffer` is.
