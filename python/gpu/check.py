@@ -131,6 +131,42 @@ def _():
     compare(scene, [out.numpy()])
 
 
+class OnlyDlpack:
+    """A tensor seen through DLPack alone (as JAX or TensorFlow tensors are)."""
+
+    def __init__(self, t):
+        self.t = t
+
+    def __dlpack__(self, stream=None):
+        return self.t.__dlpack__(stream=stream)
+
+    def __dlpack_device__(self):
+        return self.t.__dlpack_device__()
+
+
+@check("DLPack-only CUDA tensors (every reference scene; a pending upload on a side stream)")
+def _():
+    r = cudadraw.Renderer()
+    for path in scene_paths():
+        scene = Scene(path, r)
+        flats, views = zip(*(torch_frame(b, scene) for b in scene.backgrounds()))
+        r.render([OnlyDlpack(v) for v in views], scene.lists, format=scene.format)
+        compare(scene, [f.cpu().numpy() for f in flats])
+    scene = Scene(next(p for p in scene_paths() if p.stem == "showcase"), r)
+    host = torch.from_numpy(scene.backgrounds()[0]).pin_memory()
+    s = torch.cuda.Stream()
+    with torch.cuda.stream(s):
+        flat = torch.zeros_like(host, device="cuda")
+        torch.cuda._sleep(100_000_000)
+        flat.copy_(host, non_blocking=True)
+        view = flat.as_strided((scene.height, scene.width, 4), (scene.pitch, 4, 1))
+        # cudadraw asks for the data on the legacy default stream (stream=1): PyTorch
+        # orders that stream after s, and the drawing is queued there.
+        r.render(OnlyDlpack(view), scene.lists)
+        out = flat.cpu()
+    compare(scene, [out.numpy()])
+
+
 @check("synthetic NVMM batches through draw_buffer (device, pinned, unified; DS 7 and 8 ABIs)")
 def _():
     if not hasattr(cudadraw, "_synthetic_nvmm"):

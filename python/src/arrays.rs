@@ -221,3 +221,200 @@ pub fn check_disjoint(frames: &[ArrayFrame]) -> PyResult<()> {
     }
     Ok(())
 }
+
+/// DLPack (`__dlpack__`, legacy unversioned capsules), for producers that export no
+/// array interface (JAX, TensorFlow...). The consumed tensor is held until the draw is
+/// over, then released through its deleter, as the protocol asks of consumers.
+pub mod dlpack {
+    use std::ffi::{CStr, c_void};
+
+    use cd::{FrameInfo, PixelFormat};
+    use pyo3::exceptions::{PyTypeError, PyValueError};
+    use pyo3::prelude::*;
+
+    use super::{ArrayFrame, ArrayView, Place};
+
+    #[repr(C)]
+    struct DLDevice {
+        device_type: i32,
+        device_id: i32,
+    }
+
+    #[repr(C)]
+    struct DLDataType {
+        code: u8,
+        bits: u8,
+        lanes: u16,
+    }
+
+    #[repr(C)]
+    struct DLTensor {
+        data: *mut c_void,
+        device: DLDevice,
+        ndim: i32,
+        dtype: DLDataType,
+        shape: *mut i64,
+        strides: *mut i64,
+        byte_offset: u64,
+    }
+
+    #[repr(C)]
+    struct DLManagedTensor {
+        dl_tensor: DLTensor,
+        manager_ctx: *mut c_void,
+        deleter: Option<unsafe extern "C" fn(*mut DLManagedTensor)>,
+    }
+
+    const KDL_CPU: i32 = 1;
+    const KDL_CUDA: i32 = 2;
+    const KDL_CUDA_HOST: i32 = 3;
+    const KDL_CUDA_MANAGED: i32 = 13;
+    const KDL_UINT: u8 = 1;
+    const NAME: &CStr = c"dltensor";
+    const USED: &CStr = c"used_dltensor";
+
+    /// A consumed DLPack tensor: its deleter runs on drop (with the GIL: producers'
+    /// deleters release Python objects).
+    pub struct Held {
+        managed: *mut DLManagedTensor,
+        _capsule: Py<PyAny>,
+    }
+
+    impl Drop for Held {
+        fn drop(&mut self) {
+            // SAFETY: `managed` came from a live "dltensor" capsule that we renamed
+            // "used_dltensor" (so its destructor no longer frees it): we own it and
+            // release it once, here.
+            unsafe {
+                if let Some(d) = (*self.managed).deleter {
+                    d(self.managed);
+                }
+            }
+        }
+    }
+
+    fn bad(msg: String) -> PyErr {
+        PyValueError::new_err(msg)
+    }
+
+    /// Consumes `obj.__dlpack__()`: its frames, where they are, and the hold that keeps
+    /// them alive. On CUDA the producer is asked to make the data ready on the legacy
+    /// default stream (1), where the drawing is then queued.
+    pub fn consume(
+        obj: &Bound<'_, PyAny>,
+        format: PixelFormat,
+        what: &str,
+    ) -> PyResult<(ArrayView, Place, Held)> {
+        let (dev_type, _dev_id): (i32, i32) = obj.call_method0("__dlpack_device__")?.extract()?;
+        let place = match dev_type {
+            KDL_CPU => Place::Host,
+            KDL_CUDA | KDL_CUDA_HOST | KDL_CUDA_MANAGED => Place::Device,
+            t => {
+                return Err(bad(format!(
+                    "{what}: DLPack device type {t} is not drawable"
+                )));
+            }
+        };
+        let capsule = if place == Place::Device {
+            let kw = pyo3::types::PyDict::new(obj.py());
+            kw.set_item("stream", 1)?;
+            obj.call_method("__dlpack__", (), Some(&kw))?
+        } else {
+            obj.call_method0("__dlpack__")?
+        };
+        // SAFETY: a valid object pointer; IsValid only inspects it.
+        if unsafe { pyo3::ffi::PyCapsule_IsValid(capsule.as_ptr(), NAME.as_ptr()) } != 1 {
+            return Err(PyTypeError::new_err(format!(
+                "{what}: __dlpack__ did not return an unused 'dltensor' capsule"
+            )));
+        }
+        // SAFETY: checked above to be a "dltensor" capsule, whose pointer is a
+        // DLManagedTensor by the protocol.
+        let managed = unsafe { pyo3::ffi::PyCapsule_GetPointer(capsule.as_ptr(), NAME.as_ptr()) }
+            as *mut DLManagedTensor;
+        if managed.is_null() {
+            return Err(PyTypeError::new_err(format!(
+                "{what}: empty DLPack capsule"
+            )));
+        }
+        // Ours from here on (renamed so the capsule's destructor leaves it alone).
+        // SAFETY: a valid capsule; the new name is a static string.
+        unsafe { pyo3::ffi::PyCapsule_SetName(capsule.as_ptr(), USED.as_ptr()) };
+        let held = Held {
+            managed,
+            _capsule: capsule.unbind(),
+        };
+        // SAFETY: the producer keeps the DLTensor and its shape/strides arrays alive
+        // until its deleter runs (when `held` drops).
+        let t = unsafe { &(*managed).dl_tensor };
+        if t.dtype.code != KDL_UINT || t.dtype.bits != 8 || t.dtype.lanes != 1 {
+            return Err(bad(format!(
+                "{what}: dtype must be uint8, got DLPack code {} bits {} lanes {}",
+                t.dtype.code, t.dtype.bits, t.dtype.lanes
+            )));
+        }
+        if !(t.ndim == 3 || t.ndim == 4) || t.shape.is_null() {
+            return Err(bad(format!(
+                "{what}: shape must be (H, W, 4) or (N, H, W, 4), got {} dims",
+                t.ndim
+            )));
+        }
+        let k = t.ndim as usize;
+        // SAFETY: `ndim` extents (and strides when not null), per the protocol.
+        let shape = unsafe { std::slice::from_raw_parts(t.shape, k) }.to_vec();
+        let strides: Vec<i64> = if t.strides.is_null() {
+            let mut st = vec![1i64; k];
+            for i in (0..k - 1).rev() {
+                st[i] = st[i + 1].saturating_mul(shape[i + 1]);
+            }
+            st
+        } else {
+            // SAFETY: as above.
+            unsafe { std::slice::from_raw_parts(t.strides, k) }.to_vec()
+        };
+        if shape[k - 1] != 4 || shape.iter().any(|&s| s < 0) {
+            return Err(bad(format!(
+                "{what}: shape must be (H, W, 4) or (N, H, W, 4), got {shape:?}"
+            )));
+        }
+        let (h, w) = (shape[k - 3], shape[k - 2]);
+        let (row, px, ch) = (strides[k - 3], strides[k - 2], strides[k - 1]);
+        if ch != 1 || (px != 4 && w > 1) {
+            return Err(bad(format!(
+                "{what}: the 4 channels of a pixel must be contiguous bytes and pixels 4 bytes \
+                 apart (strides (.., 4, 1)), got strides {strides:?}"
+            )));
+        }
+        if h > 1 && row <= 0 {
+            return Err(bad(format!("{what}: row stride {row} is not positive")));
+        }
+        let pitch = if h > 1 {
+            row as usize
+        } else {
+            (w.max(1) * 4) as usize
+        };
+        let ptr = (t.data as u64)
+            .checked_add(t.byte_offset)
+            .ok_or_else(|| bad(format!("{what}: address overflow")))?;
+        if ptr == 0 && h * w > 0 {
+            return Err(bad(format!("{what}: null data pointer")));
+        }
+        let n = if k == 4 { shape[0] } else { 1 };
+        let batch = if k == 4 { strides[0] } else { 0 };
+        if n > 1 && batch <= 0 {
+            return Err(bad(format!("{what}: batch stride {batch} is not positive")));
+        }
+        let w = u32::try_from(w).map_err(|_| bad(format!("{what}: width too large")))?;
+        let h = u32::try_from(h).map_err(|_| bad(format!("{what}: height too large")))?;
+        let info = FrameInfo::new(w, h, pitch, format);
+        let mut frames = Vec::with_capacity(n as usize);
+        for i in 0..n as u64 {
+            let at = ptr
+                .checked_add(i * batch as u64)
+                .ok_or_else(|| bad(format!("{what}: address overflow")))?;
+            frames.push(ArrayFrame { ptr: at, info });
+        }
+        let stream = (place == Place::Device).then_some(1);
+        Ok((ArrayView { frames, stream }, place, held))
+    }
+}

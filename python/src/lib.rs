@@ -626,15 +626,26 @@ impl PyRenderer {
         let mut all = Vec::new();
         let mut place = None;
         let mut stream = None;
+        // DLPack tensors consumed by this call: released after the draw, with the GIL.
+        let mut held = Vec::new();
         let mut add = |obj: &Bound<'_, PyAny>, what: String| -> PyResult<()> {
-            let (d, p) = arrays::interface(obj)?;
+            let (v, p) = if !obj.hasattr("__cuda_array_interface__")?
+                && !obj.hasattr("__array_interface__")?
+                && obj.hasattr("__dlpack__")?
+            {
+                let (v, p, h) = arrays::dlpack::consume(obj, format, &what)?;
+                held.push(h);
+                (v, p)
+            } else {
+                let (d, p) = arrays::interface(obj)?;
+                (arrays::parse(&d, p, format, &what, false)?, p)
+            };
             if place.is_some_and(|q| q != p) {
                 return Err(PyValueError::new_err(
                     "frames mix host and device arrays: one call draws on one kind",
                 ));
             }
             place = Some(p);
-            let v = arrays::parse(&d, p, format, &what, false)?;
             let st = match (p, v.stream) {
                 (Place::Device, None) => torch_stream(obj)?,
                 (_, s) => s,
@@ -650,8 +661,9 @@ impl PyRenderer {
             all.extend(v.frames);
             Ok(())
         };
-        let has_interface =
-            frames.hasattr("__cuda_array_interface__")? || frames.hasattr("__array_interface__")?;
+        let has_interface = frames.hasattr("__cuda_array_interface__")?
+            || frames.hasattr("__array_interface__")?
+            || frames.hasattr("__dlpack__")?;
         if has_interface {
             add(frames, "frames".into())?;
         } else if frames.is_none() {
@@ -668,7 +680,7 @@ impl PyRenderer {
             f.info.validate(i).map_err(to_py)?;
         }
         arrays::check_disjoint(&all)?;
-        match place {
+        let result = match place {
             None | Some(Place::Host) => py.detach(|| {
                 let mut r = self.lock_for_render();
                 let mut hosts = Vec::with_capacity(all.len());
@@ -685,7 +697,10 @@ impl PyRenderer {
                 r.render_host(&mut hosts, &lists).map_err(to_py)
             }),
             Some(Place::Device) => py.detach(|| self.render_device(&all, &lists, stream)),
-        }
+        };
+        // The DLPack producers' deleters run here, with the GIL, after the draw.
+        drop(held);
+        result
     }
 
     #[cfg(not(feature = "cuda"))]
