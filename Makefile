@@ -2,7 +2,7 @@
 CARGO ?= cargo
 NVCC_BIN := $(CURDIR)/.toolchain/nvcc/nvidia/cu13/bin
 
-.PHONY: setup test lint unit demo render-sample bundle bench-cpu bench-cpu-compare fuzz fuzz-nvmm fuzz-props doc
+.PHONY: setup test lint unit python-test capi-test demo render-sample bundle bench-cpu bench-cpu-compare fuzz fuzz-nvmm fuzz-props doc
 
 setup:
 	@scripts/setup
@@ -21,8 +21,28 @@ unit:
 	# The CPU-only build (no `cuda` feature) needs no nvcc: NVCC points nowhere to prove it.
 	NVCC=/nonexistent/nvcc $(CARGO) clippy --no-default-features --all-targets -- -D warnings
 	NVCC=/nonexistent/nvcc $(CARGO) test --no-default-features
+	# The Python and C crates build without CUDA too.
+	NVCC=/nonexistent/nvcc $(CARGO) clippy -p cudadraw-python -p cudadraw-capi --no-default-features --all-targets -- -D warnings
 	# The CPU bench in smoke mode: every workload runs once (that it runs, not how fast).
 	$(CARGO) bench --bench cpu -- --test
+	# The C API (also part of `cargo test --workspace` above: header drift, C test, example).
+	# The Python bindings: the wheel built by maturin, installed in the venv, pytest.
+	$(MAKE) python-test
+
+## The Python bindings (python/): maturin builds the abi3 wheel, pip installs it into the
+## venv scripts/setup made, pytest runs python/tests (NumPy frames vs the reference
+## pictures, a PyGObject pipeline with a probe, errors, leaks).
+PYENV ?= $(if $(CUDADRAW_PYENV),$(CUDADRAW_PYENV),$(CURDIR)/.toolchain/pyenv)
+python-test:
+	rm -rf target/wheels-test
+	$(PYENV)/bin/maturin build --quiet -m python/Cargo.toml -i $(PYENV)/bin/python -o target/wheels-test
+	$(PYENV)/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels-test/cudadraw-*.whl
+	cd python && $(PYENV)/bin/python -m pytest -q tests
+
+## The C API (capi/): header regenerated and compared, the C test and example compiled
+## with cc against it and run.
+capi-test:
+	$(CARGO) test -p cudadraw-capi
 
 ## The CPU renderer on the benchmark workloads (no GPU needed): a table of medians.
 bench-cpu: setup

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Entry script of cudadraw's GPU bundle (copied to bundle/run.sh by scripts/gpu-bundle).
 #
-#   bundle/run.sh [tests] [sanitizer] [bench] [demo]   (default: the first three, in order)
+#   bundle/run.sh [tests] [sanitizer] [bench] [python] [demo]   (default: the first four, in order)
 #
 # Runs from the repository root that holds bundle/ (test binaries read tests/...), or
 # from $CUDADRAW_REPO. Every test binary runs with --include-ignored (GPU tests are
@@ -9,14 +9,16 @@
 # CUDADRAW_REQUIRE_GPU=1, so GPU tests fail rather than skip; the GPU test binaries (names containing "gpu") run again under
 # compute-sanitizer memcheck and racecheck with fewer random scenes (soak and timing
 # tests excluded there: the tools' own per-launch bookkeeping grows host memory and
-# multiplies run time; they run in the plain test pass); then the benches.
+# multiplies run time; they run in the plain test pass); then the benches; then the
+# Python bindings' GPU checks (python/gpu/check.py with the bundle's wheel and the host's
+# PyTorch: `CUDADRAW_PYTHON` names the interpreter, default python3).
 # Logs go to $OUT (or bundle/logs): tests.log, sanitizer.log, bench.log, summary.txt.
 set -u
 B=$(cd "$(dirname "$0")" && pwd)
 REPO=${CUDADRAW_REPO:-$(dirname "$B")}
 LOGS=${OUT:-$B/logs}
 mkdir -p "$LOGS"
-PARTS=${*:-tests sanitizer bench}
+PARTS=${*:-tests sanitizer bench python}
 
 export LD_LIBRARY_PATH="$B/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 for l in libstdc++.so.6 libgcc_s.so.1; do
@@ -143,6 +145,30 @@ run_demo() {
     fi
 }
 
+# The Python bindings on the GPU: the bundle's abi3 wheel unpacked (a wheel is a zip;
+# no pip, no network needed) next to the host's PyTorch; python/gpu/check.py prints
+# PASS / FAIL / SKIP per check (skips are not passes).
+run_python() {
+    PL=$LOGS/python.log
+    PY=${CUDADRAW_PYTHON:-python3}
+    SITE=$LOGS/python-site
+    rm -rf "$SITE" && mkdir -p "$SITE"
+    whl=$(ls "$B"/python/cudadraw-*.whl 2>/dev/null | head -1)
+    if [ -z "$whl" ] || ! "$PY" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$whl" "$SITE" >"$PL" 2>&1; then
+        say "PYTHON: cannot unpack the wheel (${whl:-none}) with $PY"
+        status=1
+        return
+    fi
+    say "  python: $("$PY" --version 2>&1), torch $("$PY" -c 'import torch; print(torch.__version__, torch.version.cuda)' 2>&1 | tail -1)"
+    CUDADRAW_CAPI_LIB="$B/capi/libcudadraw.so" PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}" timeout "${CUDADRAW_PYTHON_TIMEOUT:-600}" \
+        "$PY" "$REPO/python/gpu/check.py" >>"$PL" 2>&1
+    rc=$?
+    grep -E '^(PASS|FAIL|SKIP) ' "$PL" | sed 's/^/  /' | tee -a "$SUMMARY"
+    line=$(grep -E '^PYTHON GPU:' "$PL" | tail -1)
+    say "${line:-PYTHON GPU: no summary (crashed? see python.log)} (rc $rc)"
+    [ "$rc" -eq 0 ] || status=1
+}
+
 # Parts run in the order given.
 for part in $PARTS; do
     case $part in
@@ -150,7 +176,8 @@ for part in $PARTS; do
     sanitizer) run_sanitizer ;;
     bench) run_bench ;;
     demo) run_demo ;;
-    *) say "unknown part: $part (tests, sanitizer, bench, demo)"; status=2 ;;
+    python) run_python ;;
+    *) say "unknown part: $part (tests, sanitizer, bench, python, demo)"; status=2 ;;
     esac
 done
 

@@ -1,0 +1,881 @@
+//! `import cudadraw`: the draw model, the renderer and the three ways in (NumPy host
+//! arrays, CUDA arrays, GstBuffers) over the Rust crate, with nothing copied where the
+//! pixels live. Names mirror the Rust API; errors carry the Rust messages.
+//!
+//! Adding an op (see docs/python.md): one `#[pymethods]` method on [`DrawList`] that
+//! converts its arguments with the helpers below ([`rect`], [`color`]) and calls the
+//! Rust builder; [`op_tuple`] gains one arm so `DrawList.ops()` shows it.
+
+mod arrays;
+mod gstbuf;
+#[cfg(feature = "synthetic-nvmm")]
+mod synthetic;
+
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use cd::draw::{BlurOp, BoxOp, InvalidOps, OverlayOp, ResolveOptions};
+use cd::{Align, BlurKind as RsBlurKind, Border, Color, Filter, Image, ImageId, Op, Rect};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+
+use arrays::Place;
+
+create_exception!(
+    cudadraw,
+    CudaError,
+    PyRuntimeError,
+    "A CUDA driver call failed, or there is no usable CUDA device."
+);
+
+/// The crate's errors as Python exceptions, with the crate's messages: bad input is a
+/// `ValueError`, driver trouble a `CudaError`, file trouble an `OSError`.
+pub(crate) fn to_py(e: cd::Error) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        cd::Error::NoCudaDevice(_) => CudaError::new_err(msg),
+        #[cfg(feature = "cuda")]
+        cd::Error::Cuda { .. } => CudaError::new_err(msg),
+        cd::Error::Io { .. } => PyOSError::new_err(msg),
+        _ => PyValueError::new_err(msg),
+    }
+}
+
+/// A colour: `(r, g, b)`, `(r, g, b, a)` (0..=255 each) or an int `0xRRGGBBAA`.
+pub(crate) fn color(v: &Bound<'_, PyAny>) -> PyResult<Color> {
+    if let Ok(i) = v.extract::<i64>() {
+        let i = u32::try_from(i).map_err(|_| {
+            PyValueError::new_err(format!("colour {i:#x} is not a 32-bit 0xRRGGBBAA value"))
+        })?;
+        let [r, g, b, a] = i.to_be_bytes();
+        return Ok(Color::rgba(r, g, b, a));
+    }
+    let parts: Vec<i64> = v.extract().map_err(|_| {
+        PyTypeError::new_err("a colour is (r, g, b), (r, g, b, a) or an int 0xRRGGBBAA")
+    })?;
+    let byte = |x: i64| {
+        u8::try_from(x)
+            .map_err(|_| PyValueError::new_err(format!("colour component {x} outside 0..=255")))
+    };
+    match parts.as_slice() {
+        [r, g, b] => Ok(Color::rgb(byte(*r)?, byte(*g)?, byte(*b)?)),
+        [r, g, b, a] => Ok(Color::rgba(byte(*r)?, byte(*g)?, byte(*b)?, byte(*a)?)),
+        _ => Err(PyValueError::new_err(format!(
+            "a colour has 3 or 4 components, got {}",
+            parts.len()
+        ))),
+    }
+}
+
+/// A rectangle: `(left, top, width, height)` in pixels (floats allowed). Range checks
+/// (NaN, sizes) are the renderer's, so Python and Rust refuse the same things.
+pub(crate) fn rect(v: &Bound<'_, PyAny>) -> PyResult<Rect> {
+    let (l, t, w, h): (f32, f32, f32, f32) = v
+        .extract()
+        .map_err(|_| PyTypeError::new_err("a rectangle is (left, top, width, height)"))?;
+    Ok(Rect::new(l, t, w, h))
+}
+
+fn align(s: &str) -> PyResult<Align> {
+    match s {
+        "inside" => Ok(Align::Inside),
+        "center" | "centre" => Ok(Align::Center),
+        "outside" => Ok(Align::Outside),
+        _ => Err(PyValueError::new_err(format!(
+            "align must be 'inside', 'center' or 'outside', got '{s}'"
+        ))),
+    }
+}
+
+fn align_name(a: Align) -> &'static str {
+    match a {
+        Align::Center => "center",
+        Align::Outside => "outside",
+        _ => "inside",
+    }
+}
+
+fn filter(s: &str) -> PyResult<Filter> {
+    match s {
+        "bilinear" => Ok(Filter::Bilinear),
+        "nearest" => Ok(Filter::Nearest),
+        _ => Err(PyValueError::new_err(format!(
+            "filter must be 'bilinear' or 'nearest', got '{s}'"
+        ))),
+    }
+}
+
+fn pixel_format(s: &str) -> PyResult<cd::PixelFormat> {
+    match s.to_ascii_lowercase().as_str() {
+        "rgba" => Ok(cd::PixelFormat::Rgba),
+        "bgra" => Ok(cd::PixelFormat::Bgra),
+        "rgbx" => Ok(cd::PixelFormat::Rgbx),
+        "bgrx" => Ok(cd::PixelFormat::Bgrx),
+        _ => Err(PyValueError::new_err(format!(
+            "format must be 'rgba', 'bgra', 'rgbx' or 'bgrx', got '{s}'"
+        ))),
+    }
+}
+
+/// A border: `(width, colour)` or `(width, colour, align)`.
+fn border(v: &Bound<'_, PyAny>) -> PyResult<Border> {
+    let t = v
+        .cast::<PyTuple>()
+        .map_err(|_| PyTypeError::new_err("a border is (width, colour[, align])"))?;
+    if !(t.len() == 2 || t.len() == 3) {
+        return Err(PyTypeError::new_err("a border is (width, colour[, align])"));
+    }
+    let width: u32 = t.get_item(0)?.extract()?;
+    let mut b = Border::new(width, color(&t.get_item(1)?)?);
+    if t.len() == 3 {
+        b = b.align(align(&t.get_item(2)?.extract::<String>()?)?);
+    }
+    Ok(b)
+}
+
+/// How a region is blurred or redacted (Rust `BlurKind`): `BlurKind.box(radius)`,
+/// `.gaussian(sigma)`, `.pixelate(block)`, `.solid(colour)`.
+#[pyclass(module = "cudadraw", name = "BlurKind", frozen, eq)]
+#[derive(Clone, Copy, PartialEq)]
+struct PyBlurKind {
+    kind: RsBlurKind,
+}
+
+#[pymethods]
+impl PyBlurKind {
+    #[staticmethod]
+    #[pyo3(name = "box")]
+    fn box_(radius: u32) -> Self {
+        Self {
+            kind: RsBlurKind::Box { radius },
+        }
+    }
+
+    #[staticmethod]
+    fn gaussian(sigma: f32) -> Self {
+        Self {
+            kind: RsBlurKind::Gaussian { sigma },
+        }
+    }
+
+    #[staticmethod]
+    fn pixelate(block: u32) -> Self {
+        Self {
+            kind: RsBlurKind::Pixelate { block },
+        }
+    }
+
+    #[staticmethod]
+    fn solid(color: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(Self {
+            kind: RsBlurKind::Solid {
+                color: self::color(color)?,
+            },
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        kind_repr(self.kind)
+    }
+}
+
+fn kind_repr(k: RsBlurKind) -> String {
+    match k {
+        RsBlurKind::Box { radius } => format!("BlurKind.box({radius})"),
+        RsBlurKind::Gaussian { sigma } => format!("BlurKind.gaussian({sigma})"),
+        RsBlurKind::Pixelate { block } => format!("BlurKind.pixelate({block})"),
+        RsBlurKind::Solid { color: c } => {
+            format!("BlurKind.solid(({}, {}, {}, {}))", c.r, c.g, c.b, c.a)
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+fn kind_tuple<'py>(py: Python<'py>, k: RsBlurKind) -> PyResult<Bound<'py, PyTuple>> {
+    match k {
+        RsBlurKind::Box { radius } => ("box", radius).into_pyobject(py),
+        RsBlurKind::Gaussian { sigma } => ("gaussian", sigma).into_pyobject(py),
+        RsBlurKind::Pixelate { block } => ("pixelate", block).into_pyobject(py),
+        RsBlurKind::Solid { color: c } => ("solid", (c.r, c.g, c.b, c.a)).into_pyobject(py),
+        other => ("other", format!("{other:?}")).into_pyobject(py),
+    }
+}
+
+/// Handle of an image registered with `Renderer.add_image`.
+#[pyclass(module = "cudadraw", name = "ImageId", frozen, eq, hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct PyImageId {
+    #[pyo3(get)]
+    id: u32,
+}
+
+#[pymethods]
+impl PyImageId {
+    fn __repr__(&self) -> String {
+        format!("ImageId({})", self.id)
+    }
+}
+
+/// The ops for one frame, applied in order (Rust `DrawList`). Every method returns the
+/// list, so calls chain: `DrawList().outline(r, 4, RED).blur(r2, BlurKind.box(7))`.
+#[pyclass(module = "cudadraw", name = "DrawList")]
+#[derive(Clone, Default)]
+pub(crate) struct PyDrawList {
+    pub(crate) inner: cd::DrawList,
+}
+
+#[pymethods]
+impl PyDrawList {
+    #[new]
+    fn new() -> Self {
+        Self::default()
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other
+            .cast::<PyDrawList>()
+            .is_ok_and(|o| o.borrow().inner == self.inner)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("DrawList({} ops)", self.inner.len())
+    }
+
+    fn clear(&mut self) {
+        self.inner.clear();
+    }
+
+    /// An outlined box: `outline(rect, width, colour, align="inside")`.
+    #[pyo3(signature = (rect, width, color, align = "inside"))]
+    fn outline<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        rect: &Bound<'py, PyAny>,
+        width: u32,
+        color: &Bound<'py, PyAny>,
+        align: &str,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        let b = Border::new(width, self::color(color)?).align(self::align(align)?);
+        slf.inner.outline(self::rect(rect)?, b);
+        Ok(slf)
+    }
+
+    /// A filled box without outline: `fill(rect, colour)` (alpha-blended).
+    fn fill<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        rect: &Bound<'py, PyAny>,
+        color: &Bound<'py, PyAny>,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        slf.inner.fill(self::rect(rect)?, self::color(color)?);
+        Ok(slf)
+    }
+
+    /// A box with optional outline `(width, colour[, align])` and optional fill colour.
+    #[pyo3(signature = (rect, border = None, fill = None))]
+    fn rect<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        rect: &Bound<'py, PyAny>,
+        border: Option<&Bound<'py, PyAny>>,
+        fill: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        let border = border.map(self::border).transpose()?;
+        let fill = fill.map(self::color).transpose()?;
+        slf.inner.rect(self::rect(rect)?, border, fill);
+        Ok(slf)
+    }
+
+    /// The same as [`rect`](Self::rect): the Rust op is `BoxOp`.
+    #[pyo3(name = "box", signature = (rect, border = None, fill = None))]
+    fn box_<'py>(
+        slf: PyRefMut<'py, Self>,
+        rect: &Bound<'py, PyAny>,
+        border: Option<&Bound<'py, PyAny>>,
+        fill: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        Self::rect(slf, rect, border, fill)
+    }
+
+    /// Blur or redact a region: `blur(rect, BlurKind.box(7), expand=0.0)`.
+    #[pyo3(signature = (rect, kind, expand = 0.0))]
+    fn blur<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        rect: &Bound<'py, PyAny>,
+        kind: &Bound<'py, PyAny>,
+        expand: f32,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        let kind = kind
+            .cast::<PyBlurKind>()
+            .map_err(|_| {
+                PyTypeError::new_err(
+                    "kind is a BlurKind: BlurKind.box(r), .gaussian(s), .pixelate(b), .solid(c)",
+                )
+            })?
+            .get()
+            .kind;
+        slf.inner.push(BlurOp {
+            rect: self::rect(rect)?,
+            kind,
+            expand,
+        });
+        Ok(slf)
+    }
+
+    /// Blend a registered image into `rect`: `overlay(image_id, rect, opacity=1.0,
+    /// filter="bilinear")`.
+    #[pyo3(signature = (image, rect, opacity = 1.0, filter = "bilinear"))]
+    fn overlay<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        image: &Bound<'py, PyAny>,
+        rect: &Bound<'py, PyAny>,
+        opacity: f32,
+        filter: &str,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        let image = match image.cast::<PyImageId>() {
+            Ok(i) => i.get().id,
+            Err(_) => image
+                .extract::<u32>()
+                .map_err(|_| PyTypeError::new_err("image is an ImageId from Renderer.add_image"))?,
+        };
+        slf.inner.push(OverlayOp {
+            image: ImageId(image),
+            rect: self::rect(rect)?,
+            opacity,
+            filter: self::filter(filter)?,
+        });
+        Ok(slf)
+    }
+
+    /// The ops as tuples, for inspection: `("box", rect, border, fill)`,
+    /// `("blur", rect, kind, expand)`, `("overlay", image, rect, opacity, filter)`.
+    fn ops<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let items = self
+            .inner
+            .ops()
+            .iter()
+            .map(|op| op_tuple(py, op))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
+    }
+}
+
+fn rect_tuple(r: Rect) -> (f32, f32, f32, f32) {
+    (r.left, r.top, r.width, r.height)
+}
+
+fn color_tuple(c: Color) -> (u8, u8, u8, u8) {
+    (c.r, c.g, c.b, c.a)
+}
+
+/// One op as a Python tuple (`DrawList.ops()`).
+fn op_tuple<'py>(py: Python<'py>, op: &Op) -> PyResult<Bound<'py, PyTuple>> {
+    match op {
+        Op::Box(BoxOp { rect, border, fill }) => (
+            "box",
+            rect_tuple(*rect),
+            border.map(|b| (b.width, color_tuple(b.color), align_name(b.align))),
+            fill.map(color_tuple),
+        )
+            .into_pyobject(py),
+        Op::Blur(BlurOp { rect, kind, expand }) => {
+            ("blur", rect_tuple(*rect), kind_tuple(py, *kind)?, *expand).into_pyobject(py)
+        }
+        Op::Overlay(OverlayOp {
+            image,
+            rect,
+            opacity,
+            filter,
+        }) => (
+            "overlay",
+            PyImageId { id: image.0 },
+            rect_tuple(*rect),
+            *opacity,
+            if *filter == Filter::Nearest {
+                "nearest"
+            } else {
+                "bilinear"
+            },
+        )
+            .into_pyobject(py),
+        // Ops added to the Rust model before their binding: visible, not hidden.
+        other => ("op", format!("{other:?}")).into_pyobject(py),
+    }
+}
+
+/// The draw lists of a call: one `DrawList`, or a sequence of them (one per frame).
+/// Cloned so that drawing runs without the GIL (a list is a flat vector of small
+/// structs: a memcpy).
+pub(crate) fn lists(v: &Bound<'_, PyAny>) -> PyResult<Vec<cd::DrawList>> {
+    if let Ok(l) = v.cast::<PyDrawList>() {
+        return Ok(vec![l.borrow().inner.clone()]);
+    }
+    let err = || PyTypeError::new_err("lists must be a DrawList or a sequence of DrawList");
+    if v.is_none() || v.is_instance_of::<pyo3::types::PyString>() {
+        return Err(err());
+    }
+    let mut out = Vec::new();
+    for (i, item) in v.try_iter().map_err(|_| err())?.enumerate() {
+        let item = item?;
+        let l = item.cast::<PyDrawList>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "lists[{i}] is {}, not a DrawList",
+                item.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        out.push(l.borrow().inner.clone());
+    }
+    Ok(out)
+}
+
+/// Owns the overlay images and both backends (Rust `render::Renderer`). Thread-safe:
+/// calls on one renderer are serialised; drawing runs with the GIL released.
+#[pyclass(module = "cudadraw", name = "Renderer", frozen)]
+pub(crate) struct PyRenderer {
+    inner: Mutex<cd::render::Renderer>,
+    /// Whether the last render was queued on a caller's stream (whose resolution
+    /// the Rust renderer's `last_resolved` does not track).
+    caller_stream: std::sync::atomic::AtomicBool,
+}
+
+impl PyRenderer {
+    fn create(skip_invalid: bool) -> Self {
+        let mut r = cd::render::Renderer::new();
+        if skip_invalid {
+            r.set_options(ResolveOptions {
+                invalid_ops: InvalidOps::Skip,
+                ..Default::default()
+            });
+        }
+        Self {
+            inner: Mutex::new(r),
+            caller_stream: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The renderer, for a render: what `last_skipped` reports is this render's.
+    pub(crate) fn lock_for_render(&self) -> MutexGuard<'_, cd::render::Renderer> {
+        let g = self.lock();
+        self.caller_stream
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        g
+    }
+
+    /// The renderer; a panic in an earlier call (caught at the boundary) leaves it
+    /// usable: every call starts from its own inputs.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, cd::render::Renderer> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Runs `f` and turns a panic into an exception: no unwinding crosses into Python.
+pub(crate) fn no_panic<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(PyRuntimeError::new_err(format!(
+            "cudadraw: internal error (panic): {msg}"
+        )))
+    })
+}
+
+/// Reads a host (H, W, 4) uint8 array (any row stride) into a packed RGBA image.
+fn image_from_array(obj: &Bound<'_, PyAny>) -> PyResult<Image> {
+    let (d, place) = arrays::interface(obj)?;
+    if place != Place::Host {
+        return Err(PyValueError::new_err(
+            "images are registered from host memory (a NumPy array or bytes)",
+        ));
+    }
+    let view = arrays::parse(&d, place, cd::PixelFormat::Rgba, "image", true)?;
+    let [f] = view.frames.as_slice() else {
+        return Err(PyValueError::new_err("an image is one (H, W, 4) array"));
+    };
+    f.info.validate(0).map_err(|e| {
+        PyValueError::new_err(format!(
+            "invalid image: {}",
+            e.to_string().replace("invalid frame 0: ", "")
+        ))
+    })?;
+    let (w, h, pitch) = (f.info.width as usize, f.info.height as usize, f.info.pitch);
+    let mut data = Vec::with_capacity(w * h * 4);
+    for y in 0..h {
+        // SAFETY: the array interface promises `h` rows of `pitch` bytes from `ptr`
+        // with `w * 4` pixel bytes each (validated above); we hold the array (and so
+        // its memory) for the duration of the copy, with the GIL.
+        let row =
+            unsafe { std::slice::from_raw_parts((f.ptr as usize + y * pitch) as *const u8, w * 4) };
+        data.extend_from_slice(row);
+    }
+    Image::new(f.info.width, f.info.height, data).map_err(to_py)
+}
+
+#[pymethods]
+impl PyRenderer {
+    /// `Renderer(skip_invalid=False)`: with `skip_invalid`, ops that fail validation
+    /// are left out (and counted in `last_skipped`) instead of failing the call.
+    #[new]
+    #[pyo3(signature = (skip_invalid = false))]
+    fn new(skip_invalid: bool) -> Self {
+        Self::create(skip_invalid)
+    }
+
+    /// Registers an overlay image once; draw it by the returned handle.
+    /// `add_image(array)` with an (H, W, 4) uint8 RGBA array (straight alpha), or
+    /// `add_image(bytes, width, height)`, or `add_image(png_bytes)` for a PNG file's bytes.
+    #[pyo3(signature = (pixels, width = None, height = None))]
+    fn add_image(
+        &self,
+        pixels: &Bound<'_, PyAny>,
+        width: Option<u32>,
+        height: Option<u32>,
+    ) -> PyResult<PyImageId> {
+        no_panic(|| {
+            let image = if let Ok(b) = pixels.cast::<PyBytes>() {
+                match (width, height) {
+                    (Some(w), Some(h)) => Image::new(w, h, b.as_bytes().to_vec()).map_err(to_py)?,
+                    (None, None) => cd::draw::scene::decode_png(b.as_bytes()).map_err(to_py)?,
+                    _ => {
+                        return Err(PyValueError::new_err(
+                            "give both width and height for raw RGBA bytes (or neither for PNG)",
+                        ));
+                    }
+                }
+            } else {
+                image_from_array(pixels)?
+            };
+            Ok(PyImageId {
+                id: self.lock().add_image(image).0,
+            })
+        })
+    }
+
+    /// Removes an image; lists that still name it fail validation.
+    fn remove_image(&self, image: &Bound<'_, PyImageId>) -> bool {
+        self.lock()
+            .images_mut()
+            .remove(ImageId(image.get().id))
+            .is_some()
+    }
+
+    /// Ops left out by the last render (with `skip_invalid=True`).
+    #[getter]
+    fn last_skipped(&self) -> usize {
+        #[cfg_attr(not(feature = "cuda"), allow(unused_mut))]
+        let mut r = self.lock();
+        #[cfg(feature = "cuda")]
+        if self
+            .caller_stream
+            .load(std::sync::atomic::Ordering::Relaxed)
+            && let Ok((cuda, _)) = r.cuda_and_images()
+        {
+            return cuda.resolved().skipped();
+        }
+        r.last_resolved().skipped()
+    }
+
+    /// Draws `lists[i]` on frame `i`, in place. `frames`: a NumPy (H, W, 4) uint8 array,
+    /// a CUDA array (CuPy, PyTorch: `__cuda_array_interface__`) of (H, W, 4) or
+    /// (N, H, W, 4), or a sequence of such arrays (all host or all device); rows may
+    /// have any stride, the 4 channels of a pixel must be contiguous. `lists`: one
+    /// DrawList per frame (a single DrawList for a single frame). `format` names the
+    /// byte order. On any error nothing is drawn on any frame.
+    #[pyo3(signature = (frames, lists, format = "rgba"))]
+    fn render(
+        &self,
+        py: Python<'_>,
+        frames: &Bound<'_, PyAny>,
+        lists: &Bound<'_, PyAny>,
+        format: &str,
+    ) -> PyResult<()> {
+        no_panic(|| self.render_inner(py, frames, lists, format))
+    }
+
+    /// Draws on a GstBuffer in place (see `cudadraw.draw_buffer`). Returns whether
+    /// anything was drawn.
+    #[pyo3(signature = (buffer, lists, caps = None))]
+    fn draw_buffer(
+        &self,
+        py: Python<'_>,
+        buffer: &Bound<'_, PyAny>,
+        lists: &Bound<'_, PyAny>,
+        caps: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        no_panic(|| gstbuf::draw_buffer(py, self, buffer, lists, caps))
+    }
+}
+
+impl PyRenderer {
+    fn render_inner(
+        &self,
+        py: Python<'_>,
+        frames: &Bound<'_, PyAny>,
+        lists: &Bound<'_, PyAny>,
+        format: &str,
+    ) -> PyResult<()> {
+        let format = pixel_format(format)?;
+        let lists = self::lists(lists)?;
+        let mut all = Vec::new();
+        let mut place = None;
+        let mut stream = None;
+        // DLPack tensors consumed by this call: released after the draw, with the GIL.
+        let mut held = Vec::new();
+        let mut add = |obj: &Bound<'_, PyAny>, what: String| -> PyResult<()> {
+            let (v, p) = if !obj.hasattr("__cuda_array_interface__")?
+                && !obj.hasattr("__array_interface__")?
+                && obj.hasattr("__dlpack__")?
+            {
+                let (v, p, h) = arrays::dlpack::consume(obj, format, &what)?;
+                held.push(h);
+                (v, p)
+            } else {
+                let (d, p) = arrays::interface(obj)?;
+                (arrays::parse(&d, p, format, &what, false)?, p)
+            };
+            if place.is_some_and(|q| q != p) {
+                return Err(PyValueError::new_err(
+                    "frames mix host and device arrays: one call draws on one kind",
+                ));
+            }
+            place = Some(p);
+            let st = match (p, v.stream) {
+                (Place::Device, None) => torch_stream(obj)?,
+                (_, s) => s,
+            };
+            if let Some(s) = st {
+                if stream.is_some_and(|t| t != s) {
+                    return Err(PyValueError::new_err(
+                        "device arrays of one call must be on one stream",
+                    ));
+                }
+                stream = Some(s);
+            }
+            all.extend(v.frames);
+            Ok(())
+        };
+        let has_interface = frames.hasattr("__cuda_array_interface__")?
+            || frames.hasattr("__array_interface__")?
+            || frames.hasattr("__dlpack__")?;
+        if has_interface {
+            add(frames, "frames".into())?;
+        } else if frames.is_none() {
+            return Err(PyTypeError::new_err("frames is None"));
+        } else {
+            let seq = frames.try_iter().map_err(|_| {
+                PyTypeError::new_err("frames must be an array or a sequence of arrays")
+            })?;
+            for (i, f) in seq.enumerate() {
+                add(&f?, format!("frames[{i}]"))?;
+            }
+        }
+        for (i, f) in all.iter().enumerate() {
+            f.info.validate(i).map_err(to_py)?;
+        }
+        arrays::check_disjoint(&all)?;
+        let result = match place {
+            None | Some(Place::Host) => py.detach(|| {
+                let mut r = self.lock_for_render();
+                let mut hosts = Vec::with_capacity(all.len());
+                for f in &all {
+                    // SAFETY: the array interface of an array we hold a reference to
+                    // (the caller's `frames`, alive for this call) promises writable
+                    // memory of this layout; frames were checked disjoint above, so no
+                    // two slices alias.
+                    hosts.push(
+                        unsafe { cd::HostFrame::from_raw(f.ptr as *mut u8, f.info) }
+                            .map_err(to_py)?,
+                    );
+                }
+                r.render_host(&mut hosts, &lists).map_err(to_py)
+            }),
+            Some(Place::Device) => py.detach(|| self.render_device(&all, &lists, stream)),
+        };
+        // The DLPack producers' deleters run here, with the GIL, after the draw.
+        drop(held);
+        result
+    }
+
+    #[cfg(not(feature = "cuda"))]
+    fn render_device(
+        &self,
+        _frames: &[arrays::ArrayFrame],
+        _lists: &[cd::DrawList],
+        _stream: Option<u64>,
+    ) -> PyResult<()> {
+        Err(CudaError::new_err(
+            "no CUDA device available: this cudadraw was built without the `cuda` feature",
+        ))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn render_device(
+        &self,
+        frames: &[arrays::ArrayFrame],
+        lists: &[cd::DrawList],
+        stream: Option<u64>,
+    ) -> PyResult<()> {
+        let mut r = self.lock_for_render();
+        let mut dev = Vec::with_capacity(frames.len());
+        for f in frames {
+            let gpu = gpu_of(f.ptr).map_err(to_py)?;
+            // SAFETY: the producer's __cuda_array_interface__ promises device memory of
+            // this layout, writable (checked not read-only), alive while we hold the
+            // array; the GPU is the one whose primary context owns the pointer.
+            dev.push(unsafe { cd::DeviceFrame::new(f.ptr, f.info, gpu) });
+        }
+        match stream {
+            // No stream: the producer says no synchronisation is needed.
+            None => r.render_device(&dev, lists).map_err(to_py),
+            Some(s) => {
+                let (cuda, images) = r.cuda_and_images().map_err(to_py)?;
+                // The protocol's stream is the producer's (PyTorch's current stream,
+                // CuPy's): drawing on it orders us after its work and its later work
+                // after ours, without a device-wide wait. 1 and 2 are the legacy and
+                // per-thread default streams, the same handles in the driver API.
+                let stream = s as usize as cd::cuda::CuStream;
+                // SAFETY: a stream handle from the array's producer, in the primary
+                // context of the frames' GPU (the runtime API's context, checked by
+                // gpu_of), alive while the producer's array is.
+                let sub = unsafe { cuda.submit_on_stream(&dev, lists, images, stream) };
+                self.caller_stream
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                let w = cuda.wait();
+                sub.and(w).map_err(to_py)
+            }
+        }
+    }
+}
+
+/// The stream of a PyTorch CUDA tensor: PyTorch exports `__cuda_array_interface__`
+/// version 2, which names no stream, so the tensor's stream is taken to be PyTorch's
+/// current stream on its device (where the work that produced it was queued). The
+/// legacy default stream (handle 0 in PyTorch) is `CU_STREAM_LEGACY` (1) for the driver.
+fn torch_stream(obj: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
+    let module: String = obj.get_type().getattr("__module__")?.extract()?;
+    if module != "torch" && !module.starts_with("torch.") {
+        return Ok(None);
+    }
+    let torch = obj.py().import("torch")?;
+    let stream = torch
+        .getattr("cuda")?
+        .call_method1("current_stream", (obj.getattr("device")?,))?;
+    let handle: u64 = stream.getattr("cuda_stream")?.extract()?;
+    Ok(Some(if handle == 0 { 1 } else { handle }))
+}
+
+/// The GPU whose primary context (the CUDA runtime's, so PyTorch's and CuPy's) owns
+/// device pointer `ptr`.
+#[cfg(feature = "cuda")]
+fn gpu_of(ptr: u64) -> cd::Result<u32> {
+    use cd::cuda::context::{pointer_context, primary_context};
+    let n = cd::cuda::device_count();
+    if n == 0 {
+        return Err(cd::Error::NoCudaDevice(
+            "no CUDA device on this machine".into(),
+        ));
+    }
+    let owner = pointer_context(ptr)?;
+    for gpu in 0..n as u32 {
+        if primary_context(gpu)? == owner {
+            return Ok(gpu);
+        }
+    }
+    Err(cd::Error::InvalidFrame {
+        index: 0,
+        reason: format!(
+            "device pointer {ptr:#x} belongs to no GPU's primary context (memory of a \
+             context the application created itself cannot be drawn from Python)"
+        ),
+    })
+}
+
+/// The module-wide renderer used by the module functions.
+fn default_renderer(py: Python<'_>) -> PyResult<&'static Py<PyRenderer>> {
+    static DEFAULT: OnceLock<Py<PyRenderer>> = OnceLock::new();
+    if let Some(r) = DEFAULT.get() {
+        return Ok(r);
+    }
+    let r = Py::new(py, PyRenderer::create(false))?;
+    Ok(DEFAULT.get_or_init(|| r))
+}
+
+/// `draw_buffer(buffer, lists, caps=None, renderer=None)`: draws `lists[i]` on frame
+/// `i` of a GstBuffer in place. `buffer` is `hash(gst_buffer)` (the address, as pyds
+/// takes buffers) or a `Gst.Buffer`; `caps` a `Gst.Caps`, a caps string, or the
+/// `Gst.Pad` the buffer crossed (its current caps). Without caps, a buffer of
+/// exactly one NvBufSurface descriptor is taken as a DeepStream NVMM batch and a
+/// buffer with a `GstVideoMeta` as system memory of that layout. Returns whether
+/// anything was drawn (False when every list is empty).
+#[pyfunction]
+#[pyo3(signature = (buffer, lists, caps = None, renderer = None))]
+fn draw_buffer(
+    py: Python<'_>,
+    buffer: &Bound<'_, PyAny>,
+    lists: &Bound<'_, PyAny>,
+    caps: Option<&Bound<'_, PyAny>>,
+    renderer: Option<&Bound<'_, PyRenderer>>,
+) -> PyResult<bool> {
+    no_panic(|| match renderer {
+        Some(r) => gstbuf::draw_buffer(py, r.get(), buffer, lists, caps),
+        None => gstbuf::draw_buffer(py, default_renderer(py)?.get(), buffer, lists, caps),
+    })
+}
+
+/// `render(frames, lists, format="rgba")` with the module-wide renderer.
+#[pyfunction]
+#[pyo3(signature = (frames, lists, format = "rgba"))]
+fn render(
+    py: Python<'_>,
+    frames: &Bound<'_, PyAny>,
+    lists: &Bound<'_, PyAny>,
+    format: &str,
+) -> PyResult<()> {
+    no_panic(|| {
+        default_renderer(py)?
+            .get()
+            .render_inner(py, frames, lists, format)
+    })
+}
+
+/// Decodes PNG bytes to `(width, height, rgba_bytes)` (straight alpha, packed).
+#[pyfunction]
+fn decode_png<'py>(py: Python<'py>, data: &[u8]) -> PyResult<(u32, u32, Bound<'py, PyBytes>)> {
+    let img = cd::draw::scene::decode_png(data).map_err(to_py)?;
+    Ok((img.width(), img.height(), PyBytes::new(py, img.data())))
+}
+
+/// Whether this process can draw on a GPU (built with CUDA, driver and device present).
+#[pyfunction]
+fn cuda_available() -> bool {
+    cd::render::Renderer::cuda_available()
+}
+
+#[pymodule]
+#[pyo3(name = "cudadraw")]
+fn cudadraw_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("CudaError", m.py().get_type::<CudaError>())?;
+    m.add_class::<PyDrawList>()?;
+    m.add_class::<PyBlurKind>()?;
+    m.add_class::<PyImageId>()?;
+    m.add_class::<PyRenderer>()?;
+    m.add_function(wrap_pyfunction!(draw_buffer, m)?)?;
+    m.add_function(wrap_pyfunction!(render, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_png, m)?)?;
+    m.add_function(wrap_pyfunction!(cuda_available, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("HAS_CUDA", cfg!(feature = "cuda"))?;
+    #[cfg(feature = "synthetic-nvmm")]
+    {
+        m.add_class::<synthetic::SyntheticNvmm>()?;
+        m.add_function(wrap_pyfunction!(synthetic::_synthetic_nvmm, m)?)?;
+    }
+    Ok(())
+}
