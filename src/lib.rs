@@ -25,6 +25,7 @@ pub mod geom;
 pub mod gst;
 pub mod nvds;
 pub mod nvmm;
+pub mod planar;
 pub mod render;
 
 #[doc = include_str!("../docs/semantics.md")]

@@ -84,33 +84,41 @@ pub(super) fn draw(
     let Some(m) = src.masks.get(c.param as usize) else {
         return;
     };
-    let d = PixelRect::from(c.inner);
     let has_alpha = info.format.has_alpha();
     for y in y0..y1 {
         let row = &mut chunk[(y - top) * info.pitch..];
         for x in c.clip.x0..c.clip.x1 {
-            let color = if c.op == CD_OP_CLASSMAP {
-                let (u, v) = (i64::from(x - d.x0), i64::from(y as i32 - d.y0));
-                let i = nearest_axis(u, i64::from(m.width), i64::from(d.width()));
-                let j = nearest_axis(v, i64::from(m.height), i64::from(d.height()));
-                let id = q16(m, src.mask_data, i, j);
-                if id < 0 || id >= i64::from(m.classes) {
-                    continue;
-                }
-                src.palette[(c.aux as usize) + id as usize].to_le_bytes()
-            } else {
-                if !coverage(m, src.mask_data, &d, c.aux, x, y as i32) {
-                    continue;
-                }
-                c.color
-            };
-            if color[3] == 0 {
+            let Some(color) = pixel(c, m, src, x, y as i32) else {
                 continue;
-            }
+            };
             let px = &mut row[x as usize * 4..x as usize * 4 + 4];
             crate::color::blend_pixel(px, color, has_alpha);
         }
     }
+}
+
+/// The colour (frame order, byte 3 the blend alpha, never 0) a checked mask or class
+/// map command blends onto pixel (x, y), or `None` where it leaves the pixel alone.
+/// Shared by the packed and the planar renderers.
+#[inline]
+pub(super) fn pixel(c: &CdCmd, m: &CdMask, src: &Sources<'_>, x: i32, y: i32) -> Option<[u8; 4]> {
+    let d = PixelRect::from(c.inner);
+    let color = if c.op == CD_OP_CLASSMAP {
+        let (u, v) = (i64::from(x - d.x0), i64::from(y - d.y0));
+        let i = nearest_axis(u, i64::from(m.width), i64::from(d.width()));
+        let j = nearest_axis(v, i64::from(m.height), i64::from(d.height()));
+        let id = q16(m, src.mask_data, i, j);
+        if id < 0 || id >= i64::from(m.classes) {
+            return None;
+        }
+        src.palette[(c.aux as usize) + id as usize].to_le_bytes()
+    } else {
+        if !coverage(m, src.mask_data, &d, c.aux, x, y) {
+            return None;
+        }
+        c.color
+    };
+    (color[3] != 0).then_some(color)
 }
 
 /// Checks a mask command: the mask exists, is a host mask whose rows lie in the

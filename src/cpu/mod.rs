@@ -9,6 +9,7 @@
 
 mod blur;
 mod mask;
+mod planar;
 mod pointwise;
 pub(crate) mod shape;
 
@@ -67,6 +68,7 @@ pub struct CpuRenderer {
     scratch: Vec<Scratch>,
     options: ResolveOptions,
     spans: Vec<(u64, u64, usize)>,
+    planar_scratch: Vec<planar::PlanarScratch>,
 }
 
 impl CpuRenderer {

@@ -678,6 +678,12 @@ fn resolve_blur(
         param,
         color,
         aux,
+        // Planar frames derive their chroma gaussian from sigma (docs/semantics.md,
+        // "NV12 and I420"); packed backends ignore the field.
+        reserved: match b.kind {
+            BlurKind::Gaussian { sigma } => sigma.to_bits(),
+            _ => 0,
+        },
         ..cmd(op, clip)
     });
     Ok(())

@@ -1,0 +1,575 @@
+//! NV12 and I420 frames on the CPU: the very commands the packed renderer executes,
+//! applied to a Y plane and Cb/Cr planes at half resolution, as docs/semantics.md
+//! ("NV12 and I420") states.
+//!
+//! Pointwise commands are first evaluated into an effect buffer over the command's
+//! footprint snapped outward to whole 2 x 2 blocks: per pixel the RGB colour and the
+//! effective alpha the packed rules give it. Luma blends per pixel from it; each chroma
+//! sample blends the alpha-weighted mean chroma of its block's pixels with the rounded
+//! mean of their alphas. Blurs run per plane. This is the oracle: plain loops, one
+//! frame per thread, grow-only scratch.
+
+use rayon::prelude::*;
+
+use super::{Sources, check_cmds, mask, shape};
+use crate::cmd::{
+    CD_FILTER_NEAREST, CD_GAUSS_SHIFT, CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_CLASSMAP,
+    CD_OP_MASK, CD_OP_OVERLAY, CD_OP_PIXELATE, CD_OP_RECT, CD_OP_SHAPE, CD_OP_SOLID, CD_OP_TEXT,
+    CdCmd,
+};
+use crate::color::blend;
+use crate::draw::{DrawList, GAUSS_SIGMA_RANGE, Image, ImageId, ImageStore, resolve_batch_with};
+use crate::error::{Error, Result};
+use crate::geom::PixelRect;
+use crate::planar::{PlanarFrame, PlanarInfo, PlanarLayout, YuvConv};
+
+use super::pointwise::{bilinear_axis, nearest_axis};
+
+/// Grow-only working memory of one planar frame.
+#[derive(Debug, Default)]
+pub struct PlanarScratch {
+    /// Effect buffer: R, G, B, effective alpha per footprint pixel.
+    eff: Vec<[u8; 4]>,
+    /// A plane region as it was before a blur.
+    before: Vec<u8>,
+    /// Intermediate sums of the separable passes.
+    tmp: Vec<u32>,
+    /// Gaussian weights of the chroma planes.
+    weights: Vec<u32>,
+}
+
+fn sized<T: Copy + Default>(v: &mut Vec<T>, len: usize) -> &mut [T] {
+    if v.len() < len {
+        v.resize(len, T::default());
+    }
+    &mut v[..len]
+}
+
+impl super::CpuRenderer {
+    /// Validates every list against its NV12 or I420 frame, then draws each list onto
+    /// its frame (docs/semantics.md, "NV12 and I420"). On any error nothing is drawn on
+    /// any frame. A call draws planar frames only; packed frames go through
+    /// [`super::CpuRenderer::render`].
+    pub fn render_planar<L: AsRef<DrawList>>(
+        &mut self,
+        frames: &mut [PlanarFrame<'_>],
+        lists: &[L],
+        images: &ImageStore,
+    ) -> Result<()> {
+        let mut spans = Vec::with_capacity(frames.len());
+        for (i, f) in frames.iter().enumerate() {
+            let info = f.info();
+            info.validate(i)?;
+            if f.data().len() < info.min_len() {
+                return Err(Error::InvalidFrame {
+                    index: i,
+                    reason: "buffer shorter than its planes".into(),
+                });
+            }
+            let base = f.data().as_ptr() as u64;
+            spans.push((base, base + info.min_len() as u64, i));
+        }
+        // Frames are drawn in parallel: no two may share a byte.
+        spans.sort_unstable();
+        for w in spans.windows(2) {
+            if w[1].0 < w[0].1 {
+                return Err(Error::OverlappingFrames {
+                    first: w[0].2.min(w[1].2),
+                    second: w[0].2.max(w[1].2),
+                });
+            }
+        }
+        self.infos.clear();
+        self.infos
+            .extend(frames.iter().map(|f| f.info().resolve_info()));
+        resolve_batch_with(
+            &self.infos,
+            lists,
+            images,
+            &self.options,
+            &mut self.resolved,
+        )?;
+        let atlas = crate::draw::text::locked_atlas(&self.resolved, images.fonts())?;
+        let src = Sources::of(
+            &self.resolved,
+            images,
+            atlas.as_deref().map_or(&[], |c| c.atlas.as_slice()),
+        );
+        let resolved = &self.resolved;
+        for (i, f) in frames.iter().enumerate() {
+            let cmds = resolved.frame_cmds(i);
+            check_cmds(i, f.info().resolve_info(), cmds, &resolved.weights, &src)?;
+            for (op, c) in cmds.iter().enumerate() {
+                if c.op == CD_OP_BLUR_GAUSS {
+                    let sigma = f32::from_bits(c.reserved);
+                    if !sigma.is_finite() || !GAUSS_SIGMA_RANGE.contains(&sigma) {
+                        return Err(Error::InvalidOp {
+                            frame: i,
+                            op,
+                            reason: format!("gaussian without a valid sigma ({sigma})"),
+                        });
+                    }
+                }
+            }
+        }
+        if self.planar_scratch.len() < frames.len() {
+            self.planar_scratch
+                .resize_with(frames.len(), PlanarScratch::default);
+        }
+        frames
+            .par_iter_mut()
+            .zip(self.planar_scratch.par_iter_mut())
+            .enumerate()
+            .for_each(|(i, (frame, scratch))| {
+                let info = frame.info();
+                draw_frame(
+                    frame.data_mut(),
+                    &info,
+                    resolved.frame_cmds(i),
+                    &resolved.weights,
+                    &src,
+                    scratch,
+                );
+            });
+        Ok(())
+    }
+}
+
+/// Byte positions of the samples of a validated frame.
+struct Geometry {
+    w: usize,
+    h: usize,
+    y: (usize, usize),
+    /// (offset, pitch, step) of Cb and of Cr.
+    cb: (usize, usize, usize),
+    cr: (usize, usize, usize),
+}
+
+impl Geometry {
+    fn of(info: &PlanarInfo) -> Self {
+        let p = |i: usize| info.planes[i].map_or((0, 0), |p| (p.offset, p.pitch));
+        let (cb, cr) = match info.layout {
+            PlanarLayout::Nv12 => {
+                let (o, pitch) = p(1);
+                ((o, pitch, 2), (o + 1, pitch, 2))
+            }
+            PlanarLayout::I420 => {
+                let ((ou, pu), (ov, pv)) = (p(1), p(2));
+                ((ou, pu, 1), (ov, pv, 1))
+            }
+        };
+        Self {
+            w: info.width as usize,
+            h: info.height as usize,
+            y: p(0),
+            cb,
+            cr,
+        }
+    }
+
+    #[inline]
+    fn luma(&self, x: usize, y: usize) -> usize {
+        self.y.0 + y * self.y.1 + x
+    }
+
+    #[inline]
+    fn chroma(&self, plane: (usize, usize, usize), cx: usize, cy: usize) -> usize {
+        plane.0 + cy * plane.1 + cx * plane.2
+    }
+}
+
+/// The whole-block footprint of a luma region: [x0 & !1, min(ceil2(x1), w)) and the
+/// chroma samples [x0 / 2, ceil(x1 / 2)), same for y.
+fn footprint(r: &PixelRect, g: &Geometry) -> (PixelRect, PixelRect) {
+    let luma = PixelRect {
+        x0: r.x0 & !1,
+        y0: r.y0 & !1,
+        x1: ((r.x1 + 1) & !1).min(g.w as i32),
+        y1: ((r.y1 + 1) & !1).min(g.h as i32),
+    };
+    let chroma = PixelRect {
+        x0: r.x0 / 2,
+        y0: r.y0 / 2,
+        x1: (r.x1 + 1) / 2,
+        y1: (r.y1 + 1) / 2,
+    };
+    (luma, chroma)
+}
+
+fn draw_frame(
+    data: &mut [u8],
+    info: &PlanarInfo,
+    cmds: &[CdCmd],
+    weights: &[u32],
+    src: &Sources<'_>,
+    s: &mut PlanarScratch,
+) {
+    let g = Geometry::of(info);
+    let conv = YuvConv::new(info.matrix, info.range);
+    for c in cmds {
+        let clip = PixelRect::from(c.clip);
+        match c.op {
+            CD_OP_SOLID => solid(data, &g, &conv, c),
+            CD_OP_BLUR_BOX | CD_OP_BLUR_GAUSS | CD_OP_PIXELATE => {
+                blur(data, &g, c, weights, s);
+            }
+            _ => {
+                let (fp, _) = footprint(&clip, &g);
+                let fw = fp.width() as usize;
+                let eff = sized(&mut s.eff, fw * fp.height() as usize);
+                eff.fill([0; 4]);
+                effects(c, &clip, &fp, eff, src);
+                composite(data, &g, &conv, &fp, eff);
+            }
+        }
+    }
+}
+
+/// Fills `eff` (the footprint `fp`, row-major) with each pixel's colour and effective
+/// alpha under command `c` (0 outside its clip or where it draws nothing).
+fn effects(c: &CdCmd, clip: &PixelRect, fp: &PixelRect, eff: &mut [[u8; 4]], src: &Sources<'_>) {
+    let fw = fp.width() as usize;
+    let at = |x: i32, y: i32| (y - fp.y0) as usize * fw + (x - fp.x0) as usize;
+    let scaled = |color: [u8; 4], k: u32| {
+        let a = ((u32::from(color[3]) * k + 127) / 255) as u8;
+        [color[0], color[1], color[2], a]
+    };
+    match c.op {
+        CD_OP_RECT => {
+            let inner = PixelRect::from(c.inner);
+            for y in clip.y0..clip.y1 {
+                for x in clip.x0..clip.x1 {
+                    eff[at(x, y)] = if inner.contains(x, y) {
+                        c.fill
+                    } else {
+                        c.color
+                    };
+                }
+            }
+        }
+        CD_OP_OVERLAY => {
+            if let Some(img) = src.images.get(ImageId(c.param)) {
+                for y in clip.y0..clip.y1 {
+                    for x in clip.x0..clip.x1 {
+                        eff[at(x, y)] = overlay_sample(c, img, x, y);
+                    }
+                }
+            }
+        }
+        CD_OP_TEXT => {
+            // Coverage is the largest mask byte of the layer's glyphs (kept in byte 3
+            // first, then turned into the colour's scaled alpha).
+            let glyphs = src
+                .glyphs
+                .get(c.param as usize..c.param as usize + c.aux as usize)
+                .unwrap_or(&[]);
+            for gl in glyphs {
+                let gx0 = gl.x.max(clip.x0);
+                let gx1 = (gl.x + i32::from(gl.w)).min(clip.x1);
+                let gy0 = gl.y.max(clip.y0);
+                let gy1 = (gl.y + i32::from(gl.h)).min(clip.y1);
+                for y in gy0..gy1 {
+                    let row = gl.atlas as usize + (y - gl.y) as usize * usize::from(gl.w);
+                    for x in gx0..gx1 {
+                        let m = src.atlas[row + (x - gl.x) as usize];
+                        let e = &mut eff[at(x, y)][3];
+                        *e = (*e).max(m);
+                    }
+                }
+            }
+            for y in clip.y0..clip.y1 {
+                for x in clip.x0..clip.x1 {
+                    let e = &mut eff[at(x, y)];
+                    *e = scaled(c.color, u32::from(e[3]));
+                }
+            }
+        }
+        CD_OP_SHAPE => {
+            if let Some(sh) = src.shapes.get(c.param as usize) {
+                for y in clip.y0..clip.y1 {
+                    for x in clip.x0..clip.x1 {
+                        let k = shape::layer_coverage(sh, src, x, y);
+                        if k != 0 {
+                            eff[at(x, y)] = scaled(c.color, k);
+                        }
+                    }
+                }
+            }
+        }
+        CD_OP_MASK | CD_OP_CLASSMAP => {
+            if let Some(m) = src.masks.get(c.param as usize) {
+                for y in clip.y0..clip.y1 {
+                    for x in clip.x0..clip.x1 {
+                        if let Some(color) = mask::pixel(c, m, src, x, y) {
+                            eff[at(x, y)] = color;
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The overlay's RGBA sample at destination pixel (x, y), alpha times the opacity
+/// multiplier: exactly what the packed renderer blends there.
+fn overlay_sample(c: &CdCmd, img: &Image, x: i32, y: i32) -> [u8; 4] {
+    let dest = PixelRect::from(c.inner);
+    let (dw, dh) = (i64::from(dest.width()), i64::from(dest.height()));
+    let (iw, ih) = (i64::from(img.width()), i64::from(img.height()));
+    let (u, v) = (i64::from(x - dest.x0), i64::from(y - dest.y0));
+    let d = img.data();
+    let px = |i: usize, j: usize| &d[(j * iw as usize + i) * 4..][..4];
+    let s: [u8; 4] = if (c.aux >> 16) == CD_FILTER_NEAREST {
+        let p = px(nearest_axis(u, iw, dw), nearest_axis(v, ih, dh));
+        [p[0], p[1], p[2], p[3]]
+    } else {
+        let (i0, i1, fx) = bilinear_axis(u, iw, dw);
+        let (j0, j1, fy) = bilinear_axis(v, ih, dh);
+        let (p00, p01, p10, p11) = (px(i0, j0), px(i1, j0), px(i0, j1), px(i1, j1));
+        let mut s = [0u8; 4];
+        for ch in 0..4 {
+            let t = u32::from(p00[ch]) * (256 - fx) + u32::from(p01[ch]) * fx;
+            let b = u32::from(p10[ch]) * (256 - fx) + u32::from(p11[ch]) * fx;
+            s[ch] = ((t * (256 - fy) + b * fy + 32768) >> 16) as u8;
+        }
+        s
+    };
+    let m = c.aux & 0xffff;
+    [s[0], s[1], s[2], ((u32::from(s[3]) * m + 127) / 255) as u8]
+}
+
+/// Blends an effect buffer: luma per pixel, chroma per 2 x 2 block.
+fn composite(data: &mut [u8], g: &Geometry, conv: &YuvConv, fp: &PixelRect, eff: &[[u8; 4]]) {
+    let fw = fp.width() as usize;
+    let (fx0, fy0) = (fp.x0 as usize, fp.y0 as usize);
+    // Single-entry cache: most commands have one colour.
+    let mut last = ([0u8; 3], conv.convert([0, 0, 0]));
+    let mut ycc = |rgb: [u8; 3]| {
+        if last.0 != rgb {
+            last = (rgb, conv.convert(rgb));
+        }
+        last.1
+    };
+    for (j, row) in eff.chunks_exact(fw).enumerate() {
+        for (i, e) in row.iter().enumerate() {
+            if e[3] != 0 {
+                let at = g.luma(fx0 + i, fy0 + j);
+                data[at] = blend(ycc([e[0], e[1], e[2]])[0], data[at], e[3]);
+            }
+        }
+    }
+    // fp starts on even coordinates: block (bx, by) of the buffer is chroma sample
+    // (fx0 / 2 + bx, fy0 / 2 + by).
+    let fh = eff.len() / fw;
+    for by in 0..fh.div_ceil(2) {
+        for bx in 0..fw.div_ceil(2) {
+            let (mut n, mut sa, mut scb, mut scr) = (0u32, 0u32, 0u32, 0u32);
+            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                let (i, j) = (2 * bx + dx, 2 * by + dy);
+                // Pixels past the frame's last column or row do not count.
+                if i >= fw || j >= fh {
+                    continue;
+                }
+                n += 1;
+                let e = eff[j * fw + i];
+                if e[3] == 0 {
+                    continue;
+                }
+                let a = u32::from(e[3]);
+                let c = ycc([e[0], e[1], e[2]]);
+                sa += a;
+                scb += a * u32::from(c[1]);
+                scr += a * u32::from(c[2]);
+            }
+            if sa == 0 {
+                continue;
+            }
+            let alpha = ((sa + n / 2) / n) as u8;
+            if alpha == 0 {
+                continue;
+            }
+            let cb = ((scb + sa / 2) / sa) as u8;
+            let cr = ((scr + sa / 2) / sa) as u8;
+            let (cx, cy) = (fx0 / 2 + bx, fy0 / 2 + by);
+            let at = g.chroma(g.cb, cx, cy);
+            data[at] = blend(cb, data[at], alpha);
+            let at = g.chroma(g.cr, cx, cy);
+            data[at] = blend(cr, data[at], alpha);
+        }
+    }
+}
+
+/// Redaction: luma over the region, chroma over its whole-sample footprint, replaced.
+fn solid(data: &mut [u8], g: &Geometry, conv: &YuvConv, c: &CdCmd) {
+    let clip = PixelRect::from(c.clip);
+    let ycc = conv.convert([c.color[0], c.color[1], c.color[2]]);
+    for y in clip.y0..clip.y1 {
+        for x in clip.x0..clip.x1 {
+            data[g.luma(x as usize, y as usize)] = ycc[0];
+        }
+    }
+    let (_, cr) = footprint(&clip, g);
+    for cy in cr.y0..cr.y1 {
+        for cx in cr.x0..cr.x1 {
+            data[g.chroma(g.cb, cx as usize, cy as usize)] = ycc[1];
+            data[g.chroma(g.cr, cx as usize, cy as usize)] = ycc[2];
+        }
+    }
+}
+
+/// The parameters of one plane's blur.
+enum Kind<'a> {
+    Box(usize),
+    Gauss(&'a [u32]),
+    /// Cell index of each region column and row.
+    Cells(Vec<usize>, Vec<usize>),
+}
+
+/// Chroma box radius for luma radius r: ceil(r / 2).
+pub(crate) fn chroma_box_radius(r: u32) -> u32 {
+    r.div_ceil(2)
+}
+
+fn blur(data: &mut [u8], g: &Geometry, c: &CdCmd, weights: &[u32], s: &mut PlanarScratch) {
+    // The chroma table is moved out of the scratch while the planes use the rest.
+    let mut chroma_weights = std::mem::take(&mut s.weights);
+    let clip = PixelRect::from(c.clip);
+    let (_, cr) = footprint(&clip, g);
+    let rect = |r: &PixelRect| {
+        (
+            r.x0 as usize,
+            r.y0 as usize,
+            r.width() as usize,
+            r.height() as usize,
+        )
+    };
+    let (luma_kind, chroma_kind) = match c.op {
+        CD_OP_BLUR_BOX => (
+            Kind::Box(c.param as usize),
+            Kind::Box(chroma_box_radius(c.param) as usize),
+        ),
+        CD_OP_BLUR_GAUSS => {
+            chroma_weights.clear();
+            crate::draw::resolve::push_gauss_weights(
+                f32::from_bits(c.reserved) * 0.5,
+                &mut chroma_weights,
+            );
+            let luma = &weights[c.aux as usize..][..2 * c.param as usize + 1];
+            (Kind::Gauss(luma), Kind::Gauss(&chroma_weights))
+        }
+        _ => {
+            // Luma cells from the region's top-left corner; a chroma sample belongs
+            // to the cell of its block's left (top) luma column (row), clamped into
+            // the region, so both planes' cells coincide.
+            let b = c.param as usize;
+            let lx: Vec<usize> = (0..clip.width() as usize).map(|i| i / b).collect();
+            let ly: Vec<usize> = (0..clip.height() as usize).map(|j| j / b).collect();
+            let map = |c0: i32, c1: i32, l0: i32, l1: i32| -> Vec<usize> {
+                (c0..c1)
+                    .map(|k| ((2 * k).clamp(l0, l1 - 1) - l0) as usize / b)
+                    .collect()
+            };
+            (
+                Kind::Cells(lx, ly),
+                Kind::Cells(
+                    map(cr.x0, cr.x1, clip.x0, clip.x1),
+                    map(cr.y0, cr.y1, clip.y0, clip.y1),
+                ),
+            )
+        }
+    };
+    blur_plane(data, (g.y.0, g.y.1, 1), rect(&clip), &luma_kind, s);
+    blur_plane(data, g.cb, rect(&cr), &chroma_kind, s);
+    blur_plane(data, g.cr, rect(&cr), &chroma_kind, s);
+    drop(chroma_kind);
+    s.weights = chroma_weights;
+}
+
+/// Blurs region (x0, y0, w, h) of the plane of samples at `offset + y pitch + x step`,
+/// reading the region as it was before (windows clamped to the region).
+fn blur_plane(
+    data: &mut [u8],
+    (offset, pitch, step): (usize, usize, usize),
+    (x0, y0, w, h): (usize, usize, usize, usize),
+    kind: &Kind<'_>,
+    s: &mut PlanarScratch,
+) {
+    if w == 0 || h == 0 {
+        return;
+    }
+    let at = |x: usize, y: usize| offset + (y0 + y) * pitch + (x0 + x) * step;
+    let before = sized(&mut s.before, w * h);
+    for y in 0..h {
+        for x in 0..w {
+            before[y * w + x] = data[at(x, y)];
+        }
+    }
+    let before: &[u8] = before;
+    match kind {
+        Kind::Box(r) => {
+            let tmp = sized(&mut s.tmp, w * h);
+            let r = *r as isize;
+            let cl = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
+            for y in 0..h {
+                for x in 0..w {
+                    tmp[y * w + x] = (-r..=r)
+                        .map(|k| u32::from(before[y * w + cl(x as isize + k, w)]))
+                        .sum();
+                }
+            }
+            let n = ((2 * r + 1) * (2 * r + 1)) as u32;
+            for y in 0..h {
+                for x in 0..w {
+                    let sum: u32 = (-r..=r).map(|k| tmp[cl(y as isize + k, h) * w + x]).sum();
+                    data[at(x, y)] = ((sum + n / 2) / n) as u8;
+                }
+            }
+        }
+        Kind::Gauss(wt) => {
+            let tmp = sized(&mut s.tmp, w * h);
+            let r = (wt.len() / 2) as isize;
+            let cl = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
+            let round = 1u32 << (CD_GAUSS_SHIFT - 1);
+            for y in 0..h {
+                for x in 0..w {
+                    let sum: u32 = (-r..=r)
+                        .zip(wt.iter())
+                        .map(|(k, &wk)| wk * u32::from(before[y * w + cl(x as isize + k, w)]))
+                        .sum();
+                    tmp[y * w + x] = (sum + round) >> CD_GAUSS_SHIFT;
+                }
+            }
+            for y in 0..h {
+                for x in 0..w {
+                    let sum: u32 = (-r..=r)
+                        .zip(wt.iter())
+                        .map(|(k, &wk)| wk * tmp[cl(y as isize + k, h) * w + x])
+                        .sum();
+                    data[at(x, y)] = ((sum + round) >> CD_GAUSS_SHIFT) as u8;
+                }
+            }
+        }
+        Kind::Cells(cx, cy) => {
+            let ncx = cx.last().map_or(0, |&k| k + 1);
+            let ncy = cy.last().map_or(0, |&k| k + 1);
+            // (sum, count) per cell, in `tmp` pairs.
+            let cells = sized(&mut s.tmp, 2 * ncx * ncy);
+            cells.fill(0);
+            for y in 0..h {
+                for x in 0..w {
+                    let k = 2 * (cy[y] * ncx + cx[x]);
+                    cells[k] += u32::from(before[y * w + x]);
+                    cells[k + 1] += 1;
+                }
+            }
+            for y in 0..h {
+                for x in 0..w {
+                    let k = 2 * (cy[y] * ncx + cx[x]);
+                    let (sum, n) = (cells[k], cells[k + 1]);
+                    data[at(x, y)] = ((sum + n / 2) / n) as u8;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! Planar Y'CbCr frames (NV12, I420) and the RGB -> Y'CbCr conversion every backend
+//! uses (docs/semantics.md, "NV12 and I420"). Draw colours stay straight RGBA; they are
+//! converted with the frame's matrix and range by [`YuvConv`], in integer arithmetic.
+
+use crate::error::{Error, Result};
+use crate::frame::{FrameInfo, MAX_DIMENSION, MAX_PITCH};
+
+/// How the chroma planes are stored.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanarLayout {
+    /// Y plane, then one plane of interleaved (Cb, Cr) pairs at half resolution.
+    #[default]
+    Nv12,
+    /// Y plane, Cb plane, Cr plane, the chroma planes at half resolution.
+    I420,
+}
+
+impl PlanarLayout {
+    /// Number of planes: 2 (NV12) or 3 (I420).
+    pub fn planes(self) -> usize {
+        match self {
+            PlanarLayout::Nv12 => 2,
+            PlanarLayout::I420 => 3,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PlanarLayout::Nv12 => "NV12",
+            PlanarLayout::I420 => "I420",
+        }
+    }
+}
+
+/// The matrix of the RGB -> Y'CbCr conversion: (Kr, Kb).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum YuvMatrix {
+    /// Kr = 0.299, Kb = 0.114.
+    #[default]
+    Bt601,
+    /// Kr = 0.2126, Kb = 0.0722.
+    Bt709,
+    /// Kr = 0.2627, Kb = 0.0593.
+    Bt2020,
+}
+
+impl YuvMatrix {
+    pub const ALL: [YuvMatrix; 3] = [YuvMatrix::Bt601, YuvMatrix::Bt709, YuvMatrix::Bt2020];
+
+    /// (Kr, Kb).
+    pub fn kr_kb(self) -> (f64, f64) {
+        match self {
+            YuvMatrix::Bt601 => (0.299, 0.114),
+            YuvMatrix::Bt709 => (0.2126, 0.0722),
+            YuvMatrix::Bt2020 => (0.2627, 0.0593),
+        }
+    }
+}
+
+/// Quantisation range of the Y'CbCr values.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum YuvRange {
+    /// Y' in 16..=235, Cb/Cr in 16..=240 (nominal).
+    #[default]
+    Limited,
+    /// Y', Cb, Cr in 0..=255.
+    Full,
+}
+
+impl YuvRange {
+    pub const ALL: [YuvRange; 2] = [YuvRange::Limited, YuvRange::Full];
+}
+
+/// The integer RGB -> Y'CbCr conversion of one (matrix, range).
+///
+/// Row i of the matrix (Y', Cb, Cr) in Q16: `c = round(65536 k)` for the red and blue
+/// coefficients, and the green one is `round(65536 s) - c_r - c_b` with `s` the exact
+/// row sum (1 or 219/255 for Y', 0 for Cb and Cr), so white is exactly full-scale luma
+/// and every grey has Cb = Cr = 128. Value = clamp((c_r R + c_g G + c_b B + 32768 +
+/// (offset << 16)) >> 16, 0, 255), offset 0 or 16 for Y', 128 for Cb and Cr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct YuvConv {
+    /// Rows Y', Cb, Cr; columns R, G, B.
+    pub coef: [[i32; 3]; 3],
+    /// Offsets of Y', Cb, Cr.
+    pub offset: [i32; 3],
+}
+
+impl YuvConv {
+    pub fn new(matrix: YuvMatrix, range: YuvRange) -> Self {
+        let (kr, kb) = matrix.kr_kb();
+        let kg = 1.0 - kr - kb;
+        let (ys, cs, yoff) = match range {
+            YuvRange::Full => (1.0, 1.0, 0),
+            YuvRange::Limited => (219.0 / 255.0, 224.0 / 255.0, 16),
+        };
+        let rows = [
+            ([kr, kg, kb], ys, ys),
+            (
+                [-kr / (2.0 * (1.0 - kb)), -kg / (2.0 * (1.0 - kb)), 0.5],
+                cs,
+                0.0,
+            ),
+            (
+                [0.5, -kg / (2.0 * (1.0 - kr)), -kb / (2.0 * (1.0 - kr))],
+                cs,
+                0.0,
+            ),
+        ];
+        let q = |v: f64| (v * 65536.0).round() as i32;
+        let mut coef = [[0; 3]; 3];
+        for (out, (k, scale, sum)) in coef.iter_mut().zip(rows) {
+            let (r, b) = (q(k[0] * scale), q(k[2] * scale));
+            *out = [r, q(sum) - r - b, b];
+        }
+        Self {
+            coef,
+            offset: [yoff, 128, 128],
+        }
+    }
+
+    /// (Y', Cb, Cr) of an RGB colour.
+    #[inline]
+    pub fn convert(&self, rgb: [u8; 3]) -> [u8; 3] {
+        let mut out = [0u8; 3];
+        for (o, (c, off)) in out.iter_mut().zip(self.coef.iter().zip(self.offset)) {
+            let v = c[0] * i32::from(rgb[0]) + c[1] * i32::from(rgb[1]) + c[2] * i32::from(rgb[2]);
+            *o = ((v + 32768 + (off << 16)) >> 16).clamp(0, 255) as u8;
+        }
+        out
+    }
+
+    /// An approximate inverse (f64, rounded, clamped) for viewing and for tests: not
+    /// part of any drawing rule.
+    pub fn to_rgb(matrix: YuvMatrix, range: YuvRange, ycc: [u8; 3]) -> [u8; 3] {
+        let (kr, kb) = matrix.kr_kb();
+        let kg = 1.0 - kr - kb;
+        let (y, cb, cr) = (f64::from(ycc[0]), f64::from(ycc[1]), f64::from(ycc[2]));
+        let (y, cb, cr) = match range {
+            YuvRange::Full => (y, cb - 128.0, cr - 128.0),
+            YuvRange::Limited => (
+                (y - 16.0) * 255.0 / 219.0,
+                (cb - 128.0) * 255.0 / 224.0,
+                (cr - 128.0) * 255.0 / 224.0,
+            ),
+        };
+        let r = y + 2.0 * (1.0 - kr) * cr;
+        let b = y + 2.0 * (1.0 - kb) * cb;
+        let g = (y - kr * r - kb * b) / kg;
+        let c = |v: f64| v.round().clamp(0.0, 255.0) as u8;
+        [c(r), c(g), c(b)]
+    }
+}
+
+/// Where one plane lies in a frame's buffer: byte offset of its first sample and row
+/// pitch in bytes.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+pub struct Plane {
+    pub offset: usize,
+    pub pitch: usize,
+}
+
+/// Layout of one NV12 or I420 frame inside one buffer: size, planes (Y, then UV for
+/// NV12 or U, V for I420; `None` = missing), matrix and range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PlanarInfo {
+    pub width: u32,
+    pub height: u32,
+    pub layout: PlanarLayout,
+    pub planes: [Option<Plane>; 3],
+    pub matrix: YuvMatrix,
+    pub range: YuvRange,
+}
+
+impl PlanarInfo {
+    /// Tightly packed planes one after the other (pitches = row bytes).
+    pub fn tight(width: u32, height: u32, layout: PlanarLayout) -> Self {
+        let (w, h) = (width as usize, height as usize);
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let y = Plane {
+            offset: 0,
+            pitch: w,
+        };
+        let planes = match layout {
+            PlanarLayout::Nv12 => [
+                Some(y),
+                Some(Plane {
+                    offset: w * h,
+                    pitch: 2 * cw,
+                }),
+                None,
+            ],
+            PlanarLayout::I420 => [
+                Some(y),
+                Some(Plane {
+                    offset: w * h,
+                    pitch: cw,
+                }),
+                Some(Plane {
+                    offset: w * h + cw * ch,
+                    pitch: cw,
+                }),
+            ],
+        };
+        Self {
+            width,
+            height,
+            layout,
+            planes,
+            matrix: YuvMatrix::default(),
+            range: YuvRange::default(),
+        }
+    }
+
+    /// The same frame with another matrix and range.
+    pub fn with_colour(self, matrix: YuvMatrix, range: YuvRange) -> Self {
+        Self {
+            matrix,
+            range,
+            ..self
+        }
+    }
+
+    /// Chroma plane size: ceil(w / 2) x ceil(h / 2) samples.
+    pub fn chroma_size(&self) -> (u32, u32) {
+        (self.width.div_ceil(2), self.height.div_ceil(2))
+    }
+
+    /// Bytes of one row of plane `i` (without padding) and its number of rows.
+    pub fn plane_extent(&self, i: usize) -> (usize, usize) {
+        let (cw, ch) = self.chroma_size();
+        match (i, self.layout) {
+            (0, _) => (self.width as usize, self.height as usize),
+            (1, PlanarLayout::Nv12) => (2 * cw as usize, ch as usize),
+            _ => (cw as usize, ch as usize),
+        }
+    }
+
+    /// Byte span [start, end) of plane `i`: its first sample to one past its last.
+    pub fn plane_span(&self, i: usize) -> Option<(usize, usize)> {
+        let p = self.planes.get(i).copied().flatten()?;
+        let (row, rows) = self.plane_extent(i);
+        Some((p.offset, p.offset + p.pitch * (rows - 1) + row))
+    }
+
+    /// Bytes the buffer must hold: the end of the furthest plane.
+    pub fn min_len(&self) -> usize {
+        (0..self.layout.planes())
+            .filter_map(|i| self.plane_span(i))
+            .map(|s| s.1)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Checks size, planes (present, pitch >= row bytes, within limits, pairwise
+    /// disjoint spans); `index` names the frame in the error.
+    pub fn validate(&self, index: usize) -> Result<()> {
+        let bad = |reason: String| Err(Error::InvalidFrame { index, reason });
+        let name = self.layout.name();
+        if self.width == 0 || self.height == 0 {
+            return bad(format!("size {}x{} is empty", self.width, self.height));
+        }
+        if self.width > MAX_DIMENSION || self.height > MAX_DIMENSION {
+            return bad(format!(
+                "size {}x{} exceeds the maximum {MAX_DIMENSION}x{MAX_DIMENSION}",
+                self.width, self.height
+            ));
+        }
+        let n = self.layout.planes();
+        for (i, p) in self.planes.iter().enumerate() {
+            match (p, i < n) {
+                (None, true) => return bad(format!("{name} plane {i} is missing")),
+                (Some(_), false) => return bad(format!("{name} has {n} planes, not {}", i + 1)),
+                (Some(p), true) => {
+                    let (row, _) = self.plane_extent(i);
+                    if p.pitch < row {
+                        return bad(format!(
+                            "{name} plane {i}: pitch {} < {row} bytes per row",
+                            p.pitch
+                        ));
+                    }
+                    if p.pitch > MAX_PITCH || p.offset > isize::MAX as usize / 4 {
+                        return bad(format!(
+                            "{name} plane {i}: pitch {} or offset {} out of range",
+                            p.pitch, p.offset
+                        ));
+                    }
+                }
+                (None, false) => {}
+            }
+        }
+        for i in 0..n {
+            for j in i + 1..n {
+                if let (Some(a), Some(b)) = (self.plane_span(i), self.plane_span(j))
+                    && a.0 < b.1
+                    && b.0 < a.1
+                {
+                    return bad(format!("{name} planes {i} and {j} overlap"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The packed layout the draw model resolves ops against: same size, RGB byte
+    /// order (so resolved colours are R, G, B, alpha).
+    pub(crate) fn resolve_info(&self) -> FrameInfo {
+        FrameInfo::packed(self.width, self.height, crate::PixelFormat::Rgba)
+    }
+}
+
+/// An NV12 or I420 frame in host memory, borrowed mutably for the duration of a render.
+#[derive(Debug)]
+pub struct PlanarFrame<'a> {
+    info: PlanarInfo,
+    data: &'a mut [u8],
+}
+
+impl<'a> PlanarFrame<'a> {
+    /// Wraps `data` (plane offsets from its start). Fails if the layout is invalid or
+    /// the slice too short.
+    pub fn new(data: &'a mut [u8], info: PlanarInfo) -> Result<Self> {
+        info.validate(0)?;
+        if data.len() < info.min_len() {
+            return Err(Error::InvalidFrame {
+                index: 0,
+                reason: format!(
+                    "buffer of {} bytes is shorter than the {} the planes need",
+                    data.len(),
+                    info.min_len()
+                ),
+            });
+        }
+        Ok(Self { info, data })
+    }
+
+    /// Wraps host memory owned by someone else (a mapped GstBuffer).
+    ///
+    /// # Safety
+    /// `ptr` must be valid for reads and writes of `info.min_len()` bytes, and nothing
+    /// else may access that memory for `'a`.
+    pub unsafe fn from_raw(ptr: *mut u8, info: PlanarInfo) -> Result<Self> {
+        if ptr.is_null() {
+            return Err(Error::InvalidFrame {
+                index: 0,
+                reason: "null data pointer".into(),
+            });
+        }
+        info.validate(0)?;
+        // SAFETY: the caller guarantees ptr is valid for min_len bytes for 'a.
+        let data = unsafe { std::slice::from_raw_parts_mut(ptr, info.min_len()) };
+        Ok(Self { info, data })
+    }
+
+    pub fn info(&self) -> PlanarInfo {
+        self.info
+    }
+
+    pub fn data(&self) -> &[u8] {
+        self.data
+    }
+
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        self.data
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversion_endpoints() {
+        for m in YuvMatrix::ALL {
+            let full = YuvConv::new(m, YuvRange::Full);
+            let lim = YuvConv::new(m, YuvRange::Limited);
+            for v in 0..=255u8 {
+                assert_eq!(full.convert([v, v, v]), [v, 128, 128], "{m:?}");
+                let y = lim.convert([v, v, v]);
+                assert_eq!(&y[1..], &[128, 128]);
+            }
+            assert_eq!(lim.convert([0, 0, 0])[0], 16);
+            assert_eq!(lim.convert([255, 255, 255])[0], 235);
+            // Blue and red reach the chroma extremes.
+            assert_eq!(lim.convert([0, 0, 255])[1], 240, "{m:?}");
+            assert_eq!(lim.convert([255, 0, 0])[2], 240, "{m:?}");
+            assert_eq!(full.convert([0, 0, 255])[1], 255);
+        }
+        // BT.601 limited red: Y' = 16 + 219 * 0.299 = 81.48 -> 81, Cb = 90.
+        assert_eq!(
+            YuvConv::new(YuvMatrix::Bt601, YuvRange::Limited).convert([255, 0, 0]),
+            [81, 90, 240]
+        );
+        // BT.709 limited green: the usual (173, 42, 26).
+        assert_eq!(
+            YuvConv::new(YuvMatrix::Bt709, YuvRange::Limited).convert([0, 255, 0]),
+            [173, 42, 26]
+        );
+    }
+
+    #[test]
+    fn inverse_is_close() {
+        for m in YuvMatrix::ALL {
+            for r in YuvRange::ALL {
+                let conv = YuvConv::new(m, r);
+                for rgb in [[0, 0, 0], [255, 0, 0], [10, 200, 30], [128, 64, 250]] {
+                    let back = YuvConv::to_rgb(m, r, conv.convert(rgb));
+                    for (a, b) in rgb.iter().zip(back) {
+                        assert!(
+                            (i32::from(*a) - i32::from(b)).abs() <= 3,
+                            "{m:?} {r:?} {rgb:?} {back:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn layouts_validate() {
+        for l in [PlanarLayout::Nv12, PlanarLayout::I420] {
+            let info = PlanarInfo::tight(5, 3, l);
+            assert!(info.validate(0).is_ok());
+            assert_eq!(info.chroma_size(), (3, 2));
+            assert_eq!(info.min_len(), 15 + 12);
+            let mut missing = info;
+            missing.planes[1] = None;
+            assert!(
+                missing
+                    .validate(0)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("missing")
+            );
+            let mut overlap = info;
+            overlap.planes[1] = Some(Plane {
+                offset: 14,
+                pitch: 6,
+            });
+            assert!(
+                overlap
+                    .validate(0)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("overlap")
+            );
+            let mut narrow = info;
+            if let Some(p) = narrow.planes[1].as_mut() {
+                p.pitch -= 1;
+            }
+            assert!(
+                narrow
+                    .validate(0)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("pitch")
+            );
+        }
+        let mut extra = PlanarInfo::tight(4, 4, PlanarLayout::Nv12);
+        extra.planes[2] = Some(Plane {
+            offset: 100,
+            pitch: 2,
+        });
+        assert!(extra.validate(0).is_err());
+        let mut buf = vec![0u8; 26];
+        assert!(PlanarFrame::new(&mut buf, PlanarInfo::tight(5, 3, PlanarLayout::Nv12)).is_err());
+    }
+}
