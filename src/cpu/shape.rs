@@ -12,7 +12,6 @@ use super::Sources;
 
 /// +1 (edge going down), -1 (going up) or 0: whether the edge crosses sample row `sy`
 /// (its upper end included, its lower end not) at or left of `sx`.
-#[cfg(test)]
 #[inline]
 pub(crate) fn winding(e: &CdEdge, sx: i64, sy: i64) -> i32 {
     let (mut ax, mut ay, mut bx, mut by) = (
@@ -38,7 +37,6 @@ pub(crate) fn winding(e: &CdEdge, sx: i64, sy: i64) -> i32 {
     }
 }
 
-#[cfg(test)]
 #[inline]
 fn in_disc(d: &CdDisc, sx: i64, sy: i64) -> bool {
     let (dx, dy, r) = (sx - i64::from(d.cx), sy - i64::from(d.cy), i64::from(d.r));
@@ -47,7 +45,6 @@ fn in_disc(d: &CdDisc, sx: i64, sy: i64) -> bool {
 
 /// Inside the axis-aligned ellipse of radii (rx, ry) at (cx, cy):
 /// dx^2 ry^2 + dy^2 rx^2 <= rx^2 ry^2, exactly (128-bit).
-#[cfg(test)]
 #[inline]
 fn in_ellipse(cx: i64, cy: i64, rx: i64, ry: i64, sx: i64, sy: i64) -> bool {
     if rx <= 0 || ry <= 0 {
@@ -62,7 +59,6 @@ fn in_ellipse(cx: i64, cy: i64, rx: i64, ry: i64, sx: i64, sy: i64) -> bool {
 }
 
 /// Whether sample (sx, sy) (1/256 px) is inside layer `s`.
-#[cfg(test)]
 fn inside(s: &CdShape, src: &Sources<'_>, sx: i64, sy: i64, band: Option<usize>) -> bool {
     if s.kind == CD_SHAPE_ELLIPSE {
         let e = s.e.map(i64::from);
@@ -103,7 +99,6 @@ fn inside(s: &CdShape, src: &Sources<'_>, sx: i64, sy: i64, band: Option<usize>)
 /// `draw` computes the same by spans): its centre (255 or 0), or with
 /// anti-aliasing (n * 255 + 8) / 16 of the 4 x 4 samples at 1/256 px offsets
 /// 32, 96, 160, 224.
-#[cfg(test)]
 pub(crate) fn coverage(s: &CdShape, src: &Sources<'_>, x: i32, y: i32) -> u32 {
     let band = (s.band != CD_NO_BANDS).then(|| {
         let k = ((y - s.band_y0) / CD_BAND_H as i32).clamp(0, s.band_count as i32 - 1);
@@ -124,6 +119,18 @@ pub(crate) fn coverage(s: &CdShape, src: &Sources<'_>, x: i32, y: i32) -> u32 {
         }
     }
     (n * 255 + 8) / 16
+}
+
+/// A layer's coverage with the coverage of its `minus` layer taken out:
+/// (c (255 - m) + 127) / 255 (per pixel: the planar renderer's path; the packed one
+/// draws by spans, the same values).
+pub(crate) fn layer_coverage(s: &CdShape, src: &Sources<'_>, x: i32, y: i32) -> u32 {
+    let c = coverage(s, src, x, y);
+    if c == 0 || s.minus == CD_NO_SHAPE {
+        return c;
+    }
+    let m = coverage(&src.shapes[s.minus as usize], src, x, y);
+    (c * (255 - m) + 127) / 255
 }
 
 /// The sample positions of one sample row: inside-intervals [lo, hi) in 1/256 px (x),
