@@ -309,22 +309,36 @@ thread_local! {
 
 /// Adds, for every pixel of [x0, x1), how many of the sample columns `cols` (offsets in
 /// 1/256 px within a pixel) fall in `spans`.
-fn count_samples(spans: &[(i64, i64)], x0: i32, x1: i32, cols: &[i64], counts: &mut [u8]) {
+/// Returns the range of `counts` it touched (so only that is read and cleared).
+fn count_samples(
+    spans: &[(i64, i64)],
+    x0: i32,
+    x1: i32,
+    cols: &[i64],
+    counts: &mut [u8],
+    touched: &mut (usize, usize),
+) {
     for &(lo, hi) in spans {
         for &c in cols {
             // Pixels x with lo <= 256 x + c < hi.
             let first = (lo - c).div_euclid(256) + i64::from((lo - c).rem_euclid(256) != 0);
             let last = (hi - c - 1).div_euclid(256);
             let (a, b) = (first.max(i64::from(x0)), last.min(i64::from(x1) - 1));
-            for x in a..=b {
-                counts[(x - i64::from(x0)) as usize] += 1;
+            if a > b {
+                continue;
             }
+            let (a, b) = ((a - i64::from(x0)) as usize, (b - i64::from(x0)) as usize);
+            for n in &mut counts[a..=b] {
+                *n += 1;
+            }
+            *touched = (touched.0.min(a), touched.1.max(b + 1));
         }
     }
 }
 
 /// A layer's sample counts per pixel of row y in [x0, x1) (0 or 1 without
-/// anti-aliasing, 0..=16 with).
+/// anti-aliasing, 0..=16 with), added to `counts` (all zero before; the caller zeroes
+/// the returned range after use), and the range of pixels touched (empty: (n, 0)).
 fn row_counts(
     s: &CdShape,
     src: &Sources<'_>,
@@ -332,18 +346,19 @@ fn row_counts(
     spans: &mut Vec<(i64, i64)>,
     scratch: &mut Vec<(i64, i32)>,
     counts: &mut [u8],
-) {
-    counts.fill(0);
+) -> (usize, usize) {
+    let mut touched = (counts.len(), 0);
     let py = i64::from(y) << 8;
     if s.flags & CD_SHAPE_AA == 0 {
         row_spans(s, src, y, py + 128, spans, scratch);
-        count_samples(spans, x0, x1, &[128], counts);
+        count_samples(spans, x0, x1, &[128], counts, &mut touched);
     } else {
         for j in 0..4 {
             row_spans(s, src, y, py + 32 + 64 * j, spans, scratch);
-            count_samples(spans, x0, x1, &[32, 96, 160, 224], counts);
+            count_samples(spans, x0, x1, &[32, 96, 160, 224], counts, &mut touched);
         }
     }
+    touched
 }
 
 /// Draws a shape layer on rows [y0, y1) of `chunk` (row `top` at offset 0): per row,
@@ -384,18 +399,23 @@ pub(super) fn draw(
             minus: mcounts,
         } = sc;
         let w = (x1 - x0) as usize;
+        // All zero between rows: each row clears what it touched.
+        counts.clear();
         counts.resize(w, 0);
+        mcounts.clear();
         mcounts.resize(w, 0);
         for y in y0..y1 {
-            row_counts(s, src, (y as i32, x0, x1), spans, scratch, counts);
-            if counts.iter().all(|&n| n == 0) {
+            let (lo, hi) = row_counts(s, src, (y as i32, x0, x1), spans, scratch, counts);
+            if lo >= hi {
                 continue;
             }
+            let mut mr = (w, 0);
             if let Some(m) = minus {
-                row_counts(m, src, (y as i32, x0, x1), spans, scratch, mcounts);
+                mr = row_counts(m, src, (y as i32, x0, x1), spans, scratch, mcounts);
             }
             let row = &mut chunk[(y - top) * info.pitch..];
-            for (i, &n) in counts.iter().enumerate() {
+            for i in lo..hi {
+                let n = counts[i];
                 if n == 0 {
                     continue;
                 }
@@ -414,6 +434,10 @@ pub(super) fn draw(
                     [c.color[0], c.color[1], c.color[2], alpha],
                     has_alpha,
                 );
+            }
+            counts[lo..hi].fill(0);
+            if mr.0 < mr.1 {
+                mcounts[mr.0..mr.1].fill(0);
             }
         }
     });
@@ -577,6 +601,7 @@ mod tests {
                 let w = (c.clip.x1 - c.clip.x0) as usize;
                 let mut counts = vec![0u8; w];
                 for y in c.clip.y0..c.clip.y1 {
+                    counts.fill(0);
                     row_counts(
                         sh,
                         &src,
