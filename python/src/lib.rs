@@ -3,7 +3,8 @@
 //! pixels live. Names mirror the Rust API; errors carry the Rust messages.
 //!
 //! Adding an op (see docs/python.md): one `#[pymethods]` method on [`DrawList`] that
-//! converts its arguments with the helpers below ([`rect`], [`color`]) and calls the
+//! converts its arguments with the helpers below ([`rect`], [`color`], [`point`],
+//! [`stroke`], [`host_values`]...) and calls the
 //! Rust builder; [`op_tuple`] gains one arm so `DrawList.ops()` shows it.
 
 mod arrays;
@@ -13,12 +14,19 @@ mod synthetic;
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use cd::draw::{BlurOp, BoxOp, InvalidOps, OverlayOp, ResolveOptions};
+use std::sync::Arc;
+
+use cd::draw::{
+    Anchor, ArrowEnds, ArrowOp, BlurOp, BoxOp, Cap, ClassMapOp, EllipseOp, Font, FontId, Halo,
+    InvalidOps, LabelOp, LineOp, MaskOp, MaskSource, MaskType, MaskValues, OverlayOp, PointOp,
+    PolygonOp, PolylineOp, ResolveOptions, RotatedBoxOp, Stroke, TextOp, TextStyle,
+};
+use cd::geom::Point;
 use cd::{Align, BlurKind as RsBlurKind, Border, Color, Filter, Image, ImageId, Op, Rect};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use arrays::Place;
 
@@ -134,6 +142,304 @@ fn border(v: &Bound<'_, PyAny>) -> PyResult<Border> {
     Ok(b)
 }
 
+/// A point: `(x, y)` in pixels (any sequence of two numbers: a tuple, a list, a NumPy row).
+fn point(v: &Bound<'_, PyAny>) -> PyResult<Point> {
+    let err = || PyTypeError::new_err("a point is (x, y)");
+    if v.is_instance_of::<PyString>() {
+        return Err(err());
+    }
+    let xy: Vec<f32> = v.extract().map_err(|_| err())?;
+    match xy.as_slice() {
+        [x, y] => Ok(Point::new(*x, *y)),
+        _ => Err(err()),
+    }
+}
+
+/// Points: a sequence of `(x, y)` (or an (N, 2) NumPy array).
+fn points(v: &Bound<'_, PyAny>) -> PyResult<Vec<Point>> {
+    let err = || PyTypeError::new_err("points is a sequence of (x, y)");
+    if v.is_none() || v.is_instance_of::<PyString>() {
+        return Err(err());
+    }
+    let mut out = Vec::new();
+    for (i, p) in v.try_iter().map_err(|_| err())?.enumerate() {
+        out.push(
+            point(&p?)
+                .map_err(|_| PyTypeError::new_err(format!("points[{i}] is not a point (x, y)")))?,
+        );
+    }
+    Ok(out)
+}
+
+/// A shape outline: `(width, colour)` (Rust `Stroke`).
+fn stroke(v: &Bound<'_, PyAny>) -> PyResult<Stroke> {
+    let t = v
+        .cast::<PyTuple>()
+        .ok()
+        .filter(|t| t.len() == 2)
+        .ok_or_else(|| PyTypeError::new_err("an outline is (width, colour)"))?;
+    let width: f32 = t
+        .get_item(0)?
+        .extract()
+        .map_err(|_| PyTypeError::new_err("an outline's width is a number"))?;
+    Ok(Stroke::new(width, color(&t.get_item(1)?)?))
+}
+
+/// A text halo: `(width, colour)` (Rust `Halo`).
+fn halo(v: &Bound<'_, PyAny>) -> PyResult<Halo> {
+    let t = v
+        .cast::<PyTuple>()
+        .ok()
+        .filter(|t| t.len() == 2)
+        .ok_or_else(|| PyTypeError::new_err("a halo is (width, colour)"))?;
+    let width: u32 = t
+        .get_item(0)?
+        .extract()
+        .map_err(|_| PyValueError::new_err("a halo's width is a whole number of pixels"))?;
+    Ok(Halo {
+        width,
+        color: color(&t.get_item(1)?)?,
+    })
+}
+
+fn cap(s: &str) -> PyResult<Cap> {
+    match s {
+        "flat" => Ok(Cap::Flat),
+        "round" => Ok(Cap::Round),
+        _ => Err(PyValueError::new_err(format!(
+            "cap must be 'flat' or 'round', got '{s}'"
+        ))),
+    }
+}
+
+fn cap_name(c: Cap) -> &'static str {
+    match c {
+        Cap::Round => "round",
+        _ => "flat",
+    }
+}
+
+fn ends(s: &str) -> PyResult<ArrowEnds> {
+    match s {
+        "end" => Ok(ArrowEnds::End),
+        "start" => Ok(ArrowEnds::Start),
+        "both" => Ok(ArrowEnds::Both),
+        _ => Err(PyValueError::new_err(format!(
+            "ends must be 'end', 'start' or 'both', got '{s}'"
+        ))),
+    }
+}
+
+fn ends_name(e: ArrowEnds) -> &'static str {
+    match e {
+        ArrowEnds::Start => "start",
+        ArrowEnds::Both => "both",
+        _ => "end",
+    }
+}
+
+fn anchor(s: &str) -> PyResult<Anchor> {
+    match s {
+        "top" => Ok(Anchor::Top),
+        "baseline" => Ok(Anchor::Baseline),
+        _ => Err(PyValueError::new_err(format!(
+            "anchor must be 'top' or 'baseline', got '{s}'"
+        ))),
+    }
+}
+
+fn anchor_name(a: Anchor) -> &'static str {
+    match a {
+        Anchor::Baseline => "baseline",
+        _ => "top",
+    }
+}
+
+fn filter_name(f: Filter) -> &'static str {
+    if f == Filter::Nearest {
+        "nearest"
+    } else {
+        "bilinear"
+    }
+}
+
+/// A font handle: a `FontId` or its int.
+fn font_id(v: &Bound<'_, PyAny>) -> PyResult<FontId> {
+    match v.cast::<PyFontId>() {
+        Ok(f) => Ok(FontId(f.get().id)),
+        Err(_) => v.extract::<u32>().map(FontId).map_err(|_| {
+            PyTypeError::new_err("font is a FontId from Renderer.add_font (or FontId.DEFAULT)")
+        }),
+    }
+}
+
+/// The style arguments of `text` and `label` as a Rust `TextStyle` (defaults: the
+/// built-in font, 16 px, white, no background, 2 px padding, no halo).
+fn text_style(
+    size: u32,
+    color: Option<&Bound<'_, PyAny>>,
+    font: Option<&Bound<'_, PyAny>>,
+    background: Option<&Bound<'_, PyAny>>,
+    padding: u32,
+    halo: Option<&Bound<'_, PyAny>>,
+) -> PyResult<TextStyle> {
+    let d = TextStyle::default();
+    Ok(TextStyle {
+        font: font.map(font_id).transpose()?.unwrap_or(d.font),
+        size,
+        color: color.map(self::color).transpose()?.unwrap_or(d.color),
+        background: background.map(self::color).transpose()?,
+        padding,
+        halo: halo.map(self::halo).transpose()?,
+    })
+}
+
+/// A 2-D host array of mask values or class ids, copied: `(height, width)` NumPy array
+/// (any strides) of one of `allowed` dtypes, read through `__array_interface__` and
+/// `tobytes()` (C order).
+fn host_values(v: &Bound<'_, PyAny>, what: &str, allowed: &[MaskType]) -> PyResult<MaskSource> {
+    let kinds = match allowed
+        .iter()
+        .map(|t| dtype_name(*t))
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [init @ .., last] if !init.is_empty() => format!("{} or {last}", init.join(", ")),
+        names => names.join(""),
+    };
+    let not_array = || PyTypeError::new_err(format!("{what} is a 2-D NumPy array ({kinds})"));
+    if !v.hasattr("__array_interface__")? {
+        return Err(not_array());
+    }
+    let d = v
+        .getattr("__array_interface__")?
+        .cast_into::<PyDict>()
+        .map_err(|_| not_array())?;
+    let typestr: String = d
+        .get_item("typestr")?
+        .ok_or_else(not_array)?
+        .extract()
+        .map_err(|_| not_array())?;
+    let little = cfg!(target_endian = "little");
+    let dtype = match typestr.as_str() {
+        "|u1" => Some(MaskType::U8),
+        "<f2" if little => Some(MaskType::F16),
+        "<f4" if little => Some(MaskType::F32),
+        "<i4" if little => Some(MaskType::I32),
+        ">f2" if !little => Some(MaskType::F16),
+        ">f4" if !little => Some(MaskType::F32),
+        ">i4" if !little => Some(MaskType::I32),
+        _ => None,
+    }
+    .filter(|t| allowed.contains(t))
+    .ok_or_else(|| {
+        let name = v
+            .getattr("dtype")
+            .and_then(|d| d.str())
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        PyValueError::new_err(format!(
+            "{what} must be {kinds} (native byte order), got dtype {name} ('{typestr}')"
+        ))
+    })?;
+    let shape: Vec<i64> = d
+        .get_item("shape")?
+        .ok_or_else(not_array)?
+        .extract()
+        .map_err(|_| not_array())?;
+    let [h, w] = shape.as_slice() else {
+        return Err(PyValueError::new_err(format!(
+            "{what} must be 2-D (height, width), got shape {shape:?}"
+        )));
+    };
+    let side = |x: i64| {
+        u32::try_from(x)
+            .map_err(|_| PyValueError::new_err(format!("{what} shape {shape:?} is out of range")))
+    };
+    let (width, height) = (side(*w)?, side(*h)?);
+    let data = v.call_method0("tobytes").map_err(|_| not_array())?;
+    let bytes = data.cast::<PyBytes>().map_err(|_| not_array())?.as_bytes();
+    let expected = (width as usize)
+        .checked_mul(height as usize)
+        .and_then(|n| n.checked_mul(dtype.size()));
+    if expected != Some(bytes.len()) {
+        return Err(PyValueError::new_err(format!(
+            "{what}: {} bytes for shape {shape:?} of '{typestr}'",
+            bytes.len()
+        )));
+    }
+    let values = match dtype {
+        MaskType::U8 => MaskValues::U8(bytes.into()),
+        MaskType::F16 => {
+            let bits: Arc<[u16]> = bytes
+                .chunks_exact(2)
+                .map(|c| u16::from_ne_bytes([c[0], c[1]]))
+                .collect();
+            // SAFETY: `half::f16`, the element type of `MaskValues::F16`, is
+            // `#[repr(transparent)]` over its IEEE binary16 bits (a `u16`), so a slice
+            // of the bits is a slice of the values, with the same layout and no invalid
+            // bit patterns.
+            MaskValues::F16(unsafe { f16_from_bits(bits) })
+        }
+        MaskType::F32 => MaskValues::F32(
+            bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        ),
+        _ => MaskValues::I32(
+            bytes
+                .chunks_exact(4)
+                .map(|c| i32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        ),
+    };
+    Ok(MaskSource::host(width, height, values))
+}
+
+/// Reinterprets binary16 bits as `T` (inferred: the f16 type of `MaskValues::F16`,
+/// which the bindings do not name so as not to depend on its crate).
+///
+/// # Safety
+/// `T` must be `#[repr(transparent)]` over `u16` with every bit pattern valid.
+unsafe fn f16_from_bits<T>(bits: Arc<[u16]>) -> Arc<[T]> {
+    const {
+        assert!(std::mem::size_of::<T>() == 2 && std::mem::align_of::<T>() == 2);
+    }
+    // SAFETY: the caller vouches that `T` has the layout of `u16` (checked above for
+    // size and alignment), so the allocation holds the same bytes as `[T]`.
+    unsafe { Arc::from_raw(Arc::into_raw(bits) as *const [T]) }
+}
+
+fn dtype_name(t: MaskType) -> &'static str {
+    match t {
+        MaskType::U8 => "uint8",
+        MaskType::F16 => "float16",
+        MaskType::F32 => "float32",
+        _ => "int32",
+    }
+}
+
+/// A mask source for `ops()`: `(dtype, width, height)`, or `("device", debug)`.
+fn source_tuple<'py>(py: Python<'py>, m: &MaskSource) -> PyResult<Bound<'py, PyTuple>> {
+    match m {
+        MaskSource::Host {
+            width,
+            height,
+            values,
+        } => {
+            let t = match values {
+                MaskValues::U8(_) => "uint8",
+                MaskValues::F16(_) => "float16",
+                MaskValues::F32(_) => "float32",
+                _ => "int32",
+            };
+            (t, *width, *height).into_pyobject(py)
+        }
+        other => ("device", format!("{other:?}")).into_pyobject(py),
+    }
+}
+
 /// How a region is blurred or redacted (Rust `BlurKind`): `BlurKind.box(radius)`,
 /// `.gaussian(sigma)`, `.pixelate(block)`, `.solid(colour)`.
 #[pyclass(module = "cudadraw", name = "BlurKind", frozen, eq)]
@@ -214,6 +520,36 @@ struct PyImageId {
 impl PyImageId {
     fn __repr__(&self) -> String {
         format!("ImageId({})", self.id)
+    }
+}
+
+/// Handle of a font registered with `Renderer.add_font`; `FontId.DEFAULT` is the
+/// built-in DejaVu Sans, always registered.
+#[pyclass(module = "cudadraw", name = "FontId", frozen, eq, hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct PyFontId {
+    #[pyo3(get)]
+    id: u32,
+}
+
+#[pymethods]
+impl PyFontId {
+    #[new]
+    fn new(id: u32) -> Self {
+        Self { id }
+    }
+
+    /// The built-in font (DejaVu Sans).
+    #[classattr]
+    #[allow(non_snake_case)]
+    fn DEFAULT() -> Self {
+        Self {
+            id: FontId::DEFAULT.0,
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("FontId({})", self.id)
     }
 }
 
@@ -349,8 +685,318 @@ impl PyDrawList {
         Ok(slf)
     }
 
-    /// The ops as tuples, for inspection: `("box", rect, border, fill)`,
-    /// `("blur", rect, kind, expand)`, `("overlay", image, rect, opacity, filter)`.
+    /// Text at a point: `text(x, y, text, size=16, color=white, font=FontId.DEFAULT,
+    /// background=None, padding=2, halo=None, anchor="top")`. `halo` is
+    /// `(width, colour)`; `anchor` `"top"` (the top-left of the first line's box) or
+    /// `"baseline"`; lines are separated by `"\n"`.
+    #[pyo3(signature = (x, y, text, size = 16, color = None, font = None, background = None,
+                        padding = 2, halo = None, anchor = "top"))]
+    #[allow(clippy::too_many_arguments)]
+    fn text<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        x: f32,
+        y: f32,
+        text: String,
+        size: u32,
+        color: Option<&Bound<'py, PyAny>>,
+        font: Option<&Bound<'py, PyAny>>,
+        background: Option<&Bound<'py, PyAny>>,
+        padding: u32,
+        halo: Option<&Bound<'py, PyAny>>,
+        anchor: &str,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        let style = text_style(size, color, font, background, padding, halo)?;
+        slf.inner.push(TextOp {
+            text,
+            x,
+            y,
+            anchor: self::anchor(anchor)?,
+            style,
+        });
+        Ok(slf)
+    }
+
+    /// A label on a box, placed as nvdsosd places labels: `label(rect, text, size=16,
+    /// color=white, font=FontId.DEFAULT, background=None, padding=2, halo=None)`.
+    #[pyo3(signature = (rect, text, size = 16, color = None, font = None, background = None,
+                        padding = 2, halo = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn label<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        rect: &Bound<'py, PyAny>,
+        text: String,
+        size: u32,
+        color: Option<&Bound<'py, PyAny>>,
+        font: Option<&Bound<'py, PyAny>>,
+        background: Option<&Bound<'py, PyAny>>,
+        padding: u32,
+        halo: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        let style = text_style(size, color, font, background, padding, halo)?;
+        slf.inner.push(LabelOp {
+            rect: self::rect(rect)?,
+            text,
+            style,
+        });
+        Ok(slf)
+    }
+
+    /// A line segment: `line(p0, p1, width, colour, cap="flat", aa=False)`; `cap`
+    /// `"flat"` or `"round"`.
+    #[pyo3(signature = (p0, p1, width, color, cap = "flat", aa = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn line<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        p0: &Bound<'py, PyAny>,
+        p1: &Bound<'py, PyAny>,
+        width: f32,
+        color: &Bound<'py, PyAny>,
+        cap: &str,
+        aa: bool,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        slf.inner.push(LineOp {
+            from: point(p0)?,
+            to: point(p1)?,
+            width,
+            color: self::color(color)?,
+            cap: self::cap(cap)?,
+            aa,
+        });
+        Ok(slf)
+    }
+
+    /// Connected segments: `polyline(points, width, colour, closed=False, cap="flat",
+    /// aa=False)`.
+    #[pyo3(signature = (points, width, color, closed = false, cap = "flat", aa = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn polyline<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        points: &Bound<'py, PyAny>,
+        width: f32,
+        color: &Bound<'py, PyAny>,
+        closed: bool,
+        cap: &str,
+        aa: bool,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        slf.inner.push(PolylineOp {
+            points: self::points(points)?,
+            closed,
+            width,
+            color: self::color(color)?,
+            cap: self::cap(cap)?,
+            aa,
+        });
+        Ok(slf)
+    }
+
+    /// A filled and/or outlined polygon (even-odd): `polygon(points, fill=None,
+    /// outline=None, aa=False)`; `outline` is `(width, colour)`.
+    #[pyo3(signature = (points, fill = None, outline = None, aa = false))]
+    fn polygon<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        points: &Bound<'py, PyAny>,
+        fill: Option<&Bound<'py, PyAny>>,
+        outline: Option<&Bound<'py, PyAny>>,
+        aa: bool,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        slf.inner.push(PolygonOp {
+            points: self::points(points)?,
+            fill: fill.map(self::color).transpose()?,
+            outline: outline.map(stroke).transpose()?,
+            aa,
+        });
+        Ok(slf)
+    }
+
+    /// An arrow: `arrow(p0, p1, width, colour, head_length=None, head_angle=30,
+    /// ends="end", aa=False)`; `head_length` defaults to `4 * width + 6`, `head_angle`
+    /// is in degrees, `ends` `"end"`, `"start"` or `"both"`.
+    #[pyo3(signature = (p0, p1, width, color, head_length = None, head_angle = 30.0,
+                        ends = "end", aa = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn arrow<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        p0: &Bound<'py, PyAny>,
+        p1: &Bound<'py, PyAny>,
+        width: f32,
+        color: &Bound<'py, PyAny>,
+        head_length: Option<f32>,
+        head_angle: f32,
+        ends: &str,
+        aa: bool,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        slf.inner.push(ArrowOp {
+            from: point(p0)?,
+            to: point(p1)?,
+            width,
+            color: self::color(color)?,
+            head_length: head_length.unwrap_or(4.0 * width + 6.0),
+            head_angle,
+            ends: self::ends(ends)?,
+            aa,
+        });
+        Ok(slf)
+    }
+
+    /// A circle (an `EllipseOp` with `rx == ry`): `circle(center, radius, outline=None,
+    /// align="inside", fill=None, aa=False)`.
+    #[pyo3(signature = (center, radius, outline = None, align = "inside", fill = None,
+                        aa = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn circle<'py>(
+        slf: PyRefMut<'py, Self>,
+        center: &Bound<'py, PyAny>,
+        radius: f32,
+        outline: Option<&Bound<'py, PyAny>>,
+        align: &str,
+        fill: Option<&Bound<'py, PyAny>>,
+        aa: bool,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        Self::ellipse(slf, center, radius, radius, outline, align, fill, aa)
+    }
+
+    /// An axis-aligned ellipse: `ellipse(center, rx, ry, outline=None, align="inside",
+    /// fill=None, aa=False)`; `outline` is `(width, colour)`.
+    #[pyo3(signature = (center, rx, ry, outline = None, align = "inside", fill = None,
+                        aa = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn ellipse<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        center: &Bound<'py, PyAny>,
+        rx: f32,
+        ry: f32,
+        outline: Option<&Bound<'py, PyAny>>,
+        align: &str,
+        fill: Option<&Bound<'py, PyAny>>,
+        aa: bool,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        slf.inner.push(EllipseOp {
+            center: point(center)?,
+            rx,
+            ry,
+            outline: outline.map(stroke).transpose()?,
+            align: self::align(align)?,
+            fill: fill.map(self::color).transpose()?,
+            aa,
+        });
+        Ok(slf)
+    }
+
+    /// A box turned about its centre: `rotated_box(center, width, height, angle=0,
+    /// outline=None, fill=None, aa=False)`; `angle` in degrees.
+    #[pyo3(signature = (center, width, height, angle = 0.0, outline = None, fill = None,
+                        aa = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn rotated_box<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        center: &Bound<'py, PyAny>,
+        width: f32,
+        height: f32,
+        angle: f32,
+        outline: Option<&Bound<'py, PyAny>>,
+        fill: Option<&Bound<'py, PyAny>>,
+        aa: bool,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        slf.inner.push(RotatedBoxOp {
+            center: point(center)?,
+            width,
+            height,
+            angle,
+            outline: outline.map(stroke).transpose()?,
+            fill: fill.map(self::color).transpose()?,
+            aa,
+        });
+        Ok(slf)
+    }
+
+    /// A filled disc (a keypoint): `point(center, radius, colour, aa=False)`.
+    #[pyo3(signature = (center, radius, color, aa = false))]
+    fn point<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        center: &Bound<'py, PyAny>,
+        radius: f32,
+        color: &Bound<'py, PyAny>,
+        aa: bool,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        slf.inner.push(PointOp {
+            center: self::point(center)?,
+            radius,
+            color: self::color(color)?,
+            aa,
+        });
+        Ok(slf)
+    }
+
+    /// An instance mask scaled onto `rect`: `mask(rect, values, threshold=0.5, *,
+    /// color, filter="bilinear", contour=None)`. `values`: a 2-D NumPy array
+    /// `(height, width)` of uint8, float16 or float32, copied into the op; drawn in
+    /// `color` where it reaches `threshold`, its boundary in `contour` if given.
+    #[pyo3(signature = (rect, values, threshold = 0.5, *, color, filter = "bilinear",
+                        contour = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn mask<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        rect: &Bound<'py, PyAny>,
+        values: &Bound<'py, PyAny>,
+        threshold: f32,
+        color: &Bound<'py, PyAny>,
+        filter: &str,
+        contour: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        let op = MaskOp {
+            rect: self::rect(rect)?,
+            mask: host_values(
+                values,
+                "values",
+                &[MaskType::U8, MaskType::F16, MaskType::F32],
+            )?,
+            threshold,
+            color: self::color(color)?,
+            filter: self::filter(filter)?,
+            contour: contour.map(self::color).transpose()?,
+        };
+        slf.inner.push(op);
+        Ok(slf)
+    }
+
+    /// A class map scaled onto `rect` (nearest): `class_map(rect, ids, palette)`. `ids`:
+    /// a 2-D NumPy array `(height, width)` of uint8 or int32 class ids, copied; each
+    /// pixel takes `palette[id]` (a list of colours), ids outside it leave the pixel.
+    fn class_map<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        rect: &Bound<'py, PyAny>,
+        ids: &Bound<'py, PyAny>,
+        palette: &Bound<'py, PyAny>,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        let err = || PyTypeError::new_err("palette is a sequence of colours");
+        if palette.is_none() || palette.is_instance_of::<PyString>() {
+            return Err(err());
+        }
+        let mut colors = Vec::new();
+        for c in palette.try_iter().map_err(|_| err())? {
+            colors.push(self::color(&c?)?);
+        }
+        let op = ClassMapOp {
+            rect: self::rect(rect)?,
+            map: host_values(ids, "ids", &[MaskType::U8, MaskType::I32])?,
+            palette: colors.into(),
+        };
+        slf.inner.push(op);
+        Ok(slf)
+    }
+
+    /// The ops as tuples, for inspection, named after the Rust ops with the arguments
+    /// of their builders: `("box", rect, border, fill)`, `("blur", rect, kind, expand)`,
+    /// `("overlay", image, rect, opacity, filter)`, `("text", (x, y), text, anchor,
+    /// style)`, `("label", rect, text, style)` (style: a dict of `size`, `color`,
+    /// `font`, `background`, `padding`, `halo`), `("line", p0, p1, width, colour, cap,
+    /// aa)`, `("polyline", points, width, colour, closed, cap, aa)`, `("polygon",
+    /// points, fill, outline, aa)`, `("arrow", p0, p1, width, colour, head_length,
+    /// head_angle, ends, aa)`, `("ellipse", center, rx, ry, outline, align, fill, aa)`
+    /// (circles too), `("rotated_box", center, width, height, angle, outline, fill,
+    /// aa)`, `("point", center, radius, colour, aa)`, `("mask", rect, (dtype, width,
+    /// height), threshold, colour, filter, contour)`, `("class_map", rect, (dtype,
+    /// width, height), palette)`.
     fn ops<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let items = self
             .inner
@@ -368,6 +1014,26 @@ fn rect_tuple(r: Rect) -> (f32, f32, f32, f32) {
 
 fn color_tuple(c: Color) -> (u8, u8, u8, u8) {
     (c.r, c.g, c.b, c.a)
+}
+
+fn point_tuple(p: Point) -> (f32, f32) {
+    (p.x, p.y)
+}
+
+fn stroke_tuple(s: Stroke) -> (f32, (u8, u8, u8, u8)) {
+    (s.width, color_tuple(s.color))
+}
+
+/// A text style for `ops()`: the keyword arguments of `text` / `label`.
+fn style_dict<'py>(py: Python<'py>, s: &TextStyle) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("size", s.size)?;
+    d.set_item("color", color_tuple(s.color))?;
+    d.set_item("font", PyFontId { id: s.font.0 })?;
+    d.set_item("background", s.background.map(color_tuple))?;
+    d.set_item("padding", s.padding)?;
+    d.set_item("halo", s.halo.map(|h| (h.width, color_tuple(h.color))))?;
+    Ok(d)
 }
 
 /// One op as a Python tuple (`DrawList.ops()`).
@@ -393,11 +1059,127 @@ fn op_tuple<'py>(py: Python<'py>, op: &Op) -> PyResult<Bound<'py, PyTuple>> {
             PyImageId { id: image.0 },
             rect_tuple(*rect),
             *opacity,
-            if *filter == Filter::Nearest {
-                "nearest"
-            } else {
-                "bilinear"
-            },
+            filter_name(*filter),
+        )
+            .into_pyobject(py),
+        Op::Text(TextOp {
+            text,
+            x,
+            y,
+            anchor,
+            style,
+        }) => (
+            "text",
+            (*x, *y),
+            text.as_str(),
+            anchor_name(*anchor),
+            style_dict(py, style)?,
+        )
+            .into_pyobject(py),
+        Op::Label(LabelOp { rect, text, style }) => (
+            "label",
+            rect_tuple(*rect),
+            text.as_str(),
+            style_dict(py, style)?,
+        )
+            .into_pyobject(py),
+        Op::Line(l) => (
+            "line",
+            point_tuple(l.from),
+            point_tuple(l.to),
+            l.width,
+            color_tuple(l.color),
+            cap_name(l.cap),
+            l.aa,
+        )
+            .into_pyobject(py),
+        Op::Polyline(l) => (
+            "polyline",
+            l.points
+                .iter()
+                .copied()
+                .map(point_tuple)
+                .collect::<Vec<_>>(),
+            l.width,
+            color_tuple(l.color),
+            l.closed,
+            cap_name(l.cap),
+            l.aa,
+        )
+            .into_pyobject(py),
+        Op::Polygon(g) => (
+            "polygon",
+            g.points
+                .iter()
+                .copied()
+                .map(point_tuple)
+                .collect::<Vec<_>>(),
+            g.fill.map(color_tuple),
+            g.outline.map(stroke_tuple),
+            g.aa,
+        )
+            .into_pyobject(py),
+        Op::Arrow(a) => (
+            "arrow",
+            point_tuple(a.from),
+            point_tuple(a.to),
+            a.width,
+            color_tuple(a.color),
+            a.head_length,
+            a.head_angle,
+            ends_name(a.ends),
+            a.aa,
+        )
+            .into_pyobject(py),
+        Op::Ellipse(e) => (
+            "ellipse",
+            point_tuple(e.center),
+            e.rx,
+            e.ry,
+            e.outline.map(stroke_tuple),
+            align_name(e.align),
+            e.fill.map(color_tuple),
+            e.aa,
+        )
+            .into_pyobject(py),
+        Op::RotatedBox(b) => (
+            "rotated_box",
+            point_tuple(b.center),
+            b.width,
+            b.height,
+            b.angle,
+            b.outline.map(stroke_tuple),
+            b.fill.map(color_tuple),
+            b.aa,
+        )
+            .into_pyobject(py),
+        Op::Point(p) => (
+            "point",
+            point_tuple(p.center),
+            p.radius,
+            color_tuple(p.color),
+            p.aa,
+        )
+            .into_pyobject(py),
+        Op::Mask(m) => (
+            "mask",
+            rect_tuple(m.rect),
+            source_tuple(py, &m.mask)?,
+            m.threshold,
+            color_tuple(m.color),
+            filter_name(m.filter),
+            m.contour.map(color_tuple),
+        )
+            .into_pyobject(py),
+        Op::ClassMap(c) => (
+            "class_map",
+            rect_tuple(c.rect),
+            source_tuple(py, &c.map)?,
+            c.palette
+                .iter()
+                .copied()
+                .map(color_tuple)
+                .collect::<Vec<_>>(),
         )
             .into_pyobject(py),
         // Ops added to the Rust model before their binding: visible, not hidden.
@@ -555,6 +1337,43 @@ impl PyRenderer {
             Ok(PyImageId {
                 id: self.lock().add_image(image).0,
             })
+        })
+    }
+
+    /// Registers a font (face `index` of a TTF/OTF/TTC file): `add_font(path)` with a
+    /// path (`str` or `os.PathLike`) or `add_font(font_file_bytes)`. Draw text with it
+    /// by the returned `FontId`; `FontId.DEFAULT` (the built-in font) is always there.
+    #[pyo3(signature = (font, index = 0))]
+    fn add_font(&self, font: &Bound<'_, PyAny>, index: u32) -> PyResult<PyFontId> {
+        no_panic(|| {
+            let font = if let Ok(b) = font.cast::<PyBytes>() {
+                Font::from_bytes(b.as_bytes().to_vec(), index).map_err(to_py)?
+            } else {
+                let path: std::path::PathBuf = font.extract().map_err(|_| {
+                    PyTypeError::new_err("a font is a path (str, os.PathLike) or the file's bytes")
+                })?;
+                Font::from_path(path, index).map_err(to_py)?
+            };
+            Ok(PyFontId {
+                id: self.lock().add_font(font).0,
+            })
+        })
+    }
+
+    /// The size of `text` at `size` px in `font`, to lay text out yourself:
+    /// `(width, height, ascent, descent, lines)` in pixels (Rust `TextMetrics`).
+    fn measure_text(
+        &self,
+        font: &Bound<'_, PyAny>,
+        size: u32,
+        text: &str,
+    ) -> PyResult<(i32, i32, i32, i32, u32)> {
+        no_panic(|| {
+            let m = self
+                .lock()
+                .measure_text(font_id(font)?, size, text)
+                .map_err(to_py)?;
+            Ok((m.width, m.height, m.ascent, m.descent, m.lines))
         })
     }
 
@@ -865,6 +1684,7 @@ fn cudadraw_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyDrawList>()?;
     m.add_class::<PyBlurKind>()?;
     m.add_class::<PyImageId>()?;
+    m.add_class::<PyFontId>()?;
     m.add_class::<PyRenderer>()?;
     m.add_function(wrap_pyfunction!(draw_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(render, m)?)?;

@@ -74,11 +74,87 @@ class Scene:
         return f[..., [2, 1, 0, 3]] if SWAPS[self.format] else f
 
 
+def color(c):
+    return tuple(c) if c is not None else None
+
+
+def stroke(s):
+    """A scene outline {"width", "color"} as the Python (width, colour)."""
+    return (s["width"], tuple(s["color"])) if s is not None else None
+
+
+def values(spec):
+    """Scene mask values (numbers with a "type") as the 2-D NumPy array the op takes,
+    converted as src/draw/scene.rs converts them."""
+    v = np.asarray(spec["values"], dtype=np.float64)
+    if spec["type"] == "u8":
+        a = np.clip(v, 0, 255).astype(np.uint8)
+    elif spec["type"] == "f16":
+        a = v.astype(np.float16)  # f64 -> f16 rounded once, as half::f16::from_f64
+    elif spec["type"] == "f32":
+        a = v.astype(np.float32)
+    else:
+        a = v.astype(np.int32)
+    return a.reshape(spec["height"], spec["width"])
+
+
+def style(p, renderer, fonts, base):
+    """The style fields of a scene text / label as keyword arguments."""
+    kw = {"size": p.get("size", 16), "color": color(p.get("color", [255, 255, 255, 255])),
+          "background": color(p.get("background")), "padding": p.get("padding", 2)}
+    if "halo" in p:
+        kw["halo"] = (p["halo"]["width"], tuple(p["halo"]["color"]))
+    if "font" in p:
+        key = ("font", p["font"], p.get("font_index", 0))
+        if key not in fonts:
+            fonts[key] = renderer.add_font(str(base / p["font"]), p.get("font_index", 0))
+        kw["font"] = fonts[key]
+    return kw
+
+
 def build(dl, op, renderer, images, base):
     """One scene op through the Python API (the mapping docs/python.md documents)."""
     (kind, p), = op.items()
-    rect = (p["left"], p["top"], p["width"], p["height"])
-    if kind == "rect":
+    rect = (p.get("left"), p.get("top"), p.get("width"), p.get("height"))
+    if kind == "text":
+        dl.text(p["x"], p["y"], p["text"], anchor=p.get("anchor", "top"),
+                **style(p, renderer, images, base))
+    elif kind == "label":
+        dl.label(rect, p["text"], **style(p, renderer, images, base))
+    elif kind == "line":
+        dl.line(tuple(p["from"]), tuple(p["to"]), p["width"], tuple(p["color"]),
+                cap=p.get("cap", "flat"), aa=p.get("aa", False))
+    elif kind == "polyline":
+        dl.polyline([tuple(q) for q in p["points"]], p["width"], tuple(p["color"]),
+                    closed=p.get("closed", False), cap=p.get("cap", "flat"),
+                    aa=p.get("aa", False))
+    elif kind == "polygon":
+        dl.polygon([tuple(q) for q in p["points"]], fill=color(p.get("fill")),
+                   outline=stroke(p.get("outline")), aa=p.get("aa", False))
+    elif kind == "arrow":
+        dl.arrow(tuple(p["from"]), tuple(p["to"]), p["width"], tuple(p["color"]),
+                 head_length=p.get("head_length"), head_angle=p.get("head_angle", 30.0),
+                 ends=p.get("ends", "end"), aa=p.get("aa", False))
+    elif kind == "circle":
+        dl.circle(tuple(p["center"]), p["radius"], outline=stroke(p.get("outline")),
+                  align=p.get("align", "inside"), fill=color(p.get("fill")),
+                  aa=p.get("aa", False))
+    elif kind == "ellipse":
+        dl.ellipse(tuple(p["center"]), p["rx"], p["ry"], outline=stroke(p.get("outline")),
+                   align=p.get("align", "inside"), fill=color(p.get("fill")),
+                   aa=p.get("aa", False))
+    elif kind == "rotated_box":
+        dl.rotated_box(tuple(p["center"]), p["width"], p["height"], angle=p.get("angle", 0.0),
+                       outline=stroke(p.get("outline")), fill=color(p.get("fill")),
+                       aa=p.get("aa", False))
+    elif kind == "point":
+        dl.point(tuple(p["center"]), p["radius"], tuple(p["color"]), aa=p.get("aa", False))
+    elif kind == "mask":
+        dl.mask(rect, values(p["mask"]), p.get("threshold", 0.5), color=tuple(p["color"]),
+                filter=p.get("filter", "bilinear"), contour=color(p.get("contour")))
+    elif kind == "classmap":
+        dl.class_map(rect, values(p["map"]), [tuple(c) for c in p["palette"]])
+    elif kind == "rect":
         b = p.get("border")
         border = (b["width"], tuple(b["color"]), b.get("align", "inside")) if b else None
         fill = tuple(p["fill"]) if "fill" in p else None
