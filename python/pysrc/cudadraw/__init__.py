@@ -1,4 +1,4 @@
-"""cudadraw: boxes, blurs and RGBA overlays on video frames where they live.
+"""cudadraw: boxes, blurs, overlays, text, shapes and masks on video frames where they live.
 
 The extension module (Rust, PyO3) is ``cudadraw.cudadraw``; everything is re-exported
 here. See docs/python.md.
