@@ -12,15 +12,37 @@ fn capi() -> PathBuf {
 }
 
 /// target/<profile>, where cargo puts libcudadraw.so (this test runs from .../deps).
+/// A library of only cdylib/staticlib types is not built for its integration tests, so
+/// the first call builds it (same profile and features as this test), as
+/// tests/reference.rs builds the render tool.
 fn lib_dir() -> PathBuf {
+    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     let exe = std::env::current_exe().expect("test executable path");
     let dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("target/<profile>/deps");
+    let built = BUILT.get_or_init(|| {
+        let mut cmd = std::process::Command::new(env!("CARGO"));
+        cmd.args(["build", "--quiet", "-p", "cudadraw-capi"])
+            .current_dir(capi());
+        if !cfg!(debug_assertions) {
+            cmd.arg("--release");
+        }
+        if !cfg!(feature = "cuda") {
+            cmd.arg("--no-default-features");
+        }
+        match cmd.status() {
+            Ok(s) if s.success() => Ok(()),
+            other => Err(format!("cargo build -p cudadraw-capi: {other:?}")),
+        }
+    });
+    if let Err(e) = built {
+        panic!("{e}");
+    }
     assert!(
         dir.join("libcudadraw.so").exists(),
-        "{} has no libcudadraw.so: cargo builds it with the test",
+        "{} has no libcudadraw.so after building it",
         dir.display()
     );
     dir.to_path_buf()
