@@ -72,6 +72,9 @@
 // DeepStream 8.0 and later (72-byte `NvBufSurface`).
 #define CUDADRAW_NVMM_ABI_DS8 2
 
+// The built-in font's handle.
+#define CUDADRAW_FONT_DEFAULT 0
+
 // The ops for one frame, applied in order.
 typedef struct cudadraw_list cudadraw_list;
 
@@ -265,6 +268,72 @@ cudadraw_status cudadraw_list_overlay(struct cudadraw_list *list,
                                       struct cudadraw_rect rect,
                                       float opacity,
                                       uint32_t filter);
+
+// Registers face `index` of a TTF/OTF/TTC font file; `*out_id` gets its handle (font
+// 0, `CUDADRAW_FONT_DEFAULT`, is the built-in DejaVu Sans). A file that is not a font
+// is `CUDADRAW_ERR_INVALID_INPUT` (see `cudadraw_last_error`); `*out_id` is then left
+// as it was.
+cudadraw_status cudadraw_font_add_file(struct cudadraw_renderer *renderer,
+                                       const char *path,
+                                       uint32_t index,
+                                       uint32_t *out_id);
+
+// Text with its first line's top-left corner at (x, y). `text` is NUL-terminated
+// UTF-8 (invalid UTF-8 is an error, nothing is appended); '\n' starts a line.
+cudadraw_status cudadraw_list_text(struct cudadraw_list *list,
+                                   float x,
+                                   float y,
+                                   const char *text,
+                                   uint32_t size,
+                                   uint32_t color,
+                                   uint32_t background,
+                                   uint32_t padding,
+                                   uint32_t font);
+
+// A label on a box, placed as nvdsosd places labels (above the box's top-left
+// corner; inside when it would leave the frame at the top). Arguments as for
+// `cudadraw_list_text`.
+cudadraw_status cudadraw_list_label(struct cudadraw_list *list,
+                                    struct cudadraw_rect rect,
+                                    const char *text,
+                                    uint32_t size,
+                                    uint32_t color,
+                                    uint32_t background,
+                                    uint32_t padding,
+                                    uint32_t font);
+
+// A line of `width` px from (x0, y0) to (x1, y1), flat caps; `aa` non-zero:
+// anti-aliased.
+cudadraw_status cudadraw_list_line(struct cudadraw_list *list,
+                                   float x0,
+                                   float y0,
+                                   float x1,
+                                   float y1,
+                                   float width,
+                                   uint32_t color,
+                                   int32_t aa);
+
+// A polygon of `n_points` points (`xy`: x0, y0, x1, y1, ...), filled by the non-zero
+// rule with `fill` (alpha 0: none) and outlined `outline_width` px in
+// `outline_color` (width 0: none). The points are copied.
+cudadraw_status cudadraw_list_polygon(struct cudadraw_list *list,
+                                      const float *xy,
+                                      size_t n_points,
+                                      uint32_t fill,
+                                      float outline_width,
+                                      uint32_t outline_color,
+                                      int32_t aa);
+
+// A circle at (cx, cy): outline `outline_width` px inside `radius` (0: none) and
+// `fill` (alpha 0: none).
+cudadraw_status cudadraw_list_circle(struct cudadraw_list *list,
+                                     float cx,
+                                     float cy,
+                                     float radius,
+                                     float outline_width,
+                                     uint32_t outline_color,
+                                     uint32_t fill,
+                                     int32_t aa);
 
 // Draws `lists[i]` on `frames[i]` in host memory (CPU renderer), `n_frames` frames
 // and as many lists. On error nothing is drawn on any frame.

@@ -25,7 +25,11 @@ use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use cd::draw::{BlurOp, InvalidOps, OverlayOp, ResolveOptions};
+use cd::draw::{
+    BlurOp, EllipseOp, FontId, InvalidOps, LineOp, OverlayOp, PolygonOp, ResolveOptions, Stroke,
+    TextStyle,
+};
+use cd::geom::Point;
 use cd::{BlurKind, Border, Color, DrawList, Filter, FrameInfo, ImageId, PixelFormat, Rect};
 
 /// Result of every call: `CUDADRAW_OK` (0) or one of the `CUDADRAW_ERR_*` codes.
@@ -719,6 +723,197 @@ pub unsafe extern "C" fn cudadraw_list_overlay(
                 rect: self::rect(rect),
                 opacity,
                 filter,
+            });
+            Ok(())
+        })
+    }
+}
+
+/// Registers face `index` of a TTF/OTF/TTC font file; `*out_id` gets its handle (font
+/// 0, `CUDADRAW_FONT_DEFAULT`, is the built-in DejaVu Sans). A file that is not a font
+/// is `CUDADRAW_ERR_INVALID_INPUT` (see `cudadraw_last_error`); `*out_id` is then left
+/// as it was.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_font_add_file(
+    renderer: *mut cudadraw_renderer,
+    path: *const c_char,
+    index: u32,
+    out_id: *mut u32,
+) -> cudadraw_status {
+    call(|| {
+        // SAFETY: caller's pointers, checked for NULL / UTF-8.
+        let (rr, out, path) = unsafe {
+            (
+                m(renderer, "renderer")?,
+                m(out_id, "out_id")?,
+                utf8(path, "path")?,
+            )
+        };
+        let font = cd::draw::Font::from_path(path, index)?;
+        *out = rr.inner.add_font(font).0;
+        Ok(())
+    })
+}
+
+/// The built-in font's handle.
+pub const CUDADRAW_FONT_DEFAULT: u32 = 0;
+
+/// A text style: `size` px (6..=256), `color` 0xRRGGBBAA, `background` 0xRRGGBBAA
+/// (alpha 0: none) with `padding` px, `font` a handle from `cudadraw_font_add_file` or
+/// `CUDADRAW_FONT_DEFAULT`.
+fn style(size: u32, color: u32, background: u32, padding: u32, font: u32) -> TextStyle {
+    let mut s = TextStyle::new(size, self::color(color))
+        .padding(padding)
+        .font(FontId(font));
+    s.background = (background & 0xff != 0).then(|| self::color(background));
+    s
+}
+
+/// Text with its first line's top-left corner at (x, y). `text` is NUL-terminated
+/// UTF-8 (invalid UTF-8 is an error, nothing is appended); '\n' starts a line.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_list_text(
+    list: *mut cudadraw_list,
+    x: f32,
+    y: f32,
+    text: *const c_char,
+    size: u32,
+    color: u32,
+    background: u32,
+    padding: u32,
+    font: u32,
+) -> cudadraw_status {
+    // SAFETY: forwarded contracts of `push` and `utf8`.
+    unsafe {
+        push(list, |l| {
+            // (Inside the unsafe block above: the function's contract, NULL refused.)
+            let t = utf8(text, "text")?;
+            l.text(x, y, t, style(size, color, background, padding, font));
+            Ok(())
+        })
+    }
+}
+
+/// A label on a box, placed as nvdsosd places labels (above the box's top-left
+/// corner; inside when it would leave the frame at the top). Arguments as for
+/// `cudadraw_list_text`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_list_label(
+    list: *mut cudadraw_list,
+    rect: cudadraw_rect,
+    text: *const c_char,
+    size: u32,
+    color: u32,
+    background: u32,
+    padding: u32,
+    font: u32,
+) -> cudadraw_status {
+    // SAFETY: forwarded contracts of `push` and `utf8`.
+    unsafe {
+        push(list, |l| {
+            // (Inside the unsafe block above: the function's contract, NULL refused.)
+            let t = utf8(text, "text")?;
+            l.label(
+                self::rect(rect),
+                t,
+                style(size, color, background, padding, font),
+            );
+            Ok(())
+        })
+    }
+}
+
+/// A line of `width` px from (x0, y0) to (x1, y1), flat caps; `aa` non-zero:
+/// anti-aliased.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_list_line(
+    list: *mut cudadraw_list,
+    x0: f32,
+    y0: f32,
+    x1: f32,
+    y1: f32,
+    width: f32,
+    color: u32,
+    aa: i32,
+) -> cudadraw_status {
+    // SAFETY: forwarded contract of `push`.
+    unsafe {
+        push(list, |l| {
+            l.push(LineOp {
+                from: Point::new(x0, y0),
+                to: Point::new(x1, y1),
+                width,
+                color: self::color(color),
+                cap: cd::draw::Cap::Flat,
+                aa: aa != 0,
+            });
+            Ok(())
+        })
+    }
+}
+
+/// A polygon of `n_points` points (`xy`: x0, y0, x1, y1, ...), filled by the non-zero
+/// rule with `fill` (alpha 0: none) and outlined `outline_width` px in
+/// `outline_color` (width 0: none). The points are copied.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_list_polygon(
+    list: *mut cudadraw_list,
+    xy: *const f32,
+    n_points: usize,
+    fill: u32,
+    outline_width: f32,
+    outline_color: u32,
+    aa: i32,
+) -> cudadraw_status {
+    // SAFETY: forwarded contract of `push`; `xy` holds 2 * n_points floats.
+    unsafe {
+        push(list, |l| {
+            if n_points > cd::draw::shape::MAX_POINTS {
+                return Err(arg(format!(
+                    "{n_points} points (limit {})",
+                    cd::draw::shape::MAX_POINTS
+                )));
+            }
+            // (Inside the unsafe block above: 2 * n_points floats at xy, per the contract.)
+            let v = slice(xy, 2 * n_points, "xy")?;
+            let points = v.chunks_exact(2).map(|p| Point::new(p[0], p[1])).collect();
+            l.push(PolygonOp {
+                points,
+                fill: (fill & 0xff != 0).then(|| color(fill)),
+                outline: (outline_width != 0.0)
+                    .then(|| Stroke::new(outline_width, color(outline_color))),
+                aa: aa != 0,
+            });
+            Ok(())
+        })
+    }
+}
+
+/// A circle at (cx, cy): outline `outline_width` px inside `radius` (0: none) and
+/// `fill` (alpha 0: none).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_list_circle(
+    list: *mut cudadraw_list,
+    cx: f32,
+    cy: f32,
+    radius: f32,
+    outline_width: f32,
+    outline_color: u32,
+    fill: u32,
+    aa: i32,
+) -> cudadraw_status {
+    // SAFETY: forwarded contract of `push`.
+    unsafe {
+        push(list, |l| {
+            l.push(EllipseOp {
+                center: Point::new(cx, cy),
+                rx: radius,
+                ry: radius,
+                outline: (outline_width != 0.0)
+                    .then(|| Stroke::new(outline_width, color(outline_color))),
+                align: cd::Align::Inside,
+                fill: (fill & 0xff != 0).then(|| color(fill)),
+                aa: aa != 0,
             });
             Ok(())
         })

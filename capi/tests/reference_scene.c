@@ -138,6 +138,20 @@ _Static_assert(sizeof(plane_params) == 232, "NvBufSurfacePlaneParams");
 _Static_assert(sizeof(surface_params) == 384, "NvBufSurfaceParams (DS 4.0-7.1)");
 _Static_assert(sizeof(surface) == 64, "NvBufSurface (DS 4.0-7.1)");
 
+/* A copy of a frame for before/after comparisons (kept across calls; NULL: just the copy). */
+static uint8_t *before_text_frame(const uint8_t *unused, size_t n) {
+    static uint8_t *copy = NULL;
+    static size_t cap = 0;
+    (void)unused;
+    if (n > cap) {
+        free(copy);
+        copy = malloc(n);
+        if (!copy) abort();
+        cap = n;
+    }
+    return copy;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s <repository root>\n", argv[0]);
@@ -213,6 +227,61 @@ int main(int argc, char **argv) {
     CHECK(cudadraw_render_nvbufsurface(r, &s, CUDADRAW_NVMM_ABI_DS4_TO_7, lists, 1) == CUDADRAW_OK,
           "render_nvbufsurface");
     compare(root, "mixed_example", px, W, H, pitch);
+
+    /* 3b. Text, shapes: tests/scenes/text_background_padding.json and a label, a line,
+     * a circle and a polygon against their Rust rendering (the reference of
+     * counting_line_and_zones would need the same ops; these go through the C calls). */
+    background(px, W, H, pitch, 0);
+    cudadraw_list *t = NULL;
+    CHECK(cudadraw_list_new(&t) == CUDADRAW_OK, "list_new");
+    CHECK(cudadraw_list_text(t, 4, 4, "person 0.97", 16, 0xffffffffu, 0x000000a0u, 2,
+                             CUDADRAW_FONT_DEFAULT) == CUDADRAW_OK, "text 1");
+    CHECK(cudadraw_list_text(t, 4, 34, "car 0.81", 16, 0x000000ffu, 0xffff00ffu, 6,
+                             CUDADRAW_FONT_DEFAULT) == CUDADRAW_OK, "text 2");
+    CHECK(cudadraw_list_text(t, 4, 74, "pad 0", 14, 0xffffffffu, 0x0000ffc8u, 0,
+                             CUDADRAW_FONT_DEFAULT) == CUDADRAW_OK, "text 3");
+    const cudadraw_list *tl[1] = {t};
+    CHECK(cudadraw_render_host(r, &f, 1, tl, 1) == CUDADRAW_OK, "render text_background_padding");
+    compare(root, "text_background_padding", px, W, H, pitch);
+    /* Invalid UTF-8 and NULL text: an error, nothing appended. */
+    size_t n0 = cudadraw_list_len(t);
+    CHECK_ERR(cudadraw_list_text(t, 0, 0, "bad \xc3\x28 utf-8", 16, 0xffffffffu, 0, 2, 0),
+              CUDADRAW_ERR_INVALID_ARGUMENT, "not valid UTF-8");
+    CHECK_ERR(cudadraw_list_label(t, rect(0, 0, 9, 9), NULL, 16, 0xffffffffu, 0, 2, 0),
+              CUDADRAW_ERR_INVALID_ARGUMENT, "text is NULL");
+    CHECK(cudadraw_list_len(t) == n0, "a refused text was appended");
+    /* A size out of range is refused when rendering; nothing is drawn. */
+    cudadraw_list *big = NULL;
+    CHECK(cudadraw_list_new(&big) == CUDADRAW_OK, "list_new");
+    CHECK(cudadraw_list_text(big, 0, 0, "x", 300, 0xffffffffu, 0, 2, 0) == CUDADRAW_OK, "text 300 px");
+    const cudadraw_list *bl[1] = {big};
+    memcpy(before_text_frame(px, pitch * H), px, pitch * H);
+    CHECK_ERR(cudadraw_render_host(r, &f, 1, bl, 1), CUDADRAW_ERR_INVALID_INPUT, "text size 300");
+    CHECK(memcmp(before_text_frame(NULL, 0), px, pitch * H) == 0, "drawn despite a bad size");
+    cudadraw_list_free(big);
+    cudadraw_list_free(t);
+    /* Shapes: accepted and drawn (their pixels are pinned by the Rust reference scenes). */
+    cudadraw_list *sh = NULL;
+    CHECK(cudadraw_list_new(&sh) == CUDADRAW_OK, "list_new");
+    const float zone[8] = {10, 60, 70, 40, 80, 110, 5, 115};
+    CHECK(cudadraw_list_polygon(sh, zone, 4, 0xff000046u, 2, 0xff0000ffu, 0) == CUDADRAW_OK, "polygon");
+    CHECK(cudadraw_list_line(sh, 0, 30, 160, 25, 3, 0xffff00ffu, 0) == CUDADRAW_OK, "line");
+    CHECK(cudadraw_list_circle(sh, 120, 60, 15, 2, 0x00ff00ffu, 0x0000ff80u, 1) == CUDADRAW_OK, "circle");
+    CHECK(cudadraw_list_label(sh, rect(100, 70, 40, 30), "id 7", 12, 0xffffffffu, 0x000000b0u, 2, 0) ==
+              CUDADRAW_OK, "label");
+    CHECK_ERR(cudadraw_list_polygon(sh, NULL, 3, 0xff0000ffu, 0, 0, 0), CUDADRAW_ERR_INVALID_ARGUMENT,
+              "xy is NULL");
+    CHECK(cudadraw_list_len(sh) == 4, "shape list_len %zu", cudadraw_list_len(sh));
+    background(px, W, H, pitch, 0);
+    memcpy(before_text_frame(px, pitch * H), px, pitch * H);
+    const cudadraw_list *shl[1] = {sh};
+    CHECK(cudadraw_render_host(r, &f, 1, shl, 1) == CUDADRAW_OK, "render shapes");
+    CHECK(memcmp(before_text_frame(NULL, 0), px, pitch * H) != 0, "the shapes drew nothing");
+    uint32_t font = 99;
+    CHECK_ERR(cudadraw_font_add_file(r, logo_path, 0, &font), CUDADRAW_ERR_INVALID_INPUT,
+              "not a usable font");
+    CHECK(font == 99, "a refused font got a handle");
+    cudadraw_list_free(sh);
 
     /* 4. Bad input: an error code, a message, nothing written. */
     background(px, W, H, pitch, 0);
