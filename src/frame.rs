@@ -195,11 +195,20 @@ pub(crate) fn check_disjoint(
     frames: impl Iterator<Item = (u64, FrameInfo)>,
     spans: &mut Vec<(u64, u64, usize)>,
 ) -> Result<()> {
+    check_disjoint_bytes(frames.map(|(p, info)| (p, info.min_len())), spans)
+}
+
+/// [`check_disjoint`] for frames given as (first byte, bytes spanned): layouts other
+/// than packed ones (planar frames) use it.
+pub(crate) fn check_disjoint_bytes(
+    frames: impl Iterator<Item = (u64, usize)>,
+    spans: &mut Vec<(u64, u64, usize)>,
+) -> Result<()> {
     spans.clear();
     spans.extend(
         frames
             .enumerate()
-            .map(|(i, (p, info))| (p, p.saturating_add(info.min_len() as u64), i)),
+            .map(|(i, (p, len))| (p, p.saturating_add(len as u64), i)),
     );
     spans.sort_unstable();
     for w in spans.windows(2) {

@@ -56,29 +56,14 @@ impl super::CpuRenderer {
         lists: &[L],
         images: &ImageStore,
     ) -> Result<()> {
-        let mut spans = Vec::with_capacity(frames.len());
-        for (i, f) in frames.iter().enumerate() {
-            let info = f.info();
-            info.validate(i)?;
-            if f.data().len() < info.min_len() {
-                return Err(Error::InvalidFrame {
-                    index: i,
-                    reason: "buffer shorter than its planes".into(),
-                });
-            }
-            let base = f.data().as_ptr() as u64;
-            spans.push((base, base + info.min_len() as u64, i));
-        }
-        // Frames are drawn in parallel: no two may share a byte.
-        spans.sort_unstable();
-        for w in spans.windows(2) {
-            if w[1].0 < w[0].1 {
-                return Err(Error::OverlappingFrames {
-                    first: w[0].2.min(w[1].2),
-                    second: w[0].2.max(w[1].2),
-                });
-            }
-        }
+        // Frames are valid by construction (`PlanarFrame::new` / `from_raw`); drawn in
+        // parallel, no two may share a byte: the one overlap check of the crate.
+        crate::frame::check_disjoint_bytes(
+            frames
+                .iter()
+                .map(|f| (f.data().as_ptr() as u64, f.info().min_len())),
+            &mut self.spans,
+        )?;
         self.infos.clear();
         self.infos
             .extend(frames.iter().map(|f| f.info().resolve_info()));
