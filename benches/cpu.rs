@@ -70,39 +70,24 @@ fn main() {
     let w2 = w2_lists();
     let w3 = w3_lists(&mut store);
     let w4 = w4_lists(16);
-    let w6a = w6a_lists(false);
-    let w6a_aa = w6a_lists(true);
-    let (w6b, w6c, w6d, w6e, w8) = (
-        w6b_lists(),
-        w6c_lists(),
-        w6d_lists(),
-        w6e_lists(),
-        w8_lists(),
-    );
-    let w7 = w7_lists(|_, v| {
+    // W7's masks in host memory here (the GPU bench keeps them in device memory).
+    let shapes = shape_workloads(|_, v| {
         cudadraw::draw::MaskSource::host(32, 32, cudadraw::draw::MaskValues::F16(v.into()))
     });
-    let workloads: [(&str, &[DrawList]); 13] = [
+    let mut workloads: Vec<(&str, &[DrawList])> = vec![
         ("W1 800 boxes, 4 px", &w1),
         ("W1f + alpha-80 fill", &w1f),
         ("W2 80 box blurs r = 15", &w2),
         ("W3 32 logos 256 x 256", &w3),
         ("W4 800 labels, 16 px", &w4),
-        ("W6a 400 lines, 3 px", &w6a),
-        ("W6a-AA 400 lines, 3 px, anti-aliased", &w6a_aa),
-        ("W6b 160 circles, 3 px", &w6b),
-        ("W6c 40 hexagons, outline + fill", &w6c),
-        ("W6d 80 arrows", &w6d),
-        ("W6e 160 rotated boxes", &w6e),
-        ("W7 160 masks 32 x 32 f16 (host)", &w7),
-        ("W8 busy analytics frames", &w8),
     ];
+    workloads.extend(shapes.iter().map(|(n, l)| (*n, l.as_slice())));
     let mut cpu = CpuRenderer::new();
     let mut frames = Frames::new();
 
     if std::env::args().any(|a| a == "--test") {
         let before = frames.data.clone();
-        for (name, lists) in workloads {
+        for &(name, lists) in &workloads {
             frames.draw(&mut cpu, lists, &store);
             assert_ne!(frames.data, before, "{name} changed nothing");
             frames = Frames::new();
@@ -123,7 +108,7 @@ fn main() {
     println!("| workload | ms (median) |");
     println!("|---|---|");
     let mut medians = Vec::new();
-    for (name, lists) in workloads {
+    for &(name, lists) in &workloads {
         let ms = median_ms(samples, || frames.draw(&mut cpu, lists, &store));
         println!("| {name} | {ms:.2} |");
         medians.push(ms);
@@ -179,7 +164,7 @@ fn main() {
 
     let mut c = Criterion::default().configure_from_args().sample_size(10);
     let mut g = c.benchmark_group("cpu");
-    for (name, lists) in workloads {
+    for &(name, lists) in &workloads {
         let id = name.split_whitespace().next().unwrap_or(name);
         g.bench_function(id, |b| b.iter(|| frames.draw(&mut cpu, lists, &store)));
     }
@@ -200,7 +185,7 @@ fn dump_dir() -> Option<std::path::PathBuf> {
 /// medians, for the OpenCV comparison script.
 fn dump(
     dir: &std::path::Path,
-    workloads: &[(&str, &[DrawList]); 13],
+    workloads: &[(&str, &[DrawList])],
     medians: &[f64],
     resolve_us: f64,
 ) {
@@ -210,7 +195,7 @@ fn dump(
     let rect = |r: &cudadraw::Rect| json!([r.left, r.top, r.width, r.height]);
     let col = |c: &cudadraw::Color| json!([c.r, c.g, c.b, c.a]);
     let mut all = serde_json::Map::new();
-    for (name, lists) in workloads {
+    for &(name, lists) in workloads {
         let id = name.split_whitespace().next().unwrap_or(name).to_string();
         let frames: Vec<Value> = lists
             .iter()

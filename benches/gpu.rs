@@ -198,18 +198,9 @@ fn main() {
     let w2 = w2_lists();
     let w3 = w3_lists(&mut store);
     let w4 = w4_lists(16);
-    let w6a = w6a_lists(false);
-    let w6a_aa = w6a_lists(true);
-    let (w6b, w6c, w6d, w6e, w8) = (
-        w6b_lists(),
-        w6c_lists(),
-        w6d_lists(),
-        w6e_lists(),
-        w8_lists(),
-    );
     // W7's masks live in device memory, as a model's output would (never copied back).
     let mut mask_mem = Vec::new();
-    let w7 = w7_lists(|_, v| {
+    let shapes = shape_workloads(|_, v| {
         let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_bits().to_ne_bytes()).collect();
         let p = unsafe { cu::malloc_sync(bytes.len()) }.expect("cuMemAlloc");
         unsafe { cu::memcpy_htod_sync(p, &bytes) }.expect("upload mask");
@@ -235,12 +226,10 @@ fn main() {
             "W1f" => &w1f,
             "W2" => &w2,
             "W4" => &w4,
-            "W6a" => &w6a,
-            "W6b" => &w6b,
-            "W6c" => &w6c,
-            "W7" => &w7,
-            "W8" => &w8,
-            _ => &w3,
+            other => shapes
+                .iter()
+                .find(|(n, _)| n.split_whitespace().next() == Some(other))
+                .map_or(&w3, |(_, l)| l),
         };
         println!("{only}: {:.1} us", gpu_us(&mut cuda, &b, lists, &store));
         return;
@@ -256,19 +245,10 @@ fn main() {
     let g2 = gpu_us(&mut cuda, &b, &w2, &store);
     let g3 = gpu_us(&mut cuda, &b, &w3, &store);
     let g4 = gpu_us(&mut cuda, &b, &w4, &store);
-    let shapes: Vec<(&str, f64)> = [
-        ("W6a 400 lines 3 px", &w6a),
-        ("W6a-AA 400 lines 3 px, anti-aliased", &w6a_aa),
-        ("W6b 160 circles 3 px", &w6b),
-        ("W6c 40 hexagons, outline + fill", &w6c),
-        ("W6d 80 arrows", &w6d),
-        ("W6e 160 rotated boxes", &w6e),
-        ("W7 160 masks 32 x 32 f16 in device memory", &w7),
-        ("W8 busy analytics frames", &w8),
-    ]
-    .into_iter()
-    .map(|(name, lists)| (name, gpu_us(&mut cuda, &b, lists, &store)))
-    .collect();
+    let shape_us: Vec<(&str, f64)> = shapes
+        .iter()
+        .map(|(name, lists)| (*name, gpu_us(&mut cuda, &b, lists, &store)))
+        .collect();
     // First use of a new text size: shaping, rasterising and uploading the glyphs of
     // W4's label set, with the drawing (wall time of the one call).
     let t = Instant::now();
@@ -338,7 +318,7 @@ fn main() {
         "| first use of a new text size (W4 labels at 23 px, wall) | {:.0} | - | - |",
         first_size_ms * 1e3
     );
-    for (name, us) in &shapes {
+    for (name, us) in &shape_us {
         println!("| {name} | {us:.1} | - | - |");
     }
     println!("| W5 1 frame, 100 boxes (wall) | {g5:.1} | - | - |");

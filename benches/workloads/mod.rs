@@ -321,3 +321,20 @@ pub fn w8_lists() -> Vec<DrawList> {
         })
         .collect()
 }
+
+/// W6a-W8, the shape, mask and mixed workloads, named once for both benches: `mask`
+/// places W7's masks (device memory for the GPU bench, host memory for the CPU one).
+pub fn shape_workloads(
+    mask: impl FnMut(u32, Vec<half::f16>) -> MaskSource,
+) -> Vec<(&'static str, Vec<DrawList>)> {
+    vec![
+        ("W6a 400 lines, 3 px", w6a_lists(false)),
+        ("W6a-AA 400 lines, 3 px, anti-aliased", w6a_lists(true)),
+        ("W6b 160 circles, 3 px", w6b_lists()),
+        ("W6c 40 hexagons, outline + fill", w6c_lists()),
+        ("W6d 80 arrows", w6d_lists()),
+        ("W6e 160 rotated boxes", w6e_lists()),
+        ("W7 160 masks 32 x 32 f16", w7_lists(mask)),
+        ("W8 busy analytics frames", w8_lists()),
+    ]
+}
