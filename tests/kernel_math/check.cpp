@@ -22,6 +22,15 @@
 
 static bool read_exact(void* p, size_t n) { return fread(p, 1, n, stdin) == n; }
 
+// A u32 count, then that many elements.
+template <typename T>
+static bool array(std::vector<T>& v) {
+    uint32_t n;
+    if (!read_exact(&n, 4)) return false;
+    v.resize(n);
+    return n == 0 || read_exact(v.data(), n * sizeof(T));
+}
+
 int main(int argc, char** argv) {
     if (argc < 2) return 2;
     if (strcmp(argv[1], "blend") == 0) {
@@ -44,12 +53,6 @@ int main(int argc, char** argv) {
         uint32_t hdr[2];
         if (!read_exact(hdr, sizeof hdr)) return 3;
         const uint32_t w = hdr[0], h = hdr[1];
-        auto array = [](auto& v) {
-            uint32_t n;
-            if (!read_exact(&n, 4)) return false;
-            v.resize(n);
-            return n == 0 || read_exact(v.data(), n * sizeof(v[0]));
-        };
         std::vector<CdCmd> cmds;
         std::vector<CdShape> shapes;
         std::vector<CdEdge> edges;
@@ -90,12 +93,6 @@ int main(int argc, char** argv) {
         uint32_t hdr[2];
         if (!read_exact(hdr, sizeof hdr)) return 3;
         const uint32_t w = hdr[0], h = hdr[1];
-        auto array = [](auto& v) {
-            uint32_t n;
-            if (!read_exact(&n, 4)) return false;
-            v.resize(n);
-            return n == 0 || read_exact(v.data(), n * sizeof(v[0]));
-        };
         std::vector<CdCmd> cmds;
         std::vector<CdMask> masks;
         std::vector<uint8_t> data;
