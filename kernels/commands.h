@@ -218,6 +218,43 @@ typedef struct CdMask {
     uint32_t classes; // class maps: palette entries (ids 0..classes), else 0
 } CdMask;
 
+// One NV12 or I420 frame of a batch (kernels/planar.cu). Chroma sample (i, j) of plane
+// Cb is at cb + j * cb_pitch + i * c_step (NV12: cb = the UV plane, cr = cb + 1, step 2;
+// I420: the U and V planes, step 1). coef / offset: the frame's Y'CbCr conversion, rows
+// Y', Cb, Cr of columns R, G, B in Q16 (src/planar.rs YuvConv). 104 bytes.
+typedef struct CdPlanar {
+    uint64_t y;
+    uint64_t cb;
+    uint64_t cr;
+    uint32_t y_pitch;
+    uint32_t cb_pitch;
+    uint32_t cr_pitch;
+    uint32_t c_step;
+    int32_t width;
+    int32_t height;
+    uint32_t cmd_offset;
+    uint32_t cmd_count;
+    int32_t coef[9];
+    int32_t offset[3];
+} CdPlanar;
+
+// One plane of one blur, pixelate command of a planar phase (kernels/planar.cu): its
+// region in that plane's samples, the box radius or gaussian radius and weights, and
+// for pixelate the luma region its cells are laid on. 72 bytes.
+typedef struct CdPlaneJob {
+    uint32_t cmd;     // index into the batch's command array
+    uint32_t frame;   // index into the batch's CdPlanar array
+    uint32_t plane;   // 0 Y', 1 Cb, 2 Cr
+    uint32_t radius;  // box / gaussian radius in this plane's samples
+    CdRegion region;  // this plane's samples
+    CdRegion luma;    // pixelate: the luma region (cells of `param` luma pixels)
+    uint32_t weights; // gaussian: first of the 2 radius + 1 weights in the weight table
+    uint32_t block1;  // first block of this job in pass 1
+    uint32_t block2;  // first block of this job in pass 2
+    uint32_t reserved;
+    uint64_t scratch; // byte offset in scratch
+} CdPlaneJob;
+
 // Where a batch's shape arrays are in device memory (a kernel argument, by value).
 typedef struct CdShapeData {
     uint64_t shapes;  // CdShape[]

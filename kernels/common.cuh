@@ -368,4 +368,143 @@ CD_FN uint32_t classmap_color(const CdMask& m, const uint8_t* data, const uint32
     return palette[first + (uint32_t)id];
 }
 
+// ---- NV12 / I420 (docs/semantics.md "NV12 and I420"), as src/cpu/planar.rs.
+
+// The spec's blend of one 8-bit sample: (c a + d (255 - a) + 127) / 255.
+CD_FN uint32_t blend1(uint32_t c, uint32_t d, uint32_t a) {
+    return (c * a + d * (255u - a) + 127u) / 255u;
+}
+
+// Y' | Cb << 8 | Cr << 16 of colour rgb (r | g << 8 | b << 16) with the frame's Q16
+// matrix (rows Y', Cb, Cr) and offsets: clamp((row . rgb + 32768 + (off << 16)) >> 16).
+CD_FN uint32_t yuv_convert(const int32_t* coef, const int32_t* offset, uint32_t rgb) {
+    const int32_t r = (int32_t)(rgb & 255u), g = (int32_t)((rgb >> 8) & 255u),
+                  b = (int32_t)((rgb >> 16) & 255u);
+    uint32_t out = 0;
+    for (int i = 0; i < 3; i++) {
+        const int32_t v = coef[3 * i] * r + coef[3 * i + 1] * g + coef[3 * i + 2] * b;
+        out |= (uint32_t)clampi((v + 32768 + (offset[i] << 16)) >> 16, 0, 255) << (8 * i);
+    }
+    return out;
+}
+
+// One op on one 2 x 2 block: e[k] is pixel k's effect (r | g << 8 | b << 16 | alpha << 24,
+// alpha 0: none; k = dx + 2 dy), n the block's pixels inside the frame. Luma blends per
+// pixel; the chroma sample blends the alpha-weighted mean chroma of the block's effects
+// with alpha = the rounded mean of the n effective alphas.
+CD_FN void planar_blend(const int32_t* coef, const int32_t* offset, const uint32_t* e,
+                        uint32_t n, uint32_t* y, uint32_t* cb, uint32_t* cr) {
+    uint32_t sa = 0, scb = 0, scr = 0;
+    for (int k = 0; k < 4; k++) {
+        const uint32_t a = e[k] >> 24;
+        if (a == 0) continue;
+        const uint32_t c = yuv_convert(coef, offset, e[k] & 0xffffffu);
+        y[k] = blend1(c & 255u, y[k], a);
+        sa += a;
+        scb += a * ((c >> 8) & 255u);
+        scr += a * (c >> 16);
+    }
+    if (sa == 0 || n == 0) return;
+    const uint32_t alpha = (sa + n / 2) / n;
+    if (alpha == 0) return;
+    *cb = blend1((scb + sa / 2) / sa, *cb, alpha);
+    *cr = blend1((scr + sa / 2) / sa, *cr, alpha);
+}
+
+// Pixelate cell (along one axis) of chroma sample k when the luma region is [l0, l1) and
+// cells are b luma pixels wide: the cell of luma column 2 k clamped into the region, so
+// luma and chroma cells coincide.
+CD_FN int chroma_cell(int k, int l0, int l1, int b) {
+    return (clampi(2 * k, l0, l1 - 1) - l0) / b;
+}
+
+// The effect of pointwise command c on pixel (x, y) inside its clip: colour r | g << 8 |
+// b << 16 and effective alpha << 24 (alpha 0: none), exactly what the packed renderer
+// blends there (src/cpu/planar.rs `effects`).
+CD_FN uint32_t planar_effect(const CdCmd& c, const CdImage* images, const CdGlyph* glyphs,
+                             const uint8_t* atlas, const ShapeData& g, int x, int y) {
+    const uint32_t col = (uint32_t)c.color[0] | ((uint32_t)c.color[1] << 8) |
+                         ((uint32_t)c.color[2] << 16) | ((uint32_t)c.color[3] << 24);
+    switch (c.op) {
+    case CD_OP_RECT: {
+        const bool in = x >= c.inner.x0 && x < c.inner.x1 && y >= c.inner.y0 && y < c.inner.y1;
+        if (!in) return col;
+        return (uint32_t)c.fill[0] | ((uint32_t)c.fill[1] << 8) | ((uint32_t)c.fill[2] << 16) |
+               ((uint32_t)c.fill[3] << 24);
+    }
+    case CD_OP_OVERLAY: {
+        const CdImage img = images[c.param];
+        const bool nearest = (c.aux >> 16) == CD_FILTER_NEAREST;
+        const Axis ax = overlay_axis((int64_t)x - c.inner.x0, (int64_t)c.inner.x1 - c.inner.x0,
+                                     img.width, nearest);
+        const Axis ay = overlay_axis((int64_t)y - c.inner.y0, (int64_t)c.inner.y1 - c.inner.y0,
+                                     img.height, nearest);
+        const uint32_t s = overlay_sample(img, ax, ay, nearest);
+        const uint32_t a = ((s >> 24) * (c.aux & 0xffffu) + 127u) / 255u;
+        return (s & 0xffffffu) | (a << 24);
+    }
+    case CD_OP_TEXT: {
+        uint32_t cov = 0;
+        for (uint32_t k = c.param; k < c.param + c.aux; k++) {
+            const CdGlyph gl = glyphs[k];
+            if (x < gl.x || x >= gl.x + (int)gl.w || y < gl.y || y >= gl.y + (int)gl.h) continue;
+            const uint32_t m = CD_LDG(atlas + gl.atlas + (size_t)(y - gl.y) * gl.w + (x - gl.x));
+            cov = m > cov ? m : cov;
+        }
+        return (col & 0xffffffu) | (coverage_alpha(col >> 24, cov) << 24);
+    }
+    case CD_OP_SHAPE: {
+        const uint32_t k = layer_coverage(g.shapes[c.param], g, x, y);
+        return k ? (col & 0xffffffu) | (coverage_alpha(col >> 24, k) << 24) : 0u;
+    }
+    case CD_OP_MASK:
+        return mask_coverage(g.masks[c.param], g.data, c.inner, c.aux, x, y) ? col : 0u;
+    case CD_OP_CLASSMAP:
+        return classmap_color(g.masks[c.param], g.data, g.palette, c.aux, c.inner, x, y);
+    default: return 0u;
+    }
+}
+
+// Bit k (= dx + 2 dy) set: pixel (px + dx, py + dy) of the block is inside the frame.
+CD_FN uint32_t block_inside(const CdPlanar& f, int px, int py) {
+    uint32_t inside = 0;
+    for (int k = 0; k < 4; k++)
+        if (px + (k & 1) < f.width && py + (k >> 1) < f.height) inside |= 1u << k;
+    return inside;
+}
+
+// Pointwise command c (not a blur) on the 2 x 2 block at luma (px, py): its luma
+// samples yv[k] and chroma sample (cb, cr). Redaction replaces the luma samples in its
+// clip and the chroma sample of every block it touches; every other op blends its
+// effects (planar_blend).
+CD_FN void planar_step(const CdPlanar& f, const CdCmd& c, const CdImage* images,
+                       const CdGlyph* glyphs, const uint8_t* atlas, const ShapeData& g, int px,
+                       int py, uint32_t inside, uint32_t* yv, uint32_t* cb, uint32_t* cr) {
+    uint32_t in_clip = 0;
+    for (int k = 0; k < 4; k++) {
+        const int x = px + (k & 1), y = py + (k >> 1);
+        if ((inside & (1u << k)) && x >= c.clip.x0 && x < c.clip.x1 && y >= c.clip.y0 &&
+            y < c.clip.y1)
+            in_clip |= 1u << k;
+    }
+    if (!in_clip) return; // clips lie in the frame: the block does not touch c
+    if (c.op == CD_OP_SOLID) {
+        const uint32_t rgb = (uint32_t)c.color[0] | ((uint32_t)c.color[1] << 8) |
+                             ((uint32_t)c.color[2] << 16);
+        const uint32_t v = yuv_convert(f.coef, f.offset, rgb);
+        for (int k = 0; k < 4; k++)
+            if (in_clip & (1u << k)) yv[k] = v & 255u;
+        *cb = (v >> 8) & 255u;
+        *cr = v >> 16;
+        return;
+    }
+    uint32_t e[4] = {0, 0, 0, 0};
+    for (int k = 0; k < 4; k++)
+        if (in_clip & (1u << k))
+            e[k] = planar_effect(c, images, glyphs, atlas, g, px + (k & 1), py + (k >> 1));
+    uint32_t n = 0;
+    for (int k = 0; k < 4; k++) n += (inside >> k) & 1u;
+    planar_blend(f.coef, f.offset, e, n, yv, cb, cr);
+}
+
 #endif

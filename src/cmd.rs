@@ -35,6 +35,10 @@ unsafe impl bytemuck::Zeroable for CdMask {}
 unsafe impl bytemuck::Pod for CdMask {}
 unsafe impl bytemuck::Zeroable for CdBand {}
 unsafe impl bytemuck::Pod for CdBand {}
+unsafe impl bytemuck::Zeroable for CdPlanar {}
+unsafe impl bytemuck::Pod for CdPlanar {}
+unsafe impl bytemuck::Zeroable for CdPlaneJob {}
+unsafe impl bytemuck::Pod for CdPlaneJob {}
 
 const _: () = {
     use core::mem::{offset_of, size_of};
@@ -62,4 +66,11 @@ const _: () = {
     assert!(size_of::<CdBand>() == 16);
     assert!(size_of::<CdShapeData>() == 64);
     assert!(size_of::<CdMask>() == 32);
+    assert!(size_of::<CdPlanar>() == 104);
+    assert!(offset_of!(CdPlanar, width) == 40);
+    assert!(offset_of!(CdPlanar, coef) == 56);
+    assert!(size_of::<CdPlaneJob>() == 72);
+    assert!(offset_of!(CdPlaneJob, region) == 16);
+    assert!(offset_of!(CdPlaneJob, weights) == 48);
+    assert!(offset_of!(CdPlaneJob, scratch) == 64);
 };

@@ -376,6 +376,61 @@ impl<'a> PlanarFrame<'a> {
     }
 }
 
+/// An NV12 or I420 frame in CUDA-addressable memory: the base address its plane offsets
+/// count from, its layout, and the device it belongs to. Drawn by
+/// [`CudaRenderer::render_planar`](crate::cuda::CudaRenderer::render_planar).
+///
+/// The fields are private: safe code cannot forge a frame over arbitrary addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DevicePlanarFrame {
+    ptr: u64,
+    info: PlanarInfo,
+    gpu_id: u32,
+}
+
+impl DevicePlanarFrame {
+    /// Describes a frame whose planes lie at `ptr + offset` (see [`Plane`]).
+    ///
+    /// # Safety
+    /// `ptr` must address at least `info.min_len()` bytes of memory that kernels on
+    /// device `gpu_id` may read and write, for as long as the frame is used.
+    pub unsafe fn new(ptr: u64, info: PlanarInfo, gpu_id: u32) -> Self {
+        Self { ptr, info, gpu_id }
+    }
+
+    /// Device address the plane offsets count from.
+    pub fn ptr(&self) -> u64 {
+        self.ptr
+    }
+
+    pub fn info(&self) -> PlanarInfo {
+        self.info
+    }
+
+    /// CUDA device ordinal the memory belongs to.
+    pub fn gpu_id(&self) -> u32 {
+        self.gpu_id
+    }
+
+    /// Checks the layout (as [`PlanarInfo::validate`]) and the pointer.
+    pub fn validate(&self, index: usize) -> Result<()> {
+        self.info.validate(index)?;
+        if self.ptr == 0 {
+            return Err(Error::InvalidFrame {
+                index,
+                reason: "null device pointer".into(),
+            });
+        }
+        if self.ptr.checked_add(self.info.min_len() as u64).is_none() {
+            return Err(Error::InvalidFrame {
+                index,
+                reason: "planes extend past the end of the address space".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -403,3 +403,176 @@ fn masks_and_class_maps_equal_the_cpu_renderer() {
     }
     assert!(drawn >= 60, "only {drawn} of 120 cases drew anything");
 }
+
+#[test]
+fn planar_blocks_equal_the_cpu_renderer() {
+    use cudadraw::cmd::CdPlanar;
+    use cudadraw::cpu::CpuRenderer;
+    use cudadraw::draw::{
+        BlurKind, Cap, EllipseOp, ImageStore, LineOp, PolygonOp, Stroke, TextStyle,
+    };
+    use cudadraw::geom::Point;
+    use cudadraw::planar::{
+        PlanarFrame, PlanarInfo, PlanarLayout, Plane, YuvConv, YuvMatrix, YuvRange,
+    };
+    let exe = checker();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(14);
+    let mut drawn = 0;
+    let cases = 60;
+    for case in 0..cases {
+        let (w, h) = (rng.random_range(1..80u32), rng.random_range(1..60u32));
+        let layout = if case % 2 == 0 {
+            PlanarLayout::Nv12
+        } else {
+            PlanarLayout::I420
+        };
+        let matrix = [YuvMatrix::Bt601, YuvMatrix::Bt709, YuvMatrix::Bt2020][case % 3];
+        let range = if case % 4 < 2 {
+            YuvRange::Limited
+        } else {
+            YuvRange::Full
+        };
+        let mut info = PlanarInfo::tight(w, h, layout).with_colour(matrix, range);
+        if case % 3 == 1 {
+            // Padded pitches, gaps, odd offsets.
+            let mut at = 5;
+            for i in 0..layout.planes() {
+                let (row, rows) = info.plane_extent(i);
+                let pitch = row + 1 + 2 * i;
+                info.planes[i] = Some(Plane { offset: at, pitch });
+                at += pitch * rows + 3;
+            }
+        }
+        let col = |rng: &mut rand_chacha::ChaCha8Rng| {
+            Color::rgba(rng.random(), rng.random(), rng.random(), rng.random())
+        };
+        let pnt = |rng: &mut rand_chacha::ChaCha8Rng| {
+            Point::new(
+                rng.random_range(-10.0..90.0f32),
+                rng.random_range(-10.0..70.0f32),
+            )
+        };
+        let mut l = DrawList::new();
+        for _ in 0..rng.random_range(1..6) {
+            let r = Rect::new(
+                rng.random_range(-10.0..70.0),
+                rng.random_range(-10.0..50.0),
+                rng.random_range(0.0..40.0),
+                rng.random_range(0.0..40.0),
+            );
+            match rng.random_range(0..7) {
+                0 => {
+                    l.fill(r, col(&mut rng));
+                }
+                1 => {
+                    let b = cudadraw::Border::new(rng.random_range(1..6), col(&mut rng));
+                    let fill = rng.random_bool(0.5).then(|| col(&mut rng));
+                    l.rect(r, Some(b), fill);
+                }
+                2 => {
+                    let color = col(&mut rng);
+                    l.blur(r, BlurKind::Solid { color });
+                }
+                3 => {
+                    l.push(LineOp {
+                        from: pnt(&mut rng),
+                        to: pnt(&mut rng),
+                        width: rng.random_range(0.5..8.0),
+                        color: col(&mut rng),
+                        cap: Cap::Round,
+                        aa: rng.random_bool(0.5),
+                    });
+                }
+                4 => {
+                    l.push(PolygonOp {
+                        points: (0..rng.random_range(3..9)).map(|_| pnt(&mut rng)).collect(),
+                        fill: Some(col(&mut rng)),
+                        outline: rng
+                            .random_bool(0.5)
+                            .then(|| Stroke::new(2.0, col(&mut rng))),
+                        aa: rng.random_bool(0.5),
+                    });
+                }
+                5 => {
+                    l.push(EllipseOp {
+                        center: pnt(&mut rng),
+                        rx: rng.random_range(0.0..30.0),
+                        ry: rng.random_range(0.0..30.0),
+                        outline: Some(Stroke::new(2.0, col(&mut rng))),
+                        align: cudadraw::Align::Center,
+                        fill: rng.random_bool(0.5).then(|| col(&mut rng)),
+                        aa: true,
+                    });
+                }
+                _ => {
+                    let style = TextStyle::new(rng.random_range(6..=24u32), col(&mut rng));
+                    l.text(r.left, r.top, "Wg 0.97", style);
+                }
+            }
+        }
+        let bg: Vec<u8> = (0..info.min_len() + 3).map(|_| rng.random()).collect();
+        let mut want = bg.clone();
+        let store = ImageStore::new();
+        let mut cpu = CpuRenderer::new();
+        cpu.render_planar(
+            &mut [PlanarFrame::new(&mut want, info).unwrap()],
+            std::slice::from_ref(&l),
+            &store,
+        )
+        .unwrap();
+        let res = cpu.resolved();
+        let (edges, discs, bands, items) = res.shape_geometry();
+        let atlas = store.fonts().atlas_bytes();
+        let plane = |k: usize| info.planes[k].unwrap();
+        let (cb, cr, step) = match layout {
+            PlanarLayout::Nv12 => (
+                (plane(1).offset, plane(1).pitch),
+                (plane(1).offset + 1, plane(1).pitch),
+                2,
+            ),
+            PlanarLayout::I420 => (
+                (plane(1).offset, plane(1).pitch),
+                (plane(2).offset, plane(2).pitch),
+                1,
+            ),
+        };
+        let conv = YuvConv::new(matrix, range);
+        let f = CdPlanar {
+            y: plane(0).offset as u64,
+            cb: cb.0 as u64,
+            cr: cr.0 as u64,
+            y_pitch: plane(0).pitch as u32,
+            cb_pitch: cb.1 as u32,
+            cr_pitch: cr.1 as u32,
+            c_step: step,
+            width: w as i32,
+            height: h as i32,
+            cmd_offset: 0,
+            cmd_count: res.cmds().len() as u32,
+            coef: bytemuck::cast(conv.coef),
+            offset: conv.offset,
+        };
+        let mut input = Vec::new();
+        input.extend_from_slice(bytemuck::bytes_of(&f));
+        let mut array = |bytes: &[u8], n: usize| {
+            input.extend_from_slice(&(n as u32).to_ne_bytes());
+            input.extend_from_slice(bytes);
+        };
+        array(bytemuck::cast_slice(res.cmds()), res.cmds().len());
+        array(bytemuck::cast_slice(res.shapes()), res.shapes().len());
+        array(bytemuck::cast_slice(edges), edges.len());
+        array(bytemuck::cast_slice(discs), discs.len());
+        array(bytemuck::cast_slice(bands), bands.len());
+        array(bytemuck::cast_slice(items), items.len());
+        array(bytemuck::cast_slice(res.glyphs()), res.glyphs().len());
+        array(&atlas, atlas.len());
+        array(&bg, bg.len());
+        let got = run(&exe, "planar", &input);
+        assert_eq!(got, want, "case {case}: {info:?} {l:?}");
+        drawn += usize::from(want != bg);
+    }
+    assert!(
+        drawn >= cases / 2,
+        "only {drawn} of {cases} cases drew anything"
+    );
+}

@@ -9,7 +9,7 @@
 
 mod blur;
 mod mask;
-mod planar;
+pub(crate) mod planar;
 mod pointwise;
 pub(crate) mod shape;
 

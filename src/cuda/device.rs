@@ -10,8 +10,8 @@ use cudarc::driver::sys;
 
 use super::plan::{Plan, THREADS};
 use crate::cmd::{
-    CdBand, CdBlurJob, CdCmd, CdDisc, CdEdge, CdFrame, CdGlyph, CdImage, CdMask, CdRegion, CdShape,
-    CdShapeData, CdTileItem,
+    CdBand, CdBlurJob, CdCmd, CdDisc, CdEdge, CdFrame, CdGlyph, CdImage, CdMask, CdPlanar,
+    CdPlaneJob, CdRegion, CdShape, CdShapeData, CdTileItem,
 };
 use crate::draw::{ImageId, ImageStore, Resolved};
 use crate::error::{Error, Result};
@@ -152,13 +152,15 @@ pub(crate) struct Device {
     cu_dev: sys::CUdevice,
     pub(crate) ctx: sys::CUcontext,
     pub(crate) stream: sys::CUstream,
-    /// composite.cu, blur.cu.
-    modules: [sys::CUmodule; 2],
+    /// composite.cu, blur.cu, planar.cu.
+    modules: [sys::CUmodule; 3],
     /// Composite kernels by phase content: [plain, text/shapes, overlay, overlay +
     /// text/shapes].
     f_composite: [sys::CUfunction; 4],
     f_pass1: sys::CUfunction,
     f_pass2: sys::CUfunction,
+    /// NV12 / I420: blur passes 1 and 2, composite.
+    f_planar: [sys::CUfunction; 3],
     staging: PinnedBuf,
     upload: DevBuf,
     scratch: DevBuf,
@@ -210,10 +212,11 @@ impl Device {
             cu_dev,
             ctx,
             stream: std::ptr::null_mut(),
-            modules: [std::ptr::null_mut(); 2],
+            modules: [std::ptr::null_mut(); 3],
             f_composite: [std::ptr::null_mut(); 4],
             f_pass1: std::ptr::null_mut(),
             f_pass2: std::ptr::null_mut(),
+            f_planar: [std::ptr::null_mut(); 3],
             staging: PinnedBuf::default(),
             upload: DevBuf::default(),
             scratch: DevBuf::default(),
@@ -242,13 +245,14 @@ impl Device {
         // common GPUs (no JIT on them) and the PTX for the rest.
         dev.modules[0] = load_module(super::ptx::COMPOSITE_FATBIN)?;
         dev.modules[1] = load_module(super::ptx::BLUR_FATBIN)?;
+        dev.modules[2] = load_module(super::ptx::PLANAR_FATBIN)?;
         let get = |module: sys::CUmodule, name: &str| -> Result<sys::CUfunction> {
             let cname = CString::new(name)
                 .map_err(|_| Error::NoCudaDevice("kernel name contains a NUL byte".into()))?;
             // SAFETY: the module was loaded above.
             unsafe { cu::module::get_function(module, cname) }.map_err(cuda("cuModuleGetFunction"))
         };
-        let [composite, blur] = dev.modules;
+        let [composite, blur, planar] = dev.modules;
         dev.f_composite = [
             get(composite, "cd_composite_plain")?,
             get(composite, "cd_composite_cover")?,
@@ -257,6 +261,11 @@ impl Device {
         ];
         dev.f_pass1 = get(blur, "cd_blur_pass1")?;
         dev.f_pass2 = get(blur, "cd_blur_pass2")?;
+        dev.f_planar = [
+            get(planar, "cd_planar_blur1")?,
+            get(planar, "cd_planar_blur2")?,
+            get(planar, "cd_planar_composite")?,
+        ];
         Ok(dev)
     }
 
@@ -461,7 +470,7 @@ impl Device {
                 self.ordinal
             )));
         }
-        if plan.frames.is_empty() || plan.phases.is_empty() {
+        if (plan.frames.is_empty() && plan.planar.is_empty()) || plan.phases.is_empty() {
             return Ok(());
         }
         self.wait()?;
@@ -545,9 +554,23 @@ impl Device {
             at = align16(at + bytes);
             start
         };
-        l.frames = section(size_of_val(plan.frames.as_slice()));
+        // Planar batches: their frame records and per-plane jobs in the same sections,
+        // the chroma planes' gaussian weights after the resolved ones.
+        let planar = !plan.planar.is_empty();
+        let frame_bytes: &[u8] = if planar {
+            bytemuck::cast_slice::<CdPlanar, u8>(&plan.planar)
+        } else {
+            bytemuck::cast_slice::<CdFrame, u8>(&plan.frames)
+        };
+        let job_bytes: &[u8] = if planar {
+            bytemuck::cast_slice::<CdPlaneJob, u8>(&plan.plane_jobs)
+        } else {
+            bytemuck::cast_slice::<CdBlurJob, u8>(&plan.jobs)
+        };
+        let chroma_weights = bytemuck::cast_slice::<u32, u8>(&plan.chroma_weights);
+        l.frames = section(frame_bytes.len());
         l.cmds = section(size_of_val(plan.cmds.as_slice()));
-        l.weights = section(size_of_val(weights));
+        l.weights = section(size_of_val(weights) + chroma_weights.len());
         l.images = section(size_of_val(self.table.as_slice()).max(16));
         l.glyphs = section(size_of_val(glyphs));
         l.shapes = section(size_of_val(resolved.shapes.as_slice()));
@@ -560,7 +583,7 @@ impl Device {
         l.palette = section(size_of_val(resolved.palette.as_slice()));
         l.boxes = section(size_of_val(plan.boxes.as_slice()));
         l.items = section(size_of_val(plan.items.as_slice()));
-        l.jobs = section(size_of_val(plan.jobs.as_slice()));
+        l.jobs = section(job_bytes.len());
         l.pixels = section(pixel_bytes);
         l.atlas = section(atlas_new.len());
         l.total = at;
@@ -569,17 +592,14 @@ impl Device {
         let put = |dst: &mut [u8], off: usize, src: &[u8]| {
             dst[off..off + src.len()].copy_from_slice(src);
         };
-        put(
-            staging,
-            l.frames,
-            bytemuck::cast_slice::<CdFrame, u8>(&plan.frames),
-        );
+        put(staging, l.frames, frame_bytes);
         put(
             staging,
             l.cmds,
             bytemuck::cast_slice::<CdCmd, u8>(&plan.cmds),
         );
         put(staging, l.weights, bytemuck::cast_slice::<u32, u8>(weights));
+        put(staging, l.weights + size_of_val(weights), chroma_weights);
         put(
             staging,
             l.images,
@@ -637,11 +657,7 @@ impl Device {
             l.items,
             bytemuck::cast_slice::<CdTileItem, u8>(&plan.items),
         );
-        put(
-            staging,
-            l.jobs,
-            bytemuck::cast_slice::<CdBlurJob, u8>(&plan.jobs),
-        );
+        put(staging, l.jobs, job_bytes);
         for &(id, _, off) in &self.uploads {
             if let Some(img) = store.get(ImageId(id)) {
                 put(staging, l.pixels + off, img.data());
@@ -724,7 +740,12 @@ impl Device {
                     unsafe { cu::memset_d8_async(scratch, 0, ph.zero_bytes as usize, stream) }
                         .map_err(cuda("cuMemsetD8Async (pixelate sums)"))?;
                 }
-                let mut jobs = base + (l.jobs + ph.jobs.0 as usize * size_of::<CdBlurJob>()) as u64;
+                let job_size = if planar {
+                    size_of::<CdPlaneJob>()
+                } else {
+                    size_of::<CdBlurJob>()
+                };
+                let mut jobs = base + (l.jobs + ph.jobs.0 as usize * job_size) as u64;
                 let mut njobs = ph.jobs.1;
                 let mut args: [*mut c_void; 6] = [
                     (&mut frames) as *mut u64 as *mut c_void,
@@ -734,7 +755,11 @@ impl Device {
                     (&mut njobs) as *mut u32 as *mut c_void,
                     (&mut scratch_arg) as *mut u64 as *mut c_void,
                 ];
-                let f = self.f_pass1;
+                let f = if planar {
+                    self.f_planar[0]
+                } else {
+                    self.f_pass1
+                };
                 self.launch(
                     f,
                     (ph.blocks1, 1, 1),
@@ -742,7 +767,11 @@ impl Device {
                     &mut args,
                     "launch cd_blur_pass1",
                 )?;
-                let f = self.f_pass2;
+                let f = if planar {
+                    self.f_planar[1]
+                } else {
+                    self.f_pass2
+                };
                 self.launch(
                     f,
                     (ph.blocks2, 1, 1),
@@ -772,7 +801,11 @@ impl Device {
                     (&mut rows) as *mut u64 as *mut c_void,
                     (&mut items) as *mut u64 as *mut c_void,
                 ];
-                let f = self.f_composite[usize::from(ph.cover) | (usize::from(ph.overlay) << 1)];
+                let f = if planar {
+                    self.f_planar[2]
+                } else {
+                    self.f_composite[usize::from(ph.cover) | (usize::from(ph.overlay) << 1)]
+                };
                 self.launch(f, grid, stream, &mut args, "launch cd_composite")?;
             }
         }

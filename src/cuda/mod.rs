@@ -21,8 +21,55 @@ use cudarc::driver::sys;
 use crate::draw::{DrawList, ImageStore, ResolveOptions, Resolved, resolve_batch_with};
 use crate::error::{Error, Result};
 use crate::frame::{DeviceFrame, FrameInfo};
+use crate::planar::DevicePlanarFrame;
 use device::Device;
 use plan::Plan;
+
+/// The frames of one call: packed (RGBA family) or NV12 / I420; a call draws one kind.
+#[derive(Clone, Copy)]
+enum Frames<'a> {
+    Packed(&'a [DeviceFrame]),
+    Planar(&'a [DevicePlanarFrame]),
+}
+
+impl Frames<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Frames::Packed(f) => f.len(),
+            Frames::Planar(f) => f.len(),
+        }
+    }
+
+    fn gpu_id(&self, i: usize) -> u32 {
+        match self {
+            Frames::Packed(f) => f[i].gpu_id(),
+            Frames::Planar(f) => f[i].gpu_id(),
+        }
+    }
+
+    /// Validates frame `i`; returns what the draw model resolves its ops against and
+    /// the byte span it occupies.
+    fn check(&self, i: usize) -> Result<(FrameInfo, (u64, usize))> {
+        match self {
+            Frames::Packed(f) => {
+                let f = &f[i];
+                f.validate(i)?;
+                if f.info().pitch > u32::MAX as usize {
+                    return Err(Error::InvalidFrame {
+                        index: i,
+                        reason: "pitch does not fit 32 bits".into(),
+                    });
+                }
+                Ok((f.info(), (f.ptr(), f.info().min_len())))
+            }
+            Frames::Planar(f) => {
+                let f = &f[i];
+                f.validate(i)?;
+                Ok((f.info().resolve_info(), (f.ptr(), f.info().min_len())))
+            }
+        }
+    }
+}
 
 /// Raw CUDA stream handle (`CUstream`), for [`CudaRenderer::submit_on_stream`].
 pub type CuStream = sys::CUstream;
@@ -130,7 +177,7 @@ impl CudaRenderer {
     /// Validates the frames and resolves the lists; nothing is drawn on error.
     fn prepare<L: AsRef<DrawList>>(
         &mut self,
-        frames: &[DeviceFrame],
+        frames: Frames<'_>,
         lists: &[L],
         images: &ImageStore,
     ) -> Result<()> {
@@ -141,29 +188,26 @@ impl CudaRenderer {
             });
         }
         self.infos.clear();
-        for (i, f) in frames.iter().enumerate() {
-            f.validate(i)?;
-            if f.gpu_id() as usize >= self.devices.len() {
+        for i in 0..frames.len() {
+            let (info, _) = frames.check(i)?;
+            let gpu = frames.gpu_id(i);
+            if gpu as usize >= self.devices.len() {
                 return Err(Error::InvalidFrame {
                     index: i,
                     reason: format!(
-                        "gpu_id {} but this machine has {} CUDA device(s)",
-                        f.gpu_id(),
+                        "gpu_id {gpu} but this machine has {} CUDA device(s)",
                         self.devices.len()
                     ),
                 });
             }
-            if f.info().pitch > u32::MAX as usize {
-                return Err(Error::InvalidFrame {
-                    index: i,
-                    reason: "pitch does not fit 32 bits".into(),
-                });
-            }
-            self.infos.push(f.info());
+            self.infos.push(info);
         }
         // Blocks of one launch draw every frame at once: frames sharing memory would
         // race between blocks.
-        crate::frame::check_disjoint(frames.iter().map(|f| (f.ptr(), f.info())), &mut self.spans)?;
+        crate::frame::check_disjoint_bytes(
+            (0..frames.len()).filter_map(|i| frames.check(i).ok().map(|c| c.1)),
+            &mut self.spans,
+        )?;
         resolve_batch_with(
             &self.infos,
             lists,
@@ -182,33 +226,90 @@ impl CudaRenderer {
         lists: &[L],
         images: &ImageStore,
     ) -> Result<()> {
-        self.prepare(frames, lists, images)?;
-        self.enqueue(frames, images, None)
+        self.prepare(Frames::Packed(frames), lists, images)?;
+        self.enqueue(Frames::Packed(frames), images, None)
+    }
+
+    /// [`submit`](Self::submit) for NV12 / I420 frames (docs/semantics.md "NV12 and
+    /// I420"): byte-exact with [`crate::cpu::CpuRenderer::render_planar`]. A call draws
+    /// planar frames only (they may mix NV12 and I420, sizes, matrices and GPUs).
+    pub fn submit_planar<L: AsRef<DrawList>>(
+        &mut self,
+        frames: &[DevicePlanarFrame],
+        lists: &[L],
+        images: &ImageStore,
+    ) -> Result<()> {
+        self.prepare(Frames::Planar(frames), lists, images)?;
+        self.enqueue(Frames::Planar(frames), images, None)
+    }
+
+    /// [`render`](Self::render) for NV12 / I420 frames: submits and waits.
+    pub fn render_planar<L: AsRef<DrawList>>(
+        &mut self,
+        frames: &[DevicePlanarFrame],
+        lists: &[L],
+        images: &ImageStore,
+    ) -> Result<()> {
+        let r = self.submit_planar(frames, lists, images);
+        let w = self.wait();
+        r.and(w)
+    }
+
+    /// [`submit_on_stream`](Self::submit_on_stream) for NV12 / I420 frames.
+    ///
+    /// # Safety
+    /// As [`submit_on_stream`](Self::submit_on_stream).
+    pub unsafe fn submit_planar_on_stream<L: AsRef<DrawList>>(
+        &mut self,
+        frames: &[DevicePlanarFrame],
+        lists: &[L],
+        images: &ImageStore,
+        stream: CuStream,
+    ) -> Result<()> {
+        Self::one_gpu(Frames::Planar(frames))?;
+        self.prepare(Frames::Planar(frames), lists, images)?;
+        self.enqueue(Frames::Planar(frames), images, Some(stream))
+    }
+
+    /// A caller stream serves one GPU.
+    fn one_gpu(frames: Frames<'_>) -> Result<()> {
+        if frames.len() > 0
+            && let Some(i) = (0..frames.len()).position(|i| frames.gpu_id(i) != frames.gpu_id(0))
+        {
+            return Err(Error::InvalidFrame {
+                index: i,
+                reason: "a caller stream serves one GPU: all frames need the same gpu_id".into(),
+            });
+        }
+        Ok(())
     }
 
     fn enqueue(
         &mut self,
-        frames: &[DeviceFrame],
+        frames: Frames<'_>,
         images: &ImageStore,
         stream: Option<sys::CUstream>,
     ) -> Result<()> {
         // Group frames by GPU; the usual single-GPU batch is one group.
         let mut gpus_done = 0u64;
         for start in 0..frames.len() {
-            let gpu = frames[start].gpu_id() as usize;
+            let gpu = frames.gpu_id(start) as usize;
             if gpu < 64 && gpus_done & (1 << gpu) != 0 {
                 continue;
             }
             if gpu < 64 {
                 gpus_done |= 1 << gpu;
-            } else if frames[..start].iter().any(|f| f.gpu_id() as usize == gpu) {
+            } else if (0..start).any(|i| frames.gpu_id(i) as usize == gpu) {
                 continue;
             }
             self.which.clear();
             self.which
-                .extend((start..frames.len()).filter(|&i| frames[i].gpu_id() as usize == gpu));
+                .extend((start..frames.len()).filter(|&i| frames.gpu_id(i) as usize == gpu));
             let mut plan = std::mem::take(&mut self.plan);
-            let built = plan.build(frames, &self.which, &self.resolved);
+            let built = match frames {
+                Frames::Packed(f) => plan.build(f, &self.which, &self.resolved),
+                Frames::Planar(f) => plan.build_planar(f, &self.which, &self.resolved),
+            };
             let res = built.and_then(|()| {
                 let resolved = std::mem::take(&mut self.resolved);
                 let r = self
@@ -261,16 +362,9 @@ impl CudaRenderer {
         images: &ImageStore,
         stream: CuStream,
     ) -> Result<()> {
-        if let Some(f) = frames.first()
-            && let Some(i) = frames.iter().position(|g| g.gpu_id() != f.gpu_id())
-        {
-            return Err(Error::InvalidFrame {
-                index: i,
-                reason: "a caller stream serves one GPU: all frames need the same gpu_id".into(),
-            });
-        }
-        self.prepare(frames, lists, images)?;
-        self.enqueue(frames, images, Some(stream))
+        Self::one_gpu(Frames::Packed(frames))?;
+        self.prepare(Frames::Packed(frames), lists, images)?;
+        self.enqueue(Frames::Packed(frames), images, Some(stream))
     }
 
     /// This renderer's own stream on GPU `gpu` (created on first use), for callers that

@@ -11,11 +11,16 @@
 
 use crate::cmd::{
     CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_CLASSMAP, CD_OP_MASK, CD_OP_OVERLAY, CD_OP_PIXELATE,
-    CD_OP_RECT, CD_OP_SHAPE, CD_OP_TEXT, CdBlurJob, CdCmd, CdFrame, CdRegion, CdTileItem,
+    CD_OP_RECT, CD_OP_SHAPE, CD_OP_TEXT, CdBlurJob, CdCmd, CdFrame, CdPlanar, CdPlaneJob, CdRegion,
+    CdTileItem,
 };
 use crate::draw::Resolved;
 use crate::error::{Error, Result};
 use crate::frame::DeviceFrame;
+use crate::planar::{DevicePlanarFrame, PlanarLayout, YuvConv};
+
+/// Chroma samples per side of a planar composite block (kernels/planar.cu `PT`).
+const PLANAR_PT: u64 = 16;
 
 /// Composite tile size (kernels/commands.h).
 pub const TILE_W: u32 = crate::cmd::CD_TILE_W;
@@ -69,6 +74,12 @@ pub struct Plan {
     pub boxes: Vec<CdRegion>,
     pub jobs: Vec<CdBlurJob>,
     pub phases: Vec<Phase>,
+    /// NV12 / I420 batches ([`Plan::build_planar`]): the frames (then `frames` is
+    /// empty), the blur jobs per plane, and the chroma planes' gaussian weights (after
+    /// the resolved weights in the uploaded table).
+    pub planar: Vec<CdPlanar>,
+    pub plane_jobs: Vec<CdPlaneJob>,
+    pub chroma_weights: Vec<u32>,
     /// Scratch bytes the largest phase needs.
     pub scratch_bytes: u64,
     /// Per frame: range into `bounds` of its phase start indices.
@@ -109,6 +120,26 @@ fn composite_draws(c: &CdCmd) -> bool {
     !(is_blur(c.op) || invisible_box)
 }
 
+/// A region widened to whole 2 x 2 blocks (even corners).
+fn snap_blocks(r: &CdRegion) -> CdRegion {
+    CdRegion {
+        x0: r.x0 & !1,
+        y0: r.y0 & !1,
+        x1: r.x1.saturating_add(1) & !1,
+        y1: r.y1.saturating_add(1) & !1,
+    }
+}
+
+/// Chroma samples [x0 / 2, ceil(x1 / 2)) (and y) of a luma region.
+fn chroma_region(r: &CdRegion) -> CdRegion {
+    CdRegion {
+        x0: r.x0 / 2,
+        y0: r.y0 / 2,
+        x1: (r.x1 + 1) / 2,
+        y1: (r.y1 + 1) / 2,
+    }
+}
+
 fn div_up(a: u64, b: u64) -> u64 {
     a.div_ceil(b)
 }
@@ -137,6 +168,9 @@ impl Plan {
         self.boxes.clear();
         self.jobs.clear();
         self.phases.clear();
+        self.planar.clear();
+        self.plane_jobs.clear();
+        self.chroma_weights.clear();
         self.bound_ranges.clear();
         self.bounds.clear();
         self.scratch_bytes = 0;
@@ -158,7 +192,7 @@ impl Plan {
                 cmd_count: cmds.len() as u32,
             });
             let b0 = self.bounds.len() as u32;
-            self.layer_phases(offset, cmds);
+            self.layer_phases(offset, cmds, false);
             let n = self.bounds.len() as u32 - b0;
             self.bound_ranges.push((b0, n));
             nphases = nphases.max(n as usize);
@@ -303,6 +337,176 @@ impl Plan {
         Ok(())
     }
 
+    /// Plans NV12 / I420 frames `which` of a validated, resolved batch for
+    /// kernels/planar.cu: the same phases as [`Plan::build`] with regions widened to
+    /// whole 2 x 2 blocks; per phase one job per plane of each blur (luma over the
+    /// region, chroma over its whole-sample footprint, radii and gaussian weights as
+    /// src/cpu/planar.rs scales them) and one composite row per frame with other work.
+    pub fn build_planar(
+        &mut self,
+        frames: &[DevicePlanarFrame],
+        which: &[usize],
+        resolved: &Resolved,
+    ) -> Result<()> {
+        // Start from an empty plan (the packed path's `build` with no frames).
+        self.build(&[], &[], resolved)?;
+        let mut nphases = 0usize;
+        for &i in which {
+            let f = &frames[i];
+            let info = f.info();
+            let cmds = resolved.frame_cmds(i);
+            let offset = self.cmds.len() as u32;
+            self.cmds.extend_from_slice(cmds);
+            let plane = |k: usize| info.planes[k].unwrap_or_default();
+            let (y, uv) = (plane(0), plane(1));
+            let (cb, cr, c_step) = match info.layout {
+                PlanarLayout::Nv12 => ((uv.offset, uv.pitch), (uv.offset + 1, uv.pitch), 2),
+                PlanarLayout::I420 => ((uv.offset, uv.pitch), (plane(2).offset, plane(2).pitch), 1),
+            };
+            let conv = YuvConv::new(info.matrix, info.range);
+            let pitch = |p: usize| {
+                u32::try_from(p).map_err(|_| Error::InvalidFrame {
+                    index: i,
+                    reason: "plane pitch does not fit 32 bits".into(),
+                })
+            };
+            self.planar.push(CdPlanar {
+                y: f.ptr() + y.offset as u64,
+                cb: f.ptr() + cb.0 as u64,
+                cr: f.ptr() + cr.0 as u64,
+                y_pitch: pitch(y.pitch)?,
+                cb_pitch: pitch(cb.1)?,
+                cr_pitch: pitch(cr.1)?,
+                c_step,
+                width: info.width as i32,
+                height: info.height as i32,
+                cmd_offset: offset,
+                cmd_count: cmds.len() as u32,
+                coef: bytemuck::cast(conv.coef),
+                offset: conv.offset,
+            });
+            let b0 = self.bounds.len() as u32;
+            self.layer_phases(offset, cmds, true);
+            let n = self.bounds.len() as u32 - b0;
+            self.bound_ranges.push((b0, n));
+            nphases = nphases.max(n as usize);
+        }
+        let weights0 = resolved.weights().len() as u32;
+        for p in 0..nphases {
+            let job0 = self.plane_jobs.len() as u32;
+            let rows0 = self.items.len() as u32;
+            let mut max_tiles = 0u64;
+            let mut scratch = 0u64;
+            let (mut blocks1, mut blocks2) = (0u64, 0u64);
+            for fi in 0..self.planar.len() {
+                let f = self.planar[fi];
+                let (b0, n) = self.bound_ranges[fi];
+                let end_all = f.cmd_offset + f.cmd_count;
+                let (start, end) = if (p as u32) < n {
+                    let s = self.bounds[(b0 + p as u32) as usize];
+                    let e = if (p as u32) + 1 < n {
+                        self.bounds[(b0 + p as u32 + 1) as usize]
+                    } else {
+                        end_all
+                    };
+                    (s, e)
+                } else {
+                    (end_all, end_all)
+                };
+                self.ranges.push([start, end]);
+                let mut composite = false;
+                for ci in start..end {
+                    let c = self.cmds[ci as usize];
+                    if !is_blur(c.op) {
+                        composite |= composite_draws(&c);
+                        continue;
+                    }
+                    let chroma = chroma_region(&c.clip);
+                    // Gaussian chroma planes: sigma / 2, their own table (after the
+                    // resolved weights in the uploaded table).
+                    let chroma_gauss = if c.op == CD_OP_BLUR_GAUSS {
+                        let w0 = self.chroma_weights.len();
+                        crate::draw::resolve::push_gauss_weights(
+                            f32::from_bits(c.reserved) * 0.5,
+                            &mut self.chroma_weights,
+                        );
+                        let len = (self.chroma_weights.len() - w0) as u32;
+                        ((len - 1) / 2, weights0 + w0 as u32)
+                    } else {
+                        (0, 0)
+                    };
+                    for plane in 0..3u32 {
+                        let region = if plane == 0 { c.clip } else { chroma };
+                        let (radius, wofs) = match c.op {
+                            CD_OP_BLUR_BOX if plane == 0 => (c.param, 0),
+                            CD_OP_BLUR_BOX => (crate::cpu::planar::chroma_box_radius(c.param), 0),
+                            CD_OP_BLUR_GAUSS if plane == 0 => (c.param, c.aux),
+                            CD_OP_BLUR_GAUSS => chroma_gauss,
+                            _ => (0, 0),
+                        };
+                        let (w, h) = (
+                            (region.x1 - region.x0) as u64,
+                            (region.y1 - region.y0) as u64,
+                        );
+                        let (n1, bytes) = if c.op == CD_OP_PIXELATE {
+                            let b = u64::from(c.param.max(1));
+                            let cells = div_up((c.clip.x1 - c.clip.x0) as u64, b)
+                                * div_up((c.clip.y1 - c.clip.y0) as u64, b);
+                            (cells, cells * 8)
+                        } else {
+                            (w * h, w * h * 4)
+                        };
+                        self.plane_jobs.push(CdPlaneJob {
+                            cmd: ci,
+                            frame: fi as u32,
+                            plane,
+                            radius,
+                            region,
+                            luma: c.clip,
+                            weights: wofs,
+                            block1: blocks1 as u32,
+                            block2: blocks2 as u32,
+                            reserved: 0,
+                            scratch,
+                        });
+                        scratch += bytes.div_ceil(16) * 16;
+                        blocks1 += div_up(n1, THREADS as u64);
+                        blocks2 += div_up(w * h, THREADS as u64);
+                        if blocks1 > MAX_GRID || blocks2 > MAX_GRID {
+                            return Err(too_large("blur blocks"));
+                        }
+                    }
+                }
+                if composite {
+                    self.items.push(CdTileItem {
+                        frame: fi as u32,
+                        tile: 0,
+                        start,
+                        end,
+                    });
+                    let (cw, ch) = ((f.width as u64).div_ceil(2), (f.height as u64).div_ceil(2));
+                    max_tiles = max_tiles.max(div_up(cw, PLANAR_PT) * div_up(ch, PLANAR_PT));
+                    if self.items.len() - rows0 as usize > MAX_GRID_Y {
+                        return Err(too_large("frames per launch"));
+                    }
+                }
+            }
+            self.scratch_bytes = self.scratch_bytes.max(scratch);
+            self.phases.push(Phase {
+                tiles: max_tiles as u32,
+                rows: (rows0, self.items.len() as u32 - rows0),
+                compact: (0, 0),
+                jobs: (job0, self.plane_jobs.len() as u32 - job0),
+                blocks1: blocks1 as u32,
+                blocks2: blocks2 as u32,
+                zero_bytes: 0,
+                overlay: false,
+                cover: false,
+            });
+        }
+        Ok(())
+    }
+
     /// Appends to `marked` every 64 x 64 tile of frame `fi` that a composite command of
     /// `cmds[start..end]` may change (its clip's tiles, less those inside the inner
     /// rectangle of an outline without fill), in tile order.
@@ -352,7 +556,10 @@ impl Plan {
     /// bounding box it overlaps (conservative). Only commands with disjoint regions
     /// change relative order, so the pixels are exactly those of list order, while
     /// independent blurs share a phase however they are interleaved.
-    fn layer_phases(&mut self, offset: u32, cmds: &[CdCmd]) {
+    ///
+    /// With `snap` (NV12 / I420) every region is first widened to whole 2 x 2 blocks,
+    /// since a command changes the chroma samples of every block it touches.
+    fn layer_phases(&mut self, offset: u32, cmds: &[CdCmd], snap: bool) {
         if cmds.is_empty() {
             return;
         }
@@ -364,18 +571,19 @@ impl Plan {
         self.phase_bbox.clear();
         let mut np = 0usize;
         for c in cmds {
+            let r = if snap { snap_blocks(&c.clip) } else { c.clip };
             let p = if is_blur(c.op) {
                 (0..np)
                     .rev()
                     .find(|&q| {
-                        overlaps(&self.phase_bbox[q], &c.clip)
-                            && self.members[q].iter().any(|w| overlaps(w, &c.clip))
+                        overlaps(&self.phase_bbox[q], &r)
+                            && self.members[q].iter().any(|w| overlaps(w, &r))
                     })
                     .map_or(0, |q| q + 1)
             } else {
                 (0..np)
                     .rev()
-                    .find(|&q| overlaps(&self.phase_bbox[q], &c.clip))
+                    .find(|&q| overlaps(&self.phase_bbox[q], &r))
                     .unwrap_or(0)
             };
             if p == np {
@@ -384,11 +592,11 @@ impl Plan {
                     self.members.push(Vec::new());
                 }
                 self.members[p].clear();
-                self.phase_bbox.push(c.clip);
+                self.phase_bbox.push(r);
             } else {
-                self.phase_bbox[p] = union(&self.phase_bbox[p], &c.clip);
+                self.phase_bbox[p] = union(&self.phase_bbox[p], &r);
             }
-            self.members[p].push(c.clip);
+            self.members[p].push(r);
             self.phase_of.push(p as u32);
         }
         // Stable counting sort by phase into the frame's slot of `cmds`.
@@ -543,5 +751,61 @@ mod tests {
         assert_eq!(p.phases[0].compact, (0, 0));
         assert_eq!(p.phases[0].tiles, 160);
         assert!(!p.phases[0].overlay, "no overlay: the plain composite runs");
+    }
+
+    #[test]
+    fn planar_phases_snap_to_blocks_and_jobs_cover_each_plane() {
+        use crate::planar::{DevicePlanarFrame, PlanarInfo, PlanarLayout};
+        let info = PlanarInfo::tight(41, 39, PlanarLayout::Nv12);
+        let mut l = DrawList::new();
+        // Luma-disjoint but sharing chroma column 5 (pixels 10 and 11): the blur must
+        // come after the box.
+        l.fill(Rect::new(1.0, 1.0, 10.0, 9.0), Color::RED);
+        l.blur(Rect::new(11.0, 3.0, 9.0, 9.0), BlurKind::Box { radius: 3 });
+        l.blur(
+            Rect::new(21.0, 21.0, 10.0, 10.0),
+            BlurKind::Gaussian { sigma: 2.0 },
+        );
+        let mut r = Resolved::default();
+        resolve_batch(
+            &[info.resolve_info()],
+            std::slice::from_ref(&l),
+            &ImageStore::new(),
+            &mut r,
+        )
+        .unwrap();
+        let frames = [unsafe { DevicePlanarFrame::new(0x1000, info, 0) }];
+        let mut p = Plan::default();
+        p.build_planar(&frames, &[0], &r).unwrap();
+        assert!(p.frames.is_empty());
+        assert_eq!(p.planar.len(), 1);
+        assert_eq!(p.planar[0].cb + 1, p.planar[0].cr, "NV12: Cr after Cb");
+        assert_eq!(p.planar[0].c_step, 2);
+        // Phase 0: the box and the gaussian (disjoint from it); phase 1: the box blur.
+        assert_eq!(p.phases.len(), 2);
+        assert_eq!(p.phases[0].rows.1, 1);
+        assert_eq!(p.phases[0].jobs.1, 3);
+        assert_eq!(p.phases[1].jobs.1, 3);
+        assert_eq!(p.phases[1].rows.1, 0);
+        // 41 x 39: 21 x 20 chroma samples, 2 x 2 blocks of 16.
+        assert_eq!(p.phases[0].tiles, 4);
+        let box_jobs = &p.plane_jobs[3..6];
+        assert_eq!(box_jobs[0].region, r.cmds()[1].clip);
+        assert_eq!(box_jobs[0].radius, 3);
+        assert_eq!(
+            (box_jobs[1].region.x0, box_jobs[1].region.x1),
+            (5, 10),
+            "chroma footprint of luma 11..20"
+        );
+        assert_eq!(box_jobs[1].radius, 2, "ceil(3 / 2)");
+        // The gaussian's chroma planes use their own weights after the resolved ones.
+        let g = &p.plane_jobs[0..3];
+        assert_eq!(g[0].weights, r.cmds()[2].aux);
+        assert!(g[1].weights as usize >= r.weights().len());
+        assert_eq!(
+            (2 * g[1].radius + 1) as usize,
+            p.chroma_weights.len(),
+            "one chroma table"
+        );
     }
 }

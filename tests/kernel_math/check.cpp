@@ -10,6 +10,11 @@
 //   check masks    <- w h, then (count, items) of: CdCmd, CdMask, data bytes, palette
 //                     (u32); then w*h*4 background -> w*h*4 bytes (commands applied)
 //   check half     -> for every 16-bit pattern h: q16_of_float(half_to_float(h)) as u16
+//   check planar   <- CdPlanar (y, cb, cr: byte offsets into the buffer), then (count,
+//                     items) of: CdCmd, CdShape, CdEdge, CdDisc, CdBand, band items,
+//                     CdGlyph, atlas bytes; then the buffer (count, bytes)
+//                  -> the buffer with every pointwise command applied per 2 x 2 block
+//                     (planar_step, as cd_planar_composite does)
 //   check text     <- w h color n, n glyphs (CdGlyph), atlas length, atlas bytes,
 //                     w*h*4 background
 //                  -> w*h*4 bytes: the background with the text layer blended (RGBA)
@@ -81,6 +86,56 @@ int main(int argc, char** argv) {
                 }
         }
         fwrite(frame.data(), 4, frame.size(), stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "planar") == 0) {
+        CdPlanar f;
+        if (!read_exact(&f, sizeof f)) return 3;
+        std::vector<CdCmd> cmds;
+        std::vector<CdShape> shapes;
+        std::vector<CdEdge> edges;
+        std::vector<CdDisc> discs;
+        std::vector<CdBand> bands;
+        std::vector<uint32_t> items;
+        std::vector<CdGlyph> glyphs;
+        std::vector<uint8_t> atlas, buf;
+        if (!array(cmds) || !array(shapes) || !array(edges) || !array(discs) || !array(bands) ||
+            !array(items) || !array(glyphs) || !array(atlas) || !array(buf))
+            return 3;
+        ShapeData g;
+        memset(&g, 0, sizeof g);
+        g.shapes = shapes.data();
+        g.edges = edges.data();
+        g.discs = discs.data();
+        g.bands = bands.data();
+        g.items = items.data();
+        const int cw = (f.width + 1) / 2, ch = (f.height + 1) / 2;
+        for (int by = 0; by < ch; by++)
+            for (int bx = 0; bx < cw; bx++) {
+                const int px = 2 * bx, py = 2 * by;
+                const uint32_t inside = block_inside(f, px, py);
+                uint8_t* yp[4] = {nullptr, nullptr, nullptr, nullptr};
+                uint32_t yv[4] = {0, 0, 0, 0};
+                for (int k = 0; k < 4; k++)
+                    if (inside & (1u << k)) {
+                        yp[k] = &buf[f.y + (size_t)(py + (k >> 1)) * f.y_pitch + px + (k & 1)];
+                        yv[k] = *yp[k];
+                    }
+                uint8_t* up = &buf[f.cb + (size_t)by * f.cb_pitch + (size_t)bx * f.c_step];
+                uint8_t* vp = &buf[f.cr + (size_t)by * f.cr_pitch + (size_t)bx * f.c_step];
+                uint32_t cb = *up, cr = *vp;
+                for (const CdCmd& c : cmds) {
+                    if (c.op == CD_OP_BLUR_BOX || c.op == CD_OP_BLUR_GAUSS || c.op == CD_OP_PIXELATE)
+                        return 4;
+                    planar_step(f, c, nullptr, glyphs.data(), atlas.data(), g, px, py, inside, yv,
+                                &cb, &cr);
+                }
+                for (int k = 0; k < 4; k++)
+                    if (yp[k]) *yp[k] = (uint8_t)yv[k];
+                *up = (uint8_t)cb;
+                *vp = (uint8_t)cr;
+            }
+        fwrite(buf.data(), 1, buf.size(), stdout);
         return 0;
     }
     if (strcmp(argv[1], "half") == 0) {
