@@ -12,6 +12,7 @@ use criterion::Criterion;
 use cudadraw::cpu::CpuRenderer;
 use cudadraw::cuda::CudaRenderer;
 use cudadraw::draw::{DrawList, ImageStore};
+use cudadraw::planar::{DevicePlanarFrame, PlanarInfo, PlanarLayout, YuvMatrix, YuvRange};
 use cudadraw::{DeviceFrame, FrameInfo, HostFrame, PixelFormat};
 use cudarc::driver::result as cu;
 use cudarc::driver::sys;
@@ -73,6 +74,38 @@ fn gpu_us(cuda: &mut CudaRenderer, b: &Batch, lists: &[DrawList], store: &ImageS
         }
     }
     median(&mut v)
+}
+
+/// GPU microseconds (median) of `lists` on NV12 frames.
+fn planar_us(
+    cuda: &mut CudaRenderer,
+    frames: &[DevicePlanarFrame],
+    lists: &[DrawList],
+    store: &ImageStore,
+) -> f64 {
+    let mut v = Vec::with_capacity(SAMPLES);
+    for i in 0..WARMUP + SAMPLES {
+        cuda.render_planar(&frames[..lists.len()], lists, store)
+            .expect("render_planar");
+        let ms = cuda.last_gpu_time_ms(0).expect("timing").unwrap_or(0.0);
+        if i >= WARMUP {
+            v.push(ms as f64 * 1e3);
+        }
+    }
+    median(&mut v)
+}
+
+/// 8 NV12 1080p frames in device memory (BT.709 limited), over the RGBA batch's
+/// buffers (an NV12 frame needs 1.5 bytes per pixel, an RGBA one 4).
+fn nv12_frames(b: &Batch) -> Vec<DevicePlanarFrame> {
+    let info = PlanarInfo::tight(W, H, PlanarLayout::Nv12)
+        .with_colour(YuvMatrix::Bt709, YuvRange::Limited);
+    assert!(info.min_len() <= b.bytes);
+    b.ptrs
+        .iter()
+        // SAFETY: each buffer holds PITCH * H >= min_len bytes of device memory.
+        .map(|&p| unsafe { DevicePlanarFrame::new(p, info, 0) })
+        .collect()
 }
 
 struct Events(sys::CUevent, sys::CUevent, sys::CUstream);
@@ -249,6 +282,19 @@ fn main() {
         .iter()
         .map(|(name, lists)| (*name, gpu_us(&mut cuda, &b, lists, &store)))
         .collect();
+    // The same workloads on NV12 (the RGBA buffers reused as NV12 frames).
+    let nv12 = nv12_frames(&b);
+    let nv12_us: Vec<(&str, f64)> = [
+        ("W1 800 boxes", &w1),
+        ("W1f 800 boxes + fill", &w1f),
+        ("W2 80 box blurs r=15", &w2),
+        ("W3 32 overlays 256x256", &w3),
+        ("W4 800 labels 16 px", &w4),
+    ]
+    .into_iter()
+    .chain(shapes.iter().map(|(n, l)| (*n, l)))
+    .map(|(name, lists)| (name, planar_us(&mut cuda, &nv12, lists, &store)))
+    .collect();
     // First use of a new text size: shaping, rasterising and uploading the glyphs of
     // W4's label set, with the drawing (wall time of the one call).
     let t = Instant::now();
@@ -322,6 +368,9 @@ fn main() {
         println!("| {name} | {us:.1} | - | - |");
     }
     println!("| W5 1 frame, 100 boxes (wall) | {g5:.1} | - | - |");
+    for (name, us) in &nv12_us {
+        println!("| NV12 {name} | {us:.1} | - | - |");
+    }
     println!();
 
     // The same workloads under criterion (GPU time via events through iter_custom).
