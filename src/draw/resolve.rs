@@ -95,6 +95,9 @@ pub struct Resolved {
     pub(crate) masks: Vec<crate::cmd::CdMask>,
     pub(crate) mask_data: Vec<u8>,
     pub(crate) palette: Vec<u32>,
+    /// Scratch of the shape resolver (an outline's commands set aside while its fill's
+    /// go first); empty between ops.
+    pub(crate) side: Vec<CdCmd>,
     /// Ops left out under [`InvalidOps::Skip`] in the last resolution.
     skipped: usize,
     /// The first [`KEPT_SKIP_ERRORS`] of their errors.

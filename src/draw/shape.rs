@@ -200,6 +200,9 @@ fn check_points(points: &[Point], min: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// Rows per slice of a sliced layer (see [`Layer::finish`]).
+const SLICE_H: i32 = 32;
+
 /// One layer under construction: its geometry is appended to the batch's arrays.
 struct Layer {
     shape: CdShape,
@@ -320,14 +323,105 @@ impl Layer {
         }
         let index = out.shapes.len() as u32;
         out.shapes.push(self.shape);
-        out.cmds.push(CdCmd {
+        let cmd = CdCmd {
             op: CD_OP_SHAPE,
             param: index,
             clip: clip.into(),
             color: color.to_frame_order(info.format),
             ..Default::default()
-        });
+        };
+        // A slanted stroke's box is mostly empty: as commands over slices of rows, each
+        // only as wide as the layer there, the backends visit far fewer pixels. The
+        // slices partition the pixels the layer can cover, so each is drawn once.
+        let slices = self.slices(out, clip);
+        if slices.0 * 2 > clip.area() {
+            out.cmds.push(cmd);
+            return Some(index);
+        }
+        let cmds = &mut out.cmds;
+        for (y0, y1, x0, x1) in self.slice_rows(&out.edges, &out.discs, clip).take(slices.1) {
+            let r = PixelRect::new(x0, y0, x1, y1);
+            if !r.is_empty() {
+                cmds.push(CdCmd {
+                    clip: r.into(),
+                    ..cmd
+                });
+            }
+        }
         Some(index)
+    }
+
+    /// (total area, count) of the slices [`Layer::slice_rows`] gives; `(area of the
+    /// clip, 0)` when the layer is not sliced (ellipses, banded layers, short boxes).
+    fn slices(&self, out: &Resolved, clip: PixelRect) -> (u64, usize) {
+        if self.shape.kind != CD_SHAPE_POLY
+            || self.shape.band != CD_NO_BANDS
+            || clip.height() < 2 * SLICE_H
+        {
+            return (clip.area(), 0);
+        }
+        self.slice_rows(&out.edges, &out.discs, clip)
+            .fold((0, 0), |(a, n), (y0, y1, x0, x1)| {
+                (a + (x1 - x0).max(0) as u64 * (y1 - y0) as u64, n + 1)
+            })
+    }
+
+    /// Per slice of (up to) SLICE_H rows of the clip: (first row, end row, x0, x1), the
+    /// columns where
+    /// the layer's edges and discs can be within those rows, widened by a pixel each
+    /// side (so float rounding of the extent cannot lose a covered pixel), clipped.
+    fn slice_rows<'a>(
+        &self,
+        edges: &'a [CdEdge],
+        discs: &'a [CdDisc],
+        clip: PixelRect,
+    ) -> impl Iterator<Item = (i32, i32, i32, i32)> + 'a {
+        let s = f64::from(1u32 << CD_FIX_SHIFT);
+        let edges = &edges[self.shape.edge_start as usize..][..self.shape.edge_count as usize];
+        let discs = &discs[self.shape.disc_start as usize..][..self.shape.disc_count as usize];
+        // Slice edges on even rows: a 2 x 2 block of an NV12 / I420 frame is never
+        // split between two commands (its chroma blends once per op).
+        let base = clip.y0 & !1;
+        (base..clip.y1).step_by(SLICE_H as usize).map(move |b0| {
+            let y0 = b0.max(clip.y0);
+            let (ya, yb) = (
+                f64::from(y0) * s,
+                f64::from((b0 + SLICE_H).min(clip.y1)) * s,
+            );
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            for e in edges {
+                let (ax, ay, bx, by) = (
+                    f64::from(e.x0),
+                    f64::from(e.y0),
+                    f64::from(e.x1),
+                    f64::from(e.y1),
+                );
+                if ay.max(by) < ya || ay.min(by) > yb {
+                    continue;
+                }
+                // The edge's x over [ya, yb]: at its ends clamped into the rows.
+                let at = |y: f64| ax + (bx - ax) * ((y - ay) / (by - ay));
+                for y in [ay.clamp(ya, yb), by.clamp(ya, yb)] {
+                    let x = at(y);
+                    lo = lo.min(x);
+                    hi = hi.max(x);
+                }
+            }
+            for d in discs {
+                let (cx, cy, r) = (f64::from(d.cx), f64::from(d.cy), f64::from(d.r));
+                if cy + r < ya || cy - r > yb {
+                    continue;
+                }
+                lo = lo.min(cx - r);
+                hi = hi.max(cx + r);
+            }
+            if lo > hi {
+                return (y0, (b0 + SLICE_H).min(clip.y1), clip.x0, clip.x0); // nothing here
+            }
+            let x0 = ((lo / s).floor() - 1.0).max(f64::from(clip.x0)) as i32;
+            let x1 = ((hi / s).ceil() + 2.0).min(f64::from(clip.x1)) as i32;
+            (y0, (b0 + SLICE_H).min(clip.y1), x0, x1.max(x0))
+        })
     }
 
     /// Bands of CD_BAND_H rows over the clip: each lists the edges whose rows and the
@@ -647,19 +741,19 @@ fn finish_pair(
 ) {
     // The stroke's command must follow the fill's: finish the stroke into a side
     // slot, then the fill, then put the stroke's command after it.
-    let stroke_cmd = stroke.and_then(|(layer, color)| {
-        let n = out.cmds.len();
-        let index = layer.finish(out, info, color)?;
-        let cmd = out.cmds.remove(n);
-        Some((index, cmd))
-    });
+    // The stroke's commands (one, or its slices) move to a side buffer meanwhile.
+    let n = out.cmds.len();
+    let stroke_index = stroke.and_then(|(layer, color)| layer.finish(out, info, color));
+    let before = out.side.len();
+    out.side.extend(out.cmds.drain(n..));
     if let Some((mut layer, color)) = fill {
-        if let Some((index, _)) = stroke_cmd {
+        if let Some(index) = stroke_index {
             layer.shape.minus = index;
         }
         layer.finish(out, info, color);
     }
-    if let Some((_, cmd)) = stroke_cmd {
-        out.cmds.push(cmd);
-    }
+    let side = std::mem::take(&mut out.side);
+    out.cmds.extend_from_slice(&side[before..]);
+    out.side = side;
+    out.side.truncate(before);
 }
