@@ -367,9 +367,9 @@ impl Layer {
     }
 
     /// Per slice of (up to) SLICE_H rows of the clip: (first row, end row, x0, x1), the
-    /// columns where
-    /// the layer's edges and discs can be within those rows, widened by a pixel each
-    /// side (so float rounding of the extent cannot lose a covered pixel), clipped.
+    /// columns where the layer's edges and discs can be within those rows, widened by
+    /// a pixel each side (so float rounding of the extent cannot lose a covered
+    /// pixel), clipped.
     fn slice_rows<'a>(
         &self,
         edges: &'a [CdEdge],
