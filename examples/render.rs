@@ -74,6 +74,14 @@ fn main() -> ExitCode {
 fn run() -> Result<(), String> {
     let args = parse_args()?;
     let scene = Scene::load(&args.scene).map_err(|e| e.to_string())?;
+    if let Some(p) = &scene.planar {
+        return Err(format!(
+            "{}: a {} scene; this tool draws packed frames (RGBA, BGRA, RGBx, BGRx) from a PNG \
+             (planar scenes are drawn by tests/planar.rs with CpuRenderer::render_planar)",
+            args.scene.display(),
+            p.layout.name()
+        ));
+    }
     let bytes =
         std::fs::read(&args.input).map_err(|e| format!("reading {}: {e}", args.input.display()))?;
     let input = decode_png(&bytes).map_err(|e| format!("{}: {e}", args.input.display()))?;

@@ -166,6 +166,7 @@ impl YuvConv {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct Plane {
     pub offset: usize,
     pub pitch: usize,

@@ -128,6 +128,17 @@ impl Renderer {
         self.cpu.render(frames, lists, &self.images)
     }
 
+    /// Draws `lists[i]` on NV12 or I420 `frames[i]` in host memory (CPU renderer,
+    /// docs/semantics.md "NV12 and I420"). On error nothing is drawn on any frame.
+    pub fn render_planar_host<L: AsRef<DrawList>>(
+        &mut self,
+        frames: &mut [crate::planar::PlanarFrame<'_>],
+        lists: &[L],
+    ) -> Result<()> {
+        self.last_cuda = false;
+        self.cpu.render_planar(frames, lists, &self.images)
+    }
+
     /// Draws `lists[i]` on `frames[i]` in CUDA-addressable memory and waits for the
     /// GPU (one synchronisation per device). Fails with
     /// [`crate::Error::NoCudaDevice`] on machines without CUDA.

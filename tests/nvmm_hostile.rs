@@ -219,9 +219,9 @@ fn small_pitch_and_bad_sizes() {
 }
 
 #[test]
-fn nv12_and_other_formats_are_refused_by_name() {
+fn nv21_and_other_formats_are_refused_by_name() {
     for (cf, name) in [
-        (color_format::NV12, "NV12"),
+        (color_format::NV21, "NV21"),
         (color_format::GRAY8, "GRAY8"),
         (color_format::RGB, "RGB "),
         (color_format::ARGB, "ARGB"),

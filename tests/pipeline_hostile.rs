@@ -401,10 +401,10 @@ fn probe_redact_mode_draws_the_redactions_when_the_lists_cannot_be() {
 #[test]
 fn caps_refusal_is_explained_before_the_stream_error() {
     init();
-    // appsrc's template takes anything, so NV12 reaches cudadraw at run time, as it
+    // appsrc's template takes anything, so YUY2 reaches cudadraw at run time, as it
     // does behind decodebin.
     let p = pipeline(
-        "appsrc name=src format=time caps=video/x-raw,format=NV12,width=64,height=48,framerate=25/1 \
+        "appsrc name=src format=time caps=video/x-raw,format=YUY2,width=64,height=48,framerate=25/1 \
          ! cudadraw name=draw ! fakesink",
     );
     let bus = p.bus().unwrap();
@@ -412,7 +412,7 @@ fn caps_refusal_is_explained_before_the_stream_error() {
     let src = by_name(&p, "src");
     let _ = src.emit_by_name::<gst::FlowReturn>(
         "push-buffer",
-        &[&gst::Buffer::from_slice(vec![0u8; 64 * 48 * 3 / 2])],
+        &[&gst::Buffer::from_slice(vec![0u8; 64 * 48 * 2])],
     );
     let _ = src.emit_by_name::<gst::FlowReturn>("end-of-stream", &[]);
     let mut order = Vec::new();
@@ -433,7 +433,7 @@ fn caps_refusal_is_explained_before_the_stream_error() {
     p.set_state(gst::State::Null).unwrap();
     let ours = order
         .iter()
-        .position(|(d, _, t)| *d && t.contains("NV12") && t.contains("RGBA"))
+        .position(|(d, _, t)| *d && t.contains("YUY2") && t.contains("RGBA"))
         .unwrap_or_else(|| panic!("no cudadraw message: {order:?}"));
     let first_error = order.iter().position(|(_, k, _)| *k == "error");
     assert!(

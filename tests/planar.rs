@@ -228,6 +228,173 @@ fn every_scene_matches_its_reference_planes() {
     );
 }
 
+/// The frame's planes copied tightly (rows without padding, planes in order Y, UV or
+/// Y, U, V): the layout of a raw `.yuv` file.
+fn tight_planes(info: &PlanarInfo, buf: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..info.layout.planes() {
+        let p = info.planes[i].expect("plane");
+        let (row, rows) = info.plane_extent(i);
+        for y in 0..rows {
+            out.extend_from_slice(&buf[p.offset + y * p.pitch..][..row]);
+        }
+    }
+    out
+}
+
+/// Where byte `at` of a tight frame lies: (plane, column byte, row).
+fn tight_position(info: &PlanarInfo, mut at: usize) -> (usize, usize, usize) {
+    for i in 0..info.layout.planes() {
+        let (row, rows) = info.plane_extent(i);
+        if at < row * rows {
+            return (i, at % row, at / row);
+        }
+        at -= row * rows;
+    }
+    (usize::MAX, 0, 0)
+}
+
+/// The scenes of `tests/scenes/planar/` (`format` nv12 or i420), sorted by name.
+fn planar_scene_paths() -> Vec<std::path::PathBuf> {
+    let mut paths: Vec<_> = std::fs::read_dir(common::scenes_dir().join("planar"))
+        .expect("tests/scenes/planar")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Compares the raw planes of a rendered planar scene with
+/// `tests/reference/planar_scenes/<name>.yuv` (blessed with `CUDADRAW_BLESS=1`); on a
+/// mismatch writes `tests/output/planar_scenes/<name>.actual.yuv` and the planes as
+/// grey pictures (`.planes.{expected,actual,diff}.png`).
+fn compare_raw(name: &str, info: &PlanarInfo, raw: &[u8]) -> Result<(), String> {
+    let reference = common::reference_dir().join(format!("planar_scenes/{name}.yuv"));
+    if common::blessing() {
+        std::fs::create_dir_all(reference.parent().expect("dir")).map_err(|e| e.to_string())?;
+        return std::fs::write(&reference, raw).map_err(|e| e.to_string());
+    }
+    let expected = std::fs::read(&reference).map_err(|e| {
+        format!(
+            "{name}: no reference planes {} ({e}); run with CUDADRAW_BLESS=1",
+            reference.display()
+        )
+    })?;
+    if expected == raw {
+        return Ok(());
+    }
+    let tight = PlanarInfo::tight(info.width, info.height, info.layout);
+    let n = tight.min_len();
+    let why = if expected.len() != raw.len() {
+        format!("{} bytes, the reference has {}", raw.len(), expected.len())
+    } else {
+        let at = (0..raw.len()).find(|&i| raw[i] != expected[i]).unwrap_or(0);
+        let count = (0..raw.len()).filter(|&i| raw[i] != expected[i]).count();
+        let (plane, x, y) = tight_position(&tight, at % n);
+        format!(
+            "{count} bytes differ, first in frame {} plane {plane} at byte ({x}, {y}): expected \
+             {}, got {}",
+            at / n,
+            expected[at],
+            raw[at]
+        )
+    };
+    let out = common::output_dir().join("planar_scenes");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let actual_path = out.join(format!("{name}.actual.yuv"));
+    std::fs::write(&actual_path, raw).map_err(|e| e.to_string())?;
+    let frames = |b: &[u8]| b.chunks(n).map(<[u8]>::to_vec).collect::<Vec<_>>();
+    let (w, h, e) = planes_picture(&tight, &frames(&expected));
+    let (_, _, a) = planes_picture(&tight, &frames(raw));
+    common::save_png(&out.join(format!("{name}.planes.expected.png")), w, h, &e)?;
+    common::save_png(&out.join(format!("{name}.planes.actual.png")), w, h, &a)?;
+    if e.len() == a.len() {
+        let diff = common::diff_image(&e, &a);
+        common::save_png(&out.join(format!("{name}.planes.diff.png")), w, h, &diff)?;
+    }
+    Err(format!(
+        "{name}: {why}; see {} and {}/{name}.planes.*.png",
+        actual_path.display(),
+        out.display()
+    ))
+}
+
+/// Every scene of `tests/scenes/planar/` (each sets `format` nv12 or i420, most a
+/// matrix, range and planes) drawn with `render_planar` on the converted background:
+/// its raw planes byte-exact with `tests/reference/planar_scenes/<name>.yuv` (tight
+/// planes, frames one after the other: `ffplay -f rawvideo -pixel_format nv12
+/// -video_size WxH` shows them), the picture for the eye (`<name>.png`, the
+/// approximate inverse with nearest chroma) current, and no padding or gap byte touched.
+#[test]
+fn planar_scenes_match_their_reference_planes() {
+    let paths = planar_scene_paths();
+    assert!(paths.len() >= 10, "only {} planar scenes", paths.len());
+    let mut failures = Vec::new();
+    for path in &paths {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let scene = cudadraw::draw::scene::Scene::load(path)
+            .unwrap_or_else(|e| panic!("scene {}: {e}", path.display()));
+        let info = scene
+            .planar_info(common::DEFAULT_WIDTH, common::DEFAULT_HEIGHT)
+            .unwrap_or_else(|| panic!("{name}: not a planar scene (format nv12 or i420)"));
+        let mut bufs: Vec<Vec<u8>> = (0..scene.lists.len())
+            .map(|f| background(&info, f))
+            .collect();
+        let before = bufs.clone();
+        if let Err(e) = render(&info, &mut bufs, &scene.lists, &scene.images) {
+            failures.push(format!("{name}: {e}"));
+            continue;
+        }
+        for (b, a) in bufs.iter().zip(&before) {
+            if let Some(at) = (0..a.len()).find(|&j| !is_sample(&info, j) && a[j] != b[j]) {
+                failures.push(format!("{name}: byte {at} outside the planes changed"));
+            }
+        }
+        let raw: Vec<u8> = bufs.iter().flat_map(|b| tight_planes(&info, b)).collect();
+        if let Err(e) = compare_raw(&name, &info, &raw) {
+            failures.push(e);
+        }
+        let rgb = rgb_picture(&info, &bufs);
+        let fh = info.height * bufs.len() as u32;
+        let eye = format!("planar_scenes/{name}");
+        if let Err(e) = common::compare_with_reference(&eye, "cpu", info.width, fh, &rgb) {
+            failures.push(e);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Every file of `tests/reference/planar_scenes/` belongs to a planar scene.
+#[test]
+fn every_planar_reference_has_a_scene() {
+    let names: Vec<String> = planar_scene_paths()
+        .iter()
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    let dir = common::reference_dir().join("planar_scenes");
+    for e in std::fs::read_dir(&dir).expect("tests/reference/planar_scenes") {
+        let p = e.expect("entry").path();
+        let file = p.file_name().map(|s| s.to_string_lossy().into_owned());
+        let stem = file
+            .as_deref()
+            .and_then(|f| f.strip_suffix(".yuv").or_else(|| f.strip_suffix(".png")));
+        assert!(
+            stem.is_some_and(|s| names.iter().any(|n| n == s)),
+            "stale planar reference {}",
+            p.display()
+        );
+    }
+}
+
 /// Single-colour ops of every pointwise kind, reaching past every frame edge.
 fn single_colour_ops(w: f32, h: f32) -> Vec<DrawList> {
     let c = Color::rgba(230, 40, 90, 200);

@@ -163,8 +163,9 @@ fn dispatch(
         Some(c) => {
             let si = StreamInfo::from_caps(c)?;
             cd::gst::probe::check_memory(buf, si.memory)?;
+            let format = si.format.require_packed("the Python binding's frames")?;
             let layout = match &meta {
-                Some(m) => layout_of_meta(m, si.format)?,
+                Some(m) => layout_of_meta(m, format)?,
                 None => Layout {
                     info: FrameInfo::new(
                         si.video.width(),
@@ -172,7 +173,7 @@ fn dispatch(
                         usize::try_from(si.video.stride()[0]).map_err(|_| {
                             gst_err("negative stride (bottom-up frames are not drawn)")
                         })?,
-                        si.format,
+                        format,
                     ),
                     offset: si.video.offset()[0],
                 },

@@ -46,8 +46,13 @@
 //!   "u8"|"i32", "values": [...]}, "palette": [[r, g, b, a], ...]}}` (f16 values are
 //!   written as numbers and rounded to half precision).
 //! - Optional top-level frame settings, for tests and tools that create frames:
-//!   `width`, `height` (pixels), `format` (`rgba` | `bgra` | `rgbx` | `bgrx`, default
-//!   `rgba`) and `pitch` (bytes per row, default 4 x width).
+//!   `width`, `height` (pixels), `format` (`rgba` | `bgra` | `rgbx` | `bgrx` | `nv12` |
+//!   `i420`, default `rgba`) and `pitch` (bytes per row of a packed frame, default 4 x
+//!   width). Planar frames (`nv12`, `i420`) instead take `matrix` (`bt601` (default) |
+//!   `bt709` | `bt2020`), `range` (`limited` (default) | `full`) and `planes`: one
+//!   `{"offset", "pitch"}` per plane (Y, then UV for NV12 or U, V for I420; bytes from
+//!   the start of the frame's buffer; default: tight planes one after the other), which
+//!   needs `width` and `height`.
 //!
 //! Colours are `[r, g, b, a]`, straight alpha. Unknown fields are errors; every error
 //! names the offending field as a path such as `frames[0][2].blur.kind.box.radius`.
@@ -71,6 +76,7 @@ use crate::error::{Error, Result};
 use crate::frame::FrameInfo;
 use crate::geom::Point;
 use crate::geom::Rect;
+use crate::planar::{PlanarInfo, PlanarLayout, Plane, YuvMatrix, YuvRange};
 
 /// A parsed scene file, before its images are loaded.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -82,10 +88,60 @@ pub struct Scene {
     pub width: Option<u32>,
     /// Frame height for tools that create frames.
     pub height: Option<u32>,
-    /// Frame pixel format (default RGBA).
-    pub format: Option<PixelFormat>,
-    /// Frame pitch in bytes (default 4 x width).
+    /// Frame format (default RGBA): packed or planar.
+    pub format: Option<SceneFormat>,
+    /// Frame pitch in bytes of a packed frame (default 4 x width).
     pub pitch: Option<usize>,
+    /// Y'CbCr matrix of a planar frame (default BT.601).
+    pub matrix: Option<YuvMatrix>,
+    /// Y'CbCr range of a planar frame (default limited).
+    pub range: Option<YuvRange>,
+    /// Plane offsets and pitches of a planar frame (default tight).
+    pub planes: Option<Vec<Plane>>,
+}
+
+/// A scene's `format`: one of the packed pixel formats or a planar layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SceneFormat {
+    Rgba,
+    Bgra,
+    Rgbx,
+    Bgrx,
+    Nv12,
+    I420,
+}
+
+impl SceneFormat {
+    /// The packed pixel format, if this is one.
+    pub fn packed(self) -> Option<PixelFormat> {
+        match self {
+            SceneFormat::Rgba => Some(PixelFormat::Rgba),
+            SceneFormat::Bgra => Some(PixelFormat::Bgra),
+            SceneFormat::Rgbx => Some(PixelFormat::Rgbx),
+            SceneFormat::Bgrx => Some(PixelFormat::Bgrx),
+            SceneFormat::Nv12 | SceneFormat::I420 => None,
+        }
+    }
+
+    /// The planar layout, if this is one.
+    pub fn planar(self) -> Option<PlanarLayout> {
+        match self {
+            SceneFormat::Nv12 => Some(PlanarLayout::Nv12),
+            SceneFormat::I420 => Some(PlanarLayout::I420),
+            _ => None,
+        }
+    }
+}
+
+/// The planar frame settings of a scene (`format` `nv12` or `i420`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanarSettings {
+    pub layout: PlanarLayout,
+    pub matrix: YuvMatrix,
+    pub range: YuvRange,
+    /// Offsets and pitches per plane; `None`: tight planes.
+    pub planes: Option<Vec<Plane>>,
 }
 
 /// One op of a scene.
@@ -420,10 +476,12 @@ pub struct LoadedScene {
     pub width: Option<u32>,
     /// The scene's `height` setting, if any.
     pub height: Option<u32>,
-    /// The scene's `format` setting, if any.
+    /// The scene's `format` setting, if it is a packed format.
     pub format: Option<PixelFormat>,
     /// The scene's `pitch` setting, if any.
     pub pitch: Option<usize>,
+    /// The planar settings when `format` is `nv12` or `i420` (then `format` is `None`).
+    pub planar: Option<PlanarSettings>,
 }
 
 impl LoadedScene {
@@ -439,9 +497,70 @@ impl LoadedScene {
             self.format.unwrap_or_default(),
         )
     }
+
+    /// The planar frame layout of a planar scene (`None` for packed scenes);
+    /// `width`/`height` fill in sizes the scene leaves open.
+    pub fn planar_info(&self, width: u32, height: u32) -> Option<PlanarInfo> {
+        let s = self.planar.as_ref()?;
+        let w = self.width.unwrap_or(width);
+        let h = self.height.unwrap_or(height);
+        let mut info = PlanarInfo::tight(w, h, s.layout).with_colour(s.matrix, s.range);
+        if let Some(planes) = &s.planes {
+            for (i, p) in info.planes.iter_mut().enumerate() {
+                *p = planes.get(i).copied();
+            }
+        }
+        Some(info)
+    }
 }
 
 impl Scene {
+    /// The planar settings, checked against the format: `pitch` is for packed frames,
+    /// `matrix`, `range` and `planes` for planar ones.
+    fn planar_settings(&self) -> Result<Option<PlanarSettings>> {
+        let Some(layout) = self.format.and_then(SceneFormat::planar) else {
+            for (name, set) in [
+                ("matrix", self.matrix.is_some()),
+                ("range", self.range.is_some()),
+                ("planes", self.planes.is_some()),
+            ] {
+                if set {
+                    return Err(Error::Scene(format!(
+                        "{name}: only planar frames (format nv12 or i420) take a {name}"
+                    )));
+                }
+            }
+            return Ok(None);
+        };
+        if self.pitch.is_some() {
+            return Err(Error::Scene(format!(
+                "pitch: a {} frame gives a pitch per plane in `planes`",
+                layout.name()
+            )));
+        }
+        if let Some(p) = &self.planes {
+            if p.len() != layout.planes() {
+                return Err(Error::Scene(format!(
+                    "planes: {} has {} planes, the scene gives {}",
+                    layout.name(),
+                    layout.planes(),
+                    p.len()
+                )));
+            }
+            if self.width.is_none() || self.height.is_none() {
+                return Err(Error::Scene(
+                    "planes: explicit planes need the scene's width and height".into(),
+                ));
+            }
+        }
+        Ok(Some(PlanarSettings {
+            layout,
+            matrix: self.matrix.unwrap_or_default(),
+            range: self.range.unwrap_or_default(),
+            planes: self.planes.clone(),
+        }))
+    }
+
     /// Parses scene JSON; errors name the field (`frames[0][1].blur.kind.box.radius: ...`).
     pub fn from_json(text: &str) -> Result<Scene> {
         // Editors on Windows save UTF-8 with a byte-order mark; it is not JSON.
@@ -692,13 +811,15 @@ impl Scene {
             }
             lists.push(list);
         }
+        let planar = self.planar_settings()?;
         let loaded = LoadedScene {
             lists,
             images,
             width: self.width,
             height: self.height,
-            format: self.format,
+            format: self.format.and_then(SceneFormat::packed),
             pitch: self.pitch,
+            planar,
         };
         validate(&loaded)?;
         Ok(loaded)
@@ -708,8 +829,17 @@ impl Scene {
 /// Range checks of every op (they do not depend on the frame size) and of the frame
 /// settings, reported with the op's path in the scene.
 fn validate(s: &LoadedScene) -> Result<()> {
+    let explicit = s.width.is_some()
+        || s.height.is_some()
+        || s.planar.as_ref().is_some_and(|p| p.planes.is_some());
+    if let Some(p) = s.planar_info(1, 1)
+        && explicit
+    {
+        p.validate(0)
+            .map_err(|e| Error::Scene(format!("frame settings (width/height/planes): {e}")))?;
+    }
     let info = s.frame_info(1, 1);
-    if s.width.is_some() || s.height.is_some() || s.pitch.is_some() {
+    if s.planar.is_none() && (s.width.is_some() || s.height.is_some() || s.pitch.is_some()) {
         info.validate(0)
             .map_err(|e| Error::Scene(format!("frame settings (width/height/pitch): {e}")))?;
     }
@@ -838,6 +968,81 @@ mod tests {
         assert!(e.contains("pitch"), "{e}");
         let e = err(r#"{"frames":[[{"ellipse":{}}]]}"#);
         assert!(e.contains("frames[0][0]") && e.contains("ellipse"), "{e}");
+    }
+
+    #[test]
+    fn planar_settings() {
+        let s = Scene::from_json(r#"{"frames":[[]], "format": "nv12", "width": 5, "height": 3}"#)
+            .unwrap()
+            .into_loaded(logo)
+            .unwrap();
+        assert_eq!(s.format, None);
+        assert_eq!(
+            s.planar_info(1, 1),
+            Some(PlanarInfo::tight(5, 3, PlanarLayout::Nv12))
+        );
+        let s = Scene::from_json(
+            r#"{"frames":[[]], "format": "i420", "width": 5, "height": 3, "matrix": "bt2020",
+            "range": "full", "planes": [{"offset": 40, "pitch": 8}, {"offset": 0, "pitch": 3},
+            {"offset": 20, "pitch": 4}]}"#,
+        )
+        .unwrap()
+        .into_loaded(logo)
+        .unwrap();
+        let info = s.planar_info(1, 1).unwrap();
+        assert_eq!(
+            (info.matrix, info.range),
+            (YuvMatrix::Bt2020, YuvRange::Full)
+        );
+        assert_eq!(
+            info.planes[0],
+            Some(Plane {
+                offset: 40,
+                pitch: 8
+            })
+        );
+        assert!(info.validate(0).is_ok());
+        // Packed scenes have no planar info.
+        let s = Scene::from_json(r#"{"frames":[[]]}"#)
+            .unwrap()
+            .into_loaded(logo)
+            .unwrap();
+        assert_eq!(s.planar_info(4, 4), None);
+        for (json, needle) in [
+            (r#"{"frames":[[]], "format": "nv12", "pitch": 8}"#, "pitch"),
+            (r#"{"frames":[[]], "matrix": "bt709"}"#, "matrix"),
+            (
+                r#"{"frames":[[]], "format": "bgra", "range": "full"}"#,
+                "range",
+            ),
+            (
+                r#"{"frames":[[]], "format": "nv12", "matrix": "bt999"}"#,
+                "matrix",
+            ),
+            (
+                r#"{"frames":[[]], "format": "nv12", "width": 4, "height": 4, "planes": [{"offset": 0, "pitch": 4}]}"#,
+                "2 planes",
+            ),
+            (
+                r#"{"frames":[[]], "format": "nv12", "planes": [{"offset": 0, "pitch": 4}, {"offset": 16, "pitch": 4}]}"#,
+                "width and height",
+            ),
+            (
+                r#"{"frames":[[]], "format": "nv12", "width": 4, "height": 4, "planes": [{"offset": 0, "pitch": 4}, {"offset": 8, "pitch": 4}]}"#,
+                "overlap",
+            ),
+            (
+                r#"{"frames":[[]], "format": "nv12", "width": 4, "height": 4, "planes": [{"offset": 0, "pitch": 4}, {"offset": 16, "pitch": 3}]}"#,
+                "pitch 3",
+            ),
+            (
+                r#"{"frames":[[]], "format": "nv12", "width": 4, "height": 4, "planes": [{"offset": 0, "pitch": 4, "x": 1}, {"offset": 16, "pitch": 4}]}"#,
+                "unknown field `x`",
+            ),
+        ] {
+            let e = err(json);
+            assert!(e.contains(needle), "{json}: {e}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use gstreamer_video as gst_video;
 
 use crate::color::PixelFormat;
 use crate::error::{Error, Result};
+use crate::planar::{PlanarLayout, YuvMatrix, YuvRange};
 
 /// Caps feature of DeepStream (and synthetic) NvBufSurface batches.
 pub const CAPS_FEATURE_NVMM: &str = "memory:NVMM";
@@ -22,6 +23,40 @@ pub const DRAWABLE: [(gst_video::VideoFormat, PixelFormat); 4] = [
     (gst_video::VideoFormat::Rgbx, PixelFormat::Rgbx),
     (gst_video::VideoFormat::Bgrx, PixelFormat::Bgrx),
 ];
+
+/// The planar formats cudadraw draws (system memory and NVMM; not yet CUDA memory).
+pub const PLANAR: [(gst_video::VideoFormat, PlanarLayout); 2] = [
+    (gst_video::VideoFormat::Nv12, PlanarLayout::Nv12),
+    (gst_video::VideoFormat::I420, PlanarLayout::I420),
+];
+
+/// The planar layout cudadraw draws for a GStreamer video format, if any.
+pub fn planar_layout(format: gst_video::VideoFormat) -> Option<PlanarLayout> {
+    PLANAR.iter().find(|(f, _)| *f == format).map(|(_, l)| *l)
+}
+
+/// The Y'CbCr matrix and range of planar video: the caps' colorimetry (BT.601, BT.709,
+/// BT.2020 matrices; full or limited range). `VideoInfo` already fills in GStreamer's
+/// defaults for caps without colorimetry (BT.709 above 576 rows, BT.601 otherwise,
+/// limited range; newer GStreamer releases may pick BT.2020 for UHD, which is then
+/// taken as given); a matrix it still reports as unknown (or one cudadraw has no
+/// coefficients for: RGB, FCC, SMPTE 240M) takes the same SD/HD rule, and an unknown
+/// range is limited.
+pub fn yuv_colour(video: &gst_video::VideoInfo) -> (YuvMatrix, YuvRange) {
+    let c = video.colorimetry();
+    let matrix = match c.matrix() {
+        gst_video::VideoColorMatrix::Bt601 => YuvMatrix::Bt601,
+        gst_video::VideoColorMatrix::Bt709 => YuvMatrix::Bt709,
+        gst_video::VideoColorMatrix::Bt2020 => YuvMatrix::Bt2020,
+        _ if video.height() > 576 => YuvMatrix::Bt709,
+        _ => YuvMatrix::Bt601,
+    };
+    let range = match c.range() {
+        gst_video::VideoColorRange::Range0_255 => YuvRange::Full,
+        _ => YuvRange::Limited,
+    };
+    (matrix, range)
+}
 
 /// The pixel format cudadraw draws for a GStreamer video format, if any.
 pub fn pixel_format(format: gst_video::VideoFormat) -> Option<PixelFormat> {
@@ -38,14 +73,25 @@ pub fn drawable_caps(feature: Option<&str>) -> gst::Caps {
     }
 }
 
-/// What the `cudadraw` element accepts: the drawable formats in system memory, CUDA
-/// memory and NVMM.
+/// Raw video caps of the planar formats (NV12, I420) with memory `feature`.
+pub fn planar_caps(feature: Option<&str>) -> gst::Caps {
+    let c = gst_video::VideoCapsBuilder::new().format_list(PLANAR.iter().map(|(f, _)| *f));
+    match feature {
+        Some(f) => c.features([f]).build(),
+        None => c.build(),
+    }
+}
+
+/// What the `cudadraw` element accepts: the packed formats in system memory, CUDA
+/// memory and NVMM, and NV12 and I420 in system memory and NVMM.
 pub fn template_caps() -> gst::Caps {
     let mut caps = gst::Caps::new_empty();
     if let Some(c) = caps.get_mut() {
-        for feature in [None, Some(CAPS_FEATURE_CUDA), Some(CAPS_FEATURE_NVMM)] {
-            c.append(drawable_caps(feature));
-        }
+        c.append(drawable_caps(None));
+        c.append(planar_caps(None));
+        c.append(drawable_caps(Some(CAPS_FEATURE_CUDA)));
+        c.append(drawable_caps(Some(CAPS_FEATURE_NVMM)));
+        c.append(planar_caps(Some(CAPS_FEATURE_NVMM)));
     }
     caps
 }
@@ -100,19 +146,56 @@ impl MemoryKind {
     }
 }
 
-/// A stream's negotiated layout: memory kind, video info, pixel format.
+/// What a stream's frames are drawn as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFormat {
+    /// A packed 4-byte format.
+    Packed(PixelFormat),
+    /// NV12 or I420, with the matrix and range of the caps' colorimetry
+    /// ([`yuv_colour`]).
+    Planar {
+        layout: PlanarLayout,
+        matrix: YuvMatrix,
+        range: YuvRange,
+    },
+}
+
+impl StreamFormat {
+    /// The packed pixel format, if the stream is packed.
+    pub fn packed(self) -> Option<PixelFormat> {
+        match self {
+            StreamFormat::Packed(p) => Some(p),
+            StreamFormat::Planar { .. } => None,
+        }
+    }
+
+    /// The packed pixel format, or [`Error::UnsupportedFormat`] naming `what` (a path
+    /// that draws packed frames only).
+    pub fn require_packed(self, what: &str) -> Result<PixelFormat> {
+        match self {
+            StreamFormat::Packed(p) => Ok(p),
+            StreamFormat::Planar { layout, .. } => Err(Error::UnsupportedFormat(format!(
+                "{} on {what}: only RGBA, BGRA, RGBx and BGRx are drawn there",
+                layout.name()
+            ))),
+        }
+    }
+}
+
+/// A stream's negotiated layout: memory kind, video info, format drawn.
 #[derive(Debug, Clone)]
 pub struct StreamInfo {
     /// Where the pixels live.
     pub memory: MemoryKind,
     /// The parsed caps (size, format, strides of the default layout).
     pub video: gst_video::VideoInfo,
-    /// The pixel format drawn.
-    pub format: PixelFormat,
+    /// What the frames are drawn as.
+    pub format: StreamFormat,
 }
 
 impl StreamInfo {
-    /// Parses fixed `video/x-raw` caps. Formats other than RGBA, BGRA, RGBx, BGRx are
+    /// Parses fixed `video/x-raw` caps. Formats other than RGBA, BGRA, RGBx, BGRx (any
+    /// memory) and NV12, I420 (system memory and NVMM) are
     /// [`Error::UnsupportedFormat`].
     pub fn from_caps(caps: &gst::CapsRef) -> Result<Self> {
         let memory = match caps.features(0) {
@@ -122,12 +205,30 @@ impl StreamInfo {
         };
         let video = gst_video::VideoInfo::from_caps(caps)
             .map_err(|e| Error::Gst(format!("caps {caps} are not raw video: {e}")))?;
-        let format = pixel_format(video.format()).ok_or_else(|| {
-            Error::UnsupportedFormat(format!(
-                "{} (cudadraw draws on RGBA, BGRA, RGBx and BGRx; put videoconvert or nvvideoconvert before it)",
-                video.format().to_str()
-            ))
-        })?;
+        let format = match (pixel_format(video.format()), planar_layout(video.format())) {
+            (Some(p), _) => StreamFormat::Packed(p),
+            (None, Some(layout)) if memory != MemoryKind::Cuda => {
+                let (matrix, range) = yuv_colour(&video);
+                StreamFormat::Planar {
+                    layout,
+                    matrix,
+                    range,
+                }
+            }
+            (None, Some(layout)) => {
+                return Err(Error::UnsupportedFormat(format!(
+                    "{} in {CAPS_FEATURE_CUDA} (cudadraw draws NV12 and I420 in system memory; \
+                     CUDA memory takes RGBA, BGRA, RGBx and BGRx)",
+                    layout.name()
+                )));
+            }
+            (None, None) => {
+                return Err(Error::UnsupportedFormat(format!(
+                    "{} (cudadraw draws on RGBA, BGRA, RGBx, BGRx, NV12 and I420; put videoconvert or nvvideoconvert before it)",
+                    video.format().to_str()
+                )));
+            }
+        };
         Ok(Self {
             memory,
             video,
@@ -144,7 +245,7 @@ mod tests {
     fn one_list_of_formats_everywhere() {
         gst::init().unwrap();
         let t = template_caps();
-        assert_eq!(t.size(), 3);
+        assert_eq!(t.size(), 5);
         for (vf, pf) in DRAWABLE {
             assert_eq!(pixel_format(vf), Some(pf));
             for feature in [None, Some(CAPS_FEATURE_CUDA), Some(CAPS_FEATURE_NVMM)] {
@@ -159,21 +260,95 @@ mod tests {
                 };
                 assert!(c.can_intersect(&t), "{c}");
                 let info = StreamInfo::from_caps(&c).unwrap();
-                assert_eq!(info.format, pf);
+                assert_eq!(info.format, StreamFormat::Packed(pf));
             }
         }
         assert_eq!(pixel_format(gst_video::VideoFormat::Nv12), None);
-        let nv12 = gst_video::VideoCapsBuilder::new()
-            .format(gst_video::VideoFormat::Nv12)
-            .width(8)
-            .height(8)
-            .framerate(gst::Fraction::new(30, 1))
-            .build();
-        assert!(!nv12.can_intersect(&t));
+        let planar = |f, feature: Option<&str>| {
+            let c = gst_video::VideoCapsBuilder::new()
+                .format(f)
+                .width(8)
+                .height(8)
+                .framerate(gst::Fraction::new(30, 1));
+            match feature {
+                Some(x) => c.features([x]).build(),
+                None => c.build(),
+            }
+        };
+        for (vf, layout) in PLANAR {
+            let sys = planar(vf, None);
+            assert!(sys.can_intersect(&t), "{sys}");
+            assert_eq!(
+                StreamInfo::from_caps(&sys).unwrap().format,
+                StreamFormat::Planar {
+                    layout,
+                    matrix: YuvMatrix::Bt601,
+                    range: YuvRange::Limited
+                }
+            );
+            let nvmm = planar(vf, Some(CAPS_FEATURE_NVMM));
+            assert!(nvmm.can_intersect(&t), "{nvmm}");
+            assert!(matches!(
+                StreamInfo::from_caps(&nvmm).unwrap().format,
+                StreamFormat::Planar { .. }
+            ));
+            let cuda = planar(vf, Some(CAPS_FEATURE_CUDA));
+            assert!(!cuda.can_intersect(&t), "{cuda}");
+            assert!(matches!(
+                StreamInfo::from_caps(&cuda),
+                Err(Error::UnsupportedFormat(_))
+            ));
+        }
+        let yuy2 = planar(gst_video::VideoFormat::Yuy2, None);
+        assert!(!yuy2.can_intersect(&t));
         assert!(matches!(
-            StreamInfo::from_caps(&nv12),
+            StreamInfo::from_caps(&yuy2),
             Err(Error::UnsupportedFormat(_))
         ));
-        assert!(describe_formats(&nv12).contains("NV12"));
+        assert!(describe_formats(&yuy2).contains("YUY2"));
+    }
+
+    #[test]
+    fn colorimetry_gives_matrix_and_range() {
+        use gst_video::{VideoColorMatrix as M, VideoColorRange as R};
+        gst::init().unwrap();
+        let info = |h: u32, c: Option<(R, M)>| {
+            let b = gst_video::VideoInfo::builder(gst_video::VideoFormat::Nv12, 64, h);
+            let b = match c {
+                Some((r, m)) => b.colorimetry(&gst_video::VideoColorimetry::new(
+                    r,
+                    m,
+                    gst_video::VideoTransferFunction::Bt709,
+                    gst_video::VideoColorPrimaries::Bt709,
+                )),
+                None => b,
+            };
+            let caps = b.build().unwrap().to_caps().unwrap();
+            yuv_colour(&gst_video::VideoInfo::from_caps(&caps).unwrap())
+        };
+        // No colorimetry in the caps: GStreamer's defaults by height.
+        assert_eq!(info(480, None), (YuvMatrix::Bt601, YuvRange::Limited));
+        assert_eq!(info(720, None), (YuvMatrix::Bt709, YuvRange::Limited));
+        assert_eq!(
+            info(480, Some((R::Range0_255, M::Bt709))),
+            (YuvMatrix::Bt709, YuvRange::Full)
+        );
+        assert_eq!(
+            info(1080, Some((R::Range16_235, M::Bt601))),
+            (YuvMatrix::Bt601, YuvRange::Limited)
+        );
+        assert_eq!(
+            info(480, Some((R::Range0_255, M::Bt2020))),
+            (YuvMatrix::Bt2020, YuvRange::Full)
+        );
+        // Matrices without coefficients here: the height rule.
+        assert_eq!(
+            info(1080, Some((R::Unknown, M::Unknown))),
+            (YuvMatrix::Bt709, YuvRange::Limited)
+        );
+        assert_eq!(
+            info(240, Some((R::Range0_255, M::Fcc))),
+            (YuvMatrix::Bt601, YuvRange::Full)
+        );
     }
 }

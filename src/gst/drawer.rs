@@ -11,12 +11,13 @@ use gstreamer as gst;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 
+use super::caps::StreamFormat;
 use super::cudamem;
-use crate::color::PixelFormat;
 use crate::draw::{DrawList, Image, ImageId, ImageStore};
 use crate::error::{Error, Result};
 use crate::frame::{FrameInfo, HostFrame};
 use crate::nvmm::{NvmmBatch, NvmmOptions};
+use crate::planar::{PlanarFrame, PlanarInfo, Plane};
 use crate::render::Renderer;
 
 pub use super::caps::{CAPS_FEATURE_CUDA, MemoryKind, StreamInfo};
@@ -394,7 +395,7 @@ impl BufferDrawer {
                 }
                 true
             }
-            MemoryKind::Nvmm => self.draw_nvmm(buffer, fill)?,
+            MemoryKind::Nvmm => self.draw_nvmm(buffer, &info, fill)?,
         };
         if drawn {
             self.last_skipped = self.renderer.last_resolved().skipped();
@@ -419,17 +420,89 @@ impl BufferDrawer {
     }
 
     fn render_system(&mut self, buffer: &mut gst::BufferRef, info: &LightInfo) -> Result<()> {
+        let format = match info.format {
+            StreamFormat::Packed(p) => p,
+            StreamFormat::Planar { .. } => return self.render_system_planar(buffer, info),
+        };
         let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &info.video)
             .map_err(|e| Error::Gst(format!("cannot map the buffer writable: {e}")))?;
         let pitch = usize::try_from(frame.plane_stride()[0])
             .map_err(|_| Error::Gst("negative stride (bottom-up frames are not drawn)".into()))?;
-        let fi = FrameInfo::new(info.video.width(), info.video.height(), pitch, info.format);
+        let fi = FrameInfo::new(info.video.width(), info.video.height(), pitch, format);
         let data = frame
             .plane_data_mut(0)
             .map_err(|e| Error::Gst(format!("cannot access plane 0: {e}")))?;
         let mut hf = HostFrame::new(data, fi)?;
         self.renderer
             .render_host(std::slice::from_mut(&mut hf), &self.lists)
+    }
+
+    /// An NV12 or I420 buffer in system memory: plane offsets and strides from its
+    /// `GstVideoMeta` (which must agree with the caps' format and size) or else the
+    /// caps' default layout, as `gst_video_frame_map` reads them; the buffer mapped
+    /// writable once (several memories are merged), the planes checked to lie inside it
+    /// and apart ([`PlanarFrame::new`]), then the CPU renderer.
+    fn render_system_planar(
+        &mut self,
+        buffer: &mut gst::BufferRef,
+        info: &LightInfo,
+    ) -> Result<()> {
+        let StreamFormat::Planar {
+            layout,
+            matrix,
+            range,
+        } = info.format
+        else {
+            return Err(Error::Gst("not a planar stream".into()));
+        };
+        let v = &info.video;
+        // Fixed arrays: no allocation per buffer.
+        let (mut offsets, mut strides) = ([0usize; 4], [0i32; 4]);
+        let planes = match buffer.meta::<gst_video::VideoMeta>() {
+            Some(m) => {
+                if m.format() != v.format() || m.width() != v.width() || m.height() != v.height() {
+                    return Err(Error::Gst(format!(
+                        "the buffer's video meta ({} {}x{}) disagrees with the caps ({} {}x{})",
+                        m.format().to_str(),
+                        m.width(),
+                        m.height(),
+                        v.format().to_str(),
+                        v.width(),
+                        v.height()
+                    )));
+                }
+                let n = (m.n_planes() as usize).min(4);
+                offsets[..n].copy_from_slice(&m.offset()[..n]);
+                strides[..n].copy_from_slice(&m.stride()[..n]);
+                n
+            }
+            None => {
+                let n = (v.n_planes() as usize).min(4);
+                offsets[..n].copy_from_slice(&v.offset()[..n]);
+                strides[..n].copy_from_slice(&v.stride()[..n]);
+                n
+            }
+        };
+        let mut pi = PlanarInfo::tight(v.width(), v.height(), layout).with_colour(matrix, range);
+        for (i, p) in pi.planes.iter_mut().enumerate().take(layout.planes()) {
+            if i >= planes {
+                return Err(Error::Gst(format!(
+                    "{} buffer without plane {i} in its layout",
+                    layout.name()
+                )));
+            }
+            let (offset, stride) = (offsets[i], strides[i]);
+            let pitch = usize::try_from(stride).map_err(|_| {
+                Error::Gst("negative stride (bottom-up frames are not drawn)".into())
+            })?;
+            *p = Some(Plane { offset, pitch });
+        }
+        let mut map = buffer
+            .map_writable()
+            .map_err(|e| Error::Gst(format!("cannot map the buffer writable: {e}")))?;
+        let mut frame = PlanarFrame::new(map.as_mut_slice(), pi)?;
+        self.renderer
+            .render_planar_host(std::slice::from_mut(&mut frame), &self.lists)
     }
 
     #[cfg(not(feature = "cuda"))]
@@ -439,7 +512,8 @@ impl BufferDrawer {
 
     #[cfg(feature = "cuda")]
     fn render_cuda(&mut self, buffer: &mut gst::BufferRef, info: &LightInfo) -> Result<()> {
-        let mapped = cudamem::CudaFrameMap::map(buffer, &info.video, info.format)?;
+        let format = info.format.require_packed("CUDA memory")?;
+        let mapped = cudamem::CudaFrameMap::map(buffer, &info.video, format)?;
         let path = self.renderer.render_cuda_memory(
             mapped.frame(),
             mapped.owner_context(),
@@ -456,7 +530,12 @@ impl BufferDrawer {
         Ok(())
     }
 
-    fn draw_nvmm<F>(&mut self, buffer: &mut gst::BufferRef, fill: Option<F>) -> Result<bool>
+    fn draw_nvmm<F>(
+        &mut self,
+        buffer: &mut gst::BufferRef,
+        info: &LightInfo,
+        fill: Option<F>,
+    ) -> Result<bool>
     where
         F: FnOnce(&[FrameMeta], &gst::BufferRef, &mut [DrawList]),
     {
@@ -468,6 +547,23 @@ impl BufferDrawer {
         // The batch holds the buffer mapped (read-only: the descriptor) until dropped;
         // the pixels it points to are written by the backends.
         let batch = unsafe { NvmmBatch::from_buffer(view, &self.nvmm) }?;
+        // The caps and the descriptor must agree on packed vs NV12 vs I420 (the
+        // descriptor's colour format gives the matrix and range).
+        for f in batch.frames() {
+            let agree = match (info.format, f.planar) {
+                (StreamFormat::Packed(_), None) => true,
+                (StreamFormat::Planar { layout, .. }, Some(p)) => p.layout == layout,
+                _ => false,
+            };
+            if !agree {
+                return Err(Error::UnsupportedFormat(format!(
+                    "the caps say {} but frame {} of the NvBufSurface is {}: passed through undrawn",
+                    info.video.format().to_str(),
+                    f.index,
+                    crate::nvmm::abi::color_format_name(f.color_format)
+                )));
+            }
+        }
         if let Some(fill) = fill {
             self.prepare(batch.frames().len());
             let nvds = nvds_facts(view, &self.nvds_meta);
@@ -535,7 +631,7 @@ fn keep_redactions(lists: &mut [DrawList]) -> bool {
 struct LightInfo {
     memory: MemoryKind,
     video: gst_video::VideoInfo,
-    format: PixelFormat,
+    format: StreamFormat,
 }
 
 impl StreamInfo {

@@ -34,6 +34,10 @@ pub mod mem_type {
 pub mod color_format {
     pub const INVALID: u32 = 0;
     pub const GRAY8: u32 = 1;
+    /// I420 (Y, U, V planes), BT.601 limited range.
+    pub const YUV420: u32 = 2;
+    /// I420, BT.601 full ("extended") range.
+    pub const YUV420_ER: u32 = 4;
     pub const NV12: u32 = 6;
     pub const NV12_ER: u32 = 7;
     pub const NV21: u32 = 8;
@@ -47,6 +51,12 @@ pub mod color_format {
     pub const XBGR: u32 = 26;
     pub const RGB: u32 = 27;
     pub const BGR: u32 = 28;
+    pub const YUV420_709: u32 = 31;
+    pub const YUV420_709_ER: u32 = 32;
+    pub const NV12_709: u32 = 33;
+    pub const NV12_709_ER: u32 = 34;
+    pub const YUV420_2020: u32 = 35;
+    pub const NV12_2020: u32 = 36;
 }
 
 /// `NvBufSurfaceLayout` values.
@@ -68,9 +78,9 @@ pub fn color_format_name(v: u32) -> String {
     let s = match v {
         INVALID => "INVALID",
         GRAY8 => "GRAY8",
-        2 => "YUV420",
+        YUV420 => "YUV420",
         3 => "YVU420",
-        4 => "YUV420_ER",
+        YUV420_ER => "YUV420_ER",
         5 => "YVU420_ER",
         NV12 => "NV12",
         NV12_ER => "NV12_ER",
@@ -87,6 +97,14 @@ pub fn color_format_name(v: u32) -> String {
         XBGR => "xBGR",
         RGB => "RGB",
         BGR => "BGR",
+        29 => "NV12_10LE",
+        30 => "NV12_12LE",
+        YUV420_709 => "YUV420_709",
+        YUV420_709_ER => "YUV420_709_ER",
+        NV12_709 => "NV12_709",
+        NV12_709_ER => "NV12_709_ER",
+        YUV420_2020 => "YUV420_2020",
+        NV12_2020 => "NV12_2020",
         _ => "an unnamed format",
     };
     format!("{s} (NvBufSurfaceColorFormat {v})")
@@ -665,6 +683,15 @@ mod tests {
     fn enum_values() {
         assert_eq!(color_format::RGBA, 19);
         assert_eq!(color_format::NV12, 6);
+        assert_eq!(color_format::YUV420, 2);
+        assert_eq!(color_format::YUV420_ER, 4);
+        assert_eq!(color_format::NV12_ER, 7);
+        assert_eq!(color_format::YUV420_709, 31);
+        assert_eq!(color_format::YUV420_709_ER, 32);
+        assert_eq!(color_format::NV12_709, 33);
+        assert_eq!(color_format::NV12_709_ER, 34);
+        assert_eq!(color_format::YUV420_2020, 35);
+        assert_eq!(color_format::NV12_2020, 36);
         assert_eq!(mem_type::SURFACE_ARRAY, 4);
         assert_eq!(map_flags::READ_WRITE, 2);
         assert_eq!(layout::BLOCK_LINEAR, 1);

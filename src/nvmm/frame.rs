@@ -80,8 +80,12 @@ pub struct NvmmFrame {
     pub height: u32,
     /// The raw `NvBufSurfaceColorFormat`.
     pub color_format: u32,
-    /// The drawable format it maps to.
+    /// The packed format it maps to; for planar frames (`planar` is `Some`) `Rgba`,
+    /// the format their ops are resolved against.
     pub format: PixelFormat,
+    /// NV12 and I420 frames: planes (offsets from `data_ptr`, which is then the raw
+    /// `dataPtr`), matrix and range from the colour format; `None` for packed frames.
+    pub planar: Option<crate::planar::PlanarInfo>,
     /// The raw `NvBufSurfaceLayout` (always pitch-linear once validated).
     pub layout: u32,
     /// The batch's memory type.
@@ -91,7 +95,8 @@ pub struct NvmmFrame {
 }
 
 impl NvmmFrame {
-    /// Size, pitch and format of the frame.
+    /// Size, pitch and format of the frame (packed frames; for planar ones the
+    /// nominal RGBA layout of plane 0's size).
     pub fn info(&self) -> FrameInfo {
         FrameInfo::new(self.width, self.height, self.pitch, self.format)
     }

@@ -15,6 +15,7 @@ use crate::nvmm::NvmmOptions;
 use crate::nvmm::abi::{self, Abi, SurfaceHeader, color_format, layout, mem_type};
 use crate::nvmm::frame::{MemType, NvmmFrame};
 use crate::nvmm::map::{self, NvBufSurfaceLib};
+use crate::planar::{PlanarFrame, PlanarInfo, PlanarLayout, Plane, YuvMatrix, YuvRange};
 use crate::render::Renderer;
 
 /// Largest `batchSize` accepted; larger values are corrupt descriptors.
@@ -187,6 +188,17 @@ impl<'a> NvmmBatch<'a> {
         if self.frames.is_empty() {
             return Ok(());
         }
+        let planar = self.frames.iter().filter(|f| f.planar.is_some()).count();
+        if planar > 0 {
+            if planar != self.frames.len() {
+                return Err(self.abi.error(format!(
+                    "{planar} of {} frames are NV12/I420, the others packed: one batch has one \
+                     colour format",
+                    self.frames.len()
+                )));
+            }
+            return self.render_planar(renderer, lists);
+        }
         match self.path() {
             RenderPath::Device => {
                 let mut dev = take_vec(&DEVICE_VECS);
@@ -240,6 +252,148 @@ impl<'a> NvmmBatch<'a> {
             }
         }
     }
+}
+
+impl NvmmBatch<'_> {
+    /// A batch of NV12 / I420 frames: SYSTEM memory is drawn in place by the CPU
+    /// renderer (`dataPtr` + `planeParams.offset[i]`, all inside `dataSize`); device
+    /// memory and the CPU map path are refused by name.
+    fn render_planar<L: AsRef<DrawList>>(
+        &self,
+        renderer: &mut Renderer,
+        lists: &[L],
+    ) -> Result<()> {
+        let layout = |f: &NvmmFrame| f.planar.map_or("planar", |p| p.layout.name());
+        match self.path() {
+            RenderPath::Device => {
+                // GPU planar: wire CudaRenderer::render_planar here
+                Err(Error::UnsupportedFormat(format!(
+                    "{} frames in CUDA memory ({}): the CUDA backend does not draw NV12 / \
+                     I420 yet; SYSTEM memory batches are drawn ({})",
+                    layout(&self.frames[0]),
+                    self.mem_type,
+                    self.abi
+                )))
+            }
+            RenderPath::CpuMap => Err(Error::UnsupportedFormat(format!(
+                "{} frames on the CPU map path ({}): NvBufSurfaceMap maps each plane on its \
+                 own, which the CPU renderer does not take yet; SYSTEM memory batches are \
+                 drawn ({})",
+                layout(&self.frames[0]),
+                self.mem_type,
+                self.abi
+            ))),
+            RenderPath::Host => {
+                let infos = || {
+                    self.frames
+                        .iter()
+                        .filter_map(|f| Some((f.data_ptr, f.planar?)))
+                };
+                // Before any slice is made (as for packed frames).
+                crate::frame::check_disjoint_bytes(
+                    infos().map(|(p, info)| (p, info.min_len())),
+                    &mut Vec::new(),
+                )?;
+                let mut hosts = Vec::with_capacity(self.frames.len());
+                for (i, (ptr, info)) in infos().enumerate() {
+                    // SAFETY: SYSTEM memory: dataPtr is host memory of dataSize bytes
+                    // (checked >= the planes' span on parse), owned by the buffer we hold
+                    // mapped; frames were checked disjoint above.
+                    let h = unsafe { PlanarFrame::from_raw(ptr as *mut u8, info) }
+                        .map_err(|e| self.abi.error(format!("frame {i}: {e}")))?;
+                    hosts.push(h);
+                }
+                renderer.render_planar_host(&mut hosts, lists)
+            }
+        }
+    }
+}
+
+/// The planar layout, matrix and range of an `NvBufSurfaceColorFormat`: NV12 and
+/// YUV420 (I420) in BT.601, BT.709 and BT.2020, `_ER` ("extended range") being full
+/// range. NV21, YVU420 and the 10/12-bit formats are not drawn.
+pub fn planar_format(color_format: u32) -> Option<(PlanarLayout, YuvMatrix, YuvRange)> {
+    use PlanarLayout::{I420, Nv12};
+    use YuvMatrix::{Bt601, Bt709, Bt2020};
+    use YuvRange::{Full, Limited};
+    Some(match color_format {
+        color_format::NV12 => (Nv12, Bt601, Limited),
+        color_format::NV12_ER => (Nv12, Bt601, Full),
+        color_format::NV12_709 => (Nv12, Bt709, Limited),
+        color_format::NV12_709_ER => (Nv12, Bt709, Full),
+        color_format::NV12_2020 => (Nv12, Bt2020, Limited),
+        color_format::YUV420 => (I420, Bt601, Limited),
+        color_format::YUV420_ER => (I420, Bt601, Full),
+        color_format::YUV420_709 => (I420, Bt709, Limited),
+        color_format::YUV420_709_ER => (I420, Bt709, Full),
+        color_format::YUV420_2020 => (I420, Bt2020, Limited),
+        _ => return None,
+    })
+}
+
+/// Checks the planes of an NV12 / I420 frame's params: `num_planes`, each plane's size
+/// in samples (chroma ceil(w/2) x ceil(h/2)), bytes per sample (NV12's UV: 2), pitch,
+/// offset and psize, and that `dataSize` holds them all; returns the frame's layout
+/// (offsets from `dataPtr`).
+fn planar_info(
+    p: &abi::FrameParams,
+    layout: PlanarLayout,
+    matrix: YuvMatrix,
+    range: YuvRange,
+) -> std::result::Result<PlanarInfo, String> {
+    let pp = &p.plane_params;
+    let n = layout.planes();
+    if pp.num_planes as usize != n {
+        return Err(format!(
+            "{} planes for a {} frame (it has {n})",
+            pp.num_planes,
+            layout.name()
+        ));
+    }
+    let mut info = PlanarInfo::tight(p.width, p.height, layout).with_colour(matrix, range);
+    let (cw, ch) = info.chroma_size();
+    for i in 0..n {
+        let (w, h, bpp) = match (i, layout) {
+            (0, _) => (p.width, p.height, 1),
+            (_, PlanarLayout::Nv12) => (cw, ch, 2),
+            _ => (cw, ch, 1),
+        };
+        if pp.width[i] != w || pp.height[i] != h || pp.bytes_per_pix[i] != bpp {
+            return Err(format!(
+                "planeParams plane {i} is {}x{} at {} bytes per pixel; a {}x{} {} frame's is \
+                 {w}x{h} at {bpp}",
+                pp.width[i],
+                pp.height[i],
+                pp.bytes_per_pix[i],
+                p.width,
+                p.height,
+                layout.name()
+            ));
+        }
+        info.planes[i] = Some(Plane {
+            offset: pp.offset[i] as usize,
+            pitch: pp.pitch[i] as usize,
+        });
+    }
+    info.validate(0).map_err(|e| e.to_string())?;
+    for i in 0..n {
+        let (start, end) = info.plane_span(i).unwrap_or((0, 0));
+        if (pp.psize[i] as usize) < end - start {
+            return Err(format!(
+                "planeParams.psize[{i}] {} is smaller than the {} bytes plane {i} spans",
+                pp.psize[i],
+                end - start
+            ));
+        }
+    }
+    if (p.data_size as usize) < info.min_len() {
+        return Err(format!(
+            "dataSize {} cannot hold the planes ({} bytes)",
+            p.data_size,
+            info.min_len()
+        ));
+    }
+    Ok(info)
 }
 
 /// Whether this is a Jetson (integrated GPU), where DEFAULT memory is SURFACE_ARRAY.
@@ -335,10 +489,38 @@ pub unsafe fn parse(
             frames.truncate(start);
             return bad(format!("unknown layout {}: {HINT}", p.layout));
         }
+        if let Some((layout, matrix, range)) = planar_format(p.color_format) {
+            let info = match planar_info(&p, layout, matrix, range) {
+                Ok(info) => info,
+                Err(e) => {
+                    frames.truncate(start);
+                    return bad(e);
+                }
+            };
+            if uses_data_ptr && p.data_ptr == 0 {
+                frames.truncate(start);
+                return bad("null dataPtr".into());
+            }
+            frames.push(NvmmFrame {
+                index: i,
+                data_ptr: p.data_ptr,
+                pitch: pp.pitch[0] as usize,
+                width: p.width,
+                height: p.height,
+                color_format: p.color_format,
+                format: PixelFormat::Rgba,
+                planar: Some(info),
+                layout: p.layout,
+                mem_type: mem,
+                gpu_id: h.gpu_id,
+            });
+            continue;
+        }
         let Some(format) = pixel_format(p.color_format) else {
             frames.truncate(start);
             return Err(Error::UnsupportedFormat(format!(
-                "frame {i} has colour format {}; cudadraw draws RGBA, BGRA, RGBx and BGRx ({abi})",
+                "frame {i} has colour format {}; cudadraw draws RGBA, BGRA, RGBx, BGRx, NV12 and \
+                 YUV420 (I420) in BT.601/709/2020 ({abi})",
                 abi::color_format_name(p.color_format)
             )));
         };
@@ -403,6 +585,7 @@ pub unsafe fn parse(
             height: p.height,
             color_format: p.color_format,
             format,
+            planar: None,
             layout: p.layout,
             mem_type: mem,
             gpu_id: h.gpu_id,
