@@ -525,7 +525,7 @@ cudadraw_status cudadraw_list_point(struct cudadraw_list *list,
 // `_F32`; `_I32` is refused when rendering) in host memory, rows `pitch` bytes apart
 // (>= width x the value size), copied during the call. Drawn where the value reaches
 // `style->threshold`. A NULL `values` or a short pitch is
-// `CUDADRAW_ERR_INVALID_ARGUMENT` (nothing appended); sizes outside 1..=4096 are
+// `CUDADRAW_ERR_INVALID_ARGUMENT` (nothing appended); sizes outside 1..=8192 are
 // refused when rendering.
 cudadraw_status cudadraw_list_mask(struct cudadraw_list *list,
                                    struct cudadraw_rect rect,
@@ -554,7 +554,7 @@ cudadraw_status cudadraw_list_mask_device(struct cudadraw_list *list,
 // A semantic-segmentation map scaled onto `rect` (nearest): `width` x `height` class
 // ids of `dtype` (`CUDADRAW_MASK_U8` or `_I32`) in host memory, rows `pitch` bytes
 // apart, copied. Each pixel takes `palette[id]` (`n_palette` colours 0xRRGGBBAA,
-// 1..=256, copied; alpha-blended); ids outside the palette and entries of alpha 0
+// 1..=1024, copied; alpha-blended); ids outside the palette and entries of alpha 0
 // leave the pixel as it is.
 cudadraw_status cudadraw_list_class_map(struct cudadraw_list *list,
                                         struct cudadraw_rect rect,
