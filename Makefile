@@ -31,13 +31,15 @@ unit:
 
 ## The Python bindings (python/): maturin builds the abi3 wheel, pip installs it into the
 ## venv scripts/setup made, pytest runs python/tests (NumPy frames vs the reference
-## pictures, a PyGObject pipeline with a probe, errors, leaks).
+## pictures, a PyGObject pipeline with a probe, errors, leaks; and libcudadraw.so through
+## ctypes, the mapping python/gpu/check.py uses on the GPU, vs the reference pictures).
 PYENV ?= $(if $(CUDADRAW_PYENV),$(CUDADRAW_PYENV),$(CURDIR)/.toolchain/pyenv)
 python-test:
 	rm -rf target/wheels-test
 	$(PYENV)/bin/maturin build --quiet -m python/Cargo.toml -i $(PYENV)/bin/python -o target/wheels-test
 	$(PYENV)/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels-test/cudadraw-*.whl
-	cd python && $(PYENV)/bin/python -m pytest -q tests
+	$(CARGO) build --quiet -p cudadraw-capi
+	cd python && CUDADRAW_CAPI_LIB=$(CURDIR)/target/debug/libcudadraw.so $(PYENV)/bin/python -m pytest -q tests
 
 ## The C API (capi/): header regenerated and compared, the C test and example compiled
 ## with cc against it and run.

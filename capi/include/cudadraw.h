@@ -75,6 +75,40 @@
 // The built-in font's handle.
 #define CUDADRAW_FONT_DEFAULT 0
 
+// Ends of open lines and polylines: `cudadraw_line_style.cap`.
+#define CUDADRAW_CAP_FLAT 0
+
+// A disc of the stroke's width on each end point.
+#define CUDADRAW_CAP_ROUND 1
+
+// Which ends of an arrow carry a head: `cudadraw_arrow_style.ends`.
+#define CUDADRAW_ARROW_END 0
+
+#define CUDADRAW_ARROW_START 1
+
+#define CUDADRAW_ARROW_BOTH 2
+
+// What the (x, y) of `cudadraw_list_text_styled` is: the top-left corner of the first
+// line's box (as `cudadraw_list_text`)...
+#define CUDADRAW_ANCHOR_TOP 0
+
+// ... or the left end of the first line's baseline.
+#define CUDADRAW_ANCHOR_BASELINE 1
+
+// How mask values are stored (`dtype` of the mask and class map functions): one byte
+// per value (instance masks: 0..255 is 0..1; class maps: the class id)...
+#define CUDADRAW_MASK_U8 0
+
+// ... IEEE half floats (instance masks; clamped to [0, 1], NaN is 0)...
+#define CUDADRAW_MASK_F16 1
+
+// ... IEEE floats (instance masks; clamped to [0, 1], NaN is 0)...
+#define CUDADRAW_MASK_F32 2
+
+// ... 32-bit signed class ids (class maps only). Values are in the host's byte order
+// and need no alignment in host memory; device masks must be aligned to their size.
+#define CUDADRAW_MASK_I32 3
+
 // The ops for one frame, applied in order.
 typedef struct cudadraw_list cudadraw_list;
 
@@ -92,6 +126,86 @@ typedef struct cudadraw_rect {
   float width;
   float height;
 } cudadraw_rect;
+
+// The whole style of a text or label (`cudadraw_list_text_styled`,
+// `cudadraw_list_label_styled`).
+typedef struct cudadraw_text_style {
+  // Pixels per em, 6..=256 (checked when rendering).
+  uint32_t size;
+  // Glyph colour, 0xRRGGBBAA (alpha 0: no glyphs).
+  uint32_t color;
+  // Box behind the text, 0xRRGGBBAA (alpha 0: none).
+  uint32_t background;
+  // Pixels between the text's box and the background's edge (also a label's offset
+  // from its box), at most 256.
+  uint32_t padding;
+  // A handle from `cudadraw_font_add_file` or `CUDADRAW_FONT_DEFAULT`.
+  uint32_t font;
+  // Outline around the glyphs, 1..=3 px (0: none), drawn before them...
+  uint32_t halo_width;
+  // ... in this colour, 0xRRGGBBAA.
+  uint32_t halo_color;
+} cudadraw_text_style;
+
+// The stroke of a line or polyline (`cudadraw_list_line_styled`,
+// `cudadraw_list_polyline`).
+typedef struct cudadraw_line_style {
+  // Stroke width in px, in (0, 1024] (checked when rendering).
+  float width;
+  // 0xRRGGBBAA.
+  uint32_t color;
+  // One of `CUDADRAW_CAP_*`.
+  uint32_t cap;
+  // Non-zero: anti-aliased (4 x 4 samples per pixel).
+  int32_t aa;
+} cudadraw_line_style;
+
+// An arrow's stroke and heads (`cudadraw_list_arrow`).
+typedef struct cudadraw_arrow_style {
+  // Stroke width in px, in (0, 1024].
+  float width;
+  // 0xRRGGBBAA.
+  uint32_t color;
+  // Head length along the line in px, [0, 4096]; 4 * width + 6 is the usual one
+  // (the default of the Rust and Python APIs).
+  float head_length;
+  // Head half-angle in degrees, in (0, 90); 30 is the usual one.
+  float head_angle;
+  // One of `CUDADRAW_ARROW_*`.
+  uint32_t ends;
+  // Non-zero: anti-aliased.
+  int32_t aa;
+} cudadraw_arrow_style;
+
+// Outline and fill of an ellipse or rotated box (`cudadraw_list_ellipse`,
+// `cudadraw_list_rotated_box`).
+typedef struct cudadraw_shape_style {
+  // Outline width in px, in (0, 1024] (0: no outline)...
+  float outline_width;
+  // ... in this colour, 0xRRGGBBAA.
+  uint32_t outline_color;
+  // Where an ellipse's outline lies relative to its radii, one of
+  // `CUDADRAW_ALIGN_*`; a rotated box's outline is always inside its edges
+  // (`CUDADRAW_ALIGN_INSIDE`, anything else is refused).
+  uint32_t align;
+  // Fill, 0xRRGGBBAA (alpha 0: none).
+  uint32_t fill;
+  // Non-zero: anti-aliased.
+  int32_t aa;
+} cudadraw_shape_style;
+
+// How an instance mask is drawn (`cudadraw_list_mask`, `cudadraw_list_mask_device`).
+typedef struct cudadraw_mask_style {
+  // Drawn where the (scaled) value reaches this, in [0, 1].
+  float threshold;
+  // 0xRRGGBBAA, alpha-blended.
+  uint32_t color;
+  // Scaling onto the box: `CUDADRAW_FILTER_*`.
+  uint32_t filter;
+  // The mask's boundary pixels (inside, with a 4-neighbour outside) in this colour
+  // instead, 0xRRGGBBAA (alpha 0: no contour).
+  uint32_t contour;
+} cudadraw_mask_style;
 
 // Layout of one frame.
 typedef struct cudadraw_frame_info {
@@ -334,6 +448,136 @@ cudadraw_status cudadraw_list_circle(struct cudadraw_list *list,
                                      uint32_t outline_color,
                                      uint32_t fill,
                                      int32_t aa);
+
+// Text as `cudadraw_list_text`, with every style field (`style`: halo included) and
+// `anchor` (`CUDADRAW_ANCHOR_*`) saying what (x, y) is. `text` and `style` are read
+// during the call only.
+cudadraw_status cudadraw_list_text_styled(struct cudadraw_list *list,
+                                          float x,
+                                          float y,
+                                          uint32_t anchor,
+                                          const char *text,
+                                          const struct cudadraw_text_style *style);
+
+// A label as `cudadraw_list_label`, with every style field (`style`: halo included).
+cudadraw_status cudadraw_list_label_styled(struct cudadraw_list *list,
+                                           struct cudadraw_rect rect,
+                                           const char *text,
+                                           const struct cudadraw_text_style *style);
+
+// A line from (x0, y0) to (x1, y1) as `cudadraw_list_line`, with a cap (`style`).
+cudadraw_status cudadraw_list_line_styled(struct cudadraw_list *list,
+                                          float x0,
+                                          float y0,
+                                          float x1,
+                                          float y1,
+                                          const struct cudadraw_line_style *style);
+
+// Connected segments through `n_points` points (`xy`: x0, y0, x1, y1, ...; copied;
+// at least 2, at most 16384, each finite: checked when rendering), round joins;
+// `closed` non-zero joins the last point to the first. A track trail.
+cudadraw_status cudadraw_list_polyline(struct cudadraw_list *list,
+                                       const float *xy,
+                                       size_t n_points,
+                                       int32_t closed,
+                                       const struct cudadraw_line_style *style);
+
+// An arrow from (x0, y0) to (x1, y1) with triangular heads (`style`): each head's
+// tip on its end point.
+cudadraw_status cudadraw_list_arrow(struct cudadraw_list *list,
+                                    float x0,
+                                    float y0,
+                                    float x1,
+                                    float y1,
+                                    const struct cudadraw_arrow_style *style);
+
+// An axis-aligned ellipse at (cx, cy) of radii `rx`, `ry` (a circle when equal; this
+// is also the circle with an outline centred on or outside its radius): outline,
+// alignment and fill from `style`.
+cudadraw_status cudadraw_list_ellipse(struct cudadraw_list *list,
+                                      float cx,
+                                      float cy,
+                                      float rx,
+                                      float ry,
+                                      const struct cudadraw_shape_style *style);
+
+// A rotated (oriented) box: centre (cx, cy), size `width` x `height`, turned by
+// `angle` degrees (clockwise on screen, y down); outline inside its edges and fill
+// from `style` (whose `align` must be `CUDADRAW_ALIGN_INSIDE`).
+cudadraw_status cudadraw_list_rotated_box(struct cudadraw_list *list,
+                                          float cx,
+                                          float cy,
+                                          float width,
+                                          float height,
+                                          float angle,
+                                          const struct cudadraw_shape_style *style);
+
+// A dot (a keypoint): a disc of `radius` px at (cx, cy) in `color`.
+cudadraw_status cudadraw_list_point(struct cudadraw_list *list,
+                                    float cx,
+                                    float cy,
+                                    float radius,
+                                    uint32_t color,
+                                    int32_t aa);
+
+// An instance mask drawn into `rect` (scaled to it, pixel centres aligned as
+// overlays): `width` x `height` values of `dtype` (`CUDADRAW_MASK_U8`, `_F16` or
+// `_F32`; `_I32` is refused when rendering) in host memory, rows `pitch` bytes apart
+// (>= width x the value size), copied during the call. Drawn where the value reaches
+// `style->threshold`. A NULL `values` or a short pitch is
+// `CUDADRAW_ERR_INVALID_ARGUMENT` (nothing appended); sizes outside 1..=8192 are
+// refused when rendering.
+cudadraw_status cudadraw_list_mask(struct cudadraw_list *list,
+                                   struct cudadraw_rect rect,
+                                   const void *values,
+                                   uint32_t width,
+                                   uint32_t height,
+                                   size_t pitch,
+                                   uint32_t dtype,
+                                   const struct cudadraw_mask_style *style);
+
+// An instance mask as `cudadraw_list_mask`, its values in CUDA memory (`ptr`, a
+// `CUdeviceptr` of the GPU the frames are drawn on, e.g. a TensorRT output), never
+// copied: it must stay valid and unchanged until the render that draws it has
+// finished on the GPU. Only device renders draw it (a host render refuses it). A
+// null or misaligned `ptr` or a pitch below `width` values is refused when rendering
+// (`CUDADRAW_ERR_INVALID_INPUT`, nothing drawn).
+cudadraw_status cudadraw_list_mask_device(struct cudadraw_list *list,
+                                          struct cudadraw_rect rect,
+                                          uint64_t ptr,
+                                          uint32_t width,
+                                          uint32_t height,
+                                          size_t pitch,
+                                          uint32_t dtype,
+                                          const struct cudadraw_mask_style *style);
+
+// A semantic-segmentation map scaled onto `rect` (nearest): `width` x `height` class
+// ids of `dtype` (`CUDADRAW_MASK_U8` or `_I32`) in host memory, rows `pitch` bytes
+// apart, copied. Each pixel takes `palette[id]` (`n_palette` colours 0xRRGGBBAA,
+// 1..=1024, copied; alpha-blended); ids outside the palette and entries of alpha 0
+// leave the pixel as it is.
+cudadraw_status cudadraw_list_class_map(struct cudadraw_list *list,
+                                        struct cudadraw_rect rect,
+                                        const void *ids,
+                                        uint32_t width,
+                                        uint32_t height,
+                                        size_t pitch,
+                                        uint32_t dtype,
+                                        const uint32_t *palette,
+                                        size_t n_palette);
+
+// A class map as `cudadraw_list_class_map`, its ids in CUDA memory (`ptr`, as
+// `cudadraw_list_mask_device`: not copied, device renders only; the palette is
+// copied).
+cudadraw_status cudadraw_list_class_map_device(struct cudadraw_list *list,
+                                               struct cudadraw_rect rect,
+                                               uint64_t ptr,
+                                               uint32_t width,
+                                               uint32_t height,
+                                               size_t pitch,
+                                               uint32_t dtype,
+                                               const uint32_t *palette,
+                                               size_t n_palette);
 
 // Draws `lists[i]` on `frames[i]` in host memory (CPU renderer), `n_frames` frames
 // and as many lists. On error nothing is drawn on any frame.

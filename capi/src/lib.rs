@@ -26,8 +26,9 @@ use std::ffi::{CStr, CString, c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use cd::draw::{
-    BlurOp, EllipseOp, FontId, InvalidOps, LineOp, OverlayOp, PolygonOp, ResolveOptions, Stroke,
-    TextStyle,
+    Anchor, ArrowEnds, ArrowOp, BlurOp, ClassMapOp, DeviceMask, EllipseOp, FontId, Halo,
+    InvalidOps, LineOp, MaskOp, MaskSource, MaskType, MaskValues, OverlayOp, PointOp, PolygonOp,
+    PolylineOp, ResolveOptions, RotatedBoxOp, Stroke, TextOp, TextStyle,
 };
 use cd::geom::Point;
 use cd::{BlurKind, Border, Color, DrawList, Filter, FrameInfo, ImageId, PixelFormat, Rect};
@@ -260,13 +261,7 @@ fn info(i: &cudadraw_frame_info, index: usize) -> Result<FrameInfo, Fail> {
 }
 
 fn border(width: u32, c: u32, align: u32) -> Result<Border, Fail> {
-    let a = match align {
-        CUDADRAW_ALIGN_INSIDE => cd::Align::Inside,
-        CUDADRAW_ALIGN_CENTER => cd::Align::Center,
-        CUDADRAW_ALIGN_OUTSIDE => cd::Align::Outside,
-        _ => return Err(arg(format!("unknown align {align} (CUDADRAW_ALIGN_*)"))),
-    };
-    Ok(Border::new(width, color(c)).align(a))
+    Ok(Border::new(width, color(c)).align(self::align(align)?))
 }
 
 /// The lists of a render call.
@@ -713,16 +708,11 @@ pub unsafe extern "C" fn cudadraw_list_overlay(
     // SAFETY: forwarded contract of `push`.
     unsafe {
         push(list, |l| {
-            let filter = match filter {
-                CUDADRAW_FILTER_BILINEAR => Filter::Bilinear,
-                CUDADRAW_FILTER_NEAREST => Filter::Nearest,
-                _ => return Err(arg(format!("unknown filter {filter} (CUDADRAW_FILTER_*)"))),
-            };
             l.push(OverlayOp {
                 image: ImageId(image),
                 rect: self::rect(rect),
                 opacity,
-                filter,
+                filter: self::filter(filter)?,
             });
             Ok(())
         })
@@ -868,20 +858,12 @@ pub unsafe extern "C" fn cudadraw_list_polygon(
     // SAFETY: forwarded contract of `push`; `xy` holds 2 * n_points floats.
     unsafe {
         push(list, |l| {
-            if n_points > cd::draw::shape::MAX_POINTS {
-                return Err(arg(format!(
-                    "{n_points} points (limit {})",
-                    cd::draw::shape::MAX_POINTS
-                )));
-            }
             // (Inside the unsafe block above: 2 * n_points floats at xy, per the contract.)
-            let v = slice(xy, 2 * n_points, "xy")?;
-            let points = v.chunks_exact(2).map(|p| Point::new(p[0], p[1])).collect();
+            let points = points(xy, n_points)?;
             l.push(PolygonOp {
                 points,
-                fill: (fill & 0xff != 0).then(|| color(fill)),
-                outline: (outline_width != 0.0)
-                    .then(|| Stroke::new(outline_width, color(outline_color))),
+                fill: some_color(fill),
+                outline: outline(outline_width, outline_color),
                 aa: aa != 0,
             });
             Ok(())
@@ -909,11 +891,653 @@ pub unsafe extern "C" fn cudadraw_list_circle(
                 center: Point::new(cx, cy),
                 rx: radius,
                 ry: radius,
-                outline: (outline_width != 0.0)
-                    .then(|| Stroke::new(outline_width, color(outline_color))),
+                outline: outline(outline_width, outline_color),
                 align: cd::Align::Inside,
-                fill: (fill & 0xff != 0).then(|| color(fill)),
+                fill: some_color(fill),
                 aa: aa != 0,
+            });
+            Ok(())
+        })
+    }
+}
+
+/// Ends of open lines and polylines: `cudadraw_line_style.cap`.
+pub const CUDADRAW_CAP_FLAT: u32 = 0;
+/// A disc of the stroke's width on each end point.
+pub const CUDADRAW_CAP_ROUND: u32 = 1;
+
+/// Which ends of an arrow carry a head: `cudadraw_arrow_style.ends`.
+pub const CUDADRAW_ARROW_END: u32 = 0;
+pub const CUDADRAW_ARROW_START: u32 = 1;
+pub const CUDADRAW_ARROW_BOTH: u32 = 2;
+
+/// What the (x, y) of `cudadraw_list_text_styled` is: the top-left corner of the first
+/// line's box (as `cudadraw_list_text`)...
+pub const CUDADRAW_ANCHOR_TOP: u32 = 0;
+/// ... or the left end of the first line's baseline.
+pub const CUDADRAW_ANCHOR_BASELINE: u32 = 1;
+
+/// How mask values are stored (`dtype` of the mask and class map functions): one byte
+/// per value (instance masks: 0..255 is 0..1; class maps: the class id)...
+pub const CUDADRAW_MASK_U8: u32 = 0;
+/// ... IEEE half floats (instance masks; clamped to [0, 1], NaN is 0)...
+pub const CUDADRAW_MASK_F16: u32 = 1;
+/// ... IEEE floats (instance masks; clamped to [0, 1], NaN is 0)...
+pub const CUDADRAW_MASK_F32: u32 = 2;
+/// ... 32-bit signed class ids (class maps only). Values are in the host's byte order
+/// and need no alignment in host memory; device masks must be aligned to their size.
+pub const CUDADRAW_MASK_I32: u32 = 3;
+
+/// The whole style of a text or label (`cudadraw_list_text_styled`,
+/// `cudadraw_list_label_styled`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct cudadraw_text_style {
+    /// Pixels per em, 6..=256 (checked when rendering).
+    pub size: u32,
+    /// Glyph colour, 0xRRGGBBAA (alpha 0: no glyphs).
+    pub color: u32,
+    /// Box behind the text, 0xRRGGBBAA (alpha 0: none).
+    pub background: u32,
+    /// Pixels between the text's box and the background's edge (also a label's offset
+    /// from its box), at most 256.
+    pub padding: u32,
+    /// A handle from `cudadraw_font_add_file` or `CUDADRAW_FONT_DEFAULT`.
+    pub font: u32,
+    /// Outline around the glyphs, 1..=3 px (0: none), drawn before them...
+    pub halo_width: u32,
+    /// ... in this colour, 0xRRGGBBAA.
+    pub halo_color: u32,
+}
+
+/// The stroke of a line or polyline (`cudadraw_list_line_styled`,
+/// `cudadraw_list_polyline`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct cudadraw_line_style {
+    /// Stroke width in px, in (0, 1024] (checked when rendering).
+    pub width: f32,
+    /// 0xRRGGBBAA.
+    pub color: u32,
+    /// One of `CUDADRAW_CAP_*`.
+    pub cap: u32,
+    /// Non-zero: anti-aliased (4 x 4 samples per pixel).
+    pub aa: i32,
+}
+
+/// An arrow's stroke and heads (`cudadraw_list_arrow`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct cudadraw_arrow_style {
+    /// Stroke width in px, in (0, 1024].
+    pub width: f32,
+    /// 0xRRGGBBAA.
+    pub color: u32,
+    /// Head length along the line in px, [0, 4096]; 4 * width + 6 is the usual one
+    /// (the default of the Rust and Python APIs).
+    pub head_length: f32,
+    /// Head half-angle in degrees, in (0, 90); 30 is the usual one.
+    pub head_angle: f32,
+    /// One of `CUDADRAW_ARROW_*`.
+    pub ends: u32,
+    /// Non-zero: anti-aliased.
+    pub aa: i32,
+}
+
+/// Outline and fill of an ellipse or rotated box (`cudadraw_list_ellipse`,
+/// `cudadraw_list_rotated_box`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct cudadraw_shape_style {
+    /// Outline width in px, in (0, 1024] (0: no outline)...
+    pub outline_width: f32,
+    /// ... in this colour, 0xRRGGBBAA.
+    pub outline_color: u32,
+    /// Where an ellipse's outline lies relative to its radii, one of
+    /// `CUDADRAW_ALIGN_*`; a rotated box's outline is always inside its edges
+    /// (`CUDADRAW_ALIGN_INSIDE`, anything else is refused).
+    pub align: u32,
+    /// Fill, 0xRRGGBBAA (alpha 0: none).
+    pub fill: u32,
+    /// Non-zero: anti-aliased.
+    pub aa: i32,
+}
+
+/// How an instance mask is drawn (`cudadraw_list_mask`, `cudadraw_list_mask_device`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct cudadraw_mask_style {
+    /// Drawn where the (scaled) value reaches this, in [0, 1].
+    pub threshold: f32,
+    /// 0xRRGGBBAA, alpha-blended.
+    pub color: u32,
+    /// Scaling onto the box: `CUDADRAW_FILTER_*`.
+    pub filter: u32,
+    /// The mask's boundary pixels (inside, with a 4-neighbour outside) in this colour
+    /// instead, 0xRRGGBBAA (alpha 0: no contour).
+    pub contour: u32,
+}
+
+fn cap(c: u32) -> Result<cd::draw::Cap, Fail> {
+    match c {
+        CUDADRAW_CAP_FLAT => Ok(cd::draw::Cap::Flat),
+        CUDADRAW_CAP_ROUND => Ok(cd::draw::Cap::Round),
+        _ => Err(arg(format!("unknown cap {c} (CUDADRAW_CAP_*)"))),
+    }
+}
+
+fn align(a: u32) -> Result<cd::Align, Fail> {
+    match a {
+        CUDADRAW_ALIGN_INSIDE => Ok(cd::Align::Inside),
+        CUDADRAW_ALIGN_CENTER => Ok(cd::Align::Center),
+        CUDADRAW_ALIGN_OUTSIDE => Ok(cd::Align::Outside),
+        _ => Err(arg(format!("unknown align {a} (CUDADRAW_ALIGN_*)"))),
+    }
+}
+
+fn filter(f: u32) -> Result<Filter, Fail> {
+    match f {
+        CUDADRAW_FILTER_BILINEAR => Ok(Filter::Bilinear),
+        CUDADRAW_FILTER_NEAREST => Ok(Filter::Nearest),
+        _ => Err(arg(format!("unknown filter {f} (CUDADRAW_FILTER_*)"))),
+    }
+}
+
+/// An optional colour: alpha 0 is none.
+fn some_color(c: u32) -> Option<Color> {
+    (c & 0xff != 0).then(|| color(c))
+}
+
+/// An optional outline: width 0 is none (NaN or a negative width is kept, and refused
+/// when rendering).
+fn outline(width: f32, c: u32) -> Option<Stroke> {
+    (width != 0.0).then(|| Stroke::new(width, color(c)))
+}
+
+/// `n` points from `xy` (x0, y0, x1, y1, ...), copied; more than the limit is refused
+/// before anything is read.
+///
+/// # Safety
+/// A non-null `xy` must point to `2 * n` floats.
+unsafe fn points(xy: *const f32, n: usize) -> Result<Vec<Point>, Fail> {
+    if n > cd::draw::shape::MAX_POINTS {
+        return Err(arg(format!(
+            "{n} points (limit {})",
+            cd::draw::shape::MAX_POINTS
+        )));
+    }
+    // SAFETY: per the contract (n is bounded, so 2 * n does not overflow).
+    let v = unsafe { slice(xy, 2 * n, "xy") }?;
+    Ok(v.chunks_exact(2).map(|p| Point::new(p[0], p[1])).collect())
+}
+
+fn text_style(s: &cudadraw_text_style) -> TextStyle {
+    let mut t = style(s.size, s.color, s.background, s.padding, s.font);
+    t.halo = (s.halo_width != 0).then(|| Halo {
+        width: s.halo_width,
+        color: color(s.halo_color),
+    });
+    t
+}
+
+/// Text as `cudadraw_list_text`, with every style field (`style`: halo included) and
+/// `anchor` (`CUDADRAW_ANCHOR_*`) saying what (x, y) is. `text` and `style` are read
+/// during the call only.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_list_text_styled(
+    list: *mut cudadraw_list,
+    x: f32,
+    y: f32,
+    anchor: u32,
+    text: *const c_char,
+    style: *const cudadraw_text_style,
+) -> cudadraw_status {
+    // SAFETY: forwarded contracts of `push`, `utf8` and `r`.
+    unsafe {
+        push(list, |l| {
+            // (Inside the unsafe block above: the function's contract, NULL refused.)
+            let t = utf8(text, "text")?;
+            let s = r(style, "style")?;
+            let anchor = match anchor {
+                CUDADRAW_ANCHOR_TOP => Anchor::Top,
+                CUDADRAW_ANCHOR_BASELINE => Anchor::Baseline,
+                _ => return Err(arg(format!("unknown anchor {anchor} (CUDADRAW_ANCHOR_*)"))),
+            };
+            l.push(TextOp {
+                text: t.to_owned(),
+                x,
+                y,
+                anchor,
+                style: text_style(s),
+            });
+            Ok(())
+        })
+    }
+}
+
+/// A label as `cudadraw_list_label`, with every style field (`style`: halo included).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_list_label_styled(
+    list: *mut cudadraw_list,
+    rect: cudadraw_rect,
+    text: *const c_char,
+    style: *const cudadraw_text_style,
+) -> cudadraw_status {
+    // SAFETY: forwarded contracts of `push`, `utf8` and `r`.
+    unsafe {
+        push(list, |l| {
+            // (Inside the unsafe block above: the function's contract, NULL refused.)
+            let t = utf8(text, "text")?;
+            let s = r(style, "style")?;
+            l.label(self::rect(rect), t, text_style(s));
+            Ok(())
+        })
+    }
+}
+
+/// A line from (x0, y0) to (x1, y1) as `cudadraw_list_line`, with a cap (`style`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_list_line_styled(
+    list: *mut cudadraw_list,
+    x0: f32,
+    y0: f32,
+    x1: f32,
+    y1: f32,
+    style: *const cudadraw_line_style,
+) -> cudadraw_status {
+    // SAFETY: forwarded contracts of `push` and `r`.
+    unsafe {
+        push(list, |l| {
+            // (Inside the unsafe block above: NULL refused.)
+            let s = r(style, "style")?;
+            l.push(LineOp {
+                from: Point::new(x0, y0),
+                to: Point::new(x1, y1),
+                width: s.width,
+                color: color(s.color),
+                cap: cap(s.cap)?,
+                aa: s.aa != 0,
+            });
+            Ok(())
+        })
+    }
+}
+
+/// Connected segments through `n_points` points (`xy`: x0, y0, x1, y1, ...; copied;
+/// at least 2, at most 16384, each finite: checked when rendering), round joins;
+/// `closed` non-zero joins the last point to the first. A track trail.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_list_polyline(
+    list: *mut cudadraw_list,
+    xy: *const f32,
+    n_points: usize,
+    closed: i32,
+    style: *const cudadraw_line_style,
+) -> cudadraw_status {
+    // SAFETY: forwarded contracts of `push`, `points` and `r`.
+    unsafe {
+        push(list, |l| {
+            // (Inside the unsafe block above: 2 * n_points floats at xy, NULL refused.)
+            let s = r(style, "style")?;
+            let points = points(xy, n_points)?;
+            l.push(PolylineOp {
+                points,
+                closed: closed != 0,
+                width: s.width,
+                color: color(s.color),
+                cap: cap(s.cap)?,
+                aa: s.aa != 0,
+            });
+            Ok(())
+        })
+    }
+}
+
+/// An arrow from (x0, y0) to (x1, y1) with triangular heads (`style`): each head's
+/// tip on its end point.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_list_arrow(
+    list: *mut cudadraw_list,
+    x0: f32,
+    y0: f32,
+    x1: f32,
+    y1: f32,
+    style: *const cudadraw_arrow_style,
+) -> cudadraw_status {
+    // SAFETY: forwarded contracts of `push` and `r`.
+    unsafe {
+        push(list, |l| {
+            // (Inside the unsafe block above: NULL refused.)
+            let s = r(style, "style")?;
+            let ends = match s.ends {
+                CUDADRAW_ARROW_END => ArrowEnds::End,
+                CUDADRAW_ARROW_START => ArrowEnds::Start,
+                CUDADRAW_ARROW_BOTH => ArrowEnds::Both,
+                e => return Err(arg(format!("unknown arrow ends {e} (CUDADRAW_ARROW_*)"))),
+            };
+            l.push(ArrowOp {
+                from: Point::new(x0, y0),
+                to: Point::new(x1, y1),
+                width: s.width,
+                color: color(s.color),
+                head_length: s.head_length,
+                head_angle: s.head_angle,
+                ends,
+                aa: s.aa != 0,
+            });
+            Ok(())
+        })
+    }
+}
+
+/// An axis-aligned ellipse at (cx, cy) of radii `rx`, `ry` (a circle when equal; this
+/// is also the circle with an outline centred on or outside its radius): outline,
+/// alignment and fill from `style`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_list_ellipse(
+    list: *mut cudadraw_list,
+    cx: f32,
+    cy: f32,
+    rx: f32,
+    ry: f32,
+    style: *const cudadraw_shape_style,
+) -> cudadraw_status {
+    // SAFETY: forwarded contracts of `push` and `r`.
+    unsafe {
+        push(list, |l| {
+            // (Inside the unsafe block above: NULL refused.)
+            let s = r(style, "style")?;
+            l.push(EllipseOp {
+                center: Point::new(cx, cy),
+                rx,
+                ry,
+                outline: outline(s.outline_width, s.outline_color),
+                align: align(s.align)?,
+                fill: some_color(s.fill),
+                aa: s.aa != 0,
+            });
+            Ok(())
+        })
+    }
+}
+
+/// A rotated (oriented) box: centre (cx, cy), size `width` x `height`, turned by
+/// `angle` degrees (clockwise on screen, y down); outline inside its edges and fill
+/// from `style` (whose `align` must be `CUDADRAW_ALIGN_INSIDE`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_list_rotated_box(
+    list: *mut cudadraw_list,
+    cx: f32,
+    cy: f32,
+    width: f32,
+    height: f32,
+    angle: f32,
+    style: *const cudadraw_shape_style,
+) -> cudadraw_status {
+    // SAFETY: forwarded contracts of `push` and `r`.
+    unsafe {
+        push(list, |l| {
+            // (Inside the unsafe block above: NULL refused.)
+            let s = r(style, "style")?;
+            if s.align != CUDADRAW_ALIGN_INSIDE {
+                return Err(arg(format!(
+                    "align {} for a rotated box (its outline lies inside its edges: \
+                     CUDADRAW_ALIGN_INSIDE)",
+                    s.align
+                )));
+            }
+            l.push(RotatedBoxOp {
+                center: Point::new(cx, cy),
+                width,
+                height,
+                angle,
+                outline: outline(s.outline_width, s.outline_color),
+                fill: some_color(s.fill),
+                aa: s.aa != 0,
+            });
+            Ok(())
+        })
+    }
+}
+
+/// A dot (a keypoint): a disc of `radius` px at (cx, cy) in `color`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_list_point(
+    list: *mut cudadraw_list,
+    cx: f32,
+    cy: f32,
+    radius: f32,
+    color: u32,
+    aa: i32,
+) -> cudadraw_status {
+    // SAFETY: forwarded contract of `push`.
+    unsafe {
+        push(list, |l| {
+            l.push(PointOp {
+                center: Point::new(cx, cy),
+                radius,
+                color: self::color(color),
+                aa: aa != 0,
+            });
+            Ok(())
+        })
+    }
+}
+
+fn mask_type(dtype: u32) -> Result<MaskType, Fail> {
+    match dtype {
+        CUDADRAW_MASK_U8 => Ok(MaskType::U8),
+        CUDADRAW_MASK_F16 => Ok(MaskType::F16),
+        CUDADRAW_MASK_F32 => Ok(MaskType::F32),
+        CUDADRAW_MASK_I32 => Ok(MaskType::I32),
+        _ => Err(arg(format!("unknown mask type {dtype} (CUDADRAW_MASK_*)"))),
+    }
+}
+
+/// `height` rows of `width` values of `dtype`, `pitch` bytes apart, copied from host
+/// memory (in the host's byte order, any alignment).
+///
+/// # Safety
+/// A non-null `values` must point to `height` rows of `pitch` bytes (the last row at
+/// least `width` values).
+unsafe fn host_values(
+    values: *const c_void,
+    width: u32,
+    height: u32,
+    pitch: usize,
+    dtype: u32,
+) -> Result<MaskSource, Fail> {
+    let t = mask_type(dtype)?;
+    let e = t.size();
+    let row = width as usize * e;
+    if pitch < row {
+        return Err(arg(format!(
+            "pitch {pitch} < width {width} x {e} bytes per value"
+        )));
+    }
+    if values.is_null() {
+        return Err(arg("values is NULL"));
+    }
+    let (w, h) = (width as usize, height as usize);
+    if w == 0 || h == 0 {
+        // An empty mask: refused when rendering, with its size.
+        let empty = match t {
+            MaskType::U8 => MaskValues::U8(Vec::new().into()),
+            MaskType::F16 => MaskValues::F16(Vec::new().into()),
+            MaskType::F32 => MaskValues::F32(Vec::new().into()),
+            _ => MaskValues::I32(Vec::new().into()),
+        };
+        return Ok(MaskSource::host(width, height, empty));
+    }
+    let len = pitch
+        .checked_mul(h - 1)
+        .and_then(|v| v.checked_add(row))
+        .ok_or_else(|| arg("mask size overflows"))?;
+    // SAFETY: per the contract, `len` readable bytes at `values` (not NULL).
+    let bytes = unsafe { slice(values as *const u8, len, "values") }?;
+    let rows = || (0..h).flat_map(move |y| bytes[y * pitch..][..row].chunks_exact(e));
+    let v = match t {
+        MaskType::U8 => MaskValues::U8(rows().map(|b| b[0]).collect()),
+        MaskType::F16 => MaskValues::F16(
+            rows()
+                .map(|b| half::f16::from_bits(u16::from_ne_bytes([b[0], b[1]])))
+                .collect(),
+        ),
+        MaskType::F32 => MaskValues::F32(
+            rows()
+                .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+        ),
+        _ => MaskValues::I32(
+            rows()
+                .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+        ),
+    };
+    Ok(MaskSource::host(width, height, v))
+}
+
+fn mask_op(rect: cudadraw_rect, mask: MaskSource, s: &cudadraw_mask_style) -> Result<MaskOp, Fail> {
+    Ok(MaskOp {
+        rect: self::rect(rect),
+        mask,
+        threshold: s.threshold,
+        color: color(s.color),
+        filter: filter(s.filter)?,
+        contour: some_color(s.contour),
+    })
+}
+
+/// An instance mask drawn into `rect` (scaled to it, pixel centres aligned as
+/// overlays): `width` x `height` values of `dtype` (`CUDADRAW_MASK_U8`, `_F16` or
+/// `_F32`; `_I32` is refused when rendering) in host memory, rows `pitch` bytes apart
+/// (>= width x the value size), copied during the call. Drawn where the value reaches
+/// `style->threshold`. A NULL `values` or a short pitch is
+/// `CUDADRAW_ERR_INVALID_ARGUMENT` (nothing appended); sizes outside 1..=8192 are
+/// refused when rendering.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_list_mask(
+    list: *mut cudadraw_list,
+    rect: cudadraw_rect,
+    values: *const c_void,
+    width: u32,
+    height: u32,
+    pitch: usize,
+    dtype: u32,
+    style: *const cudadraw_mask_style,
+) -> cudadraw_status {
+    // SAFETY: forwarded contracts of `push`, `host_values` and `r`.
+    unsafe {
+        push(list, |l| {
+            // (Inside the unsafe block above: NULL refused; `values` per the contract.)
+            let s = r(style, "style")?;
+            let mask = host_values(values, width, height, pitch, dtype)?;
+            l.push(mask_op(rect, mask, s)?);
+            Ok(())
+        })
+    }
+}
+
+/// An instance mask as `cudadraw_list_mask`, its values in CUDA memory (`ptr`, a
+/// `CUdeviceptr` of the GPU the frames are drawn on, e.g. a TensorRT output), never
+/// copied: it must stay valid and unchanged until the render that draws it has
+/// finished on the GPU. Only device renders draw it (a host render refuses it). A
+/// null or misaligned `ptr` or a pitch below `width` values is refused when rendering
+/// (`CUDADRAW_ERR_INVALID_INPUT`, nothing drawn).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_list_mask_device(
+    list: *mut cudadraw_list,
+    rect: cudadraw_rect,
+    ptr: u64,
+    width: u32,
+    height: u32,
+    pitch: usize,
+    dtype: u32,
+    style: *const cudadraw_mask_style,
+) -> cudadraw_status {
+    // SAFETY: forwarded contracts of `push` and `r`.
+    unsafe {
+        push(list, |l| {
+            // (Inside the unsafe block above: NULL refused.)
+            let s = r(style, "style")?;
+            let t = mask_type(dtype)?;
+            // SAFETY: the caller's device memory, alive until the render has finished
+            // (header contract); null, misaligned and short-pitched masks are refused
+            // when the list is resolved.
+            let d = DeviceMask::new(ptr, pitch, width, height, t);
+            l.push(mask_op(rect, MaskSource::Device(d), s)?);
+            Ok(())
+        })
+    }
+}
+
+/// `n_palette` colours 0xRRGGBBAA, copied.
+///
+/// # Safety
+/// A non-null `palette` must point to `n` values.
+unsafe fn palette(p: *const u32, n: usize) -> Result<std::sync::Arc<[Color]>, Fail> {
+    // SAFETY: per the contract.
+    let v = unsafe { slice(p, n, "palette") }?;
+    Ok(v.iter().map(|&c| color(c)).collect())
+}
+
+/// A semantic-segmentation map scaled onto `rect` (nearest): `width` x `height` class
+/// ids of `dtype` (`CUDADRAW_MASK_U8` or `_I32`) in host memory, rows `pitch` bytes
+/// apart, copied. Each pixel takes `palette[id]` (`n_palette` colours 0xRRGGBBAA,
+/// 1..=1024, copied; alpha-blended); ids outside the palette and entries of alpha 0
+/// leave the pixel as it is.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_list_class_map(
+    list: *mut cudadraw_list,
+    rect: cudadraw_rect,
+    ids: *const c_void,
+    width: u32,
+    height: u32,
+    pitch: usize,
+    dtype: u32,
+    palette: *const u32,
+    n_palette: usize,
+) -> cudadraw_status {
+    // SAFETY: forwarded contracts of `push`, `host_values` and `palette`.
+    unsafe {
+        push(list, |l| {
+            // (Inside the unsafe block above: the function's contract.)
+            let map = host_values(ids, width, height, pitch, dtype)?;
+            l.push(ClassMapOp {
+                rect: self::rect(rect),
+                map,
+                palette: self::palette(palette, n_palette)?,
+            });
+            Ok(())
+        })
+    }
+}
+
+/// A class map as `cudadraw_list_class_map`, its ids in CUDA memory (`ptr`, as
+/// `cudadraw_list_mask_device`: not copied, device renders only; the palette is
+/// copied).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cudadraw_list_class_map_device(
+    list: *mut cudadraw_list,
+    rect: cudadraw_rect,
+    ptr: u64,
+    width: u32,
+    height: u32,
+    pitch: usize,
+    dtype: u32,
+    palette: *const u32,
+    n_palette: usize,
+) -> cudadraw_status {
+    // SAFETY: forwarded contracts of `push` and `palette`.
+    unsafe {
+        push(list, |l| {
+            let t = mask_type(dtype)?;
+            // SAFETY: as in cudadraw_list_mask_device.
+            let d = DeviceMask::new(ptr, pitch, width, height, t);
+            l.push(ClassMapOp {
+                rect: self::rect(rect),
+                map: MaskSource::Device(d),
+                palette: self::palette(palette, n_palette)?,
             });
             Ok(())
         })

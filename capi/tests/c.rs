@@ -1,6 +1,6 @@
-//! The C side of the C API: `tests/reference_scene.c` (reference scenes rendered on host
-//! frames and an NvBufSurface, compared byte for byte with tests/reference/*.png; bad
-//! input) and `examples/draw.c`, compiled with `cc -Werror` against the committed
+//! The C side of the C API: `tests/reference_scene.c` (every reference scene of
+//! tests/scenes built op by op through the C calls and rendered on host frames, one on an
+//! NvBufSurface, compared byte for byte with tests/reference/*.png; bad input) and `examples/draw.c`, compiled with `cc -Werror` against the committed
 //! header, linked against the freshly built libcudadraw.so, and run. The header is also
 //! compiled as C++ (it is meant for C++ plugins too).
 
@@ -123,6 +123,21 @@ fn c_test_matches_the_reference_pictures_and_refuses_bad_input() {
     assert!(
         text.contains("ok: ") && text.contains(" 0 failed"),
         "{text}"
+    );
+    // Every reference scene went through the C API, none skipped.
+    let scenes = std::fs::read_dir(root.join("tests/scenes"))
+        .expect("tests/scenes")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+        })
+        .count();
+    let line = format!(
+        "scenes: {scenes} of {scenes} rendered through the C API byte-exact, 0 failed, 0 skipped"
+    );
+    assert!(
+        scenes >= 90 && text.contains(&line),
+        "expected '{line}' in:\n{text}"
     );
 }
 

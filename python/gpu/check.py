@@ -11,13 +11,15 @@ Skipped checks are not passes. Exit status 1 if any check failed or none ran.
     batch in device, pinned and unified memory, both ABIs);
   - bad device input: exceptions, nothing written;
   - CuPy arrays, if CuPy is installed;
-  - the C API on the GPU (libcudadraw.so through ctypes, `CUDADRAW_CAPI_LIB`):
+  - the C API on the GPU (libcudadraw.so through ctypes, `CUDADRAW_CAPI_LIB`; every
+    scene's lists built op by op through the C list functions by python/tests/capi_lists.py,
+    whose mapping test_capi_host.py checks on the host; a scene with an op that has no C
+    mapping is skipped, counted and fails the check):
     cudadraw_render_device and cudadraw_render_device_on_stream on PyTorch memory,
     cudadraw_render_nvbufsurface on synthetic batches, byte-exact.
 """
 
 import ctypes
-import json
 import os
 import pathlib
 import sys
@@ -29,6 +31,8 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
 import cudadraw  # noqa: E402
 from scenes import Scene, frame_view, reference_rgba, scene_paths  # noqa: E402
+import capi_lists  # noqa: E402 - the ctypes mapping of the C API, checked on the host by test_capi_host.py
+from capi_lists import C_FORMATS, DeviceFrame, FrameInfo, c_lists, c_ok  # noqa: E402
 
 results = {"PASS": 0, "FAIL": 0, "SKIP": 0}
 
@@ -238,90 +242,16 @@ def _():
     compare(scene, [np.ascontiguousarray(cupy.asnumpy(a)).reshape(-1)])
 
 
-class FrameInfo(ctypes.Structure):
-    _fields_ = [("width", ctypes.c_uint32), ("height", ctypes.c_uint32),
-                ("pitch", ctypes.c_size_t), ("format", ctypes.c_uint32)]
-
-
-class DeviceFrame(ctypes.Structure):
-    _fields_ = [("ptr", ctypes.c_uint64), ("gpu_id", ctypes.c_uint32), ("info", FrameInfo)]
-
-
-class CRect(ctypes.Structure):
-    _fields_ = [("left", ctypes.c_float), ("top", ctypes.c_float),
-                ("width", ctypes.c_float), ("height", ctypes.c_float)]
-
-
-C_FORMATS = {"rgba": 0, "bgra": 1, "rgbx": 2, "bgrx": 3}
-C_ALIGN = {"inside": 0, "center": 1, "outside": 2}
-
-
 def capi():
     path = os.environ.get("CUDADRAW_CAPI_LIB")
     if not path or not os.path.exists(path):
         return None
-    lib = ctypes.CDLL(path)
-    lib.cudadraw_last_error.restype = ctypes.c_char_p
-    for name in ["cudadraw_list_outline", "cudadraw_list_fill", "cudadraw_list_box",
-                 "cudadraw_list_blur_box", "cudadraw_list_blur_gaussian",
-                 "cudadraw_list_blur_pixelate", "cudadraw_list_blur_solid",
-                 "cudadraw_list_overlay"]:
-        getattr(lib, name).restype = ctypes.c_int32
-    return lib
+    return capi_lists.load(path)
 
 
-def c_ok(lib, status, what):
-    if status != 0:
-        raise AssertionError(f"{what}: status {status}: {lib.cudadraw_last_error().decode()}")
-
-
-def c_color(c):
-    c = list(c) + [255] * (4 - len(c))
-    return ctypes.c_uint32((c[0] << 24) | (c[1] << 16) | (c[2] << 8) | c[3])
-
-
-def c_lists(lib, renderer, path):
-    """The scene's lists built through the C API (the mapping of capi/tests/reference_scene.c)."""
-    spec = json.loads(path.read_text())
-    images, out = {}, []
-    for ops in spec["frames"]:
-        l = ctypes.c_void_p()
-        c_ok(lib, lib.cudadraw_list_new(ctypes.byref(l)), "list_new")
-        for op in ops:
-            (kind, p), = op.items()
-            r = CRect(p["left"], p["top"], p["width"], p["height"])
-            if kind == "rect":
-                b = p.get("border")
-                fill = c_color(p["fill"]) if "fill" in p else ctypes.c_uint32(0)
-                if b:
-                    st = lib.cudadraw_list_box(l, r, ctypes.c_uint32(b["width"]), c_color(b["color"]),
-                                               ctypes.c_uint32(C_ALIGN[b.get("align", "inside")]), fill)
-                elif "fill" in p:
-                    st = lib.cudadraw_list_fill(l, r, fill)
-                else:
-                    st = 0
-            elif kind == "blur":
-                (k, kp), = p["kind"].items()
-                e = ctypes.c_float(p.get("expand", 0.0))
-                st = {
-                    "box": lambda: lib.cudadraw_list_blur_box(l, r, ctypes.c_uint32(kp["radius"]), e),
-                    "gaussian": lambda: lib.cudadraw_list_blur_gaussian(l, r, ctypes.c_float(kp["sigma"]), e),
-                    "pixelate": lambda: lib.cudadraw_list_blur_pixelate(l, r, ctypes.c_uint32(kp["block"]), e),
-                    "solid": lambda: lib.cudadraw_list_blur_solid(l, r, c_color(kp["color"]), e),
-                }[k]()
-            else:
-                name = p["image"]
-                if name not in images:
-                    iid = ctypes.c_uint32()
-                    c_ok(lib, lib.cudadraw_image_add_png_file(
-                        renderer, str(path.parent / name).encode(), ctypes.byref(iid)), "image")
-                    images[name] = iid.value
-                st = lib.cudadraw_list_overlay(
-                    l, ctypes.c_uint32(images[name]), r, ctypes.c_float(p.get("opacity", 1.0)),
-                    ctypes.c_uint32(1 if p.get("filter") == "nearest" else 0))
-            c_ok(lib, st, f"{path.stem}: {kind}")
-        out.append(l)
-    return (ctypes.c_void_p * len(out))(*out), out
+def free_lists(lib, lists):
+    for l in lists:
+        lib.cudadraw_list_free(l)
 
 
 @check("C API on the GPU: cudadraw_render_device / _on_stream / _nvbufsurface, byte-exact")
@@ -331,10 +261,13 @@ def _():
         return ("SKIP", "CUDADRAW_CAPI_LIB does not name libcudadraw.so")
     r = ctypes.c_void_p()
     c_ok(lib, lib.cudadraw_renderer_new(ctypes.byref(r)), "renderer_new")
-    n = 0
+    n, skipped = 0, []
     for path in scene_paths():
         scene = Scene(path, cudadraw.Renderer())
-        arr, lists = c_lists(lib, r, path)
+        arr, lists, why = c_lists(lib, r, path)
+        if why is not None:
+            skipped.append(f"{scene.name} ({why} has no C mapping)")
+            continue
         flats, views = zip(*(torch_frame(b, scene) for b in scene.backgrounds()))
         frames = (DeviceFrame * len(flats))(*[
             DeviceFrame(f.data_ptr(), f.device.index,
@@ -343,11 +276,12 @@ def _():
         c_ok(lib, lib.cudadraw_render_device(r, frames, ctypes.c_size_t(len(flats)), arr,
                                              ctypes.c_size_t(len(lists))), scene.name)
         compare(scene, [f.cpu().numpy() for f in flats])
+        free_lists(lib, lists)
         n += 1
     # On a caller's stream: queued after ~50 ms of GPU work and an upload on that stream.
     path = next(p for p in scene_paths() if p.stem == "showcase")
     scene = Scene(path, cudadraw.Renderer())
-    arr, lists = c_lists(lib, r, path)
+    arr, lists, _ = c_lists(lib, r, path)
     host = torch.from_numpy(scene.backgrounds()[0]).pin_memory()
     s = torch.cuda.Stream()
     with torch.cuda.stream(s):
@@ -361,13 +295,14 @@ def _():
          "on_stream")
     c_ok(lib, lib.cudadraw_renderer_wait(r), "wait")
     compare(scene, [flat.cpu().numpy()])
+    free_lists(lib, lists)
     # A DeepStream batch: the NvBufSurface* a C plugin gets by mapping the buffer.
     done = []
     if not hasattr(cudadraw, "_synthetic_nvmm"):
         raise AssertionError("wheel built without synthetic-nvmm: the NvBufSurface path is not checked")
     path = next(p for p in scene_paths() if p.stem == "batch_three_frames")
     scene = Scene(path, cudadraw.Renderer())
-    arr, lists = c_lists(lib, r, path)
+    arr, lists, _ = c_lists(lib, r, path)
     frames = [bytes(scene.to_rgba(b).tobytes()) for b in scene.backgrounds()]
     for mem in ["device", "pinned", "unified"]:
         for abi, code in [("ds7", 1), ("ds8", 2)]:
@@ -385,8 +320,13 @@ def _():
     st = lib.cudadraw_render_device(r, ctypes.byref(bad), ctypes.c_size_t(1), arr, ctypes.c_size_t(1))
     if st != 2 or b"null device pointer" not in lib.cudadraw_last_error():
         raise AssertionError(f"null device frame: status {st}, {lib.cudadraw_last_error()}")
+    free_lists(lib, lists)
     lib.cudadraw_renderer_free(r)
-    return f"{n} scenes on device frames, 1 on a caller stream, NvBufSurface: {', '.join(done)}"
+    if skipped:
+        raise AssertionError(f"{n} of {n + len(skipped)} scenes checked; {len(skipped)} skipped "
+                             f"(not a pass): {', '.join(skipped)}")
+    return (f"{n} of {n} scenes on device frames (0 skipped), 1 on a caller stream, "
+            f"NvBufSurface: {', '.join(done)}")
 
 
 @check("timing: draw_buffer on a 1080p NVMM batch with 100 boxes (median of 200 calls)")
