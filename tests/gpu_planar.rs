@@ -16,7 +16,7 @@ use cudadraw::planar::{
     DevicePlanarFrame, PlanarFrame, PlanarInfo, PlanarLayout, Plane, YuvMatrix, YuvRange,
 };
 use cudadraw::{Border, Color, Error, Rect};
-use gpu_support::{Kind, Mem, gpu, pattern, random_images, random_list, rng};
+use gpu_support::{Kind, Mem, gpu, pattern, random_images, random_list, rng, upload_all};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -71,14 +71,7 @@ fn compare(
             .render_planar(&mut frames, lists, store)
             .map_err(|e| format!("cpu: {e}"))?;
     }
-    let mems: Vec<Mem> = init
-        .iter()
-        .map(|b| {
-            let m = Mem::new(kind, b.len());
-            m.upload(b);
-            m
-        })
-        .collect();
+    let mems = upload_all(kind, init);
     let frames: Vec<DevicePlanarFrame> = mems
         .iter()
         .zip(infos)

@@ -6,7 +6,7 @@ mod common;
 mod gpu_support;
 
 use cudadraw::DeviceFrame;
-use gpu_support::{Kind, Mem, gpu};
+use gpu_support::{Kind, gpu, upload_all};
 
 #[test]
 #[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
@@ -21,14 +21,7 @@ fn every_reference_scene_matches_on_the_gpu() {
         // Alternate memory kinds so every scene also runs on pinned and managed memory.
         let kind = [Kind::Device, Kind::Pinned, Kind::Managed][k % 3];
         let bgs = case.backgrounds();
-        let mems: Vec<Mem> = bgs
-            .iter()
-            .map(|b| {
-                let m = Mem::new(kind, b.len());
-                m.upload(b);
-                m
-            })
-            .collect();
+        let mems = upload_all(kind, &bgs);
         let frames: Vec<DeviceFrame> = mems
             .iter()
             .map(|m| unsafe { DeviceFrame::new(m.dptr, case.info, 0) })

@@ -14,7 +14,7 @@ use cudadraw::{
     Border, Color, DeviceFrame, Error, FrameInfo, HostFrame, ImageId, PixelFormat, Rect,
 };
 use gpu_support::{
-    Kind, Mem, first_diff, gpu, pattern, random_images, random_info, random_list, rng,
+    Kind, Mem, first_diff, gpu, pattern, random_images, random_info, random_list, rng, upload_all,
 };
 use rand::Rng;
 
@@ -39,14 +39,7 @@ fn compare(
         cpu.render(&mut frames, lists, store)
             .map_err(|e| format!("cpu: {e}"))?;
     }
-    let mems: Vec<Mem> = init
-        .iter()
-        .map(|b| {
-            let m = Mem::new(kind, b.len());
-            m.upload(b);
-            m
-        })
-        .collect();
+    let mems = upload_all(kind, init);
     let frames: Vec<DeviceFrame> = mems
         .iter()
         .zip(infos)

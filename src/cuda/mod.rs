@@ -47,9 +47,8 @@ impl Frames<'_> {
         }
     }
 
-    /// Validates frame `i`; returns what the draw model resolves its ops against and
-    /// the byte span it occupies.
-    fn check(&self, i: usize) -> Result<(FrameInfo, (u64, usize))> {
+    /// Validates frame `i`; returns what the draw model resolves its ops against.
+    fn check(&self, i: usize) -> Result<FrameInfo> {
         match self {
             Frames::Packed(f) => {
                 let f = &f[i];
@@ -60,13 +59,20 @@ impl Frames<'_> {
                         reason: "pitch does not fit 32 bits".into(),
                     });
                 }
-                Ok((f.info(), (f.ptr(), f.info().min_len())))
+                Ok(f.info())
             }
             Frames::Planar(f) => {
-                let f = &f[i];
-                f.validate(i)?;
-                Ok((f.info().resolve_info(), (f.ptr(), f.info().min_len())))
+                f[i].validate(i)?;
+                Ok(f[i].info().resolve_info())
             }
+        }
+    }
+
+    /// First byte and length of frame `i`.
+    fn span(&self, i: usize) -> (u64, usize) {
+        match self {
+            Frames::Packed(f) => (f[i].ptr(), f[i].info().min_len()),
+            Frames::Planar(f) => (f[i].ptr(), f[i].info().min_len()),
         }
     }
 }
@@ -189,7 +195,7 @@ impl CudaRenderer {
         }
         self.infos.clear();
         for i in 0..frames.len() {
-            let (info, _) = frames.check(i)?;
+            let info = frames.check(i)?;
             let gpu = frames.gpu_id(i);
             if gpu as usize >= self.devices.len() {
                 return Err(Error::InvalidFrame {
@@ -205,7 +211,7 @@ impl CudaRenderer {
         // Blocks of one launch draw every frame at once: frames sharing memory would
         // race between blocks.
         crate::frame::check_disjoint_bytes(
-            (0..frames.len()).filter_map(|i| frames.check(i).ok().map(|c| c.1)),
+            (0..frames.len()).map(|i| frames.span(i)),
             &mut self.spans,
         )?;
         resolve_batch_with(

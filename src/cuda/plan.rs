@@ -153,14 +153,8 @@ fn too_large(what: &str) -> Error {
 }
 
 impl Plan {
-    /// Plans the frames `which` (indices into `frames` and `resolved`) of a validated,
-    /// resolved batch.
-    pub fn build(
-        &mut self,
-        frames: &[DeviceFrame],
-        which: &[usize],
-        resolved: &Resolved,
-    ) -> Result<()> {
+    /// Empties the plan, keeping the capacity.
+    fn clear(&mut self) {
         self.frames.clear();
         self.cmds.clear();
         self.ranges.clear();
@@ -174,6 +168,34 @@ impl Plan {
         self.bound_ranges.clear();
         self.bounds.clear();
         self.scratch_bytes = 0;
+    }
+
+    /// Command range `[start, end)` of phase `p` of the `fi`-th planned frame, whose
+    /// commands end at `end_all` (empty when the frame has fewer phases).
+    fn phase_range(&self, fi: usize, p: usize, end_all: u32) -> (u32, u32) {
+        let (b0, n) = self.bound_ranges[fi];
+        let p = p as u32;
+        if p >= n {
+            return (end_all, end_all);
+        }
+        let start = self.bounds[(b0 + p) as usize];
+        let end = if p + 1 < n {
+            self.bounds[(b0 + p + 1) as usize]
+        } else {
+            end_all
+        };
+        (start, end)
+    }
+
+    /// Plans the frames `which` (indices into `frames` and `resolved`) of a validated,
+    /// resolved batch.
+    pub fn build(
+        &mut self,
+        frames: &[DeviceFrame],
+        which: &[usize],
+        resolved: &Resolved,
+    ) -> Result<()> {
+        self.clear();
 
         // Frames, their commands, and each frame's phase starts.
         let mut nphases = 0usize;
@@ -215,19 +237,7 @@ impl Plan {
             self.marked.clear();
             for fi in 0..nf {
                 let f = self.frames[fi];
-                let (b0, n) = self.bound_ranges[fi];
-                let end_all = f.cmd_offset + f.cmd_count;
-                let (start, end) = if (p as u32) < n {
-                    let s = self.bounds[(b0 + p as u32) as usize];
-                    let e = if (p as u32) + 1 < n {
-                        self.bounds[(b0 + p as u32 + 1) as usize]
-                    } else {
-                        end_all
-                    };
-                    (s, e)
-                } else {
-                    (end_all, end_all)
-                };
+                let (start, end) = self.phase_range(fi, p, f.cmd_offset + f.cmd_count);
                 self.ranges.push([start, end]);
                 let mut composite = false;
                 for ci in start..end {
@@ -348,8 +358,7 @@ impl Plan {
         which: &[usize],
         resolved: &Resolved,
     ) -> Result<()> {
-        // Start from an empty plan (the packed path's `build` with no frames).
-        self.build(&[], &[], resolved)?;
+        self.clear();
         let mut nphases = 0usize;
         for &i in which {
             let f = &frames[i];
@@ -400,19 +409,7 @@ impl Plan {
             let (mut blocks1, mut blocks2) = (0u64, 0u64);
             for fi in 0..self.planar.len() {
                 let f = self.planar[fi];
-                let (b0, n) = self.bound_ranges[fi];
-                let end_all = f.cmd_offset + f.cmd_count;
-                let (start, end) = if (p as u32) < n {
-                    let s = self.bounds[(b0 + p as u32) as usize];
-                    let e = if (p as u32) + 1 < n {
-                        self.bounds[(b0 + p as u32 + 1) as usize]
-                    } else {
-                        end_all
-                    };
-                    (s, e)
-                } else {
-                    (end_all, end_all)
-                };
+                let (start, end) = self.phase_range(fi, p, f.cmd_offset + f.cmd_count);
                 self.ranges.push([start, end]);
                 let mut composite = false;
                 for ci in start..end {

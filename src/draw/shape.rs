@@ -333,37 +333,32 @@ impl Layer {
         // A slanted stroke's box is mostly empty: as commands over slices of rows, each
         // only as wide as the layer there, the backends visit far fewer pixels. The
         // slices partition the pixels the layer can cover, so each is drawn once.
-        let slices = self.slices(out, clip);
-        if slices.0 * 2 > clip.area() {
-            out.cmds.push(cmd);
-            return Some(index);
-        }
-        let cmds = &mut out.cmds;
-        for (y0, y1, x0, x1) in self.slice_rows(&out.edges, &out.discs, clip).take(slices.1) {
-            let r = PixelRect::new(x0, y0, x1, y1);
-            if !r.is_empty() {
-                cmds.push(CdCmd {
-                    clip: r.into(),
-                    ..cmd
-                });
+        let sliceable = self.shape.kind == CD_SHAPE_POLY
+            && self.shape.band == CD_NO_BANDS
+            && clip.height() >= 2 * SLICE_H;
+        if sliceable {
+            // The slices go straight into the list; taken back when they would save
+            // less than half the box.
+            let n = out.cmds.len();
+            let mut area = 0u64;
+            let cmds = &mut out.cmds;
+            for (y0, y1, x0, x1) in self.slice_rows(&out.edges, &out.discs, clip) {
+                let r = PixelRect::new(x0, y0, x1, y1);
+                if !r.is_empty() {
+                    area += r.area();
+                    cmds.push(CdCmd {
+                        clip: r.into(),
+                        ..cmd
+                    });
+                }
             }
+            if area * 2 <= clip.area() {
+                return Some(index);
+            }
+            out.cmds.truncate(n);
         }
+        out.cmds.push(cmd);
         Some(index)
-    }
-
-    /// (total area, count) of the slices [`Layer::slice_rows`] gives; `(area of the
-    /// clip, 0)` when the layer is not sliced (ellipses, banded layers, short boxes).
-    fn slices(&self, out: &Resolved, clip: PixelRect) -> (u64, usize) {
-        if self.shape.kind != CD_SHAPE_POLY
-            || self.shape.band != CD_NO_BANDS
-            || clip.height() < 2 * SLICE_H
-        {
-            return (clip.area(), 0);
-        }
-        self.slice_rows(&out.edges, &out.discs, clip)
-            .fold((0, 0), |(a, n), (y0, y1, x0, x1)| {
-                (a + (x1 - x0).max(0) as u64 * (y1 - y0) as u64, n + 1)
-            })
     }
 
     /// Per slice of (up to) SLICE_H rows of the clip: (first row, end row, x0, x1), the

@@ -152,6 +152,17 @@ impl Drop for Mem {
     }
 }
 
+/// One allocation of `kind` per buffer, holding a copy of it.
+pub fn upload_all(kind: Kind, bufs: &[Vec<u8>]) -> Vec<Mem> {
+    bufs.iter()
+        .map(|b| {
+            let m = Mem::new(kind, b.len());
+            m.upload(b);
+            m
+        })
+        .collect()
+}
+
 pub fn rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)
 }
