@@ -154,6 +154,30 @@ impl Renderer {
         r
     }
 
+    /// Draws `lists[i]` on NV12 / I420 `frames[i]` in CUDA-addressable memory and
+    /// waits for the GPU (see [`CudaRenderer::render_planar`]).
+    #[cfg(feature = "cuda")]
+    pub fn render_planar_device<L: AsRef<DrawList>>(
+        &mut self,
+        frames: &[crate::planar::DevicePlanarFrame],
+        lists: &[L],
+    ) -> Result<()> {
+        let (cuda, images) = self.cuda_and_images()?;
+        let r = cuda.render_planar(frames, lists, images);
+        self.last_cuda = true;
+        r
+    }
+
+    /// Without the `cuda` feature: always [`crate::Error::NoCudaDevice`].
+    #[cfg(not(feature = "cuda"))]
+    pub fn render_planar_device<L: AsRef<DrawList>>(
+        &mut self,
+        _frames: &[crate::planar::DevicePlanarFrame],
+        _lists: &[L],
+    ) -> Result<()> {
+        Err(no_cuda_feature())
+    }
+
     /// Without the `cuda` feature there is no CUDA backend: always
     /// [`crate::Error::NoCudaDevice`], nothing drawn.
     #[cfg(not(feature = "cuda"))]

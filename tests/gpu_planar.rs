@@ -8,6 +8,7 @@
 
 mod common;
 mod gpu_support;
+mod nvmm_support;
 
 use cudadraw::cpu::CpuRenderer;
 use cudadraw::cuda::CudaRenderer;
@@ -297,5 +298,79 @@ fn bad_input_is_a_typed_error_and_draws_nothing() {
             "{what}: {e}"
         );
         assert_eq!(m.download(init.len()), init, "{what}: frame written");
+    }
+}
+
+/// NvBufSurface NV12 / YUV420 batches in device, pinned and unified memory (both ABIs,
+/// every colour format, padded planes) drawn through `NvmmBatch::render`: what the CPU
+/// renderer draws on the same bytes.
+#[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
+fn nvmm_planar_surfaces_match_cpu() {
+    use cudadraw::nvmm::abi::{Abi, color_format, mem_type};
+    use cudadraw::nvmm::{NvmmBatch, NvmmOptions, RenderPath};
+    use cudadraw::render::Renderer;
+    use nvmm_support::{planar_batch, planar_list};
+    let Some(_cuda) = gpu("nvmm_planar_surfaces_match_cpu") else {
+        return;
+    };
+    gstreamer::init().unwrap();
+    let formats = [
+        color_format::NV12,
+        color_format::NV12_ER,
+        color_format::NV12_709,
+        color_format::NV12_709_ER,
+        color_format::NV12_2020,
+        color_format::YUV420,
+        color_format::YUV420_ER,
+        color_format::YUV420_709,
+        color_format::YUV420_709_ER,
+        color_format::YUV420_2020,
+    ];
+    for abi in [Abi::Ds4To7, Abi::Ds8] {
+        for (kind, mem) in [
+            (Kind::Device, mem_type::CUDA_DEVICE),
+            (Kind::Pinned, mem_type::CUDA_PINNED),
+            (Kind::Managed, mem_type::CUDA_UNIFIED),
+        ] {
+            for pair in formats.chunks(2) {
+                let (mut batch, infos) =
+                    planar_batch(abi, mem, &[(37, 23, pair[0]), (64, 30, pair[1])]);
+                let lists: Vec<DrawList> = infos
+                    .iter()
+                    .map(|i| planar_list(i.width, i.height))
+                    .collect();
+                let mut want = batch.frames.clone();
+                {
+                    let mut frames = want
+                        .iter_mut()
+                        .zip(&infos)
+                        .map(|(b, i)| PlanarFrame::new(b, *i).unwrap())
+                        .collect::<Vec<_>>();
+                    CpuRenderer::new()
+                        .render_planar(&mut frames, &lists, &ImageStore::new())
+                        .unwrap();
+                }
+                let mems = upload_all(kind, &batch.frames);
+                for (p, m) in batch.params.iter_mut().zip(&mems) {
+                    p.data_ptr = m.dptr;
+                }
+                let buf = batch.buffer();
+                let opts = NvmmOptions {
+                    abi: Some(abi),
+                    ..Default::default()
+                };
+                let b = unsafe { NvmmBatch::from_buffer(&buf, &opts) }.unwrap();
+                assert_eq!(b.path(), RenderPath::Device, "{abi} {mem}");
+                b.render(&mut Renderer::new(), &lists)
+                    .unwrap_or_else(|e| panic!("{abi} {mem} {pair:?}: {e}"));
+                for (k, (m, w)) in mems.iter().zip(&want).enumerate() {
+                    assert!(
+                        &m.download(w.len()) == w,
+                        "{abi} mem {mem} colour formats {pair:?}: frame {k} differs from the CPU"
+                    );
+                }
+            }
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! frames, mixed batches, device memory and the CPU map path refused by name with
 //! nothing written; and caps that disagree with the descriptor refused by the drawer.
 
+mod common;
 mod nvmm_support;
 
 use cudadraw::cpu::CpuRenderer;
@@ -11,9 +12,9 @@ use cudadraw::gst::drawer::BufferDrawer;
 use cudadraw::nvmm::abi::{Abi, FrameParams, color_format, layout, mem_type};
 use cudadraw::nvmm::surface::planar_format;
 use cudadraw::nvmm::{NvmmBatch, NvmmOptions, RenderPath};
-use cudadraw::planar::{PlanarFrame, PlanarInfo, PlanarLayout, Plane, YuvMatrix, YuvRange};
+use cudadraw::planar::{PlanarFrame, PlanarLayout, YuvMatrix, YuvRange};
 use cudadraw::render::Renderer;
-use cudadraw::{BlurKind, Border, Color, DrawList, Error, ImageStore, PixelFormat, Rect};
+use cudadraw::{DrawList, Error, ImageStore, PixelFormat};
 use gstreamer as gst;
 use nvmm_support::*;
 
@@ -29,87 +30,6 @@ const ALL_PLANAR: [u32; 10] = [
     color_format::YUV420_709_ER,
     color_format::YUV420_2020,
 ];
-
-/// A planar frame of `cf` at w x h: padded pitches, a gap between the planes, the
-/// planes starting `start` bytes into the allocation; its params, layout and memory.
-fn planar_frame(w: u32, h: u32, cf: u32, start: usize, seed: u32) -> (PlanarInfo, Vec<u8>) {
-    let (l, m, r) = planar_format(cf).expect("a planar colour format");
-    let mut info = PlanarInfo::tight(w, h, l).with_colour(m, r);
-    let mut at = start;
-    for i in 0..l.planes() {
-        let (row, rows) = info.plane_extent(i);
-        let pitch = (row + 5).next_multiple_of(4);
-        info.planes[i] = Some(Plane { offset: at, pitch });
-        at += pitch * rows + 12;
-    }
-    (info, pattern(at + 16, seed))
-}
-
-fn params_of(info: &PlanarInfo, cf: u32, mem: &[u8]) -> FrameParams {
-    let mut p = FrameParams::packed_rgba(
-        info.width,
-        info.height,
-        info.planes[0].unwrap().pitch as u32,
-        cf,
-        mem.as_ptr() as u64,
-    );
-    let pp = &mut p.plane_params;
-    let (cw, ch) = info.chroma_size();
-    pp.num_planes = info.layout.planes() as u32;
-    for i in 0..info.layout.planes() {
-        let pl = info.planes[i].unwrap();
-        let (_, rows) = info.plane_extent(i);
-        let (w, h, bpp) = match (i, info.layout) {
-            (0, _) => (info.width, info.height, 1),
-            (_, PlanarLayout::Nv12) => (cw, ch, 2),
-            _ => (cw, ch, 1),
-        };
-        pp.width[i] = w;
-        pp.height[i] = h;
-        pp.bytes_per_pix[i] = bpp;
-        pp.pitch[i] = pl.pitch as u32;
-        pp.offset[i] = pl.offset as u32;
-        pp.psize[i] = (pl.pitch * rows) as u32;
-    }
-    p.data_size = mem.len() as u32;
-    p
-}
-
-/// A batch of planar frames in `mem_type` memory (host allocations).
-fn planar_batch(abi: Abi, mem: u32, frames: &[(u32, u32, u32)]) -> (HostBatch, Vec<PlanarInfo>) {
-    let shapes: Vec<_> = frames
-        .iter()
-        .map(|_| (4, 4, 16, PixelFormat::Rgba))
-        .collect();
-    let mut b = HostBatch::new(abi, mem, &shapes);
-    let mut infos = Vec::new();
-    for (i, &(w, h, cf)) in frames.iter().enumerate() {
-        let (info, bytes) = planar_frame(w, h, cf, 3 * i + 1, i as u32 + 7);
-        b.frames[i] = bytes;
-        b.params[i] = params_of(&info, cf, &b.frames[i]);
-        infos.push(info);
-    }
-    (b, infos)
-}
-
-fn list(w: u32, h: u32) -> DrawList {
-    let (w, h) = (w as f32, h as f32);
-    let mut l = DrawList::new();
-    l.rect(
-        Rect::new(-3.0, 2.0, w / 2.0, h / 2.0),
-        Some(Border::new(2, Color::RED)),
-        Some(Color::rgba(0, 255, 0, 90)),
-    );
-    l.blur(
-        Rect::new(w / 3.0, h / 3.0, w / 2.0, h / 2.0 + 4.0),
-        BlurKind::Gaussian { sigma: 1.5 },
-    );
-    l.fill(
-        Rect::new(w - 5.0, h - 4.0, 9.0, 9.0),
-        Color::rgba(0, 0, 255, 200),
-    );
-    l
-}
 
 fn opts(abi: Abi) -> NvmmOptions {
     NvmmOptions {
@@ -127,7 +47,10 @@ fn system_memory_planar_frames_are_drawn_as_render_planar() {
         for (k, cf) in ALL_PLANAR.into_iter().enumerate() {
             let sizes = [(37u32, 23u32, cf), (16 + 2 * k as u32, 9, cf)];
             let (mut batch, infos) = planar_batch(abi, mem_type::SYSTEM, &sizes);
-            let lists: Vec<DrawList> = infos.iter().map(|i| list(i.width, i.height)).collect();
+            let lists: Vec<DrawList> = infos
+                .iter()
+                .map(|i| planar_list(i.width, i.height))
+                .collect();
             let mut expected = batch.snapshot();
             {
                 let mut frames: Vec<PlanarFrame> = expected
@@ -240,18 +163,12 @@ fn malformed_planes_are_refused_by_name() {
     }
 }
 
-/// Device memory (the CUDA backend does not draw planar frames yet), the CPU map path
-/// and a batch mixing packed and planar frames: refused by name, nothing written, no
-/// library call.
+/// The CPU map path and a batch mixing packed and planar frames: refused by name,
+/// nothing written, no library call.
 #[test]
 fn planar_paths_not_drawn_yet_are_refused_by_name() {
     gst::init().unwrap();
-    for (mem, needle) in [
-        (mem_type::CUDA_DEVICE, "CUDA"),
-        (mem_type::CUDA_PINNED, "CUDA"),
-        (mem_type::SURFACE_ARRAY, "CPU map path"),
-        (mem_type::HANDLE, "CPU map path"),
-    ] {
+    for mem in [mem_type::SURFACE_ARRAY, mem_type::HANDLE] {
         let (mut batch, infos) = planar_batch(
             Abi::Ds8,
             mem,
@@ -265,10 +182,13 @@ fn planar_paths_not_drawn_yet_are_refused_by_name() {
         let mut o = opts(Abi::Ds8);
         o.nvbufsurface_lib = Some("/nonexistent/libnvbufsurface.so".into());
         let b = unsafe { NvmmBatch::from_buffer(&buf, &o) }.unwrap();
-        let lists: Vec<DrawList> = infos.iter().map(|i| list(i.width, i.height)).collect();
+        let lists: Vec<DrawList> = infos
+            .iter()
+            .map(|i| planar_list(i.width, i.height))
+            .collect();
         let err = b.render(&mut Renderer::new(), &lists).unwrap_err();
         assert!(
-            matches!(&err, Error::UnsupportedFormat(m) if m.contains(needle) && m.contains("NV12")),
+            matches!(&err, Error::UnsupportedFormat(m) if m.contains("CPU map path") && m.contains("NV12")),
             "{mem}: {err:?}"
         );
         drop(b);
@@ -292,7 +212,10 @@ fn planar_paths_not_drawn_yet_are_refused_by_name() {
     let before = batch.snapshot();
     let buf = batch.buffer();
     let b = unsafe { NvmmBatch::from_buffer(&buf, &opts(Abi::Ds4To7)) }.unwrap();
-    let lists = vec![list(infos[0].width, infos[0].height), list(8, 8)];
+    let lists = vec![
+        planar_list(infos[0].width, infos[0].height),
+        planar_list(8, 8),
+    ];
     let err = b.render(&mut Renderer::new(), &lists).unwrap_err();
     assert!(err.to_string().contains("one colour format"), "{err}");
     drop(b);
@@ -322,7 +245,7 @@ fn drawer_checks_caps_against_the_surface() {
         let mut d = BufferDrawer::new();
         d.draw(buf.get_mut().unwrap(), caps, |frames, _, lists| {
             for (f, l) in frames.iter().zip(lists.iter_mut()) {
-                *l = list(f.width, f.height);
+                *l = planar_list(f.width, f.height);
             }
         })
     };
@@ -332,7 +255,7 @@ fn drawer_checks_caps_against_the_surface() {
     {
         let mut frames = [PlanarFrame::new(&mut expected[0], infos[0]).unwrap()];
         CpuRenderer::new()
-            .render_planar(&mut frames, &[list(w, h)], &ImageStore::new())
+            .render_planar(&mut frames, &[planar_list(w, h)], &ImageStore::new())
             .unwrap();
     }
     assert!(draw(&nvmm_caps("NV12", w, h), &mut batch).unwrap());
@@ -364,4 +287,30 @@ fn drawer_checks_caps_against_the_surface() {
         "{err:?}"
     );
     assert_eq!(rgba.frames, before);
+}
+
+/// Device memory goes to the CUDA backend (tests/gpu_planar.rs draws real device
+/// surfaces): without a CUDA device that is a typed error and nothing is written.
+#[test]
+fn device_memory_planar_frames_need_a_cuda_device() {
+    if cudadraw::render::Renderer::cuda_available() {
+        // These frames are host allocations: a GPU would be handed host pointers.
+        common::skipped(
+            "a CUDA device is present: these host frames are not device memory (gpu_planar draws device surfaces)",
+        );
+        return;
+    }
+    gst::init().unwrap();
+    for mem in [mem_type::CUDA_DEVICE, mem_type::CUDA_PINNED] {
+        let (mut batch, infos) = planar_batch(Abi::Ds8, mem, &[(20, 10, color_format::NV12_709)]);
+        let before = batch.snapshot();
+        let buf = batch.buffer();
+        let b = unsafe { NvmmBatch::from_buffer(&buf, &opts(Abi::Ds8)) }.unwrap();
+        assert_eq!(b.path(), RenderPath::Device);
+        let lists = vec![planar_list(infos[0].width, infos[0].height)];
+        let err = b.render(&mut Renderer::new(), &lists).unwrap_err();
+        assert!(matches!(err, Error::NoCudaDevice(_)), "{mem}: {err:?}");
+        drop(b);
+        assert_eq!(batch.frames, before);
+    }
 }

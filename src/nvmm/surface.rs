@@ -15,7 +15,9 @@ use crate::nvmm::NvmmOptions;
 use crate::nvmm::abi::{self, Abi, SurfaceHeader, color_format, layout, mem_type};
 use crate::nvmm::frame::{MemType, NvmmFrame};
 use crate::nvmm::map::{self, NvBufSurfaceLib};
-use crate::planar::{PlanarFrame, PlanarInfo, PlanarLayout, Plane, YuvMatrix, YuvRange};
+use crate::planar::{
+    DevicePlanarFrame, PlanarFrame, PlanarInfo, PlanarLayout, Plane, YuvMatrix, YuvRange,
+};
 use crate::render::Renderer;
 
 /// Largest `batchSize` accepted; larger values are corrupt descriptors.
@@ -38,6 +40,7 @@ thread_local! {
     // of allocation.
     static FRAME_VECS: RefCell<Vec<Vec<NvmmFrame>>> = const { RefCell::new(Vec::new()) };
     static DEVICE_VECS: RefCell<Vec<Vec<DeviceFrame>>> = const { RefCell::new(Vec::new()) };
+    static PLANAR_VECS: RefCell<Vec<Vec<DevicePlanarFrame>>> = const { RefCell::new(Vec::new()) };
 }
 
 fn take_vec<T>(pool: &'static std::thread::LocalKey<RefCell<Vec<Vec<T>>>>) -> Vec<T> {
@@ -255,9 +258,9 @@ impl<'a> NvmmBatch<'a> {
 }
 
 impl NvmmBatch<'_> {
-    /// A batch of NV12 / I420 frames: SYSTEM memory is drawn in place by the CPU
-    /// renderer (`dataPtr` + `planeParams.offset[i]`, all inside `dataSize`); device
-    /// memory and the CPU map path are refused by name.
+    /// A batch of NV12 / I420 frames (`dataPtr` + `planeParams.offset[i]`, all inside
+    /// `dataSize`): device memory is drawn by the CUDA backend, SYSTEM memory in place
+    /// by the CPU renderer; the CPU map path is refused by name.
     fn render_planar<L: AsRef<DrawList>>(
         &self,
         renderer: &mut Renderer,
@@ -266,14 +269,16 @@ impl NvmmBatch<'_> {
         let layout = |f: &NvmmFrame| f.planar.map_or("planar", |p| p.layout.name());
         match self.path() {
             RenderPath::Device => {
-                // GPU planar: wire CudaRenderer::render_planar here
-                Err(Error::UnsupportedFormat(format!(
-                    "{} frames in CUDA memory ({}): the CUDA backend does not draw NV12 / \
-                     I420 yet; SYSTEM memory batches are drawn ({})",
-                    layout(&self.frames[0]),
-                    self.mem_type,
-                    self.abi
-                )))
+                let mut dev = take_vec(&PLANAR_VECS);
+                for f in &self.frames {
+                    let Some(info) = f.planar else { continue };
+                    // SAFETY: dataPtr of a CUDA memory type addresses the frame on gpuId;
+                    // its planes lie inside dataSize (checked on parse).
+                    dev.push(unsafe { DevicePlanarFrame::new(f.data_ptr, info, f.gpu_id) });
+                }
+                let r = renderer.render_planar_device(&dev, lists);
+                give_vec(&PLANAR_VECS, dev);
+                r
             }
             RenderPath::CpuMap => Err(Error::UnsupportedFormat(format!(
                 "{} frames on the CPU map path ({}): NvBufSurfaceMap maps each plane on its \

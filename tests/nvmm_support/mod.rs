@@ -7,6 +7,8 @@ use std::sync::OnceLock;
 
 use cudadraw::draw::{BlurKind, Border, DrawList, Image};
 use cudadraw::nvmm::abi::{self, Abi, FrameParams, SurfaceHeader};
+use cudadraw::nvmm::surface::planar_format;
+use cudadraw::planar::{PlanarInfo, PlanarLayout, Plane};
 use cudadraw::render::Renderer;
 use cudadraw::{Align, Color, FrameInfo, HostFrame, PixelFormat, Rect};
 use gstreamer as gst;
@@ -294,4 +296,92 @@ impl Double {
             })
             .collect()
     }
+}
+
+// ---- NV12 / I420 surfaces (planeParams), shared by nvmm_planar and gpu_planar.
+
+/// A planar frame of `cf` at w x h: padded pitches, a gap between the planes, the
+/// planes starting `start` bytes into the allocation; its params, layout and memory.
+pub fn planar_frame(w: u32, h: u32, cf: u32, start: usize, seed: u32) -> (PlanarInfo, Vec<u8>) {
+    let (l, m, r) = planar_format(cf).expect("a planar colour format");
+    let mut info = PlanarInfo::tight(w, h, l).with_colour(m, r);
+    let mut at = start;
+    for i in 0..l.planes() {
+        let (row, rows) = info.plane_extent(i);
+        let pitch = (row + 5).next_multiple_of(4);
+        info.planes[i] = Some(Plane { offset: at, pitch });
+        at += pitch * rows + 12;
+    }
+    (info, pattern(at + 16, seed))
+}
+
+pub fn params_of(info: &PlanarInfo, cf: u32, mem: &[u8]) -> FrameParams {
+    let mut p = FrameParams::packed_rgba(
+        info.width,
+        info.height,
+        info.planes[0].unwrap().pitch as u32,
+        cf,
+        mem.as_ptr() as u64,
+    );
+    let pp = &mut p.plane_params;
+    let (cw, ch) = info.chroma_size();
+    pp.num_planes = info.layout.planes() as u32;
+    for i in 0..info.layout.planes() {
+        let pl = info.planes[i].unwrap();
+        let (_, rows) = info.plane_extent(i);
+        let (w, h, bpp) = match (i, info.layout) {
+            (0, _) => (info.width, info.height, 1),
+            (_, PlanarLayout::Nv12) => (cw, ch, 2),
+            _ => (cw, ch, 1),
+        };
+        pp.width[i] = w;
+        pp.height[i] = h;
+        pp.bytes_per_pix[i] = bpp;
+        pp.pitch[i] = pl.pitch as u32;
+        pp.offset[i] = pl.offset as u32;
+        pp.psize[i] = (pl.pitch * rows) as u32;
+    }
+    p.data_size = mem.len() as u32;
+    p
+}
+
+/// A batch of planar frames in `mem_type` memory (host allocations).
+pub fn planar_batch(
+    abi: Abi,
+    mem: u32,
+    frames: &[(u32, u32, u32)],
+) -> (HostBatch, Vec<PlanarInfo>) {
+    let shapes: Vec<_> = frames
+        .iter()
+        .map(|_| (4, 4, 16, PixelFormat::Rgba))
+        .collect();
+    let mut b = HostBatch::new(abi, mem, &shapes);
+    let mut infos = Vec::new();
+    for (i, &(w, h, cf)) in frames.iter().enumerate() {
+        let (info, bytes) = planar_frame(w, h, cf, 3 * i + 1, i as u32 + 7);
+        b.frames[i] = bytes;
+        b.params[i] = params_of(&info, cf, &b.frames[i]);
+        infos.push(info);
+    }
+    (b, infos)
+}
+
+/// A box, a gaussian blur and a box over the bottom-right corner, on a w x h frame.
+pub fn planar_list(w: u32, h: u32) -> DrawList {
+    let (w, h) = (w as f32, h as f32);
+    let mut l = DrawList::new();
+    l.rect(
+        Rect::new(-3.0, 2.0, w / 2.0, h / 2.0),
+        Some(Border::new(2, Color::RED)),
+        Some(Color::rgba(0, 255, 0, 90)),
+    );
+    l.blur(
+        Rect::new(w / 3.0, h / 3.0, w / 2.0, h / 2.0 + 4.0),
+        BlurKind::Gaussian { sigma: 1.5 },
+    );
+    l.fill(
+        Rect::new(w - 5.0, h - 4.0, 9.0, 9.0),
+        Color::rgba(0, 0, 255, 200),
+    );
+    l
 }
