@@ -7,7 +7,10 @@
 //! ```
 //!
 //! Each frame is the input picture, laid out as the scene's optional `format` and
-//! `pitch` say (RGBA, packed by default); byte 3 of x formats is the PNG's alpha.
+//! `pitch` say (RGBA, packed by default); byte 3 of x formats is the PNG's alpha. NV12
+//! and I420 scenes convert the picture to the scene's planes, matrix and range
+//! (`PlanarInfo::write_rgba`), draw on them and write the planes back as RGB for the
+//! eye (`PlanarInfo::to_rgba`).
 //! An invalid scene or input prints an error naming the problem, exits non-zero and
 //! writes nothing.
 
@@ -74,14 +77,6 @@ fn main() -> ExitCode {
 fn run() -> Result<(), String> {
     let args = parse_args()?;
     let scene = Scene::load(&args.scene).map_err(|e| e.to_string())?;
-    if let Some(p) = &scene.planar {
-        return Err(format!(
-            "{}: a {} scene; this tool draws packed frames (RGBA, BGRA, RGBx, BGRx) from a PNG \
-             (planar scenes are drawn by tests/planar.rs with CpuRenderer::render_planar)",
-            args.scene.display(),
-            p.layout.name()
-        ));
-    }
     let bytes =
         std::fs::read(&args.input).map_err(|e| format!("reading {}: {e}", args.input.display()))?;
     let input = decode_png(&bytes).map_err(|e| format!("{}: {e}", args.input.display()))?;
@@ -92,6 +87,9 @@ fn run() -> Result<(), String> {
             scene.width.unwrap_or(w),
             scene.height.unwrap_or(h)
         );
+    }
+    if let Some(info) = scene.planar_info(w, h) {
+        return render_planar(&args, &scene, info, input.data());
     }
     // The scene's format and pitch, the input's size.
     let settings = scene.frame_info(w, h);
@@ -130,6 +128,49 @@ fn run() -> Result<(), String> {
     std::fs::write(&args.output, png).map_err(|e| format!("writing {}: {e}", args.output.display()))
 }
 
+/// A planar scene: the picture in the scene's planes, one copy per list, drawn as one
+/// batch, written back as RGB frames stacked top to bottom.
+fn render_planar(
+    args: &Args,
+    scene: &LoadedScene,
+    info: cudadraw::planar::PlanarInfo,
+    rgba: &[u8],
+) -> Result<(), String> {
+    info.validate(0).map_err(|e| e.to_string())?;
+    if rgba.len() != info.width as usize * info.height as usize * 4 {
+        return Err(format!(
+            "the input is not {}x{}, the scene's size (planar frames take the input's size \
+             unless the scene sets one)",
+            info.width, info.height
+        ));
+    }
+    let n = scene.lists.len();
+    let stride = info.min_len().next_multiple_of(4);
+    let mut frames = vec![0u8; stride * n];
+    for f in frames.chunks_exact_mut(stride) {
+        info.write_rgba(rgba, f);
+    }
+    match args.backend {
+        Backend::Cpu => {
+            let mut hosts = frames
+                .chunks_exact_mut(stride)
+                .map(|f| cudadraw::planar::PlanarFrame::new(f, info))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            cudadraw::cpu::CpuRenderer::new()
+                .render_planar(&mut hosts, &scene.lists, &scene.images)
+                .map_err(|e| e.to_string())?;
+        }
+        Backend::Cuda => render_planar_cuda(&mut frames, stride, info, scene)?,
+    }
+    let rgb: Vec<u8> = frames
+        .chunks_exact(stride)
+        .flat_map(|f| info.to_rgba(f))
+        .collect();
+    let png = encode_png(info.width, info.height * n as u32, &rgb).map_err(|e| e.to_string())?;
+    std::fs::write(&args.output, png).map_err(|e| format!("writing {}: {e}", args.output.display()))
+}
+
 /// RGBA <-> frame byte order (the swap is its own inverse).
 fn order(p: &[u8], swap: bool) -> [u8; 4] {
     if swap {
@@ -157,16 +198,63 @@ fn render_cpu(
 
 #[cfg(not(feature = "cuda"))]
 fn render_cuda(_: &mut [u8], _: usize, _: FrameInfo, _: &LoadedScene) -> Result<(), String> {
-    Err("this render tool was built without the `cuda` feature".into())
+    Err(NO_CUDA.into())
 }
 
-/// Uploads the frames, draws every list with the CUDA backend, downloads them.
+#[cfg(not(feature = "cuda"))]
+fn render_planar_cuda(
+    _: &mut [u8],
+    _: usize,
+    _: cudadraw::planar::PlanarInfo,
+    _: &LoadedScene,
+) -> Result<(), String> {
+    Err(NO_CUDA.into())
+}
+
+#[cfg(not(feature = "cuda"))]
+const NO_CUDA: &str = "this render tool was built without the `cuda` feature";
+
+/// Draws every list on its packed frame (frame i at i * stride) with the CUDA backend.
 #[cfg(feature = "cuda")]
 fn render_cuda(
     frames: &mut [u8],
     stride: usize,
     info: FrameInfo,
     scene: &LoadedScene,
+) -> Result<(), String> {
+    on_device(frames, |cuda, dptr| {
+        let device: Vec<_> = (0..scene.lists.len())
+            // SAFETY: frame i's info.min_len() <= stride bytes start at dptr + i * stride.
+            .map(|i| unsafe { cudadraw::DeviceFrame::new(dptr + (i * stride) as u64, info, 0) })
+            .collect();
+        cuda.render(&device, &scene.lists, &scene.images)
+    })
+}
+
+/// The same for NV12 / I420 frames.
+#[cfg(feature = "cuda")]
+fn render_planar_cuda(
+    frames: &mut [u8],
+    stride: usize,
+    info: cudadraw::planar::PlanarInfo,
+    scene: &LoadedScene,
+) -> Result<(), String> {
+    on_device(frames, |cuda, dptr| {
+        let device: Vec<_> = (0..scene.lists.len())
+            // SAFETY: frame i's info.min_len() <= stride bytes start at dptr + i * stride.
+            .map(|i| unsafe {
+                cudadraw::planar::DevicePlanarFrame::new(dptr + (i * stride) as u64, info, 0)
+            })
+            .collect();
+        cuda.render_planar(&device, &scene.lists, &scene.images)
+    })
+}
+
+/// Uploads `frames` into one allocation on GPU 0, runs `draw` on it, downloads them.
+#[cfg(feature = "cuda")]
+fn on_device(
+    frames: &mut [u8],
+    draw: impl FnOnce(&mut cudadraw::cuda::CudaRenderer, u64) -> cudadraw::Result<()>,
 ) -> Result<(), String> {
     use cudarc::driver::result as cu;
     let mut cuda = cudadraw::cuda::CudaRenderer::new().map_err(|e| e.to_string())?;
@@ -181,12 +269,7 @@ fn render_cuda(
         unsafe { cu::memcpy_htod_sync(dptr, &frames[..]) }.map_err(|e| format!("upload: {e}"))?;
         // The upload from pageable memory may still be in flight when the call returns.
         cu::ctx::synchronize().map_err(|e| format!("cuCtxSynchronize: {e}"))?;
-        let device: Vec<_> = (0..len / stride)
-            // SAFETY: frame i's info.min_len() <= stride bytes start at dptr + i * stride.
-            .map(|i| unsafe { cudadraw::DeviceFrame::new(dptr + (i * stride) as u64, info, 0) })
-            .collect();
-        cuda.render(&device, &scene.lists, &scene.images)
-            .map_err(|e| e.to_string())?;
+        draw(&mut cuda, dptr).map_err(|e| e.to_string())?;
         // SAFETY: as above.
         unsafe { cu::memcpy_dtoh_sync(&mut frames[..], dptr) }.map_err(|e| format!("download: {e}"))
     })();

@@ -314,6 +314,83 @@ impl PlanarInfo {
         Ok(())
     }
 
+    /// Byte position of luma sample (x, y). Panics without a Y plane (call on a
+    /// validated layout).
+    pub fn luma_at(&self, x: usize, y: usize) -> usize {
+        let p = self.planes[0].expect("a validated layout has a Y plane");
+        p.offset + y * p.pitch + x
+    }
+
+    /// Byte positions of the Cb and Cr samples (cx, cy). Panics without the chroma
+    /// planes (call on a validated layout).
+    pub fn chroma_at(&self, cx: usize, cy: usize) -> (usize, usize) {
+        let plane = |i: usize| self.planes[i].expect("a validated layout has its planes");
+        match self.layout {
+            PlanarLayout::Nv12 => {
+                let p = plane(1);
+                let at = p.offset + cy * p.pitch + 2 * cx;
+                (at, at + 1)
+            }
+            PlanarLayout::I420 => {
+                let (u, v) = (plane(1), plane(2));
+                (u.offset + cy * u.pitch + cx, v.offset + cy * v.pitch + cx)
+            }
+        }
+    }
+
+    /// Writes a w x h RGBA picture (row-major, 4 bytes a pixel) into the planes of
+    /// `out`: luma per pixel, each chroma sample from the rounded mean RGB of its
+    /// block's pixels inside the frame, with this frame's matrix and range. Bytes
+    /// outside the planes are left as they are. For test pictures and tools: not a
+    /// drawing rule.
+    pub fn write_rgba(&self, rgba: &[u8], out: &mut [u8]) {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let conv = YuvConv::new(self.matrix, self.range);
+        for y in 0..h {
+            for x in 0..w {
+                let p = &rgba[(y * w + x) * 4..][..3];
+                out[self.luma_at(x, y)] = conv.convert([p[0], p[1], p[2]])[0];
+            }
+        }
+        let (cw, ch) = self.chroma_size();
+        for cy in 0..ch as usize {
+            for cx in 0..cw as usize {
+                let (mut sum, mut n) = ([0u32; 3], 0);
+                for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                    let (x, y) = (2 * cx + dx, 2 * cy + dy);
+                    if x < w && y < h {
+                        n += 1;
+                        for (c, s) in sum.iter_mut().enumerate() {
+                            *s += u32::from(rgba[(y * w + x) * 4 + c]);
+                        }
+                    }
+                }
+                let c = conv.convert(sum.map(|s| ((s + n / 2) / n) as u8));
+                let (u, v) = self.chroma_at(cx, cy);
+                out[u] = c[1];
+                out[v] = c[2];
+            }
+        }
+    }
+
+    /// The frame in `data` as a w x h RGBA picture for the eye (each pixel from its
+    /// luma and its block's chroma through [`YuvConv::to_rgb`], alpha 255).
+    pub fn to_rgba(&self, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.width as usize * self.height as usize * 4);
+        for y in 0..self.height as usize {
+            for x in 0..self.width as usize {
+                let (u, v) = self.chroma_at(x / 2, y / 2);
+                let rgb = YuvConv::to_rgb(
+                    self.matrix,
+                    self.range,
+                    [data[self.luma_at(x, y)], data[u], data[v]],
+                );
+                out.extend([rgb[0], rgb[1], rgb[2], 255]);
+            }
+        }
+        out
+    }
+
     /// The packed layout the draw model resolves ops against: same size, RGB byte
     /// order (so resolved colours are R, G, B, alpha).
     pub(crate) fn resolve_info(&self) -> FrameInfo {

@@ -37,61 +37,13 @@ fn layout(w: u32, h: u32, l: PlanarLayout, m: YuvMatrix, r: YuvRange, padded: bo
 /// The packed test picture converted to the frame's Y'CbCr (chroma from the block's
 /// mean RGB), every other byte (padding, gaps) the marker.
 fn background(info: &PlanarInfo, index: usize) -> Vec<u8> {
-    let (w, h) = (info.width as usize, info.height as usize);
     let rgba = common::background(
         FrameInfo::packed(info.width, info.height, PixelFormat::Rgba),
         index,
     );
-    let conv = YuvConv::new(info.matrix, info.range);
     let mut v = vec![MARKER; info.min_len() + 5];
-    let (cw, ch) = info.chroma_size();
-    for y in 0..h {
-        for x in 0..w {
-            let p = &rgba[(y * w + x) * 4..][..3];
-            v[luma_at(info, x, y)] = conv.convert([p[0], p[1], p[2]])[0];
-        }
-    }
-    for cy in 0..ch as usize {
-        for cx in 0..cw as usize {
-            let mut sum = [0u32; 3];
-            let mut n = 0;
-            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-                let (x, y) = (2 * cx + dx, 2 * cy + dy);
-                if x < w && y < h {
-                    n += 1;
-                    for c in 0..3 {
-                        sum[c] += u32::from(rgba[(y * w + x) * 4 + c]);
-                    }
-                }
-            }
-            let mean = sum.map(|s| ((s + n / 2) / n) as u8);
-            let c = conv.convert(mean);
-            let (u, vv) = chroma_at(info, cx, cy);
-            v[u] = c[1];
-            v[vv] = c[2];
-        }
-    }
+    info.write_rgba(&rgba, &mut v);
     v
-}
-
-fn luma_at(info: &PlanarInfo, x: usize, y: usize) -> usize {
-    let p = info.planes[0].expect("Y plane");
-    p.offset + y * p.pitch + x
-}
-
-/// Byte positions of the Cb and Cr samples (cx, cy).
-fn chroma_at(info: &PlanarInfo, cx: usize, cy: usize) -> (usize, usize) {
-    match info.layout {
-        PlanarLayout::Nv12 => {
-            let p = info.planes[1].expect("UV plane");
-            let at = p.offset + cy * p.pitch + 2 * cx;
-            (at, at + 1)
-        }
-        PlanarLayout::I420 => {
-            let (u, v) = (info.planes[1].expect("U"), info.planes[2].expect("V"));
-            (u.offset + cy * u.pitch + cx, v.offset + cy * v.pitch + cx)
-        }
-    }
 }
 
 /// Whether byte `i` of the buffer is a sample of some plane (not padding or a gap).
@@ -130,12 +82,12 @@ fn planes_picture(info: &PlanarInfo, frames: &[Vec<u8>]) -> (u32, u32, Vec<u8>) 
         let mut grey = vec![0u8; pw * ph];
         for y in 0..h {
             for x in 0..w {
-                grey[y * pw + x] = f[luma_at(info, x, y)];
+                grey[y * pw + x] = f[info.luma_at(x, y)];
             }
         }
         for cy in 0..ch as usize {
             for cx in 0..cw as usize {
-                let (u, v) = chroma_at(info, cx, cy);
+                let (u, v) = info.chroma_at(cx, cy);
                 let row = (h + cy) * pw;
                 match info.layout {
                     PlanarLayout::Nv12 => {
@@ -156,21 +108,7 @@ fn planes_picture(info: &PlanarInfo, frames: &[Vec<u8>]) -> (u32, u32, Vec<u8>) 
 
 /// RGB rendering for the eye (nearest chroma, the approximate inverse).
 fn rgb_picture(info: &PlanarInfo, frames: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for f in frames {
-        for y in 0..info.height as usize {
-            for x in 0..info.width as usize {
-                let (u, v) = chroma_at(info, x / 2, y / 2);
-                let rgb = YuvConv::to_rgb(
-                    info.matrix,
-                    info.range,
-                    [f[luma_at(info, x, y)], f[u], f[v]],
-                );
-                out.extend([rgb[0], rgb[1], rgb[2], 255]);
-            }
-        }
-    }
-    out
+    frames.iter().flat_map(|f| info.to_rgba(f)).collect()
 }
 
 /// The planar variant scene `i` is drawn on: every layout, matrix and range, tight and
@@ -255,16 +193,6 @@ fn tight_position(info: &PlanarInfo, mut at: usize) -> (usize, usize, usize) {
 }
 
 /// The scenes of `tests/scenes/planar/` (`format` nv12 or i420), sorted by name.
-fn planar_scene_paths() -> Vec<std::path::PathBuf> {
-    let mut paths: Vec<_> = std::fs::read_dir(common::scenes_dir().join("planar"))
-        .expect("tests/scenes/planar")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    paths.sort();
-    paths
-}
-
 /// Compares the raw planes of a rendered planar scene with
 /// `tests/reference/planar_scenes/<name>.yuv` (blessed with `CUDADRAW_BLESS=1`); on a
 /// mismatch writes `tests/output/planar_scenes/<name>.actual.yuv` and the planes as
@@ -328,7 +256,7 @@ fn compare_raw(name: &str, info: &PlanarInfo, raw: &[u8]) -> Result<(), String> 
 /// approximate inverse with nearest chroma) current, and no padding or gap byte touched.
 #[test]
 fn planar_scenes_match_their_reference_planes() {
-    let paths = planar_scene_paths();
+    let paths = common::planar_scene_paths();
     assert!(paths.len() >= 10, "only {} planar scenes", paths.len());
     let mut failures = Vec::new();
     for path in &paths {
@@ -376,7 +304,7 @@ fn planar_scenes_match_their_reference_planes() {
 /// Every file of `tests/reference/planar_scenes/` belongs to a planar scene.
 #[test]
 fn every_planar_reference_has_a_scene() {
-    let names: Vec<String> = planar_scene_paths()
+    let names: Vec<String> = common::planar_scene_paths()
         .iter()
         .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .collect();
@@ -498,7 +426,7 @@ fn luma_and_chroma_follow_the_effective_alphas() {
                 let f = &bufs[0];
                 for y in 0..h as usize {
                     for x in 0..w as usize {
-                        let at = luma_at(&info, x, y);
+                        let at = info.luma_at(x, y);
                         let want = cudadraw::color::blend(ycc[0], bg[at], alpha(x, y));
                         assert_eq!(f[at], want, "{w}x{h} op {k} variant {i} luma ({x}, {y})");
                     }
@@ -515,7 +443,7 @@ fn luma_and_chroma_follow_the_effective_alphas() {
                             }
                         }
                         let a = ((s + n / 2) / n) as u8;
-                        let (u, v) = chroma_at(&info, cx, cy);
+                        let (u, v) = info.chroma_at(cx, cy);
                         assert_eq!(
                             f[u],
                             cudadraw::color::blend(ycc[1], bg[u], a),
@@ -622,7 +550,7 @@ fn luma_agrees_with_drawing_on_rgba() {
                     for x in 0..w as usize {
                         let p = &rgba[(y * w as usize + x) * 4..][..3];
                         let want = conv.convert([p[0], p[1], p[2]])[0];
-                        let d = u32::from(want.abs_diff(bufs[0][luma_at(&info, x, y)]));
+                        let d = u32::from(want.abs_diff(bufs[0][info.luma_at(x, y)]));
                         sum += u64::from(d);
                         max = max.max(d);
                     }
@@ -681,7 +609,7 @@ fn footprints_and_alpha_zero() {
             .expect("render");
             for y in 0..h as usize {
                 for x in 0..w as usize {
-                    let at = luma_at(&info, x, y);
+                    let at = info.luma_at(x, y);
                     if !px.contains(x as i32, y as i32) {
                         assert_eq!(bufs[0][at], bg[at], "rect {i} op {k} luma ({x}, {y})");
                     }
@@ -694,7 +622,7 @@ fn footprints_and_alpha_zero() {
                         && cx < (px.x1 + 1) / 2
                         && cy >= px.y0 / 2
                         && cy < (px.y1 + 1) / 2;
-                    let (u, v) = chroma_at(&info, cx as usize, cy as usize);
+                    let (u, v) = info.chroma_at(cx as usize, cy as usize);
                     if !inside {
                         assert_eq!(
                             (bufs[0][u], bufs[0][v]),
@@ -745,12 +673,12 @@ fn solid_replaces_whole_chroma_samples() {
     let ycc = YuvConv::new(YuvMatrix::Bt709, YuvRange::Full).convert([10, 200, 30]);
     for y in 1..9 {
         for x in 3..6 {
-            assert_eq!(bufs[0][luma_at(&info, x, y)], ycc[0]);
+            assert_eq!(bufs[0][info.luma_at(x, y)], ycc[0]);
         }
     }
     for cy in 0..5 {
         for cx in 1..3 {
-            let (u, v) = chroma_at(&info, cx, cy);
+            let (u, v) = info.chroma_at(cx, cy);
             assert_eq!((bufs[0][u], bufs[0][v]), (ycc[1], ycc[2]), "({cx}, {cy})");
         }
     }

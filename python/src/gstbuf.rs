@@ -163,6 +163,11 @@ fn dispatch(
         Some(c) => {
             let si = StreamInfo::from_caps(c)?;
             cd::gst::probe::check_memory(buf, si.memory)?;
+            if si.memory == MemoryKind::Nvmm {
+                // The descriptor describes the frames (packed, NV12 or I420); checked
+                // against the caps below.
+                return nvmm(r, buf, Some(&si), lists);
+            }
             let format = si.format.require_packed("the Python binding's frames")?;
             let layout = match &meta {
                 Some(m) => layout_of_meta(m, format)?,
@@ -207,14 +212,7 @@ fn dispatch(
         },
     };
     match kind {
-        MemoryKind::Nvmm => {
-            // SAFETY: the caps (or the buffer's exact descriptor size without caps) say
-            // memory:NVMM: an NvBufSurface producer made this buffer; the parser checks
-            // the size and every field it uses.
-            let batch = unsafe { NvmmBatch::from_buffer(buf, &NvmmOptions::default()) }?;
-            batch.render(r, lists)?;
-            Ok(true)
-        }
+        MemoryKind::Nvmm => nvmm(r, buf, None, lists),
         MemoryKind::System => {
             let layout = layout.ok_or_else(|| gst_err("no layout"))?;
             system(r, buf, addr, &layout, lists)?;
@@ -223,6 +221,24 @@ fn dispatch(
         MemoryKind::Cuda => cuda(r, buf, addr, video, lists),
         _ => Err(gst_err("unknown memory kind")),
     }
+}
+
+/// An NvBufSurface batch (NVMM caps `si`, or none: a descriptor-sized buffer).
+fn nvmm(
+    r: &mut cd::render::Renderer,
+    buf: &gst::BufferRef,
+    si: Option<&StreamInfo>,
+    lists: &[DrawList],
+) -> cd::Result<bool> {
+    // SAFETY: the caps (or the buffer's exact descriptor size without caps) say
+    // memory:NVMM: an NvBufSurface producer made this buffer; the parser checks the
+    // size and every field it uses.
+    let batch = unsafe { NvmmBatch::from_buffer(buf, &NvmmOptions::default()) }?;
+    if let Some(si) = si {
+        cd::gst::drawer::check_nvmm_format(&batch, si.format, si.video.format().to_str())?;
+    }
+    batch.render(r, lists)?;
+    Ok(true)
 }
 
 /// A `gst_memory_map` mapping, unmapped on drop.

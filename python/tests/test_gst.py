@@ -172,3 +172,12 @@ def test_descriptor_sized_buffer_without_caps_is_taken_as_nvmm():
     with pytest.raises(ValueError, match="batch has 0 frames but 1 draw lists"):
         cudadraw.draw_buffer(buf, DrawList().fill((0, 0, 1, 1), 0xFF))
     assert cudadraw.draw_buffer(buf, []) is False
+
+
+def test_nvmm_caps_of_any_format_go_to_the_descriptor():
+    # NV12 NVMM caps: the NvBufSurface describes the frames (NV12 surfaces are drawn
+    # like RGBA ones); 64 zero bytes are a descriptor with no filled frame.
+    buf = Gst.Buffer.new_wrapped(bytes(64))
+    caps = "video/x-raw(memory:NVMM),format=NV12,width=64,height=48"
+    with pytest.raises(ValueError, match="batch has 0 frames but 1 draw lists"):
+        cudadraw.draw_buffer(buf, DrawList().fill((0, 0, 1, 1), 0xFF), caps)

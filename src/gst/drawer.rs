@@ -547,23 +547,7 @@ impl BufferDrawer {
         // The batch holds the buffer mapped (read-only: the descriptor) until dropped;
         // the pixels it points to are written by the backends.
         let batch = unsafe { NvmmBatch::from_buffer(view, &self.nvmm) }?;
-        // The caps and the descriptor must agree on packed vs NV12 vs I420 (the
-        // descriptor's colour format gives the matrix and range).
-        for f in batch.frames() {
-            let agree = match (info.format, f.planar) {
-                (StreamFormat::Packed(_), None) => true,
-                (StreamFormat::Planar { layout, .. }, Some(p)) => p.layout == layout,
-                _ => false,
-            };
-            if !agree {
-                return Err(Error::UnsupportedFormat(format!(
-                    "the caps say {} but frame {} of the NvBufSurface is {}: passed through undrawn",
-                    info.video.format().to_str(),
-                    f.index,
-                    crate::nvmm::abi::color_format_name(f.color_format)
-                )));
-            }
-        }
+        check_nvmm_format(&batch, info.format, info.video.format().to_str())?;
         if let Some(fill) = fill {
             self.prepare(batch.frames().len());
             let nvds = nvds_facts(view, &self.nvds_meta);
@@ -752,4 +736,28 @@ fn nvds_facts(
             Vec::new()
         }
     }
+}
+
+/// The caps (`format`, named `caps_format`) and an NvBufSurface's descriptor must agree
+/// on packed vs NV12 vs I420 (the descriptor's colour format gives the matrix and range).
+pub fn check_nvmm_format(
+    batch: &NvmmBatch<'_>,
+    format: StreamFormat,
+    caps_format: &str,
+) -> Result<()> {
+    for f in batch.frames() {
+        let agree = match (format, f.planar) {
+            (StreamFormat::Packed(_), None) => true,
+            (StreamFormat::Planar { layout, .. }, Some(p)) => p.layout == layout,
+            _ => false,
+        };
+        if !agree {
+            return Err(Error::UnsupportedFormat(format!(
+                "the caps say {caps_format} but frame {} of the NvBufSurface is {}: passed through undrawn",
+                f.index,
+                crate::nvmm::abi::color_format_name(f.color_format)
+            )));
+        }
+    }
+    Ok(())
 }

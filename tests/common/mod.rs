@@ -133,6 +133,17 @@ pub fn scenes() -> Vec<SceneCase> {
         .collect()
 }
 
+/// The NV12 / I420 scenes, `tests/scenes/planar/*.json`, sorted.
+pub fn planar_scene_paths() -> Vec<PathBuf> {
+    let mut paths: Vec<_> = std::fs::read_dir(scenes_dir().join("planar"))
+        .expect("tests/scenes/planar")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    paths
+}
+
 /// The deterministic picture every scene draws on: colour gradients, an 8-pixel
 /// checker and diagonal stripes (so blurs show), byte 3 varying between 192 and 255
 /// (alpha or x byte: blends of the alpha byte and untouched x bytes both show), and
