@@ -84,6 +84,8 @@
 #define CD_B1_H 16
 #define CD_B2_W 64     // outputs per block of blur pass 2
 #define CD_B2_H 32
+#define CD_PLANAR_TILE 16 // chroma samples per side of a planar composite block
+#define CD_PLANAR_RUN 8   // consecutive samples per thread of a planar box blur pass
 
 // A half-open pixel rectangle [x0, x1) x [y0, y1). Empty when x1 <= x0 or y1 <= y0.
 typedef struct CdRegion {

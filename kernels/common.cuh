@@ -388,27 +388,88 @@ CD_FN uint32_t yuv_convert(const int32_t* coef, const int32_t* offset, uint32_t 
     return out;
 }
 
-// One op on one 2 x 2 block: e[k] is pixel k's effect (r | g << 8 | b << 16 | alpha << 24,
-// alpha 0: none; k = dx + 2 dy), n the block's pixels inside the frame. Luma blends per
-// pixel; the chroma sample blends the alpha-weighted mean chroma of the block's effects
-// with alpha = the rounded mean of the n effective alphas.
-CD_FN void planar_blend(const int32_t* coef, const int32_t* offset, const uint32_t* e,
-                        uint32_t n, uint32_t* y, uint32_t* cb, uint32_t* cr) {
+// One op on one 2 x 2 block with its effects' colours converted: v[k] is pixel k's
+// Y' | Cb << 8 | Cr << 16 and a[k] its effective alpha (0: none; k = dx + 2 dy), n the
+// block's pixels inside the frame. Luma blends per pixel; the chroma sample blends the
+// alpha-weighted mean chroma of the block's effects with alpha = the rounded mean of the
+// n effective alphas.
+CD_FN void planar_blend_yuv(const uint32_t* v, const uint32_t* a, uint32_t n, uint32_t* y,
+                            uint32_t* cb, uint32_t* cr) {
     uint32_t sa = 0, scb = 0, scr = 0;
     for (int k = 0; k < 4; k++) {
-        const uint32_t a = e[k] >> 24;
-        if (a == 0) continue;
-        const uint32_t c = yuv_convert(coef, offset, e[k] & 0xffffffu);
-        y[k] = blend1(c & 255u, y[k], a);
-        sa += a;
-        scb += a * ((c >> 8) & 255u);
-        scr += a * (c >> 16);
+        if (a[k] == 0) continue;
+        y[k] = blend1(v[k] & 255u, y[k], a[k]);
+        sa += a[k];
+        scb += a[k] * ((v[k] >> 8) & 255u);
+        scr += a[k] * (v[k] >> 16);
     }
     if (sa == 0 || n == 0) return;
     const uint32_t alpha = (sa + n / 2) / n;
     if (alpha == 0) return;
     *cb = blend1((scb + sa / 2) / sa, *cb, alpha);
     *cr = blend1((scr + sa / 2) / sa, *cr, alpha);
+}
+
+// planar_blend_yuv of effects e[k] = r | g << 8 | b << 16 | alpha << 24, converted with
+// the frame's matrix.
+CD_FN void planar_blend(const int32_t* coef, const int32_t* offset, const uint32_t* e,
+                        uint32_t n, uint32_t* y, uint32_t* cb, uint32_t* cr) {
+    uint32_t v[4], a[4];
+    for (int k = 0; k < 4; k++) {
+        a[k] = e[k] >> 24;
+        v[k] = a[k] ? yuv_convert(coef, offset, e[k] & 0xffffffu) : 0u;
+    }
+    planar_blend_yuv(v, a, n, y, cb, cr);
+}
+
+// Bit k (= dx + 2 dy): pixel (px + dx, py + dy) is inside the frame (`inside`) and c's clip.
+CD_FN uint32_t clip_pixels(const CdCmd& c, int px, int py, uint32_t inside) {
+    uint32_t m = 0;
+    for (int k = 0; k < 4; k++) {
+        const int x = px + (k & 1), y = py + (k >> 1);
+        if ((inside & (1u << k)) && x >= c.clip.x0 && x < c.clip.x1 && y >= c.clip.y0 &&
+            y < c.clip.y1)
+            m |= 1u << k;
+    }
+    return m;
+}
+
+// The pixels of clip_pixels mask m that RECT c changes: bit k, the outline colour; bit
+// k + 4, the fill (inside `inner`); only colours of non-zero alpha (the others change
+// nothing).
+CD_FN uint32_t rect_pixels(const CdCmd& c, int px, int py, uint32_t m) {
+    uint32_t r = 0;
+    for (int k = 0; k < 4; k++) {
+        if (!(m & (1u << k))) continue;
+        const int x = px + (k & 1), y = py + (k >> 1);
+        if (x >= c.inner.x0 && x < c.inner.x1 && y >= c.inner.y0 && y < c.inner.y1)
+            r |= c.fill[3] ? 16u << k : 0u;
+        else
+            r |= c.color[3] ? 1u << k : 0u;
+    }
+    return r;
+}
+
+// RECT c on a block whose changed pixels are r (rect_pixels), with its outline and fill
+// colours converted (vcol, vfill): what planar_blend does with planar_effect's effects.
+CD_FN void planar_rect(const CdCmd& c, uint32_t r, uint32_t vcol, uint32_t vfill, uint32_t n,
+                       uint32_t* yv, uint32_t* cb, uint32_t* cr) {
+    uint32_t v[4], a[4];
+    for (int k = 0; k < 4; k++) {
+        const bool ring = (r >> k) & 1u, fill = (r >> (k + 4)) & 1u;
+        v[k] = ring ? vcol : vfill;
+        a[k] = ring ? c.color[3] : fill ? c.fill[3] : 0u;
+    }
+    planar_blend_yuv(v, a, n, yv, cb, cr);
+}
+
+// Redaction on a block: the luma samples of mask m (clip_pixels) and the chroma sample
+// replaced by colour v (converted).
+CD_FN void planar_solid(uint32_t m, uint32_t v, uint32_t* yv, uint32_t* cb, uint32_t* cr) {
+    for (int k = 0; k < 4; k++)
+        if (m & (1u << k)) yv[k] = v & 255u;
+    *cb = (v >> 8) & 255u;
+    *cr = v >> 16;
 }
 
 // Pixelate cell (along one axis) of chroma sample k when the luma region is [l0, l1) and
@@ -480,30 +541,27 @@ CD_FN uint32_t block_inside(const CdPlanar& f, int px, int py) {
 CD_FN void planar_step(const CdPlanar& f, const CdCmd& c, const CdImage* images,
                        const CdGlyph* glyphs, const uint8_t* atlas, const ShapeData& g, int px,
                        int py, uint32_t inside, uint32_t* yv, uint32_t* cb, uint32_t* cr) {
-    uint32_t in_clip = 0;
-    for (int k = 0; k < 4; k++) {
-        const int x = px + (k & 1), y = py + (k >> 1);
-        if ((inside & (1u << k)) && x >= c.clip.x0 && x < c.clip.x1 && y >= c.clip.y0 &&
-            y < c.clip.y1)
-            in_clip |= 1u << k;
-    }
+    const uint32_t in_clip = clip_pixels(c, px, py, inside);
     if (!in_clip) return; // clips lie in the frame: the block does not touch c
+    const uint32_t rgb = (uint32_t)c.color[0] | ((uint32_t)c.color[1] << 8) |
+                         ((uint32_t)c.color[2] << 16);
+    uint32_t n = 0;
+    for (int k = 0; k < 4; k++) n += (inside >> k) & 1u;
     if (c.op == CD_OP_SOLID) {
-        const uint32_t rgb = (uint32_t)c.color[0] | ((uint32_t)c.color[1] << 8) |
-                             ((uint32_t)c.color[2] << 16);
-        const uint32_t v = yuv_convert(f.coef, f.offset, rgb);
-        for (int k = 0; k < 4; k++)
-            if (in_clip & (1u << k)) yv[k] = v & 255u;
-        *cb = (v >> 8) & 255u;
-        *cr = v >> 16;
+        planar_solid(in_clip, yuv_convert(f.coef, f.offset, rgb), yv, cb, cr);
+        return;
+    }
+    if (c.op == CD_OP_RECT) {
+        const uint32_t fill = (uint32_t)c.fill[0] | ((uint32_t)c.fill[1] << 8) |
+                              ((uint32_t)c.fill[2] << 16);
+        planar_rect(c, rect_pixels(c, px, py, in_clip), yuv_convert(f.coef, f.offset, rgb),
+                    yuv_convert(f.coef, f.offset, fill), n, yv, cb, cr);
         return;
     }
     uint32_t e[4] = {0, 0, 0, 0};
     for (int k = 0; k < 4; k++)
         if (in_clip & (1u << k))
             e[k] = planar_effect(c, images, glyphs, atlas, g, px + (k & 1), py + (k >> 1));
-    uint32_t n = 0;
-    for (int k = 0; k < 4; k++) n += (inside >> k) & 1u;
     planar_blend(f.coef, f.offset, e, n, yv, cb, cr);
 }
 

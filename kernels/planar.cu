@@ -8,7 +8,10 @@
 
 // A composite block covers PT x PT chroma samples (2 PT x 2 PT luma pixels); one
 // thread per chroma sample and its 2 x 2 luma pixels.
-#define PT 16
+#define PT CD_PLANAR_TILE
+// Box blur threads: RUN consecutive samples of a row (pass 1) or a column (pass 2),
+// by sliding sums (the window of the next sample: one sample in, one out).
+#define RUN CD_PLANAR_RUN
 
 // Plane `p` of frame f: first sample, pitch, bytes between samples of a row.
 struct PlaneRef {
@@ -56,9 +59,9 @@ __device__ __forceinline__ int cell_at(uint32_t plane, int k, int r0, int l0, in
     return plane == 0 ? (k - r0) / b : chroma_cell(k, l0, l1, b);
 }
 
-// Pass 1. Box and gaussian: the horizontal sums (gaussian: rounded, >> CD_GAUSS_SHIFT)
-// of every sample of the region, windows clamped to the region, into scratch (u32 per
-// sample). Pixelate: (sum, count) of every cell.
+// Pass 1. Box (RUN samples per thread) and gaussian: the horizontal sums (gaussian:
+// rounded, >> CD_GAUSS_SHIFT) of every sample of the region, windows clamped to the
+// region, into scratch (u32 per sample). Pixelate: (sum, count) of every cell.
 extern "C" __global__ void __launch_bounds__(THREADS)
     cd_planar_blur1(const CdPlanar* __restrict__ frames, const CdCmd* __restrict__ cmds,
                     const uint32_t* __restrict__ weights, const CdPlaneJob* __restrict__ jobs,
@@ -105,24 +108,35 @@ extern "C" __global__ void __launch_bounds__(THREADS)
         ((uint2*)(scratch + j.scratch))[e] = make_uint2(sum, n);
         return;
     }
+    const int r = (int)j.radius;
+    if (c.op == CD_OP_BLUR_BOX) {
+        const uint32_t runs = ((uint32_t)w + RUN - 1) / RUN;
+        if (e >= runs * (uint32_t)h) return;
+        const int x0 = (int)(e % runs) * RUN, y = (int)(e / runs);
+        const uint8_t* row = sample(p, R.x0, R.y0 + y);
+        uint32_t* out = (uint32_t*)(scratch + j.scratch) + (size_t)y * w;
+        uint32_t sum = 0;
+        for (int k = -r; k <= r; k++) sum += row[(size_t)clampi(x0 + k, 0, w - 1) * p.step];
+        const int x1 = min(x0 + RUN, w);
+        for (int x = x0; x < x1; x++) {
+            out[x] = sum;
+            sum += row[(size_t)clampi(x + r + 1, 0, w - 1) * p.step];
+            sum -= row[(size_t)clampi(x - r, 0, w - 1) * p.step];
+        }
+        return;
+    }
     if (e >= (uint32_t)(w * h)) return;
     const int x = (int)(e % (uint32_t)w), y = (int)(e / (uint32_t)w);
-    const int r = (int)j.radius;
     const uint8_t* row = sample(p, R.x0, R.y0 + y);
+    const uint32_t* wt = weights + j.weights; // gaussian
     uint32_t sum = 0;
-    if (c.op == CD_OP_BLUR_BOX) {
-        for (int k = -r; k <= r; k++) sum += row[(size_t)clampi(x + k, 0, w - 1) * p.step];
-    } else {
-        const uint32_t* wt = weights + j.weights;
-        for (int k = -r; k <= r; k++)
-            sum += wt[k + r] * row[(size_t)clampi(x + k, 0, w - 1) * p.step];
-        sum = (sum + (1u << (CD_GAUSS_SHIFT - 1))) >> CD_GAUSS_SHIFT;
-    }
-    ((uint32_t*)(scratch + j.scratch))[e] = sum;
+    for (int k = -r; k <= r; k++) sum += wt[k + r] * row[(size_t)clampi(x + k, 0, w - 1) * p.step];
+    ((uint32_t*)(scratch + j.scratch))[e] = (sum + (1u << (CD_GAUSS_SHIFT - 1))) >> CD_GAUSS_SHIFT;
 }
 
-// Pass 2: the vertical sums of pass 1's (box: mean of (2 r + 1)^2 samples, rounded;
-// gaussian: rounded) or the cell means, written into the plane.
+// Pass 2: the vertical sums of pass 1's (box, RUN samples per thread: mean of
+// (2 r + 1)^2 samples, rounded; gaussian: rounded) or the cell means, written into the
+// plane.
 extern "C" __global__ void __launch_bounds__(THREADS)
     cd_planar_blur2(const CdPlanar* __restrict__ frames, const CdCmd* __restrict__ cmds,
                     const uint32_t* __restrict__ weights, const CdPlaneJob* __restrict__ jobs,
@@ -133,6 +147,23 @@ extern "C" __global__ void __launch_bounds__(THREADS)
     const CdRegion R = j.region;
     const int w = R.x1 - R.x0, h = R.y1 - R.y0;
     const uint32_t e = (blockIdx.x - j.block2) * THREADS + threadIdx.x;
+    if (c.op == CD_OP_BLUR_BOX) {
+        const uint32_t runs = ((uint32_t)h + RUN - 1) / RUN;
+        if (e >= runs * (uint32_t)w) return;
+        const int x = (int)(e % (uint32_t)w), y0 = (int)(e / (uint32_t)w) * RUN;
+        const uint32_t* tmp = (const uint32_t*)(scratch + j.scratch) + x;
+        const int r = (int)j.radius;
+        const uint32_t n = (uint32_t)((2 * r + 1) * (2 * r + 1));
+        uint32_t sum = 0;
+        for (int k = -r; k <= r; k++) sum += tmp[(size_t)clampi(y0 + k, 0, h - 1) * w];
+        const int y1 = min(y0 + RUN, h);
+        for (int y = y0; y < y1; y++) {
+            *sample(p, R.x0 + x, R.y0 + y) = (uint8_t)((sum + n / 2) / n);
+            sum += tmp[(size_t)clampi(y + r + 1, 0, h - 1) * w];
+            sum -= tmp[(size_t)clampi(y - r, 0, h - 1) * w];
+        }
+        return;
+    }
     if (e >= (uint32_t)(w * h)) return;
     const int x = (int)(e % (uint32_t)w), y = (int)(e / (uint32_t)w);
     uint32_t v;
@@ -143,74 +174,132 @@ extern "C" __global__ void __launch_bounds__(THREADS)
         const int cy = cell_at(j.plane, R.y0 + y, R.y0, j.luma.y0, j.luma.y1, b);
         const uint2 s = ((const uint2*)(scratch + j.scratch))[(uint32_t)cy * ncx + (uint32_t)cx];
         v = (s.x + s.y / 2) / s.y;
-    } else {
+    } else { // gaussian
         const uint32_t* tmp = (const uint32_t*)(scratch + j.scratch);
+        const uint32_t* wt = weights + j.weights;
         const int r = (int)j.radius;
         uint32_t sum = 0;
-        if (c.op == CD_OP_BLUR_BOX) {
-            for (int k = -r; k <= r; k++) sum += tmp[(size_t)clampi(y + k, 0, h - 1) * w + x];
-            const uint32_t n = (uint32_t)((2 * r + 1) * (2 * r + 1));
-            v = (sum + n / 2) / n;
-        } else {
-            const uint32_t* wt = weights + j.weights;
-            for (int k = -r; k <= r; k++)
-                sum += wt[k + r] * tmp[(size_t)clampi(y + k, 0, h - 1) * w + x];
-            v = (sum + (1u << (CD_GAUSS_SHIFT - 1))) >> CD_GAUSS_SHIFT;
-        }
+        for (int k = -r; k <= r; k++)
+            sum += wt[k + r] * tmp[(size_t)clampi(y + k, 0, h - 1) * w + x];
+        v = (sum + (1u << (CD_GAUSS_SHIFT - 1))) >> CD_GAUSS_SHIFT;
     }
     *sample(p, R.x0 + x, R.y0 + y) = (uint8_t)v;
 }
 
-// Out of line: the composite's command loop calls one copy (registers).
-__device__ __noinline__ void planar_step_call(const CdPlanar& f, const CdCmd& c,
-                                              const CdImage* images, const CdGlyph* glyphs,
-                                              const uint8_t* atlas, const ShapeData& g, int px,
-                                              int py, uint32_t inside, uint32_t* yv,
-                                              uint32_t* cb, uint32_t* cr) {
-    planar_step(f, c, images, glyphs, atlas, g, px, py, inside, yv, cb, cr);
+// A 2 x 2 block's samples in two registers: luma k in byte k of y, chroma cb | cr << 8.
+struct BlockState {
+    uint32_t y, c;
+};
+
+// Every op but the boxes and redactions, out of line (one copy of the big switch; its
+// registers are not the loop's). The frame, command and shape tables are in shared
+// memory and the block's samples travel by value, so nothing goes to local memory.
+__device__ __noinline__ BlockState planar_step_call(const CdPlanar& f, const CdCmd& c,
+                                                    const CdImage* images, const CdGlyph* glyphs,
+                                                    const uint8_t* atlas, const ShapeData& g,
+                                                    int px, int py, uint32_t inside,
+                                                    BlockState s) {
+    uint32_t yv[4], cb = s.c & 255u, cr = s.c >> 8;
+#pragma unroll
+    for (int k = 0; k < 4; k++) yv[k] = (s.y >> (8 * k)) & 255u;
+    planar_step(f, c, images, glyphs, atlas, g, px, py, inside, yv, &cb, &cr);
+    BlockState r;
+    r.y = yv[0] | (yv[1] << 8) | (yv[2] << 16) | (yv[3] << 24);
+    r.c = cb | (cr << 8);
+    return r;
 }
+
+// Commands a composite block stages in shared memory at a time (one per thread).
+#define CMD_CHUNK THREADS
+#define CMD_U2 (sizeof(CdCmd) / 8) // a command as 8-byte words
+#define PLANAR_U2 (sizeof(CdPlanar) / 8)
 
 // Every pointwise command of a phase, in list order, on PT x PT chroma samples of one
 // frame per block (grid: x = blocks of the largest frame, y = frames with work). The
-// block keeps the commands whose clip meets its 2 PT x 2 PT pixels (256 considered at a
-// time, order kept); each thread applies them to its 2 x 2 pixels and chroma sample,
-// held in registers, and writes what changed once.
-extern "C" __global__ void __launch_bounds__(THREADS)
-    cd_planar_composite(const CdPlanar* __restrict__ frames, const CdCmd* __restrict__ cmds,
-                        const int4* __restrict__ boxes, const CdImage* __restrict__ images,
-                        const CdGlyph* __restrict__ glyphs, const uint8_t* __restrict__ atlas,
-                        const CdShapeData geo, const CdTileItem* __restrict__ rows,
-                        const CdTileItem* __restrict__ unused) {
-    __shared__ uint32_t hits[THREADS];
+// block stages the frame record, the shape tables and its frame's commands in shared
+// memory, 256 at a time, each thread converting one command's colours to Y'CbCr once
+// and testing it against the block's 2 PT x 2 PT pixels: kept are the commands whose
+// clip meets them, less outlines without fill whose inner rectangle holds them (order
+// kept). Each thread then applies the kept commands to its 2 x 2 pixels and chroma
+// sample, held in registers (boxes and redactions inline from the converted colours,
+// every other op out of line), reads its samples when a command first changes one of
+// them and writes them once at the end. ANY = false: the phase holds only boxes and
+// redactions (the host says so), and the kernel has no call (whose saved registers spill).
+template <bool ANY>
+__device__ __forceinline__ void planar_composite(
+    const CdPlanar* __restrict__ frames, const CdCmd* __restrict__ cmds,
+    const CdImage* __restrict__ images, const CdGlyph* __restrict__ glyphs,
+    const uint8_t* __restrict__ atlas, const CdShapeData& geo, const CdTileItem* __restrict__ rows) {
+    __shared__ uint2 sraw[CMD_CHUNK * CMD_U2];
+    __shared__ uint2 syuv[CMD_CHUNK]; // outline, fill colour of each staged command
+    __shared__ uint32_t hits[CMD_CHUNK];
     __shared__ uint32_t wsum[THREADS / 32];
+    __shared__ uint2 fraw[PLANAR_U2];
+    __shared__ ShapeData sg;
+    const CdCmd* const scmd = (const CdCmd*)sraw;
+    const CdPlanar& f = *(const CdPlanar*)fraw;
     const CdTileItem it = rows[blockIdx.y];
-    const CdPlanar f = frames[it.frame];
+    if (threadIdx.x < PLANAR_U2)
+        fraw[threadIdx.x] = ((const uint2*)(frames + it.frame))[threadIdx.x];
+    if (threadIdx.x == 0) sg = shape_data(geo);
+    __syncthreads();
     const int cw = (f.width + 1) / 2, ch = (f.height + 1) / 2;
     const int tcols = (cw + PT - 1) / PT;
     const int tx = (int)blockIdx.x % tcols, ty = (int)blockIdx.x / tcols;
-    if (ty * PT >= ch) return; // the frame is smaller than the grid's largest
+    if (ty * PT >= ch) return; // the frame is smaller than the grid's largest (block-uniform)
     const int bx = tx * PT + (int)(threadIdx.x % PT), by = ty * PT + (int)(threadIdx.x / PT);
     const bool live = bx < cw && by < ch;
     const int lx0 = 2 * tx * PT, ly0 = 2 * ty * PT;
     const int lx1 = min(lx0 + 2 * PT, f.width), ly1 = min(ly0 + 2 * PT, f.height);
     const int px = 2 * bx, py = 2 * by;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const ShapeData g = shape_data(geo);
     const PlaneRef Y = plane_of(f, 0), U = plane_of(f, 1), V = plane_of(f, 2);
-    // Pixels of the block inside the frame (k = dx + 2 dy).
-    const uint32_t inside = block_inside(f, px, py);
-    uint32_t yv[4] = {0, 0, 0, 0}, cb = 0, cr = 0;
-    bool loaded = false, dirty = false;
+    // Pixels of the block inside the frame (k = dx + 2 dy), and how many.
+    const uint32_t inside = live ? block_inside(f, px, py) : 0u;
+    const uint32_t n = __popc(inside);
+    BlockState s = {0, 0};
+    bool loaded = false;
+    const uint2* const gcmd = (const uint2*)cmds; // 8-byte aligned (upload layout)
 
-    for (uint32_t base = it.start; base < it.end; base += THREADS) {
-        const uint32_t ci = base + threadIdx.x;
+    for (uint32_t base = it.start; base < it.end; base += CMD_CHUNK) {
+        const uint32_t cn = min((uint32_t)CMD_CHUNK, it.end - base);
+        if (base != it.start) __syncthreads(); // every thread is done with the last chunk
+        {
+            uint2 w[CMD_U2];
+            const uint32_t words = cn * (uint32_t)CMD_U2;
+            const uint2* g = gcmd + (size_t)base * CMD_U2;
+#pragma unroll
+            for (int j = 0; j < (int)CMD_U2; j++) {
+                const uint32_t i = threadIdx.x + (uint32_t)j * THREADS;
+                if (i < words) w[j] = g[i];
+            }
+#pragma unroll
+            for (int j = 0; j < (int)CMD_U2; j++) {
+                const uint32_t i = threadIdx.x + (uint32_t)j * THREADS;
+                if (i < words) sraw[i] = w[j];
+            }
+        }
+        __syncthreads();
         bool hit = false;
-        if (ci < it.end) {
-            const CdCmd& c = cmds[ci];
+        if (threadIdx.x < cn) {
+            const CdCmd& c = scmd[threadIdx.x];
             const CdRegion r = c.clip;
             const bool blur = c.op == CD_OP_BLUR_BOX || c.op == CD_OP_BLUR_GAUSS ||
                               c.op == CD_OP_PIXELATE;
             hit = !blur && r.x0 < lx1 && lx0 < r.x1 && r.y0 < ly1 && ly0 < r.y1;
+            if (hit && c.op == CD_OP_RECT) {
+                const bool hollow = c.fill[3] == 0 && lx0 >= c.inner.x0 && lx1 <= c.inner.x1 &&
+                                    ly0 >= c.inner.y0 && ly1 <= c.inner.y1;
+                hit = !hollow && (c.color[3] != 0 || c.fill[3] != 0);
+            }
+            if (hit && (c.op == CD_OP_RECT || c.op == CD_OP_SOLID)) {
+                const uint32_t rgb = (uint32_t)c.color[0] | ((uint32_t)c.color[1] << 8) |
+                                     ((uint32_t)c.color[2] << 16);
+                const uint32_t fill = (uint32_t)c.fill[0] | ((uint32_t)c.fill[1] << 8) |
+                                      ((uint32_t)c.fill[2] << 16);
+                syuv[threadIdx.x] = make_uint2(yuv_convert(f.coef, f.offset, rgb),
+                                               yuv_convert(f.coef, f.offset, fill));
+            }
         }
         const uint32_t ballot = __ballot_sync(0xffffffffu, hit);
         if (lane == 0) wsum[warp] = __popc(ballot);
@@ -220,27 +309,59 @@ extern "C" __global__ void __launch_bounds__(THREADS)
             if (w < warp) at += wsum[w];
             total += wsum[w];
         }
-        if (hit) hits[at + __popc(ballot & ((1u << lane) - 1u))] = ci;
+        if (hit) hits[at + __popc(ballot & ((1u << lane) - 1u))] = threadIdx.x;
         __syncthreads();
-        for (uint32_t h = 0; live && h < total; h++) {
-            const CdCmd c = cmds[hits[h]];
-            if (c.clip.x1 <= px || c.clip.x0 >= px + 2 || c.clip.y1 <= py || c.clip.y0 >= py + 2)
-                continue;
+        for (uint32_t h = 0; inside && h < total; h++) {
+            const uint32_t k = hits[h];
+            const CdCmd& c = scmd[k];
+            const uint32_t m = clip_pixels(c, px, py, inside);
+            if (!m) continue;
+            uint32_t r = 0;
+            if (c.op == CD_OP_RECT) {
+                r = rect_pixels(c, px, py, m);
+                if (!r) continue; // inside a hollow box's inner rectangle
+            }
             if (!loaded) {
-                for (int k = 0; k < 4; k++)
-                    if (inside & (1u << k)) yv[k] = *sample(Y, px + (k & 1), py + (k >> 1));
-                cb = *sample(U, bx, by);
-                cr = *sample(V, bx, by);
+#pragma unroll
+                for (int q = 0; q < 4; q++)
+                    if (inside & (1u << q))
+                        s.y |= (uint32_t)*sample(Y, px + (q & 1), py + (q >> 1)) << (8 * q);
+                s.c = (uint32_t)*sample(U, bx, by) | ((uint32_t)*sample(V, bx, by) << 8);
                 loaded = true;
             }
-            dirty = true;
-            planar_step_call(f, c, images, glyphs, atlas, g, px, py, inside, yv, &cb, &cr);
+            if (c.op == CD_OP_RECT || c.op == CD_OP_SOLID) {
+                uint32_t yv[4], cb = s.c & 255u, cr = s.c >> 8;
+#pragma unroll
+                for (int q = 0; q < 4; q++) yv[q] = (s.y >> (8 * q)) & 255u;
+                const uint2 v = syuv[k];
+                if (c.op == CD_OP_RECT) planar_rect(c, r, v.x, v.y, n, yv, &cb, &cr);
+                else planar_solid(m, v.x, yv, &cb, &cr);
+                s.y = yv[0] | (yv[1] << 8) | (yv[2] << 16) | (yv[3] << 24);
+                s.c = cb | (cr << 8);
+            } else if (ANY) {
+                s = planar_step_call(f, c, images, glyphs, atlas, sg, px, py, inside, s);
+            }
         }
-        __syncthreads(); // `hits` is rewritten by the next round
     }
-    if (!dirty) return;
-    for (int k = 0; k < 4; k++)
-        if (inside & (1u << k)) *sample(Y, px + (k & 1), py + (k >> 1)) = (uint8_t)yv[k];
-    *sample(U, bx, by) = (uint8_t)cb;
-    *sample(V, bx, by) = (uint8_t)cr;
+    if (!loaded) return;
+#pragma unroll
+    for (int q = 0; q < 4; q++)
+        if (inside & (1u << q))
+            *sample(Y, px + (q & 1), py + (q >> 1)) = (uint8_t)(s.y >> (8 * q));
+    *sample(U, bx, by) = (uint8_t)s.c;
+    *sample(V, bx, by) = (uint8_t)(s.c >> 8);
 }
+
+// The composite's two kernels (same arguments as the packed composite's).
+#define CD_PLANAR_COMPOSITE(NAME, ANY)                                                      \
+    extern "C" __global__ void __launch_bounds__(THREADS)                                  \
+        NAME(const CdPlanar* __restrict__ frames, const CdCmd* __restrict__ cmds,          \
+             const int4* __restrict__ boxes, const CdImage* __restrict__ images,           \
+             const CdGlyph* __restrict__ glyphs, const uint8_t* __restrict__ atlas,        \
+             const CdShapeData geo, const CdTileItem* __restrict__ rows,                   \
+             const CdTileItem* __restrict__ items) {                                       \
+        planar_composite<ANY>(frames, cmds, images, glyphs, atlas, geo, rows);             \
+    }
+
+CD_PLANAR_COMPOSITE(cd_planar_composite_boxes, false)
+CD_PLANAR_COMPOSITE(cd_planar_composite, true)

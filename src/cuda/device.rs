@@ -160,7 +160,7 @@ pub(crate) struct Device {
     f_pass1: sys::CUfunction,
     f_pass2: sys::CUfunction,
     /// NV12 / I420: blur passes 1 and 2, composite.
-    f_planar: [sys::CUfunction; 3],
+    f_planar: [sys::CUfunction; 4],
     staging: PinnedBuf,
     upload: DevBuf,
     scratch: DevBuf,
@@ -216,7 +216,7 @@ impl Device {
             f_composite: [std::ptr::null_mut(); 4],
             f_pass1: std::ptr::null_mut(),
             f_pass2: std::ptr::null_mut(),
-            f_planar: [std::ptr::null_mut(); 3],
+            f_planar: [std::ptr::null_mut(); 4],
             staging: PinnedBuf::default(),
             upload: DevBuf::default(),
             scratch: DevBuf::default(),
@@ -264,6 +264,7 @@ impl Device {
         dev.f_planar = [
             get(planar, "cd_planar_blur1")?,
             get(planar, "cd_planar_blur2")?,
+            get(planar, "cd_planar_composite_boxes")?,
             get(planar, "cd_planar_composite")?,
         ];
         Ok(dev)
@@ -802,7 +803,7 @@ impl Device {
                     (&mut items) as *mut u64 as *mut c_void,
                 ];
                 let f = if planar {
-                    self.f_planar[2]
+                    self.f_planar[2 + usize::from(ph.cover)]
                 } else {
                     self.f_composite[usize::from(ph.cover) | (usize::from(ph.overlay) << 1)]
                 };

@@ -11,8 +11,8 @@
 
 use crate::cmd::{
     CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_CLASSMAP, CD_OP_MASK, CD_OP_OVERLAY, CD_OP_PIXELATE,
-    CD_OP_RECT, CD_OP_SHAPE, CD_OP_TEXT, CdBlurJob, CdCmd, CdFrame, CdPlanar, CdPlaneJob, CdRegion,
-    CdTileItem,
+    CD_OP_RECT, CD_OP_SHAPE, CD_OP_SOLID, CD_OP_TEXT, CdBlurJob, CdCmd, CdFrame, CdPlanar,
+    CdPlaneJob, CdRegion, CdTileItem,
 };
 use crate::draw::Resolved;
 use crate::error::{Error, Result};
@@ -20,7 +20,9 @@ use crate::frame::DeviceFrame;
 use crate::planar::{DevicePlanarFrame, PlanarLayout, YuvConv};
 
 /// Chroma samples per side of a planar composite block (kernels/planar.cu `PT`).
-const PLANAR_PT: u64 = 16;
+const PLANAR_PT: u64 = crate::cmd::CD_PLANAR_TILE as u64;
+/// Consecutive samples of a row (pass 1) or column (pass 2) per thread of a planar box blur.
+const PLANAR_RUN: u64 = crate::cmd::CD_PLANAR_RUN as u64;
 
 /// Composite tile size (kernels/commands.h).
 pub const TILE_W: u32 = crate::cmd::CD_TILE_W;
@@ -55,7 +57,9 @@ pub struct Phase {
     /// Bytes at the start of scratch to zero before pass 1 (pixelate sums).
     pub zero_bytes: u64,
     /// Whether the composite has an overlay / a text or shape layer: the kernel is
-    /// picked by them (`cd_composite_plain` when neither).
+    /// picked by them (`cd_composite_plain` when neither). Planar phases: `cover` is
+    /// whether anything but boxes and redactions is there (`cd_planar_composite_boxes`
+    /// when not).
     pub overlay: bool,
     pub cover: bool,
 }
@@ -407,6 +411,7 @@ impl Plan {
             let mut max_tiles = 0u64;
             let mut scratch = 0u64;
             let (mut blocks1, mut blocks2) = (0u64, 0u64);
+            let mut cover = false;
             for fi in 0..self.planar.len() {
                 let f = self.planar[fi];
                 let (start, end) = self.phase_range(fi, p, f.cmd_offset + f.cmd_count);
@@ -416,6 +421,7 @@ impl Plan {
                     let c = self.cmds[ci as usize];
                     if !is_blur(c.op) {
                         composite |= composite_draws(&c);
+                        cover |= !matches!(c.op, CD_OP_RECT | CD_OP_SOLID);
                         continue;
                     }
                     let chroma = chroma_region(&c.clip);
@@ -445,13 +451,21 @@ impl Plan {
                             (region.x1 - region.x0) as u64,
                             (region.y1 - region.y0) as u64,
                         );
-                        let (n1, bytes) = if c.op == CD_OP_PIXELATE {
-                            let b = u64::from(c.param.max(1));
-                            let cells = div_up((c.clip.x1 - c.clip.x0) as u64, b)
-                                * div_up((c.clip.y1 - c.clip.y0) as u64, b);
-                            (cells, cells * 8)
-                        } else {
-                            (w * h, w * h * 4)
+                        // Threads of each pass: a cell (pixelate pass 1), a run of
+                        // PLANAR_RUN samples of a row / column (box), else a sample.
+                        let (n1, n2, bytes) = match c.op {
+                            CD_OP_PIXELATE => {
+                                let b = u64::from(c.param.max(1));
+                                let cells = div_up((c.clip.x1 - c.clip.x0) as u64, b)
+                                    * div_up((c.clip.y1 - c.clip.y0) as u64, b);
+                                (cells, w * h, cells * 8)
+                            }
+                            CD_OP_BLUR_BOX => (
+                                div_up(w, PLANAR_RUN) * h,
+                                w * div_up(h, PLANAR_RUN),
+                                w * h * 4,
+                            ),
+                            _ => (w * h, w * h, w * h * 4),
                         };
                         self.plane_jobs.push(CdPlaneJob {
                             cmd: ci,
@@ -468,7 +482,7 @@ impl Plan {
                         });
                         scratch += bytes.div_ceil(16) * 16;
                         blocks1 += div_up(n1, THREADS as u64);
-                        blocks2 += div_up(w * h, THREADS as u64);
+                        blocks2 += div_up(n2, THREADS as u64);
                         if blocks1 > MAX_GRID || blocks2 > MAX_GRID {
                             return Err(too_large("blur blocks"));
                         }
@@ -498,7 +512,7 @@ impl Plan {
                 blocks2: blocks2 as u32,
                 zero_bytes: 0,
                 overlay: false,
-                cover: false,
+                cover,
             });
         }
         Ok(())
