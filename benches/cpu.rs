@@ -1,7 +1,8 @@
 //! The workloads of `shared/bench/workloads.md` on the CPU renderer, on host frames (the
 //! Jetson map path, system memory and the oracle; no GPU needed): W1, W1f, W2, W3 on a
 //! batch of 8 x 1080p RGBA, and the host-side cost of one call for W1's 800 boxes
-//! (validation + resolution: what every backend pays before drawing). Prints a table of
+//! (validation + resolution: what every backend pays before drawing), and many pipelines
+//! (N threads, each with its own renderer, drawing W5 at once). Prints a table of
 //! medians (wall time, `CUDADRAW_BENCH_SAMPLES` calls, default 15, after 2 warm-up
 //! calls), then runs the same workloads under criterion.
 //!
@@ -156,6 +157,29 @@ fn main() {
         cold[cold.len() / 2]
     );
 
+    // Many pipelines: N threads, each with its own renderer and 1080p frame, drawing W5
+    // (100 boxes on one frame) at once. On this machine's cores the aggregate should
+    // hold as N grows past them: no lock serialises renderers.
+    let w5 = w1_lists(false, 1);
+    println!(
+        "\nmany pipelines: N threads, each with its own CPU renderer, drawing W5 (one 1080p \
+         RGBA host frame, 100 boxes) 40 times"
+    );
+    println!("| pipelines | calls/s, all together | ms per call per pipeline | vs 1 pipeline |");
+    println!("|---|---|---|---|");
+    let mut one = 0.0;
+    for n in [1usize, 4, 16] {
+        let rate = pipelines(n, 40, &w5, &store);
+        if n == 1 {
+            one = rate;
+        }
+        println!(
+            "| {n} | {rate:.0} | {:.2} | {:.2}x |",
+            n as f64 * 1e3 / rate,
+            rate / one
+        );
+    }
+
     if let Some(dir) = dump_dir() {
         dump(&dir, &workloads, &medians, us);
         println!("workloads and medians written to {}", dir.display());
@@ -173,6 +197,34 @@ fn main() {
     });
     g.finish();
     c.final_summary();
+}
+
+/// `n` threads, each with its own CPU renderer and 1080p frame, drawing `lists`
+/// `calls` times; aggregate calls per second (wall, from when all are ready).
+fn pipelines(n: usize, calls: usize, lists: &[DrawList], store: &ImageStore) -> f64 {
+    let info = FrameInfo::new(W, H, PITCH, PixelFormat::Rgba);
+    let ready = std::sync::Barrier::new(n + 1);
+    let start = std::thread::scope(|s| {
+        for _ in 0..n {
+            let ready = &ready;
+            s.spawn(move || {
+                let mut cpu = CpuRenderer::new();
+                let mut data = pattern();
+                let mut draw = |cpu: &mut CpuRenderer| {
+                    let mut f = [HostFrame::new(&mut data, info).expect("host frame")];
+                    cpu.render(&mut f, lists, store).expect("render");
+                };
+                draw(&mut cpu);
+                ready.wait();
+                for _ in 0..calls {
+                    draw(&mut cpu);
+                }
+            });
+        }
+        ready.wait();
+        Instant::now()
+    });
+    (n * calls) as f64 / start.elapsed().as_secs_f64()
 }
 
 fn dump_dir() -> Option<std::path::PathBuf> {

@@ -199,6 +199,43 @@ impl CpuMap {
     }
 }
 
+/// Many pipelines on one GPU: `n` threads, each with its own renderer (its own stream)
+/// and 1080p RGBA frame, drawing `lists` `calls` times (each call waits for its GPU
+/// work, as a pad probe does). Aggregate calls per second (wall, from when every thread
+/// has warmed up until the last one is done).
+fn pipelines(n: usize, calls: usize, lists: &[DrawList], store: &ImageStore) -> f64 {
+    let info = FrameInfo::new(W, H, PITCH, PixelFormat::Rgba);
+    let bytes = PITCH * H as usize;
+    // SAFETY: plain allocations in the current (primary) context, freed below.
+    let bufs: Vec<u64> = (0..n)
+        .map(|_| unsafe { cu::malloc_sync(bytes) }.expect("cuMemAlloc"))
+        .collect();
+    let ready = std::sync::Barrier::new(n + 1);
+    let start = std::thread::scope(|s| {
+        for &p in &bufs {
+            let ready = &ready;
+            s.spawn(move || {
+                let mut cuda = CudaRenderer::new().expect("renderer");
+                // SAFETY: p holds PITCH * H bytes of device memory until the scope ends.
+                let frame = [unsafe { DeviceFrame::new(p, info, 0) }];
+                cuda.render(&frame, lists, store).expect("render");
+                ready.wait();
+                for _ in 0..calls {
+                    cuda.render(&frame, lists, store).expect("render");
+                }
+            });
+        }
+        ready.wait();
+        Instant::now()
+    });
+    let secs = start.elapsed().as_secs_f64();
+    for p in bufs {
+        // SAFETY: allocated above; every renderer has waited for its work.
+        unsafe { cu::free_sync(p) }.expect("cuMemFree");
+    }
+    (n * calls) as f64 / secs
+}
+
 fn gpu_name() -> String {
     cu::device::get(0)
         .and_then(cu::device::get_name)
@@ -252,9 +289,10 @@ fn main() {
     cuda.render(&b.frames, &w1, &store).expect("render");
     let first_render_ms = t1.elapsed().as_secs_f64() * 1e3;
 
-    // CUDADRAW_BENCH_ONLY=W2 (etc.) times one workload and stops: for profilers.
+    // CUDADRAW_BENCH_ONLY=W2 (etc.; NV12-W2 on NV12 frames) times one workload and
+    // stops: for profilers.
     if let Ok(only) = std::env::var("CUDADRAW_BENCH_ONLY") {
-        let lists = match only.as_str() {
+        let lists = match only.trim_start_matches("NV12-") {
             "W1" => &w1,
             "W1f" => &w1f,
             "W2" => &w2,
@@ -264,7 +302,12 @@ fn main() {
                 .find(|(n, _)| n.split_whitespace().next() == Some(other))
                 .map_or(&w3, |(_, l)| l),
         };
-        println!("{only}: {:.1} us", gpu_us(&mut cuda, &b, lists, &store));
+        let us = if only.starts_with("NV12-") {
+            planar_us(&mut cuda, &nv12_frames(&b), lists, &store)
+        } else {
+            gpu_us(&mut cuda, &b, lists, &store)
+        };
+        println!("{only}: {us:.1} us");
         return;
     }
     // Keep the GPU busy for a while first so its clocks have ramped up.
@@ -295,6 +338,33 @@ fn main() {
     .chain(shapes.iter().map(|(n, l)| (*n, l)))
     .map(|(name, lists)| (name, planar_us(&mut cuda, &nv12, lists, &store)))
     .collect();
+    // The memory traffic of one NV12 <-> RGBA conversion of the batch (it reads 1.5 and
+    // writes 4 bytes per pixel, or the reverse): a device copy of 2.75 bytes per pixel.
+    let conv_bytes = (W * H) as usize * 11 / 4;
+    let mut v = Vec::new();
+    for i in 0..WARMUP + SAMPLES {
+        let t = ev.time(|| {
+            for (k, p) in b.ptrs.iter().enumerate() {
+                unsafe {
+                    cu::memcpy_dtod_async(
+                        b.copy_dst + (k * conv_bytes) as u64,
+                        *p,
+                        conv_bytes,
+                        ev.2,
+                    )
+                    .unwrap()
+                };
+            }
+        });
+        if i >= WARMUP {
+            v.push(t);
+        }
+    }
+    let conv_us = median(&mut v);
+    let rgba_us: Vec<f64> = [g1, g1f, g2, g3, g4]
+        .into_iter()
+        .chain(shape_us.iter().map(|(_, us)| *us))
+        .collect();
     // First use of a new text size: shaping, rasterising and uploading the glyphs of
     // W4's label set, with the drawing (wall time of the one call).
     let t = Instant::now();
@@ -325,6 +395,12 @@ fn main() {
         .collect();
     let g5 = median(&mut v[WARMUP..]);
     cuda.set_gpu_timing(0, true).expect("timing");
+
+    // Many pipelines on one GPU (W5 per call, each pipeline its own renderer).
+    let pipes: Vec<(usize, f64)> = [1usize, 4, 16]
+        .into_iter()
+        .map(|n| (n, pipelines(n, 1000, &w5, &store)))
+        .collect();
 
     let mut map = CpuMap::new(&b);
     let c1 = map.ms(&b, &w1, &store);
@@ -370,6 +446,32 @@ fn main() {
     println!("| W5 1 frame, 100 boxes (wall) | {g5:.1} | - | - |");
     for (name, us) in &nv12_us {
         println!("| NV12 {name} | {us:.1} | - | - |");
+    }
+    println!();
+    println!(
+        "NV12 drawn in place vs the round trip users run today (NV12 -> RGBA, draw, RGBA -> \
+         NV12): its floor is the RGBA figure plus two conversions' memory traffic \
+         ({conv_us:.1} us each: a device copy of 2.75 bytes per pixel of the batch)"
+    );
+    println!("| workload | NV12 in place us | round-trip floor us | floor / in place |");
+    println!("|---|---|---|---|");
+    for ((name, us), rgba) in nv12_us.iter().zip(&rgba_us) {
+        let floor = rgba + 2.0 * conv_us;
+        println!("| {name} | {us:.1} | {floor:.1} | {:.2}x |", floor / us);
+    }
+    println!();
+    println!(
+        "many pipelines on one GPU: N threads, each with its own renderer and stream, \
+         drawing W5 (one 1080p RGBA frame, 100 boxes) 1000 times, waiting for each call"
+    );
+    println!("| pipelines | calls/s, all together | us per call per pipeline | vs 1 pipeline |");
+    println!("|---|---|---|---|");
+    for &(n, rate) in &pipes {
+        println!(
+            "| {n} | {rate:.0} | {:.1} | {:.2}x |",
+            n as f64 * 1e6 / rate,
+            rate / pipes[0].1
+        );
     }
     println!();
 

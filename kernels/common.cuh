@@ -422,43 +422,51 @@ CD_FN void planar_blend(const int32_t* coef, const int32_t* offset, const uint32
     planar_blend_yuv(v, a, n, y, cb, cr);
 }
 
-// Bit k (= dx + 2 dy): pixel (px + dx, py + dy) is inside the frame (`inside`) and c's clip.
+// Bits k (= dx + 2 dy) of the pixels (px + dx, py + dy) inside region r: the two
+// columns' and two rows' tests combined (no per-pixel tests).
+CD_FN uint32_t region_pixels(const CdRegion& r, int px, int py) {
+    const uint32_t cols = (uint32_t)(px >= r.x0 && px < r.x1) |
+                          ((uint32_t)(px + 1 >= r.x0 && px + 1 < r.x1) << 1);
+    const uint32_t rows = (uint32_t)(py >= r.y0 && py < r.y1) |
+                          ((uint32_t)(py + 1 >= r.y0 && py + 1 < r.y1) << 1);
+    return (cols * (rows & 1u)) | ((cols * (rows >> 1)) << 2);
+}
+
+// Bit k: pixel k of the block at (px, py) is inside the frame (`inside`) and c's clip.
 CD_FN uint32_t clip_pixels(const CdCmd& c, int px, int py, uint32_t inside) {
-    uint32_t m = 0;
-    for (int k = 0; k < 4; k++) {
-        const int x = px + (k & 1), y = py + (k >> 1);
-        if ((inside & (1u << k)) && x >= c.clip.x0 && x < c.clip.x1 && y >= c.clip.y0 &&
-            y < c.clip.y1)
-            m |= 1u << k;
-    }
-    return m;
+    return region_pixels(c.clip, px, py) & inside;
 }
 
 // The pixels of clip_pixels mask m that RECT c changes: bit k, the outline colour; bit
 // k + 4, the fill (inside `inner`); only colours of non-zero alpha (the others change
 // nothing).
 CD_FN uint32_t rect_pixels(const CdCmd& c, int px, int py, uint32_t m) {
-    uint32_t r = 0;
-    for (int k = 0; k < 4; k++) {
-        if (!(m & (1u << k))) continue;
-        const int x = px + (k & 1), y = py + (k >> 1);
-        if (x >= c.inner.x0 && x < c.inner.x1 && y >= c.inner.y0 && y < c.inner.y1)
-            r |= c.fill[3] ? 16u << k : 0u;
-        else
-            r |= c.color[3] ? 1u << k : 0u;
-    }
-    return r;
+    const uint32_t in = region_pixels(c.inner, px, py) & m;
+    return (c.color[3] ? m & ~in : 0u) | (c.fill[3] ? in << 4 : 0u);
 }
 
-// RECT c on a block whose changed pixels are r (rect_pixels), with its outline and fill
-// colours converted (vcol, vfill): what planar_blend does with planar_effect's effects.
-CD_FN void planar_rect(const CdCmd& c, uint32_t r, uint32_t vcol, uint32_t vfill, uint32_t n,
-                       uint32_t* yv, uint32_t* cb, uint32_t* cr) {
-    uint32_t v[4], a[4];
+// RECT c on a block whose changed pixels are r (rect_pixels) and whose pixels inside
+// the frame are `inside`, with its outline and fill colours converted (vcol, vfill):
+// what planar_blend does with planar_effect's effects. When one colour covers every
+// pixel inside, the alpha-weighted mean is that colour and the mean alpha its alpha
+// exactly, so the chroma blends with them directly (no divisions).
+CD_FN void planar_rect(const CdCmd& c, uint32_t r, uint32_t inside, uint32_t vcol,
+                       uint32_t vfill, uint32_t* yv, uint32_t* cb, uint32_t* cr) {
+    const uint32_t ring = r & 15u, fill = r >> 4;
+    if ((ring == inside && fill == 0) || (fill == inside && ring == 0)) {
+        const uint32_t v = ring ? vcol : vfill, a = ring ? c.color[3] : c.fill[3];
+        for (int k = 0; k < 4; k++)
+            if (inside & (1u << k)) yv[k] = blend1(v & 255u, yv[k], a);
+        *cb = blend1((v >> 8) & 255u, *cb, a);
+        *cr = blend1(v >> 16, *cr, a);
+        return;
+    }
+    uint32_t v[4], a[4], n = 0;
     for (int k = 0; k < 4; k++) {
-        const bool ring = (r >> k) & 1u, fill = (r >> (k + 4)) & 1u;
-        v[k] = ring ? vcol : vfill;
-        a[k] = ring ? c.color[3] : fill ? c.fill[3] : 0u;
+        const bool rk = (ring >> k) & 1u, fk = (fill >> k) & 1u;
+        v[k] = rk ? vcol : vfill;
+        a[k] = rk ? c.color[3] : fk ? c.fill[3] : 0u;
+        n += (inside >> k) & 1u;
     }
     planar_blend_yuv(v, a, n, yv, cb, cr);
 }
@@ -554,14 +562,37 @@ CD_FN void planar_step(const CdPlanar& f, const CdCmd& c, const CdImage* images,
     if (c.op == CD_OP_RECT) {
         const uint32_t fill = (uint32_t)c.fill[0] | ((uint32_t)c.fill[1] << 8) |
                               ((uint32_t)c.fill[2] << 16);
-        planar_rect(c, rect_pixels(c, px, py, in_clip), yuv_convert(f.coef, f.offset, rgb),
-                    yuv_convert(f.coef, f.offset, fill), n, yv, cb, cr);
+        planar_rect(c, rect_pixels(c, px, py, in_clip), inside,
+                    yuv_convert(f.coef, f.offset, rgb), yuv_convert(f.coef, f.offset, fill), yv,
+                    cb, cr);
         return;
     }
     uint32_t e[4] = {0, 0, 0, 0};
-    for (int k = 0; k < 4; k++)
-        if (in_clip & (1u << k))
-            e[k] = planar_effect(c, images, glyphs, atlas, g, px + (k & 1), py + (k >> 1));
+    if (c.op == CD_OP_TEXT) {
+        // planar_effect's per-pixel maximum over the layer's glyphs, with one pass over
+        // the glyphs for the whole block (each tested against the block first).
+        uint32_t cov[4] = {0, 0, 0, 0};
+        for (uint32_t i = c.param; i < c.param + c.aux; i++) {
+            const CdGlyph gl = glyphs[i];
+            if (px + 1 < gl.x || px >= gl.x + (int)gl.w || py + 1 < gl.y || py >= gl.y + (int)gl.h)
+                continue;
+            for (int k = 0; k < 4; k++) {
+                const int x = px + (k & 1), y = py + (k >> 1);
+                if (!(in_clip & (1u << k)) || x < gl.x || x >= gl.x + (int)gl.w || y < gl.y ||
+                    y >= gl.y + (int)gl.h)
+                    continue;
+                const uint32_t m =
+                    CD_LDG(atlas + gl.atlas + (size_t)(y - gl.y) * gl.w + (x - gl.x));
+                cov[k] = m > cov[k] ? m : cov[k];
+            }
+        }
+        for (int k = 0; k < 4; k++)
+            if (in_clip & (1u << k)) e[k] = rgb | (coverage_alpha(c.color[3], cov[k]) << 24);
+    } else {
+        for (int k = 0; k < 4; k++)
+            if (in_clip & (1u << k))
+                e[k] = planar_effect(c, images, glyphs, atlas, g, px + (k & 1), py + (k >> 1));
+    }
     planar_blend(f.coef, f.offset, e, n, yv, cb, cr);
 }
 

@@ -191,6 +191,58 @@ struct BlockState {
     uint32_t y, c;
 };
 
+// Which samples go in pairs (one 16-bit access instead of two byte accesses): bit 0,
+// the two luma samples of a block row (the plane's start and pitch even); bit 1, Cb and
+// Cr (NV12's interleaved plane, its start and pitch even).
+__device__ __forceinline__ uint32_t sample_pairs(const PlaneRef& Y, const PlaneRef& U,
+                                                 const PlaneRef& V) {
+    const bool y2 = (((uintptr_t)Y.base | Y.pitch) & 1u) == 0;
+    const bool c2 = U.step == 2 && V.base == U.base + 1 && (((uintptr_t)U.base | U.pitch) & 1u) == 0;
+    return (uint32_t)y2 | ((uint32_t)c2 << 1);
+}
+
+// The samples of the 2 x 2 block at luma (px, py), chroma (bx, by): luma pixels inside
+// the frame only.
+__device__ __forceinline__ BlockState load_block(const PlaneRef& Y, const PlaneRef& U,
+                                                 const PlaneRef& V, int px, int py, int bx,
+                                                 int by, uint32_t inside, uint32_t pairs) {
+    BlockState s = {0, 0};
+#pragma unroll
+    for (int row = 0; row < 2; row++) {
+        const uint32_t in = (inside >> (2 * row)) & 3u;
+        const uint8_t* p = sample(Y, px, py + row);
+        if (in == 3u && (pairs & 1u)) s.y |= (uint32_t)*(const uint16_t*)p << (16 * row);
+        else {
+            if (in & 1u) s.y |= (uint32_t)p[0] << (16 * row);
+            if (in & 2u) s.y |= (uint32_t)p[1] << (16 * row + 8);
+        }
+    }
+    if (pairs & 2u) s.c = *(const uint16_t*)sample(U, bx, by);
+    else s.c = (uint32_t)*sample(U, bx, by) | ((uint32_t)*sample(V, bx, by) << 8);
+    return s;
+}
+
+__device__ __forceinline__ void store_block(const PlaneRef& Y, const PlaneRef& U,
+                                            const PlaneRef& V, int px, int py, int bx, int by,
+                                            uint32_t inside, uint32_t pairs, BlockState s) {
+#pragma unroll
+    for (int row = 0; row < 2; row++) {
+        const uint32_t in = (inside >> (2 * row)) & 3u;
+        uint8_t* p = sample(Y, px, py + row);
+        const uint32_t v = s.y >> (16 * row);
+        if (in == 3u && (pairs & 1u)) *(uint16_t*)p = (uint16_t)v;
+        else {
+            if (in & 1u) p[0] = (uint8_t)v;
+            if (in & 2u) p[1] = (uint8_t)(v >> 8);
+        }
+    }
+    if (pairs & 2u) *(uint16_t*)sample(U, bx, by) = (uint16_t)s.c;
+    else {
+        *sample(U, bx, by) = (uint8_t)s.c;
+        *sample(V, bx, by) = (uint8_t)(s.c >> 8);
+    }
+}
+
 // Every op but the boxes and redactions, out of line (one copy of the big switch; its
 // registers are not the loop's). The frame, command and shape tables are in shared
 // memory and the block's samples travel by value, so nothing goes to local memory.
@@ -256,7 +308,10 @@ __device__ __forceinline__ void planar_composite(
     const PlaneRef Y = plane_of(f, 0), U = plane_of(f, 1), V = plane_of(f, 2);
     // Pixels of the block inside the frame (k = dx + 2 dy), and how many.
     const uint32_t inside = live ? block_inside(f, px, py) : 0u;
-    const uint32_t n = __popc(inside);
+    // This warp's pixels: 2 rows of PT chroma samples, 4 luma rows of the block's columns.
+    const int wx0 = lx0, wx1 = lx1;
+    const int wy0 = ly0 + 4 * warp, wy1 = min(wy0 + 4, f.height);
+    const uint32_t pairs = sample_pairs(Y, U, V);
     BlockState s = {0, 0};
     bool loaded = false;
     const uint2* const gcmd = (const uint2*)cmds; // 8-byte aligned (upload layout)
@@ -311,50 +366,54 @@ __device__ __forceinline__ void planar_composite(
         }
         if (hit) hits[at + __popc(ballot & ((1u << lane) - 1u))] = threadIdx.x;
         __syncthreads();
-        for (uint32_t h = 0; inside && h < total; h++) {
-            const uint32_t k = hits[h];
-            const CdCmd& c = scmd[k];
-            const uint32_t m = clip_pixels(c, px, py, inside);
-            if (!m) continue;
-            uint32_t r = 0;
-            if (c.op == CD_OP_RECT) {
-                r = rect_pixels(c, px, py, m);
-                if (!r) continue; // inside a hollow box's inner rectangle
+        // The block's hits, 32 at a time: the warp keeps those meeting its own 32 x 4
+        // pixels (less hollow boxes holding them) and takes them in list order.
+        for (uint32_t hb = 0; hb < total; hb += 32) {
+            uint32_t mine = 0;
+            bool hit_w = false;
+            if (hb + lane < total) {
+                mine = hits[hb + lane];
+                const CdCmd& c = scmd[mine];
+                hit_w = c.clip.x0 < wx1 && wx0 < c.clip.x1 && c.clip.y0 < wy1 && wy0 < c.clip.y1;
+                if (hit_w && c.op == CD_OP_RECT && c.fill[3] == 0)
+                    hit_w = !(wx0 >= c.inner.x0 && wx1 <= c.inner.x1 && wy0 >= c.inner.y0 &&
+                              wy1 <= c.inner.y1);
             }
-            if (!loaded) {
+            for (uint32_t wm = __ballot_sync(0xffffffffu, hit_w); wm; wm &= wm - 1) {
+                const uint32_t k = __shfl_sync(0xffffffffu, mine, __ffs(wm) - 1);
+                const CdCmd& c = scmd[k];
+                const uint32_t m = clip_pixels(c, px, py, inside);
+                if (!m) continue;
+                uint32_t r = 0;
+                if (c.op == CD_OP_RECT) {
+                    r = rect_pixels(c, px, py, m);
+                    if (!r) continue; // inside a hollow box's inner rectangle
+                }
+                if (!loaded) {
+                    s = load_block(Y, U, V, px, py, bx, by, inside, pairs);
+                    loaded = true;
+                }
+                if (c.op == CD_OP_RECT || c.op == CD_OP_SOLID) {
+                    uint32_t yv[4], cb = s.c & 255u, cr = s.c >> 8;
 #pragma unroll
-                for (int q = 0; q < 4; q++)
-                    if (inside & (1u << q))
-                        s.y |= (uint32_t)*sample(Y, px + (q & 1), py + (q >> 1)) << (8 * q);
-                s.c = (uint32_t)*sample(U, bx, by) | ((uint32_t)*sample(V, bx, by) << 8);
-                loaded = true;
-            }
-            if (c.op == CD_OP_RECT || c.op == CD_OP_SOLID) {
-                uint32_t yv[4], cb = s.c & 255u, cr = s.c >> 8;
-#pragma unroll
-                for (int q = 0; q < 4; q++) yv[q] = (s.y >> (8 * q)) & 255u;
-                const uint2 v = syuv[k];
-                if (c.op == CD_OP_RECT) planar_rect(c, r, v.x, v.y, n, yv, &cb, &cr);
-                else planar_solid(m, v.x, yv, &cb, &cr);
-                s.y = yv[0] | (yv[1] << 8) | (yv[2] << 16) | (yv[3] << 24);
-                s.c = cb | (cr << 8);
-            } else if (ANY) {
-                s = planar_step_call(f, c, images, glyphs, atlas, sg, px, py, inside, s);
+                    for (int q = 0; q < 4; q++) yv[q] = (s.y >> (8 * q)) & 255u;
+                    const uint2 v = syuv[k];
+                    if (c.op == CD_OP_RECT) planar_rect(c, r, inside, v.x, v.y, yv, &cb, &cr);
+                    else planar_solid(m, v.x, yv, &cb, &cr);
+                    s.y = yv[0] | (yv[1] << 8) | (yv[2] << 16) | (yv[3] << 24);
+                    s.c = cb | (cr << 8);
+                } else if (ANY) {
+                    s = planar_step_call(f, c, images, glyphs, atlas, sg, px, py, inside, s);
+                }
             }
         }
     }
-    if (!loaded) return;
-#pragma unroll
-    for (int q = 0; q < 4; q++)
-        if (inside & (1u << q))
-            *sample(Y, px + (q & 1), py + (q >> 1)) = (uint8_t)(s.y >> (8 * q));
-    *sample(U, bx, by) = (uint8_t)s.c;
-    *sample(V, bx, by) = (uint8_t)(s.c >> 8);
+    if (loaded) store_block(Y, U, V, px, py, bx, by, inside, pairs, s);
 }
 
 // The composite's two kernels (same arguments as the packed composite's).
-#define CD_PLANAR_COMPOSITE(NAME, ANY)                                                      \
-    extern "C" __global__ void __launch_bounds__(THREADS)                                  \
+#define CD_PLANAR_COMPOSITE(NAME, BLOCKS, ANY)                                              \
+    extern "C" __global__ void __launch_bounds__(THREADS, BLOCKS)                          \
         NAME(const CdPlanar* __restrict__ frames, const CdCmd* __restrict__ cmds,          \
              const int4* __restrict__ boxes, const CdImage* __restrict__ images,           \
              const CdGlyph* __restrict__ glyphs, const uint8_t* __restrict__ atlas,        \
@@ -363,5 +422,5 @@ __device__ __forceinline__ void planar_composite(
         planar_composite<ANY>(frames, cmds, images, glyphs, atlas, geo, rows);             \
     }
 
-CD_PLANAR_COMPOSITE(cd_planar_composite_boxes, false)
-CD_PLANAR_COMPOSITE(cd_planar_composite, true)
+CD_PLANAR_COMPOSITE(cd_planar_composite_boxes, 4, false)
+CD_PLANAR_COMPOSITE(cd_planar_composite, 3, true)

@@ -239,6 +239,59 @@ fn pinned_and_managed_frames_match_cpu() {
     }
 }
 
+/// Many pipelines on one GPU: renderers on several threads at once (one store of
+/// images and fonts), each on its own stream, draw what the CPU renderer draws, and the
+/// kernels are loaded into the GPU's context once, not per renderer.
+#[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
+fn renderers_on_many_threads_share_the_kernels_and_match_cpu() {
+    let test = "renderers_on_many_threads_share_the_kernels_and_match_cpu";
+    let Some(mut first) = gpu(test) else {
+        return;
+    };
+    first.warm_up(0).expect("warm up");
+    let loads = cudadraw::cuda::kernel_loads();
+    assert!(loads >= 1, "a warmed-up renderer loaded no kernels");
+    let mut store = ImageStore::new();
+    random_images(&mut rng(12), &mut store, 2);
+    let store = &store;
+    std::thread::scope(|s| {
+        for t in 0..6u64 {
+            s.spawn(move || {
+                let mut cuda = gpu(test).expect("renderer on a thread");
+                let mut cpu = CpuRenderer::new();
+                let mut r = rng(600 + t);
+                for round in 0..5 {
+                    let infos: Vec<FrameInfo> =
+                        (0..2).map(|_| random_info(&mut r, 640, 480)).collect();
+                    let lists: Vec<DrawList> = infos
+                        .iter()
+                        .map(|i| random_list(&mut r, i.width, i.height, 80, store.len()))
+                        .collect();
+                    let init: Vec<Vec<u8>> =
+                        infos.iter().map(|i| pattern(&mut r, i.min_len())).collect();
+                    compare(
+                        &mut cuda,
+                        &mut cpu,
+                        store,
+                        &infos,
+                        &init,
+                        &lists,
+                        Kind::Device,
+                    )
+                    .unwrap_or_else(|e| panic!("thread {t}, round {round}: {e}"));
+                }
+            });
+        }
+    });
+    assert_eq!(
+        cudadraw::cuda::kernel_loads(),
+        loads,
+        "renderers created while another held the GPU's kernels loaded them again"
+    );
+    drop(first);
+}
+
 /// A blur over boxes drawn earlier in the same list reads them (phases), and a box
 /// drawn after a blur lands on top of the blurred pixels.
 #[test]

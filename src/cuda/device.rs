@@ -3,7 +3,8 @@
 //! pointers, and every buffer here is grow-only, so steady-state calls allocate nothing.
 
 use std::collections::HashMap;
-use std::ffi::{CString, c_void};
+use std::ffi::c_void;
+use std::sync::Arc;
 
 use cudarc::driver::result::{self as cu, DriverError};
 use cudarc::driver::sys;
@@ -17,6 +18,7 @@ use crate::draw::{ImageId, ImageStore, Resolved};
 use crate::error::{Error, Result};
 
 use super::context::{CtxGuard, cuda};
+use super::kernels::Kernels;
 
 /// Device memory that only grows.
 #[derive(Debug, Default)]
@@ -124,16 +126,6 @@ fn align16(n: usize) -> usize {
     n.div_ceil(16) * 16
 }
 
-/// Loads a fatbin into the current context. The driver reads it through 8-byte fields:
-/// it gets an aligned copy.
-fn load_module(fatbin: &[u8]) -> Result<sys::CUmodule> {
-    let mut image = vec![0u64; fatbin.len().div_ceil(8)];
-    bytemuck::cast_slice_mut::<u64, u8>(&mut image)[..fatbin.len()].copy_from_slice(fatbin);
-    // SAFETY: image is a complete fatbin that outlives the call; a context is current.
-    unsafe { cu::module::load_data(image.as_ptr() as *const c_void) }
-        .map_err(cuda("cuModuleLoadData (fatbin)"))
-}
-
 /// An overlay image in device memory.
 #[derive(Debug)]
 struct CachedImage {
@@ -152,15 +144,8 @@ pub(crate) struct Device {
     cu_dev: sys::CUdevice,
     pub(crate) ctx: sys::CUcontext,
     pub(crate) stream: sys::CUstream,
-    /// composite.cu, blur.cu, planar.cu.
-    modules: [sys::CUmodule; 3],
-    /// Composite kernels by phase content: [plain, text/shapes, overlay, overlay +
-    /// text/shapes].
-    f_composite: [sys::CUfunction; 4],
-    f_pass1: sys::CUfunction,
-    f_pass2: sys::CUfunction,
-    /// NV12 / I420: blur passes 1 and 2, composite.
-    f_planar: [sys::CUfunction; 4],
+    /// The GPU's kernels, shared with every other renderer on it.
+    kernels: Arc<Kernels>,
     staging: PinnedBuf,
     upload: DevBuf,
     scratch: DevBuf,
@@ -207,16 +192,20 @@ impl Device {
         // SAFETY: cu_dev came from cuDeviceGet.
         let ctx =
             unsafe { cu::primary_ctx::retain(cu_dev) }.map_err(cuda("cuDevicePrimaryCtxRetain"))?;
+        let kernels = match Kernels::of(ordinal) {
+            Ok(k) => k,
+            Err(e) => {
+                // SAFETY: balances the retain above.
+                let _ = unsafe { cu::primary_ctx::release(cu_dev) };
+                return Err(e);
+            }
+        };
         let mut dev = Device {
             ordinal,
             cu_dev,
             ctx,
+            kernels,
             stream: std::ptr::null_mut(),
-            modules: [std::ptr::null_mut(); 3],
-            f_composite: [std::ptr::null_mut(); 4],
-            f_pass1: std::ptr::null_mut(),
-            f_pass2: std::ptr::null_mut(),
-            f_planar: [std::ptr::null_mut(); 4],
             staging: PinnedBuf::default(),
             upload: DevBuf::default(),
             scratch: DevBuf::default(),
@@ -241,32 +230,6 @@ impl Device {
             cu::stream::create(cu::stream::StreamKind::Default).map_err(cuda("cuStreamCreate"))?;
         dev.done = cu::event::create(sys::CUevent_flags::CU_EVENT_DISABLE_TIMING)
             .map_err(cuda("cuEventCreate"))?;
-        // One module per kernel family (kernels/*.cu). Each fatbin carries SASS for
-        // common GPUs (no JIT on them) and the PTX for the rest.
-        dev.modules[0] = load_module(super::ptx::COMPOSITE_FATBIN)?;
-        dev.modules[1] = load_module(super::ptx::BLUR_FATBIN)?;
-        dev.modules[2] = load_module(super::ptx::PLANAR_FATBIN)?;
-        let get = |module: sys::CUmodule, name: &str| -> Result<sys::CUfunction> {
-            let cname = CString::new(name)
-                .map_err(|_| Error::NoCudaDevice("kernel name contains a NUL byte".into()))?;
-            // SAFETY: the module was loaded above.
-            unsafe { cu::module::get_function(module, cname) }.map_err(cuda("cuModuleGetFunction"))
-        };
-        let [composite, blur, planar] = dev.modules;
-        dev.f_composite = [
-            get(composite, "cd_composite_plain")?,
-            get(composite, "cd_composite_cover")?,
-            get(composite, "cd_composite_overlay")?,
-            get(composite, "cd_composite")?,
-        ];
-        dev.f_pass1 = get(blur, "cd_blur_pass1")?;
-        dev.f_pass2 = get(blur, "cd_blur_pass2")?;
-        dev.f_planar = [
-            get(planar, "cd_planar_blur1")?,
-            get(planar, "cd_planar_blur2")?,
-            get(planar, "cd_planar_composite_boxes")?,
-            get(planar, "cd_planar_composite")?,
-        ];
         Ok(dev)
     }
 
@@ -757,9 +720,9 @@ impl Device {
                     (&mut scratch_arg) as *mut u64 as *mut c_void,
                 ];
                 let f = if planar {
-                    self.f_planar[0]
+                    self.kernels.planar[0]
                 } else {
-                    self.f_pass1
+                    self.kernels.pass1
                 };
                 self.launch(
                     f,
@@ -769,9 +732,9 @@ impl Device {
                     "launch cd_blur_pass1",
                 )?;
                 let f = if planar {
-                    self.f_planar[1]
+                    self.kernels.planar[1]
                 } else {
-                    self.f_pass2
+                    self.kernels.pass2
                 };
                 self.launch(
                     f,
@@ -803,9 +766,9 @@ impl Device {
                     (&mut items) as *mut u64 as *mut c_void,
                 ];
                 let f = if planar {
-                    self.f_planar[2 + usize::from(ph.cover)]
+                    self.kernels.planar[2 + usize::from(ph.cover)]
                 } else {
-                    self.f_composite[usize::from(ph.cover) | (usize::from(ph.overlay) << 1)]
+                    self.kernels.composite[usize::from(ph.cover) | (usize::from(ph.overlay) << 1)]
                 };
                 self.launch(f, grid, stream, &mut args, "launch cd_composite")?;
             }
@@ -822,7 +785,9 @@ impl Device {
 impl Drop for Device {
     fn drop(&mut self) {
         if self.poisoned {
-            // The GPU may still use these buffers: leaking them is the safe choice.
+            // The GPU may still use these buffers and kernels: leaking them (and the
+            // modules, by a reference never dropped) is the safe choice.
+            std::mem::forget(Arc::clone(&self.kernels));
             return;
         }
         self.destroy_timing();
@@ -844,11 +809,6 @@ impl Drop for Device {
                 }
                 if !self.legacy.is_null() {
                     let _ = cu::event::destroy(self.legacy);
-                }
-                for m in self.modules {
-                    if !m.is_null() {
-                        let _ = cu::module::unload(m);
-                    }
                 }
                 if !self.stream.is_null() {
                     let _ = cu::stream::destroy(self.stream);

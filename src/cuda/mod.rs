@@ -10,6 +10,7 @@
 
 pub mod context;
 mod device;
+mod kernels;
 pub mod memory;
 pub(crate) mod plan;
 #[doc(hidden)] // the embedded PTX, for the CI check that it assembles
@@ -103,6 +104,13 @@ fn init_driver() -> Result<usize> {
         return Err(Error::NoCudaDevice("the driver reports no device".into()));
     }
     Ok(n as usize)
+}
+
+/// How many times this process loaded the kernel modules into a GPU's context: once per
+/// GPU while any renderer uses it, however many renderers there are (for tests).
+#[doc(hidden)]
+pub fn kernel_loads() -> usize {
+    kernels::LOADS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Number of CUDA devices; 0 without a driver or device.
