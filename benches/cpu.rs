@@ -97,6 +97,11 @@ fn main() {
         return;
     }
 
+    // `-- --pipelines`: only the many-pipelines table.
+    if std::env::args().any(|a| a == "--pipelines") {
+        pipelines_table(&store);
+        return;
+    }
     let samples = std::env::var("CUDADRAW_BENCH_SAMPLES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -157,28 +162,7 @@ fn main() {
         cold[cold.len() / 2]
     );
 
-    // Many pipelines: N threads, each with its own renderer and 1080p frame, drawing W5
-    // (100 boxes on one frame) at once. On this machine's cores the aggregate should
-    // hold as N grows past them: no lock serialises renderers.
-    let w5 = w1_lists(false, 1);
-    println!(
-        "\nmany pipelines: N threads, each with its own CPU renderer, drawing W5 (one 1080p \
-         RGBA host frame, 100 boxes) 40 times"
-    );
-    println!("| pipelines | calls/s, all together | ms per call per pipeline | vs 1 pipeline |");
-    println!("|---|---|---|---|");
-    let mut one = 0.0;
-    for n in [1usize, 4, 16] {
-        let rate = pipelines(n, 40, &w5, &store);
-        if n == 1 {
-            one = rate;
-        }
-        println!(
-            "| {n} | {rate:.0} | {:.2} | {:.2}x |",
-            n as f64 * 1e3 / rate,
-            rate / one
-        );
-    }
+    pipelines_table(&store);
 
     if let Some(dir) = dump_dir() {
         dump(&dir, &workloads, &medians, us);
@@ -197,6 +181,39 @@ fn main() {
     });
     g.finish();
     c.final_summary();
+}
+
+/// Many pipelines: N threads, each with its own renderer and 1080p frame, drawing W5
+/// (100 boxes on one frame) at once, and the control of one thread on as many frames.
+fn pipelines_table(store: &ImageStore) {
+    let w5 = w1_lists(false, 1);
+    println!(
+        "\nmany pipelines: N threads, each with its own CPU renderer, drawing W5 (one 1080p \
+     RGBA host frame, 100 boxes) 40 times"
+    );
+    println!("| pipelines | calls/s, all together | ms per call per pipeline | vs 1 pipeline |");
+    println!("|---|---|---|---|");
+    let mut one = 0.0;
+    for n in [1usize, 4, 16] {
+        let rate = pipelines(n, 40, &w5, store);
+        if n == 1 {
+            one = rate;
+        }
+        println!(
+            "| {n} | {rate:.0} | {:.2} | {:.2}x |",
+            n as f64 * 1e3 / rate,
+            rate / one
+        );
+    }
+    // The control: one thread drawing on 16 frames in turn (16 pipelines' memory, no
+    // concurrency). Where it matches 16 threads, the threads lose nothing to each other
+    // and what 16 pipelines lose against 1 is their frames no longer fitting in caches.
+    let rate = in_turn(16, 40, &w5, store);
+    println!(
+        "| 1 thread, 16 frames in turn (control) | {rate:.0} | {:.2} | {:.2}x |",
+        1e3 / rate,
+        rate / one
+    );
 }
 
 /// `n` threads, each with its own CPU renderer and 1080p frame, drawing `lists`
@@ -224,6 +241,28 @@ fn pipelines(n: usize, calls: usize, lists: &[DrawList], store: &ImageStore) -> 
         ready.wait();
         Instant::now()
     });
+    (n * calls) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// One thread and renderer drawing `lists` on `n` frames in turn, `calls` times each;
+/// calls per second.
+fn in_turn(n: usize, calls: usize, lists: &[DrawList], store: &ImageStore) -> f64 {
+    let info = FrameInfo::new(W, H, PITCH, PixelFormat::Rgba);
+    let mut cpu = CpuRenderer::new();
+    let mut data: Vec<Vec<u8>> = (0..n).map(|_| pattern()).collect();
+    let draw = |cpu: &mut CpuRenderer, d: &mut Vec<u8>| {
+        let mut f = [HostFrame::new(d, info).expect("host frame")];
+        cpu.render(&mut f, lists, store).expect("render");
+    };
+    for d in &mut data {
+        draw(&mut cpu, d);
+    }
+    let start = Instant::now();
+    for _ in 0..calls {
+        for d in &mut data {
+            draw(&mut cpu, d);
+        }
+    }
     (n * calls) as f64 / start.elapsed().as_secs_f64()
 }
 
