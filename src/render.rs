@@ -23,6 +23,44 @@ pub enum CudaPath {
     Copied,
 }
 
+/// One frame of CUDA memory for [`Renderer::render_cuda_memory`]: packed (the RGBA
+/// family) or NV12 / I420.
+#[derive(Debug, Clone, Copy)]
+pub enum CudaMemoryFrame {
+    Packed(DeviceFrame),
+    Planar(crate::planar::DevicePlanarFrame),
+}
+
+impl CudaMemoryFrame {
+    /// First byte, length and GPU of the frame's memory.
+    #[cfg(feature = "cuda")]
+    fn span(&self) -> (u64, usize, u32) {
+        match self {
+            CudaMemoryFrame::Packed(f) => (f.ptr(), f.info().min_len(), f.gpu_id()),
+            CudaMemoryFrame::Planar(f) => (f.ptr(), f.info().min_len(), f.gpu_id()),
+        }
+    }
+
+    /// The same frame at another address.
+    ///
+    /// # Safety
+    /// `ptr` must hold the frame's bytes (its span's length) in device memory.
+    #[cfg(feature = "cuda")]
+    pub(crate) unsafe fn at_address(&self, ptr: u64) -> Self {
+        // SAFETY: the caller's contract.
+        unsafe {
+            match self {
+                CudaMemoryFrame::Packed(f) => {
+                    CudaMemoryFrame::Packed(DeviceFrame::new(ptr, f.info(), f.gpu_id()))
+                }
+                CudaMemoryFrame::Planar(f) => CudaMemoryFrame::Planar(
+                    crate::planar::DevicePlanarFrame::new(ptr, f.info(), f.gpu_id()),
+                ),
+            }
+        }
+    }
+}
+
 /// Owns the overlay images and both backends. The CUDA backend is created on the first
 /// device render, so a `Renderer` costs nothing on machines without CUDA and host
 /// rendering never touches the driver.
@@ -197,17 +235,23 @@ impl Renderer {
     #[cfg(feature = "cuda")]
     pub fn render_cuda_memory<L: AsRef<DrawList>>(
         &mut self,
-        frame: &DeviceFrame,
+        frame: &CudaMemoryFrame,
         owner: ContextHandle,
         lists: &[L],
     ) -> Result<CudaPath> {
-        let gpu = frame.gpu_id();
+        let (ptr, len, gpu) = frame.span();
         self.last_cuda = true;
         let (cuda, images) = self.cuda_and_images()?;
         let ours = ContextHandle::from_raw(cuda.context(gpu)?);
+        let draw = |cuda: &mut CudaRenderer, images: &ImageStore, f: &CudaMemoryFrame| match f {
+            CudaMemoryFrame::Packed(f) => cuda.render(std::slice::from_ref(f), lists, images),
+            CudaMemoryFrame::Planar(f) => {
+                cuda.render_planar(std::slice::from_ref(f), lists, images)
+            }
+        };
         if owner.is_none() || owner == ours {
             cuda.follow_legacy_stream(gpu)?;
-            cuda.render(std::slice::from_ref(frame), lists, images)?;
+            draw(cuda, images, frame)?;
             return Ok(CudaPath::InPlace);
         }
         let cuda = self
@@ -215,8 +259,10 @@ impl Renderer {
             .as_mut()
             .ok_or_else(|| crate::Error::NoCudaDevice("CUDA renderer missing".into()))?;
         let images = &self.images;
-        self.staging.draw(frame, owner, ours, |staged| {
-            cuda.render(std::slice::from_ref(staged), lists, images)
+        self.staging.draw(ptr, len, owner, ours, |staged| {
+            // SAFETY: the staging buffer holds the frame's `len` bytes.
+            let staged = unsafe { frame.at_address(staged) };
+            draw(cuda, images, &staged)
         })?;
         Ok(CudaPath::Copied)
     }

@@ -390,6 +390,100 @@ fn gpu_element_cuda_memory_matches_cpu_reference() {
     }
 }
 
+/// The bytes of every buffer leaving the element in
+/// `videotestsrc ! <format> ! <up> ! identity name=det ! cudadraw ! <down> ! fakesink`,
+/// and its (in place, through copies) counters; `setup` runs on the pipeline before it
+/// starts.
+fn planar_through(
+    test: &str,
+    format: &str,
+    (up, down): (&str, &str),
+    setup: impl FnOnce(&gstreamer::Pipeline),
+) -> (Vec<Vec<u8>>, (u64, u64)) {
+    init();
+    let launch = format!(
+        "videotestsrc pattern=smpte75 horizontal-speed=5 num-buffers={BUFFERS} \
+         ! video/x-raw,format={format},width={W},height={H},framerate=30/1,colorimetry=bt709 \
+         ! {up} ! identity name=det ! cudadraw name=draw {} ! {down} \
+         ! video/x-raw,format={format} ! fakesink name=sink",
+        element_props()
+    );
+    let p = pipeline(&launch);
+    setup(&p);
+    attach_detector(&by_name(&p, "det").static_pad("src").unwrap(), W, H);
+    let bytes = sink_bytes(&p, "sink");
+    let res = run(&p);
+    let what = format!("element, {up}, {format}");
+    report_bus(test, &what, &res);
+    assert!(res.error.is_none(), "{test}: {what}: {:?}", res.error);
+    let draw = by_name(&p, "draw");
+    assert!(
+        res.warnings_from("draw").is_empty(),
+        "{test}: {what}: {:?}",
+        res.warnings
+    );
+    let counts = (
+        draw.property::<u64>("cuda-in-place"),
+        draw.property::<u64>("cuda-copies"),
+    );
+    let out = bytes.lock().unwrap().clone();
+    (out, counts)
+}
+
+/// NV12 and I420 in upstream CUDA memory (`cudaupload ! cudadraw ! cudadownload`, no
+/// converter): every buffer drawn in place on the GPU, byte for byte what the element
+/// draws on the same stream in system memory (the CPU renderer); and through staging
+/// copies when the pipeline is given a CUDA context of GStreamer's own.
+#[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
+fn gpu_element_planar_cuda_memory_matches_system_memory() {
+    let t = "gpu_element_planar_cuda_memory_matches_system_memory";
+    if let Some(_g) = gpu(t)
+        && elements(t, &["cudaupload", "cudadownload"])
+    {
+        for format in ["NV12", "I420"] {
+            let (want, none) = planar_through(t, format, ("queue", "queue"), |_| {});
+            assert_eq!(
+                none,
+                (0, 0),
+                "{t}: {format} in system memory took a CUDA path"
+            );
+            assert_eq!(want.len() as u64, BUFFERS, "{t}: {format}: buffers");
+            let (got, counts) = planar_through(t, format, (CUDA_UP, "cudadownload"), |_| {});
+            report(&format!(
+                "{t}: {format}: {} buffer(s) of CUDA memory drawn in place, {} through copies",
+                counts.0, counts.1
+            ));
+            assert_eq!(
+                counts,
+                (BUFFERS, 0),
+                "{t}: {format}: not every buffer drawn in place"
+            );
+            assert_eq!(got.len(), want.len(), "{t}: {format}: buffers");
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    g == w,
+                    "{t}: {format}: buffer {i} differs from the CPU renderer's"
+                );
+            }
+        }
+        // A context of GStreamer's own: the same bytes through staging copies.
+        let (want, _) = planar_through(t, "NV12", ("queue", "queue"), |_| {});
+        let foreign = foreign_cuda_context();
+        let cuda = (CUDA_UP, "cudadownload");
+        let (got, counts) = planar_through(t, "NV12", cuda, |p| p.set_context(&foreign));
+        assert_eq!(
+            counts,
+            (0, BUFFERS),
+            "{t}: NV12, foreign context: not through copies"
+        );
+        assert!(
+            got == want,
+            "{t}: NV12, foreign context: bytes differ from the CPU renderer's"
+        );
+    }
+}
+
 #[cfg(feature = "synthetic-nvmm")]
 #[test]
 #[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]

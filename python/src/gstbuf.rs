@@ -357,8 +357,7 @@ fn cuda(
     lists: &[DrawList],
 ) -> cd::Result<bool> {
     let video = video.ok_or_else(|| gst_err("CUDA memory needs caps"))?;
-    let format = cd::gst::probe::pixel_format(video.format())
-        .ok_or_else(|| cd::Error::UnsupportedFormat(video.format().to_str().to_string()))?;
+    let format = cd::gst::caps::StreamFormat::of_video(&video)?;
     if !writable(buf) {
         // GST_MAP_CUDA | WRITE goes through gst_buffer_map, which refuses shared buffers.
         return Err(gst_err(

@@ -8,7 +8,6 @@ use cudarc::driver::sys;
 
 use super::context::{self, ContextHandle, CtxGuard, check};
 use crate::error::Result;
-use crate::frame::DeviceFrame;
 
 /// A device buffer in the renderer's context. Grows to the largest frame seen.
 #[derive(Debug, Default)]
@@ -52,40 +51,39 @@ impl ForeignStaging {
         self.ctx = None;
     }
 
-    /// Copies `frame` (memory of context `owner`) into the staging buffer of `ours`,
-    /// runs `draw` on the copy and copies it back; everything is complete on return.
+    /// Copies the `len` bytes at `ptr` (memory of context `owner`) into the staging
+    /// buffer of `ours`, runs `draw` on the copy's address and copies it back;
+    /// everything is complete on return.
     pub(crate) fn draw<R>(
         &mut self,
-        frame: &DeviceFrame,
+        ptr: u64,
+        len: usize,
         owner: ContextHandle,
         ours: ContextHandle,
-        draw: impl FnOnce(&DeviceFrame) -> Result<R>,
+        draw: impl FnOnce(u64) -> Result<R>,
     ) -> Result<R> {
         // Whoever wrote the frame may have left work in flight in its context, and no
         // stream orders work across contexts: wait for it, then for ours.
         context::synchronize(owner)?;
         context::synchronize(ours)?;
-        let len = frame.info().min_len();
         self.ensure(ours, len)?;
-        let staged_ptr = self.ptr;
+        let staged = self.ptr;
         {
             let _g = CtxGuard::push(ours.raw())?;
             // SAFETY: both ranges hold `len` bytes in their contexts.
             check("cuMemcpyPeer (to staging)", unsafe {
-                sys::cuMemcpyPeer(staged_ptr, ours.raw(), frame.ptr(), owner.raw(), len)
+                sys::cuMemcpyPeer(staged, ours.raw(), ptr, owner.raw(), len)
             })?;
         }
         // A peer copy may return before it is done, and the renderer's stream need
         // not wait for it: the staged frame must be complete first.
         context::synchronize(ours)?;
-        // SAFETY: the staging buffer holds `len` bytes in the renderer's context.
-        let staged = unsafe { DeviceFrame::new(staged_ptr, frame.info(), frame.gpu_id()) };
-        let r = draw(&staged)?;
+        let r = draw(staged)?;
         {
             let _g = CtxGuard::push(ours.raw())?;
             // SAFETY: as above, in the other direction; the render waited for its work.
             check("cuMemcpyPeer (from staging)", unsafe {
-                sys::cuMemcpyPeer(frame.ptr(), owner.raw(), staged_ptr, ours.raw(), len)
+                sys::cuMemcpyPeer(ptr, owner.raw(), staged, ours.raw(), len)
             })?;
         }
         // The frame must be complete when it is unmapped and handed downstream.

@@ -9,7 +9,7 @@ use gstreamer_video as gst_video;
 
 use crate::color::PixelFormat;
 use crate::error::{Error, Result};
-use crate::planar::{PlanarLayout, YuvMatrix, YuvRange};
+use crate::planar::{PlanarInfo, PlanarLayout, Plane, YuvMatrix, YuvRange};
 
 /// Caps feature of DeepStream (and synthetic) NvBufSurface batches.
 pub const CAPS_FEATURE_NVMM: &str = "memory:NVMM";
@@ -82,14 +82,15 @@ pub fn planar_caps(feature: Option<&str>) -> gst::Caps {
     }
 }
 
-/// What the `cudadraw` element accepts: the packed formats in system memory, CUDA
-/// memory and NVMM, and NV12 and I420 in system memory and NVMM.
+/// What the `cudadraw` element accepts: the packed formats, NV12 and I420, in system
+/// memory, CUDA memory and NVMM.
 pub fn template_caps() -> gst::Caps {
     let mut caps = gst::Caps::new_empty();
     if let Some(c) = caps.get_mut() {
         c.append(drawable_caps(None));
         c.append(planar_caps(None));
         c.append(drawable_caps(Some(CAPS_FEATURE_CUDA)));
+        c.append(planar_caps(Some(CAPS_FEATURE_CUDA)));
         c.append(drawable_caps(Some(CAPS_FEATURE_NVMM)));
         c.append(planar_caps(Some(CAPS_FEATURE_NVMM)));
     }
@@ -161,6 +162,27 @@ pub enum StreamFormat {
 }
 
 impl StreamFormat {
+    /// What frames of `video` are drawn as: a packed format, or NV12 / I420 with the
+    /// matrix and range of its colorimetry; any other format is
+    /// [`Error::UnsupportedFormat`].
+    pub fn of_video(video: &gst_video::VideoInfo) -> Result<Self> {
+        match (pixel_format(video.format()), planar_layout(video.format())) {
+            (Some(p), _) => Ok(StreamFormat::Packed(p)),
+            (None, Some(layout)) => {
+                let (matrix, range) = yuv_colour(video);
+                Ok(StreamFormat::Planar {
+                    layout,
+                    matrix,
+                    range,
+                })
+            }
+            (None, None) => Err(Error::UnsupportedFormat(format!(
+                "{} (cudadraw draws on RGBA, BGRA, RGBx, BGRx, NV12 and I420; put videoconvert or nvvideoconvert before it)",
+                video.format().to_str()
+            ))),
+        }
+    }
+
     /// The packed pixel format, if the stream is packed.
     pub fn packed(self) -> Option<PixelFormat> {
         match self {
@@ -194,9 +216,8 @@ pub struct StreamInfo {
 }
 
 impl StreamInfo {
-    /// Parses fixed `video/x-raw` caps. Formats other than RGBA, BGRA, RGBx, BGRx (any
-    /// memory) and NV12, I420 (system memory and NVMM) are
-    /// [`Error::UnsupportedFormat`].
+    /// Parses fixed `video/x-raw` caps. Formats other than RGBA, BGRA, RGBx, BGRx, NV12
+    /// and I420 (in any memory) are [`Error::UnsupportedFormat`].
     pub fn from_caps(caps: &gst::CapsRef) -> Result<Self> {
         let memory = match caps.features(0) {
             Some(f) if f.contains(CAPS_FEATURE_NVMM) => MemoryKind::Nvmm,
@@ -205,36 +226,71 @@ impl StreamInfo {
         };
         let video = gst_video::VideoInfo::from_caps(caps)
             .map_err(|e| Error::Gst(format!("caps {caps} are not raw video: {e}")))?;
-        let format = match (pixel_format(video.format()), planar_layout(video.format())) {
-            (Some(p), _) => StreamFormat::Packed(p),
-            (None, Some(layout)) if memory != MemoryKind::Cuda => {
-                let (matrix, range) = yuv_colour(&video);
-                StreamFormat::Planar {
-                    layout,
-                    matrix,
-                    range,
-                }
-            }
-            (None, Some(layout)) => {
-                return Err(Error::UnsupportedFormat(format!(
-                    "{} in {CAPS_FEATURE_CUDA} (cudadraw draws NV12 and I420 in system memory; \
-                     CUDA memory takes RGBA, BGRA, RGBx and BGRx)",
-                    layout.name()
-                )));
-            }
-            (None, None) => {
-                return Err(Error::UnsupportedFormat(format!(
-                    "{} (cudadraw draws on RGBA, BGRA, RGBx, BGRx, NV12 and I420; put videoconvert or nvvideoconvert before it)",
-                    video.format().to_str()
-                )));
-            }
-        };
+        let format = StreamFormat::of_video(&video)?;
         Ok(Self {
             memory,
             video,
             format,
         })
     }
+}
+
+/// The planes of an NV12 / I420 buffer of `video`: offsets and strides from its
+/// `GstVideoMeta` (which must agree with the caps' format and size), else from
+/// `fallback` (offsets, strides: the caps' default layout for system memory, the
+/// memory's own for CUDA memory), as `gst_video_frame_map` reads them.
+pub fn planar_info(
+    buffer: &gst::BufferRef,
+    video: &gst_video::VideoInfo,
+    layout: PlanarLayout,
+    matrix: YuvMatrix,
+    range: YuvRange,
+    fallback: (&[usize], &[i32]),
+) -> Result<PlanarInfo> {
+    let v = video;
+    // Fixed arrays: no allocation per buffer.
+    let (mut offsets, mut strides) = ([0usize; 4], [0i32; 4]);
+    let planes = match buffer.meta::<gst_video::VideoMeta>() {
+        Some(m) => {
+            if m.format() != v.format() || m.width() != v.width() || m.height() != v.height() {
+                return Err(Error::Gst(format!(
+                    "the buffer's video meta ({} {}x{}) disagrees with the caps ({} {}x{})",
+                    m.format().to_str(),
+                    m.width(),
+                    m.height(),
+                    v.format().to_str(),
+                    v.width(),
+                    v.height()
+                )));
+            }
+            let n = (m.n_planes() as usize).min(4);
+            offsets[..n].copy_from_slice(&m.offset()[..n]);
+            strides[..n].copy_from_slice(&m.stride()[..n]);
+            n
+        }
+        None => {
+            let n = fallback.0.len().min(fallback.1.len()).min(4);
+            offsets[..n].copy_from_slice(&fallback.0[..n]);
+            strides[..n].copy_from_slice(&fallback.1[..n]);
+            n
+        }
+    };
+    let mut pi = PlanarInfo::tight(v.width(), v.height(), layout).with_colour(matrix, range);
+    for (i, p) in pi.planes.iter_mut().enumerate().take(layout.planes()) {
+        if i >= planes {
+            return Err(Error::Gst(format!(
+                "{} buffer without plane {i} in its layout",
+                layout.name()
+            )));
+        }
+        let pitch = usize::try_from(strides[i])
+            .map_err(|_| Error::Gst("negative stride (bottom-up frames are not drawn)".into()))?;
+        *p = Some(Plane {
+            offset: offsets[i],
+            pitch,
+        });
+    }
+    Ok(pi)
 }
 
 #[cfg(test)]
@@ -245,7 +301,7 @@ mod tests {
     fn one_list_of_formats_everywhere() {
         gst::init().unwrap();
         let t = template_caps();
-        assert_eq!(t.size(), 5);
+        assert_eq!(t.size(), 6);
         for (vf, pf) in DRAWABLE {
             assert_eq!(pixel_format(vf), Some(pf));
             for feature in [None, Some(CAPS_FEATURE_CUDA), Some(CAPS_FEATURE_NVMM)] {
@@ -293,11 +349,10 @@ mod tests {
                 StreamFormat::Planar { .. }
             ));
             let cuda = planar(vf, Some(CAPS_FEATURE_CUDA));
-            assert!(!cuda.can_intersect(&t), "{cuda}");
-            assert!(matches!(
-                StreamInfo::from_caps(&cuda),
-                Err(Error::UnsupportedFormat(_))
-            ));
+            assert!(cuda.can_intersect(&t), "{cuda}");
+            let info = StreamInfo::from_caps(&cuda).unwrap();
+            assert_eq!(info.memory, MemoryKind::Cuda);
+            assert!(matches!(info.format, StreamFormat::Planar { .. }));
         }
         let yuy2 = planar(gst_video::VideoFormat::Yuy2, None);
         assert!(!yuy2.can_intersect(&t));

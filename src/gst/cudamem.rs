@@ -71,12 +71,16 @@ use gstreamer::glib::translate::from_glib_none;
 use gstreamer_video as gst_video;
 
 #[cfg(feature = "cuda")]
-use crate::color::PixelFormat;
+use super::caps::StreamFormat;
 #[cfg(feature = "cuda")]
 use crate::cuda::context::{self, ContextHandle};
 use crate::error::{Error, Result};
 #[cfg(feature = "cuda")]
 use crate::frame::{DeviceFrame, FrameInfo};
+#[cfg(feature = "cuda")]
+use crate::planar::DevicePlanarFrame;
+#[cfg(feature = "cuda")]
+pub use crate::render::CudaMemoryFrame;
 
 #[cfg(feature = "cuda")]
 pub use crate::cuda::context::context_synchronizations;
@@ -127,7 +131,7 @@ fn memory_sync_fn() -> Option<SyncFn> {
 pub struct CudaFrameMap<'a> {
     buffer: &'a mut gst::BufferRef,
     map: gst_ffi::GstMapInfo,
-    frame: DeviceFrame,
+    frame: CudaMemoryFrame,
     /// The CUDA context that owns the mapped pointer (none: the driver names none,
     /// the pointer is then usable from any context).
     owner: ContextHandle,
@@ -135,11 +139,14 @@ pub struct CudaFrameMap<'a> {
 
 #[cfg(feature = "cuda")]
 impl<'a> CudaFrameMap<'a> {
-    /// Maps plane 0 of `buffer` (read-write, `GST_MAP_CUDA`) and describes it.
+    /// Maps `buffer` (read-write, `GST_MAP_CUDA`: the device address of its first byte)
+    /// and describes the frame: plane 0's stride (packed formats) or every plane's
+    /// offset and stride (NV12, I420) from the buffer's `GstVideoMeta`, else from the
+    /// memory's own `GstVideoInfo`.
     pub fn map(
         buffer: &'a mut gst::BufferRef,
         video: &gst_video::VideoInfo,
-        format: PixelFormat,
+        format: StreamFormat,
     ) -> Result<Self> {
         if buffer.n_memory() != 1 || !is_cuda_memory(buffer.peek_memory(0)) {
             return Err(Error::Gst("buffer does not hold one CUDA memory".into()));
@@ -147,27 +154,11 @@ impl<'a> CudaFrameMap<'a> {
         if !crate::cuda::driver_present() {
             return Err(Error::NoCudaDevice("CUDA memory but no libcuda".into()));
         }
-        let stride = match buffer.meta::<gst_video::VideoMeta>() {
-            Some(m) => {
-                if m.offset()[0] != 0 {
-                    return Err(Error::Gst(format!(
-                        "CUDA buffer with plane 0 at offset {} is not supported",
-                        m.offset()[0]
-                    )));
-                }
-                m.stride()[0]
-            }
-            None => {
-                let mem = buffer.peek_memory(0).as_ptr() as *const GstCudaMemory;
-                // SAFETY: the memory is of type gst.cuda.memory, whose instances are
-                // GstCudaMemory structs with this public prefix.
-                unsafe { (*mem).info.stride[0] }
-            }
-        };
-        let pitch = usize::try_from(stride)
-            .map_err(|_| Error::Gst(format!("negative CUDA stride {stride}")))?;
+        let mem = buffer.peek_memory(0).as_ptr() as *const GstCudaMemory;
+        // SAFETY: the memory is of type gst.cuda.memory, whose instances are
+        // GstCudaMemory structs with this public prefix, alive while the buffer is.
+        let (mem_offsets, mem_strides) = unsafe { ((*mem).info.offset, (*mem).info.stride) };
         let gpu_id = {
-            let mem = buffer.peek_memory(0).as_ptr() as *const GstCudaMemory;
             // SAFETY: as above; the context is a GstCudaContext (a GObject) owned by
             // the memory for its whole life.
             let ctx = unsafe { (*mem).context };
@@ -177,6 +168,48 @@ impl<'a> CudaFrameMap<'a> {
             let obj: glib::Object =
                 unsafe { from_glib_none(ctx as *mut glib::gobject_ffi::GObject) };
             super::cudacontext::device_id_of(&obj)
+        };
+        // The frame at address 0 for now: its layout (and the bytes it needs) first.
+        let layout = match format {
+            StreamFormat::Packed(format) => {
+                let stride = match buffer.meta::<gst_video::VideoMeta>() {
+                    Some(m) => {
+                        if m.offset()[0] != 0 {
+                            return Err(Error::Gst(format!(
+                                "CUDA buffer with plane 0 at offset {} is not supported",
+                                m.offset()[0]
+                            )));
+                        }
+                        m.stride()[0]
+                    }
+                    None => mem_strides[0],
+                };
+                let pitch = usize::try_from(stride)
+                    .map_err(|_| Error::Gst(format!("negative CUDA stride {stride}")))?;
+                let info = FrameInfo::new(video.width(), video.height(), pitch, format);
+                // SAFETY: a description only; the address is set once mapped.
+                CudaMemoryFrame::Packed(unsafe { DeviceFrame::new(0, info, gpu_id) })
+            }
+            StreamFormat::Planar {
+                layout,
+                matrix,
+                range,
+            } => {
+                let pi = super::caps::planar_info(
+                    buffer,
+                    video,
+                    layout,
+                    matrix,
+                    range,
+                    (&mem_offsets, &mem_strides),
+                )?;
+                // SAFETY: as above.
+                CudaMemoryFrame::Planar(unsafe { DevicePlanarFrame::new(0, pi, gpu_id) })
+            }
+        };
+        let need = match &layout {
+            CudaMemoryFrame::Packed(f) => f.info().min_len(),
+            CudaMemoryFrame::Planar(f) => f.info().min_len(),
         };
         // SAFETY: a zeroed GstMapInfo is the documented initial state; the buffer is
         // writable (caller's contract) and mapped with flags GstCudaMemory supports.
@@ -188,10 +221,10 @@ impl<'a> CudaFrameMap<'a> {
                 "cannot map the CUDA memory (GST_MAP_CUDA)".into(),
             ));
         }
-        let info = FrameInfo::new(video.width(), video.height(), pitch, format);
         // SAFETY: the map gives the device address of the memory, which holds the
-        // frame described by the caps and video meta, for as long as it is mapped.
-        let frame = unsafe { DeviceFrame::new(map.data as u64, info, gpu_id) };
+        // frame described by the caps and video meta (checked against its size just
+        // below, before any use), for as long as it is mapped.
+        let frame = unsafe { layout.at_address(map.data as u64) };
         // From here on `this` unmaps on every exit.
         let mut this = Self {
             buffer,
@@ -199,14 +232,13 @@ impl<'a> CudaFrameMap<'a> {
             frame,
             owner: ContextHandle::NONE,
         };
-        if this.map.size < info.min_len() {
+        if this.map.size < need {
             return Err(Error::Gst(format!(
-                "CUDA memory of {} bytes is smaller than the {} the frame needs",
-                this.map.size,
-                info.min_len()
+                "CUDA memory of {} bytes is smaller than the {need} the frame needs",
+                this.map.size
             )));
         }
-        this.owner = context::pointer_context(this.frame.ptr())?;
+        this.owner = context::pointer_context(this.map.data as u64)?;
         // The map may itself have uploaded a newer host copy; GStreamer >= 1.24 also
         // tracks the memory's stream: wait for it once mapped.
         if let Some(sync) = memory_sync_fn() {
@@ -217,7 +249,7 @@ impl<'a> CudaFrameMap<'a> {
     }
 
     /// The mapped frame.
-    pub fn frame(&self) -> &DeviceFrame {
+    pub fn frame(&self) -> &CudaMemoryFrame {
         &self.frame
     }
 

@@ -17,7 +17,7 @@ use crate::draw::{DrawList, Image, ImageId, ImageStore};
 use crate::error::{Error, Result};
 use crate::frame::{FrameInfo, HostFrame};
 use crate::nvmm::{NvmmBatch, NvmmOptions};
-use crate::planar::{PlanarFrame, PlanarInfo, Plane};
+use crate::planar::PlanarFrame;
 use crate::render::Renderer;
 
 pub use super::caps::{CAPS_FEATURE_CUDA, MemoryKind, StreamInfo};
@@ -456,47 +456,8 @@ impl BufferDrawer {
             return Err(Error::Gst("not a planar stream".into()));
         };
         let v = &info.video;
-        // Fixed arrays: no allocation per buffer.
-        let (mut offsets, mut strides) = ([0usize; 4], [0i32; 4]);
-        let planes = match buffer.meta::<gst_video::VideoMeta>() {
-            Some(m) => {
-                if m.format() != v.format() || m.width() != v.width() || m.height() != v.height() {
-                    return Err(Error::Gst(format!(
-                        "the buffer's video meta ({} {}x{}) disagrees with the caps ({} {}x{})",
-                        m.format().to_str(),
-                        m.width(),
-                        m.height(),
-                        v.format().to_str(),
-                        v.width(),
-                        v.height()
-                    )));
-                }
-                let n = (m.n_planes() as usize).min(4);
-                offsets[..n].copy_from_slice(&m.offset()[..n]);
-                strides[..n].copy_from_slice(&m.stride()[..n]);
-                n
-            }
-            None => {
-                let n = (v.n_planes() as usize).min(4);
-                offsets[..n].copy_from_slice(&v.offset()[..n]);
-                strides[..n].copy_from_slice(&v.stride()[..n]);
-                n
-            }
-        };
-        let mut pi = PlanarInfo::tight(v.width(), v.height(), layout).with_colour(matrix, range);
-        for (i, p) in pi.planes.iter_mut().enumerate().take(layout.planes()) {
-            if i >= planes {
-                return Err(Error::Gst(format!(
-                    "{} buffer without plane {i} in its layout",
-                    layout.name()
-                )));
-            }
-            let (offset, stride) = (offsets[i], strides[i]);
-            let pitch = usize::try_from(stride).map_err(|_| {
-                Error::Gst("negative stride (bottom-up frames are not drawn)".into())
-            })?;
-            *p = Some(Plane { offset, pitch });
-        }
+        let pi =
+            super::caps::planar_info(buffer, v, layout, matrix, range, (v.offset(), v.stride()))?;
         let mut map = buffer
             .map_writable()
             .map_err(|e| Error::Gst(format!("cannot map the buffer writable: {e}")))?;
@@ -512,8 +473,7 @@ impl BufferDrawer {
 
     #[cfg(feature = "cuda")]
     fn render_cuda(&mut self, buffer: &mut gst::BufferRef, info: &LightInfo) -> Result<()> {
-        let format = info.format.require_packed("CUDA memory")?;
-        let mapped = cudamem::CudaFrameMap::map(buffer, &info.video, format)?;
+        let mapped = cudamem::CudaFrameMap::map(buffer, &info.video, info.format)?;
         let path = self.renderer.render_cuda_memory(
             mapped.frame(),
             mapped.owner_context(),
