@@ -4,8 +4,11 @@
 //! encoded to `out/demo.webm` with a PNG snapshot `out/demo.png`.
 //!
 //! ```text
-//! cargo run --release --example demo [-- --frames N --width W --height H --out DIR --cpu]
+//! cargo run --release --example demo [-- --frames N --width W --height H --out DIR --cpu --nv12]
 //! ```
+//!
+//! `--nv12` draws on NV12 (converted once from the composed picture, as a decoder would
+//! deliver it; the element draws it with no converter around it) instead of RGBA.
 //!
 //! With a CUDA device the frames are drawn in device memory (through `cudaupload` /
 //! `cudadownload`, or the synthetic NVMM elements when built with `synthetic-nvmm`);
@@ -29,6 +32,8 @@ struct Args {
     height: u32,
     out: PathBuf,
     cpu: bool,
+    /// Draw on NV12 (the format decoders and nvstreammux carry) instead of RGBA.
+    nv12: bool,
     snapshot: u64,
 }
 
@@ -39,6 +44,7 @@ fn parse_args() -> Result<Args, String> {
         height: 720,
         out: PathBuf::from("out"),
         cpu: false,
+        nv12: false,
         snapshot: 60,
     };
     let mut it = std::env::args().skip(1);
@@ -67,10 +73,11 @@ fn parse_args() -> Result<Args, String> {
             }
             "--out" => a.out = PathBuf::from(val("--out")?),
             "--cpu" => a.cpu = true,
+            "--nv12" => a.nv12 = true,
             "-h" | "--help" => {
                 println!(
                     "usage: demo [--frames N (240)] [--width W (1280)] [--height H (720)] \
-                     [--snapshot FRAME (60)] [--out DIR (out)] [--cpu]"
+                     [--snapshot FRAME (60)] [--out DIR (out)] [--cpu] [--nv12]"
                 );
                 std::process::exit(0);
             }
@@ -283,27 +290,37 @@ fn launch_line(a: &Args, path: Path, up: &str, down: &str) -> String {
     let (zw, zh) = (w * 9 / 10, h / 3);
     let (bw, bh) = (w * 9 / 10, h / 5);
     let caps = format!("video/x-raw,format=RGBA,width={w},height={h},framerate=30/1");
+    // The format drawn on: RGBA, or NV12 converted once from the composed picture (as a
+    // decoder would hand it over), drawn and encoded with no conversion around cudadraw.
+    let (f, to_drawn) = if a.nv12 {
+        (
+            "NV12",
+            "videoconvert ! video/x-raw,format=NV12,colorimetry=bt709 ! ",
+        )
+    } else {
+        ("RGBA", "")
+    };
     let (pre, post) = match path {
         Path::Cpu => (String::new(), String::new()),
         Path::CudaMemory => (
-            format!("{up} ! video/x-raw(memory:CUDAMemory),format=RGBA ! "),
+            format!("{up} ! video/x-raw(memory:CUDAMemory),format={f} ! "),
             format!("{down} ! "),
         ),
         Path::Nvmm => (
-            format!("{up} ! video/x-raw(memory:NVMM),format=RGBA ! "),
+            format!("{up} ! video/x-raw(memory:NVMM),format={f} ! "),
             format!("{down} ! "),
         ),
     };
     format!(
         "compositor name=mix background=black \
              sink_1::xpos={zx} sink_1::ypos={zy} sink_2::xpos={zx} sink_2::ypos={by} \
-         ! {caps} ! {pre}identity name=detector \
+         ! {caps} ! {to_drawn}{pre}identity name=detector \
          ! cudadraw name=draw outline-width=4 fill-color=0x20ffffff \
              class-colors=person=0xffff4040,car=0xff40a0ff,ball=0xffffe000 \
              labels=true label-format=\"{{label}} {{confidence:.2}}\" font-size={fs} label-bg-color=0xb0000000 \
              blur-types=face,license-plate blur-kind=pixelate blur-strength=10 expand=4 \
              overlay-location=\"{logo}\" overlay-x=-16 overlay-y=16 overlay-width=96 overlay-height=96 overlay-opacity=0.9 \
-         ! identity name=analytics ! {post}video/x-raw,format=RGBA ! tee name=t \
+         ! identity name=analytics ! {post}video/x-raw,format={f} ! tee name=t \
          t. ! queue max-size-buffers=8 ! videoconvert ! video/x-raw,format=I420 \
             ! vp8enc deadline=1 cpu-used=16 threads=2 target-bitrate=3000000 keyframe-max-dist=60 \
             ! webmmux ! filesink location=\"{out}\" \
@@ -342,8 +359,11 @@ fn run() -> Result<(), String> {
         Path::Nvmm => format!("GPU, NVMM batches ({up} / {down})"),
     };
     println!(
-        "cudadraw demo: {} frames of {}x{} drawn on the {where_}",
-        args.frames, args.width, args.height
+        "cudadraw demo: {} frames of {}x{} {} drawn on the {where_}",
+        args.frames,
+        args.width,
+        args.height,
+        if args.nv12 { "NV12" } else { "RGBA" }
     );
 
     let launch = launch_line(&args, path, up, down);
@@ -506,8 +526,31 @@ fn progress(done: u64, total: u64, elapsed: Duration) {
 }
 
 /// Packed RGBA copy of a system-memory RGBA buffer.
+/// The snapshot as RGBA: the frame itself, or an NV12 frame converted with its own
+/// matrix and range (cudadraw's conversion, the same on both runs).
 fn to_rgba(buffer: &gst::BufferRef, caps: &gst::CapsRef) -> Option<(u32, u32, Vec<u8>)> {
     let info = gst_video::VideoInfo::from_caps(caps).ok()?;
+    if let Ok(cudadraw::gst::caps::StreamFormat::Planar {
+        layout,
+        matrix,
+        range,
+    }) = cudadraw::gst::caps::StreamFormat::of_video(&info)
+    {
+        let pi = cudadraw::gst::caps::planar_info(
+            buffer,
+            &info,
+            layout,
+            matrix,
+            range,
+            (info.offset(), info.stride()),
+        )
+        .ok()?;
+        let map = buffer.map_readable().ok()?;
+        if map.len() < pi.min_len() {
+            return None;
+        }
+        return Some((info.width(), info.height(), pi.to_rgba(&map)));
+    }
     let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info).ok()?;
     let (w, h) = (info.width() as usize, info.height() as usize);
     let stride = frame.plane_stride()[0] as usize;

@@ -143,6 +143,22 @@ run_demo() {
         say "DEMO: snapshots differ or missing (GPU: ${g:-none}, CPU: ${c:-none})"
         status=1
     fi
+    # The same on NV12 (drawn with no converter around the element).
+    NL=$LOGS/demo-nv12.log
+    : >"$NL"
+    mkdir -p "$LOGS/demo-nv12-gpu" "$LOGS/demo-nv12-cpu"
+    timeout 300 "$B/examples/demo" --nv12 --out "$LOGS/demo-nv12-gpu" >>"$NL" 2>&1 || status=1
+    timeout 300 "$B/examples/demo" --nv12 --cpu --out "$LOGS/demo-nv12-cpu" >>"$NL" 2>&1 || status=1
+    rm -f "$LOGS/demo-nv12-cpu/demo.webm"
+    tr '\r' '\n' <"$NL" | grep -E '^(cudadraw demo|wrote|done)' | tee -a "$SUMMARY"
+    g=$(tr '\r' '\n' <"$NL" | grep -Eo 'checksum [0-9a-f]+' | sed -n 1p)
+    c=$(tr '\r' '\n' <"$NL" | grep -Eo 'checksum [0-9a-f]+' | sed -n 2p)
+    if [ -n "$g" ] && [ "$g" = "$c" ]; then
+        say "DEMO NV12: GPU and CPU snapshots identical ($g)"
+    else
+        say "DEMO NV12: snapshots differ or missing (GPU: ${g:-none}, CPU: ${c:-none})"
+        status=1
+    fi
 }
 
 # The Python bindings on the GPU: the bundle's abi3 wheel unpacked (a wheel is a zip;
