@@ -1,6 +1,6 @@
 //! The workloads of `shared/bench/workloads.md` on the CPU renderer, on host frames (the
-//! Jetson map path, system memory and the oracle; no GPU needed): W1, W1f, W2, W3 on a
-//! batch of 8 x 1080p RGBA, and the host-side cost of one call for W1's 800 boxes
+//! Jetson map path, system memory and the oracle; no GPU needed): W1-W8 on a batch of
+//! 8 x 1080p RGBA and again on 8 x 1080p NV12, and the host-side cost of one call for W1's 800 boxes
 //! (validation + resolution: what every backend pays before drawing), and many pipelines
 //! (N threads, each with its own renderer, drawing W5 at once). Prints a table of
 //! medians (wall time, `CUDADRAW_BENCH_SAMPLES` calls, default 15, after 2 warm-up
@@ -21,6 +21,7 @@ use std::time::Instant;
 use criterion::Criterion;
 use cudadraw::cpu::CpuRenderer;
 use cudadraw::draw::{DrawList, ImageStore, Resolved, resolve_batch};
+use cudadraw::planar::{PlanarFrame, PlanarInfo, PlanarLayout, YuvMatrix, YuvRange};
 use cudadraw::{FrameInfo, HostFrame, PixelFormat};
 use workloads::*;
 
@@ -93,7 +94,21 @@ fn main() {
             assert_ne!(frames.data, before, "{name} changed nothing");
             frames = Frames::new();
         }
-        println!("cpu bench: every workload ran once (smoke test)");
+        let nv12 = PlanarInfo::tight(W, H, PlanarLayout::Nv12);
+        for &(name, lists) in &workloads {
+            let before: Vec<u8> = (0..nv12.min_len() * BATCH)
+                .map(|i| (i * 7 % 251) as u8)
+                .collect();
+            let mut data = before.clone();
+            let mut f: Vec<PlanarFrame> = data
+                .chunks_mut(nv12.min_len())
+                .map(|d| PlanarFrame::new(d, nv12).expect("NV12 frame"))
+                .collect();
+            cpu.render_planar(&mut f, lists, &store).expect("render");
+            drop(f);
+            assert_ne!(data, before, "{name} changed no NV12 frame");
+        }
+        println!("cpu bench: every workload ran once on RGBA and NV12 (smoke test)");
         return;
     }
 
@@ -118,6 +133,25 @@ fn main() {
         let ms = median_ms(samples, || frames.draw(&mut cpu, lists, &store));
         println!("| {name} | {ms:.2} |");
         medians.push(ms);
+    }
+    // The same workloads on NV12 host frames (BT.709 limited range), drawn in place.
+    let nv12 = PlanarInfo::tight(W, H, PlanarLayout::Nv12)
+        .with_colour(YuvMatrix::Bt709, YuvRange::Limited);
+    let mut planes: Vec<Vec<u8>> = (0..BATCH)
+        .map(|_| (0..nv12.min_len()).map(|i| (i * 7 % 251) as u8).collect())
+        .collect();
+    println!("\nthe same on 8 x 1080p NV12 host frames (BT.709 limited), median of {samples}");
+    println!("| workload | NV12 ms (median) | RGBA ms (above) |");
+    println!("|---|---|---|");
+    for (&(name, lists), rgba) in workloads.iter().zip(&medians) {
+        let ms = median_ms(samples, || {
+            let mut f: Vec<PlanarFrame> = planes
+                .iter_mut()
+                .map(|d| PlanarFrame::new(d, nv12).expect("NV12 frame"))
+                .collect();
+            cpu.render_planar(&mut f, lists, &store).expect("render");
+        });
+        println!("| {name} | {ms:.2} | {rgba:.2} |");
     }
     let infos = vec![frames.info; BATCH];
     let mut resolved = Resolved::default();

@@ -525,7 +525,6 @@ fn progress(done: u64, total: u64, elapsed: Duration) {
     let _ = std::io::stderr().flush();
 }
 
-/// Packed RGBA copy of a system-memory RGBA buffer.
 /// The snapshot as RGBA: the frame itself, or an NV12 frame converted with its own
 /// matrix and range (cudadraw's conversion, the same on both runs).
 fn to_rgba(buffer: &gst::BufferRef, caps: &gst::CapsRef) -> Option<(u32, u32, Vec<u8>)> {

@@ -3,7 +3,8 @@
 // src/cpu/planar.rs. The host plans phases as for packed frames, with every region
 // snapped outward to whole 2 x 2 blocks (src/cuda/plan.rs); per phase at most
 // cd_planar_blur1 + cd_planar_blur2 (every plane of every blur of every frame) and one
-// cd_planar_composite (every other command of every frame).
+// composite (every other command of every frame): cd_planar_composite_boxes when the
+// phase holds only boxes and redactions, else cd_planar_composite.
 #include "common.cuh"
 
 // A composite block covers PT x PT chroma samples (2 PT x 2 PT luma pixels); one
@@ -12,6 +13,8 @@
 // Box blur threads: RUN consecutive samples of a row (pass 1) or a column (pass 2),
 // by sliding sums (the window of the next sample: one sample in, one out).
 #define RUN CD_PLANAR_RUN
+// The composite's warps each own 2 rows of PT chroma samples (wy0 = ly0 + 4 warp).
+static_assert(PT == 16 && THREADS == PT * PT, "a warp is two rows of a block's samples");
 
 // Plane `p` of frame f: first sample, pitch, bytes between samples of a row.
 struct PlaneRef {
@@ -306,7 +309,7 @@ __device__ __forceinline__ void planar_composite(
     const int px = 2 * bx, py = 2 * by;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const PlaneRef Y = plane_of(f, 0), U = plane_of(f, 1), V = plane_of(f, 2);
-    // Pixels of the block inside the frame (k = dx + 2 dy), and how many.
+    // Pixels of the block inside the frame (k = dx + 2 dy).
     const uint32_t inside = live ? block_inside(f, px, py) : 0u;
     // This warp's pixels: 2 rows of PT chroma samples, 4 luma rows of the block's columns.
     const int wx0 = lx0, wx1 = lx1;

@@ -252,7 +252,15 @@ impl PlanarInfo {
     pub fn plane_span(&self, i: usize) -> Option<(usize, usize)> {
         let p = self.planes.get(i).copied().flatten()?;
         let (row, rows) = self.plane_extent(i);
-        Some((p.offset, p.offset + p.pitch * (rows - 1) + row))
+        // Saturating: an unvalidated layout (a bogus video meta, say) must not panic or
+        // wrap before `validate` gets to refuse it.
+        let last = p.pitch.saturating_mul(rows.saturating_sub(1));
+        let end = if rows == 0 {
+            p.offset
+        } else {
+            p.offset.saturating_add(last).saturating_add(row)
+        };
+        Some((p.offset, end))
     }
 
     /// Bytes the buffer must hold: the end of the furthest plane.

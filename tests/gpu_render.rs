@@ -250,7 +250,7 @@ fn renderers_on_many_threads_share_the_kernels_and_match_cpu() {
         return;
     };
     first.warm_up(0).expect("warm up");
-    let loads = cudadraw::cuda::kernel_loads();
+    let loads = cudadraw::cuda::kernel_loads(0);
     assert!(loads >= 1, "a warmed-up renderer loaded no kernels");
     let mut store = ImageStore::new();
     random_images(&mut rng(12), &mut store, 2);
@@ -285,7 +285,7 @@ fn renderers_on_many_threads_share_the_kernels_and_match_cpu() {
         }
     });
     assert_eq!(
-        cudadraw::cuda::kernel_loads(),
+        cudadraw::cuda::kernel_loads(0),
         loads,
         "renderers created while another held the GPU's kernels loaded them again"
     );

@@ -40,12 +40,14 @@ unsafe impl Sync for Kernels {}
 /// the context released) when the last renderer on that GPU is gone.
 static LOADED: Mutex<Vec<(usize, Weak<Kernels>)>> = Mutex::new(Vec::new());
 
-/// How many times kernels were loaded in this process ([`super::kernel_loads`]).
-pub(crate) static LOADS: AtomicUsize = AtomicUsize::new(0);
+/// How many times kernels were loaded in this process, per GPU ordinal (the last slot
+/// counts every ordinal beyond) ([`super::kernel_loads`]).
+pub(crate) static LOADS: [AtomicUsize; 16] = [const { AtomicUsize::new(0) }; 16];
 
 impl Kernels {
     /// The kernels of GPU `ordinal`, loaded by the first caller. Renderers created at
-    /// once on one GPU wait for a single load.
+    /// once on one GPU wait for a single load (the lock is process-wide: first loads on
+    /// different GPUs wait for each other too, once per process and GPU).
     pub(crate) fn of(ordinal: usize) -> Result<Arc<Kernels>> {
         // The list holds no invariant a panic could break: use it even if poisoned.
         let mut loaded = LOADED.lock().unwrap_or_else(PoisonError::into_inner);
@@ -57,7 +59,7 @@ impl Kernels {
             return Ok(k);
         }
         let k = Arc::new(Kernels::load(ordinal)?);
-        LOADS.fetch_add(1, Ordering::Relaxed);
+        LOADS[ordinal.min(LOADS.len() - 1)].fetch_add(1, Ordering::Relaxed);
         loaded.retain(|(o, w)| *o != ordinal && w.strong_count() > 0);
         loaded.push((ordinal, Arc::downgrade(&k)));
         Ok(k)

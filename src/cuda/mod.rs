@@ -106,11 +106,12 @@ fn init_driver() -> Result<usize> {
     Ok(n as usize)
 }
 
-/// How many times this process loaded the kernel modules into a GPU's context: once per
-/// GPU while any renderer uses it, however many renderers there are (for tests).
+/// How many times this process loaded the kernel modules into GPU `gpu`'s context: once
+/// while any renderer uses the GPU, however many renderers there are (for tests).
 #[doc(hidden)]
-pub fn kernel_loads() -> usize {
-    kernels::LOADS.load(std::sync::atomic::Ordering::Relaxed)
+pub fn kernel_loads(gpu: u32) -> usize {
+    let slots = &kernels::LOADS;
+    slots[(gpu as usize).min(slots.len() - 1)].load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Number of CUDA devices; 0 without a driver or device.

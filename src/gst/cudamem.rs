@@ -67,7 +67,7 @@ use std::sync::OnceLock;
 use gstreamer as gst;
 use gstreamer::ffi as gst_ffi;
 use gstreamer::glib;
-use gstreamer::glib::translate::from_glib_none;
+use gstreamer::glib::translate::{IntoGlib, from_glib_none};
 use gstreamer_video as gst_video;
 
 #[cfg(feature = "cuda")]
@@ -158,6 +158,27 @@ impl<'a> CudaFrameMap<'a> {
         // SAFETY: the memory is of type gst.cuda.memory, whose instances are
         // GstCudaMemory structs with this public prefix, alive while the buffer is.
         let (mem_offsets, mem_strides) = unsafe { ((*mem).info.offset, (*mem).info.stride) };
+        if buffer.meta::<gst_video::VideoMeta>().is_none() {
+            // The layout then comes from the memory's own video info: it must describe
+            // frames of the caps' format and size.
+            // SAFETY: as above; finfo is set for every allocated GstCudaMemory.
+            let (finfo, w, h) =
+                unsafe { ((*mem).info.finfo, (*mem).info.width, (*mem).info.height) };
+            // SAFETY: a non-null finfo points to GStreamer's static format table.
+            let format = (!finfo.is_null()).then(|| unsafe { (*finfo).format });
+            if format != Some(video.format().into_glib())
+                || w != video.width() as i32
+                || h != video.height() as i32
+            {
+                return Err(Error::Gst(format!(
+                    "the CUDA memory's own video info ({w}x{h}) disagrees with the caps \
+                     ({} {}x{}) and the buffer has no video meta",
+                    video.format().to_str(),
+                    video.width(),
+                    video.height()
+                )));
+            }
+        }
         let gpu_id = {
             // SAFETY: as above; the context is a GstCudaContext (a GObject) owned by
             // the memory for its whole life.
@@ -207,9 +228,16 @@ impl<'a> CudaFrameMap<'a> {
                 CudaMemoryFrame::Planar(unsafe { DevicePlanarFrame::new(0, pi, gpu_id) })
             }
         };
+        // A layout from a bogus video meta is refused before its size means anything.
         let need = match &layout {
-            CudaMemoryFrame::Packed(f) => f.info().min_len(),
-            CudaMemoryFrame::Planar(f) => f.info().min_len(),
+            CudaMemoryFrame::Packed(f) => {
+                f.info().validate(0)?;
+                f.info().min_len()
+            }
+            CudaMemoryFrame::Planar(f) => {
+                f.info().validate(0)?;
+                f.info().min_len()
+            }
         };
         // SAFETY: a zeroed GstMapInfo is the documented initial state; the buffer is
         // writable (caller's contract) and mapped with flags GstCudaMemory supports.
@@ -221,15 +249,12 @@ impl<'a> CudaFrameMap<'a> {
                 "cannot map the CUDA memory (GST_MAP_CUDA)".into(),
             ));
         }
-        // SAFETY: the map gives the device address of the memory, which holds the
-        // frame described by the caps and video meta (checked against its size just
-        // below, before any use), for as long as it is mapped.
-        let frame = unsafe { layout.at_address(map.data as u64) };
-        // From here on `this` unmaps on every exit.
+        // From here on `this` unmaps on every exit; its frame gets the address once the
+        // memory is known to hold it.
         let mut this = Self {
             buffer,
             map,
-            frame,
+            frame: layout,
             owner: ContextHandle::NONE,
         };
         if this.map.size < need {
@@ -238,6 +263,10 @@ impl<'a> CudaFrameMap<'a> {
                 this.map.size
             )));
         }
+        // SAFETY: the map gives the device address of the memory, which holds the
+        // `need` bytes of the frame described by the caps and video meta for as long as
+        // it is mapped.
+        this.frame = unsafe { layout.at_address(this.map.data as u64) };
         this.owner = context::pointer_context(this.map.data as u64)?;
         // The map may itself have uploaded a newer host copy; GStreamer >= 1.24 also
         // tracks the memory's stream: wait for it once mapped.
