@@ -200,14 +200,60 @@ fn draw_frame(
             }
             _ => {
                 let (fp, _) = footprint(&clip, &g);
-                let fw = fp.width() as usize;
-                let eff = sized(&mut s.eff, fw * fp.height() as usize);
-                eff.fill([0; 4]);
-                effects(c, &clip, &fp, eff, src);
-                composite(data, &g, &conv, &fp, eff);
+                let mut parts = [fp; 4];
+                let n = around_hole(c, &fp, &mut parts);
+                for part in &parts[..n] {
+                    let sub = clip.intersect(part);
+                    if sub.is_empty() {
+                        continue;
+                    }
+                    let fw = part.width() as usize;
+                    let eff = sized(&mut s.eff, fw * part.height() as usize);
+                    eff.fill([0; 4]);
+                    effects(c, &sub, part, eff, src);
+                    composite(data, &g, &conv, part, eff);
+                }
             }
         }
     }
+}
+
+/// The parts of footprint `fp` that command `c` may change, in `parts`; returns how
+/// many. A box without fill changes nothing on the 2 x 2 blocks wholly inside its inner
+/// rectangle, so for it the footprint less those blocks (cut on block boundaries: each
+/// block lies in exactly one part and is blended once) is up to four bands around the
+/// hole; for every other command it is the footprint itself.
+fn around_hole(c: &CdCmd, fp: &PixelRect, parts: &mut [PixelRect; 4]) -> usize {
+    parts[0] = *fp;
+    if c.op != CD_OP_RECT || c.fill[3] != 0 {
+        return 1;
+    }
+    let inner = PixelRect::from(c.inner);
+    // The hole: whole blocks inside `inner` (even bounds), within the footprint.
+    let hole = PixelRect {
+        x0: ((inner.x0 + 1) & !1).max(fp.x0),
+        y0: ((inner.y0 + 1) & !1).max(fp.y0),
+        x1: (inner.x1 & !1).min(fp.x1),
+        y1: (inner.y1 & !1).min(fp.y1),
+    };
+    if hole.x1 <= hole.x0 || hole.y1 <= hole.y0 {
+        return 1;
+    }
+    let band = |x0, y0, x1, y1| PixelRect { x0, y0, x1, y1 };
+    let all = [
+        band(fp.x0, fp.y0, fp.x1, hole.y0),
+        band(fp.x0, hole.y1, fp.x1, fp.y1),
+        band(fp.x0, hole.y0, hole.x0, hole.y1),
+        band(hole.x1, hole.y0, fp.x1, hole.y1),
+    ];
+    let mut n = 0;
+    for p in all {
+        if p.x1 > p.x0 && p.y1 > p.y0 {
+            parts[n] = p;
+            n += 1;
+        }
+    }
+    n
 }
 
 /// Fills `eff` (the footprint `fp`, row-major) with each pixel's colour and effective
