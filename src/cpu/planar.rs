@@ -316,16 +316,13 @@ fn effects(c: &CdCmd, clip: &PixelRect, fp: &PixelRect, eff: &mut [[u8; 4]], src
             }
         }
         CD_OP_SHAPE => {
-            if let Some(sh) = src.shapes.get(c.param as usize) {
-                for y in clip.y0..clip.y1 {
-                    for x in clip.x0..clip.x1 {
-                        let k = shape::layer_coverage(sh, src, x, y);
-                        if k != 0 {
-                            eff[at(x, y)] = scaled(c.color, k);
-                        }
-                    }
-                }
-            }
+            // The packed renderer's row intervals (the same coverage as
+            // `layer_coverage`, pixel for pixel), over the clip's columns.
+            let mut sub = *c;
+            sub.clip = (*clip).into();
+            shape::for_each_covered(&sub, src, clip.y0, clip.y1, |x, y, k| {
+                eff[at(x, y)] = scaled(c.color, k);
+            });
         }
         CD_OP_MASK | CD_OP_CLASSMAP => {
             if let Some(m) = src.masks.get(c.param as usize) {

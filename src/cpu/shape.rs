@@ -12,6 +12,7 @@ use super::Sources;
 
 /// +1 (edge going down), -1 (going up) or 0: whether the edge crosses sample row `sy`
 /// (its upper end included, its lower end not) at or left of `sx`.
+#[cfg(test)] // the per-sample definition: tests hold the row intervals to it
 #[inline]
 pub(crate) fn winding(e: &CdEdge, sx: i64, sy: i64) -> i32 {
     let (mut ax, mut ay, mut bx, mut by) = (
@@ -37,6 +38,7 @@ pub(crate) fn winding(e: &CdEdge, sx: i64, sy: i64) -> i32 {
     }
 }
 
+#[cfg(test)] // the per-sample definition: tests hold the row intervals to it
 #[inline]
 fn in_disc(d: &CdDisc, sx: i64, sy: i64) -> bool {
     let (dx, dy, r) = (sx - i64::from(d.cx), sy - i64::from(d.cy), i64::from(d.r));
@@ -45,6 +47,7 @@ fn in_disc(d: &CdDisc, sx: i64, sy: i64) -> bool {
 
 /// Inside the axis-aligned ellipse of radii (rx, ry) at (cx, cy):
 /// dx^2 ry^2 + dy^2 rx^2 <= rx^2 ry^2, exactly (128-bit).
+#[cfg(test)] // the per-sample definition: tests hold the row intervals to it
 #[inline]
 fn in_ellipse(cx: i64, cy: i64, rx: i64, ry: i64, sx: i64, sy: i64) -> bool {
     if rx <= 0 || ry <= 0 {
@@ -59,6 +62,7 @@ fn in_ellipse(cx: i64, cy: i64, rx: i64, ry: i64, sx: i64, sy: i64) -> bool {
 }
 
 /// Whether sample (sx, sy) (1/256 px) is inside layer `s`.
+#[cfg(test)] // the per-sample definition: tests hold the row intervals to it
 fn inside(s: &CdShape, src: &Sources<'_>, sx: i64, sy: i64, band: Option<usize>) -> bool {
     if s.kind == CD_SHAPE_ELLIPSE {
         let e = s.e.map(i64::from);
@@ -99,6 +103,7 @@ fn inside(s: &CdShape, src: &Sources<'_>, sx: i64, sy: i64, band: Option<usize>)
 /// `draw` computes the same by spans): its centre (255 or 0), or with
 /// anti-aliasing (n * 255 + 8) / 16 of the 4 x 4 samples at 1/256 px offsets
 /// 32, 96, 160, 224.
+#[cfg(test)] // the per-sample definition: tests hold the row intervals to it
 pub(crate) fn coverage(s: &CdShape, src: &Sources<'_>, x: i32, y: i32) -> u32 {
     let band = (s.band != CD_NO_BANDS).then(|| {
         let k = ((y - s.band_y0) / CD_BAND_H as i32).clamp(0, s.band_count as i32 - 1);
@@ -124,6 +129,7 @@ pub(crate) fn coverage(s: &CdShape, src: &Sources<'_>, x: i32, y: i32) -> u32 {
 /// A layer's coverage with the coverage of its `minus` layer taken out:
 /// (c (255 - m) + 127) / 255 (per pixel: the planar renderer's path; the packed one
 /// draws by spans, the same values).
+#[cfg(test)] // the per-sample definition: tests hold the row intervals to it
 pub(crate) fn layer_coverage(s: &CdShape, src: &Sources<'_>, x: i32, y: i32) -> u32 {
     let c = coverage(s, src, x, y);
     if c == 0 || s.minus == CD_NO_SHAPE {
@@ -374,6 +380,29 @@ pub(super) fn draw(
     c: &CdCmd,
     src: &Sources<'_>,
 ) {
+    let has_alpha = info.format.has_alpha();
+    let a = u32::from(c.color[3]);
+    for_each_covered(c, src, y0 as i32, y1 as i32, |x, y, k| {
+        let alpha = ((a * k + 127) / 255) as u8;
+        let at = (y as usize - top) * info.pitch + x as usize * 4;
+        crate::color::blend_pixel(
+            &mut chunk[at..at + 4],
+            [c.color[0], c.color[1], c.color[2], alpha],
+            has_alpha,
+        );
+    });
+}
+
+/// Calls `f(x, y, k)` for every pixel of rows [y0, y1) of shape command `c`'s clip with
+/// non-zero coverage k (1..=255, `layer_coverage`'s value, its `minus` layer applied),
+/// row by row from the row's inside-intervals.
+pub(super) fn for_each_covered(
+    c: &CdCmd,
+    src: &Sources<'_>,
+    y0: i32,
+    y1: i32,
+    mut f: impl FnMut(i32, i32, u32),
+) {
     // Checked before drawing: the layer and its geometry are in bounds.
     let Some(s) = src.shapes.get(c.param as usize) else {
         return;
@@ -381,8 +410,6 @@ pub(super) fn draw(
     let minus = (s.minus != CD_NO_SHAPE)
         .then(|| src.shapes.get(s.minus as usize))
         .flatten();
-    let has_alpha = info.format.has_alpha();
-    let a = u32::from(c.color[3]);
     let (x0, x1) = (c.clip.x0, c.clip.x1);
     let cov = |s: &CdShape, n: u8| -> u32 {
         if s.flags & CD_SHAPE_AA == 0 {
@@ -405,15 +432,14 @@ pub(super) fn draw(
         mcounts.clear();
         mcounts.resize(w, 0);
         for y in y0..y1 {
-            let (lo, hi) = row_counts(s, src, (y as i32, x0, x1), spans, scratch, counts);
+            let (lo, hi) = row_counts(s, src, (y, x0, x1), spans, scratch, counts);
             if lo >= hi {
                 continue;
             }
             let mut mr = (w, 0);
             if let Some(m) = minus {
-                mr = row_counts(m, src, (y as i32, x0, x1), spans, scratch, mcounts);
+                mr = row_counts(m, src, (y, x0, x1), spans, scratch, mcounts);
             }
-            let row = &mut chunk[(y - top) * info.pitch..];
             for i in lo..hi {
                 let n = counts[i];
                 if n == 0 {
@@ -423,17 +449,9 @@ pub(super) fn draw(
                 if let Some(m) = minus {
                     k = (k * (255 - cov(m, mcounts[i])) + 127) / 255;
                 }
-                if k == 0 {
-                    continue;
+                if k != 0 {
+                    f(x0 + i as i32, y, k);
                 }
-                let alpha = ((a * k + 127) / 255) as u8;
-                let x = x0 as usize + i;
-                let px = &mut row[x * 4..x * 4 + 4];
-                crate::color::blend_pixel(
-                    px,
-                    [c.color[0], c.color[1], c.color[2], alpha],
-                    has_alpha,
-                );
             }
             counts[lo..hi].fill(0);
             if mr.0 < mr.1 {
