@@ -642,6 +642,23 @@ mod tests {
                         );
                     }
                 }
+                // The layer's coverage as drawn (its `minus` layer applied), pixel for
+                // pixel: what the packed and the planar renderers blend.
+                let h = (c.clip.y1 - c.clip.y0) as usize;
+                let mut got = vec![0u32; w * h];
+                for_each_covered(c, &src, c.clip.y0, c.clip.y1, |x, y, k| {
+                    got[(y - c.clip.y0) as usize * w + (x - c.clip.x0) as usize] = k;
+                });
+                for y in c.clip.y0..c.clip.y1 {
+                    for x in c.clip.x0..c.clip.x1 {
+                        let k = got[(y - c.clip.y0) as usize * w + (x - c.clip.x0) as usize];
+                        assert_eq!(
+                            k,
+                            layer_coverage(sh, &src, x, y),
+                            "case {case}: layer ({x}, {y}) of {l:?}"
+                        );
+                    }
+                }
             }
         }
     }
