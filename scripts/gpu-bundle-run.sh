@@ -125,38 +125,32 @@ run_bench() {
     grep -E '^(\||first call|cudadraw benchmarks|SKIPPED)' "$BL" | tee -a "$SUMMARY"
 }
 
-# The pipeline demo on the GPU (cudaupload/cudadownload, drawn in place) and on the CPU:
-# both snapshots must be the same picture.
+# The pipeline demo on the GPU (cudaupload/cudadownload, drawn in place) and on the CPU,
+# on RGBA and on NV12 (drawn with no converter around the element): each pair of
+# snapshots must be the same picture.
 run_demo() {
-    DL=$LOGS/demo.log
+    demo_pair DEMO demo
+    demo_pair "DEMO NV12" demo-nv12 --nv12
+}
+
+# demo_pair LABEL NAME [ARGS]: the demo with ARGS on the GPU and on the CPU, logs in
+# NAME.log and NAME-gpu/, NAME-cpu/ under the logs; compares the snapshots' checksums.
+demo_pair() {
+    label=$1 name=$2
+    shift 2
+    DL=$LOGS/$name.log
     : >"$DL"
-    mkdir -p "$LOGS/demo-gpu" "$LOGS/demo-cpu"
-    timeout 300 "$B/examples/demo" --out "$LOGS/demo-gpu" >>"$DL" 2>&1 || status=1
-    timeout 300 "$B/examples/demo" --cpu --out "$LOGS/demo-cpu" >>"$DL" 2>&1 || status=1
-    rm -f "$LOGS/demo-cpu/demo.webm" # the CPU picture is compared by checksum; one video is enough
+    mkdir -p "$LOGS/$name-gpu" "$LOGS/$name-cpu"
+    timeout 300 "$B/examples/demo" "$@" --out "$LOGS/$name-gpu" >>"$DL" 2>&1 || status=1
+    timeout 300 "$B/examples/demo" "$@" --cpu --out "$LOGS/$name-cpu" >>"$DL" 2>&1 || status=1
+    rm -f "$LOGS/$name-cpu/demo.webm" # the CPU picture is compared by checksum; one video is enough
     tr '\r' '\n' <"$DL" | grep -E '^(cudadraw demo|wrote|done)' | tee -a "$SUMMARY"
     g=$(tr '\r' '\n' <"$DL" | grep -Eo 'checksum [0-9a-f]+' | sed -n 1p)
     c=$(tr '\r' '\n' <"$DL" | grep -Eo 'checksum [0-9a-f]+' | sed -n 2p)
     if [ -n "$g" ] && [ "$g" = "$c" ]; then
-        say "DEMO: GPU and CPU snapshots identical ($g)"
+        say "$label: GPU and CPU snapshots identical ($g)"
     else
-        say "DEMO: snapshots differ or missing (GPU: ${g:-none}, CPU: ${c:-none})"
-        status=1
-    fi
-    # The same on NV12 (drawn with no converter around the element).
-    NL=$LOGS/demo-nv12.log
-    : >"$NL"
-    mkdir -p "$LOGS/demo-nv12-gpu" "$LOGS/demo-nv12-cpu"
-    timeout 300 "$B/examples/demo" --nv12 --out "$LOGS/demo-nv12-gpu" >>"$NL" 2>&1 || status=1
-    timeout 300 "$B/examples/demo" --nv12 --cpu --out "$LOGS/demo-nv12-cpu" >>"$NL" 2>&1 || status=1
-    rm -f "$LOGS/demo-nv12-cpu/demo.webm"
-    tr '\r' '\n' <"$NL" | grep -E '^(cudadraw demo|wrote|done)' | tee -a "$SUMMARY"
-    g=$(tr '\r' '\n' <"$NL" | grep -Eo 'checksum [0-9a-f]+' | sed -n 1p)
-    c=$(tr '\r' '\n' <"$NL" | grep -Eo 'checksum [0-9a-f]+' | sed -n 2p)
-    if [ -n "$g" ] && [ "$g" = "$c" ]; then
-        say "DEMO NV12: GPU and CPU snapshots identical ($g)"
-    else
-        say "DEMO NV12: snapshots differ or missing (GPU: ${g:-none}, CPU: ${c:-none})"
+        say "$label: snapshots differ or missing (GPU: ${g:-none}, CPU: ${c:-none})"
         status=1
     fi
 }
