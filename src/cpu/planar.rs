@@ -536,21 +536,34 @@ fn blur_plane(
     let before: &[u8] = before;
     match kind {
         Kind::Box(r) => {
-            let tmp = sized(&mut s.tmp, w * h);
+            // Sliding sums: the window of the next sample drops clamp(x - r) and adds
+            // clamp(x + r + 1), the same samples as summing each window afresh.
+            let tmp = sized(&mut s.tmp, w * h + w);
+            let (tmp, col) = tmp.split_at_mut(w * h);
             let r = *r as isize;
             let cl = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
-            for y in 0..h {
-                for x in 0..w {
-                    tmp[y * w + x] = (-r..=r)
-                        .map(|k| u32::from(before[y * w + cl(x as isize + k, w)]))
-                        .sum();
+            for (src, dst) in before.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
+                let mut sum: u32 = (-r..=r).map(|k| u32::from(src[cl(k, w)])).sum();
+                for (x, d) in dst.iter_mut().enumerate() {
+                    *d = sum;
+                    let x = x as isize;
+                    sum = sum + u32::from(src[cl(x + r + 1, w)]) - u32::from(src[cl(x - r, w)]);
                 }
             }
             let n = ((2 * r + 1) * (2 * r + 1)) as u32;
+            col.fill(0);
+            for k in -r..=r {
+                for (c, &t) in col.iter_mut().zip(&tmp[cl(k, h) * w..][..w]) {
+                    *c += t;
+                }
+            }
             for y in 0..h {
-                for x in 0..w {
-                    let sum: u32 = (-r..=r).map(|k| tmp[cl(y as isize + k, h) * w + x]).sum();
+                for (x, &sum) in col.iter().enumerate() {
                     data[at(x, y)] = ((sum + n / 2) / n) as u8;
+                }
+                let (add, sub) = (cl(y as isize + r + 1, h), cl(y as isize - r, h));
+                for (x, c) in col.iter_mut().enumerate() {
+                    *c = *c + tmp[add * w + x] - tmp[sub * w + x];
                 }
             }
         }
@@ -598,6 +611,59 @@ fn blur_plane(
                     data[at(x, y)] = ((sum + n / 2) / n) as u8;
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The box blur's sliding sums equal the definition (each window summed afresh,
+    /// indices clamped to the region) on random regions, radii and sample steps.
+    #[test]
+    fn box_blur_plane_matches_the_window_definition() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut s = PlanarScratch::default();
+        for case in 0..300 {
+            let (w, h, r, step) = (1 + rnd(40), 1 + rnd(30), 1 + rnd(50), 1 + rnd(2));
+            let (x0, y0) = (rnd(5), rnd(5));
+            let pitch = (x0 + w) * step + rnd(7);
+            let offset = rnd(9);
+            let len = offset + (y0 + h) * pitch;
+            let data: Vec<u8> = (0..len).map(|_| rnd(256) as u8).collect();
+            let mut got = data.clone();
+            blur_plane(
+                &mut got,
+                (offset, pitch, step),
+                (x0, y0, w, h),
+                &Kind::Box(r),
+                &mut s,
+            );
+            let at = |x: usize, y: usize| offset + (y0 + y) * pitch + (x0 + x) * step;
+            let cl = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
+            let ri = r as isize;
+            let n = ((2 * r + 1) * (2 * r + 1)) as u32;
+            let mut want = data.clone();
+            for y in 0..h {
+                for x in 0..w {
+                    let mut sum = 0u32;
+                    for j in -ri..=ri {
+                        for i in -ri..=ri {
+                            sum +=
+                                u32::from(data[at(cl(x as isize + i, w), cl(y as isize + j, h))]);
+                        }
+                    }
+                    want[at(x, y)] = ((sum + n / 2) / n) as u8;
+                }
+            }
+            assert_eq!(got, want, "case {case}: {w}x{h} r {r} step {step}");
         }
     }
 }
