@@ -392,6 +392,25 @@ fn composite(data: &mut [u8], g: &Geometry, conv: &YuvConv, fp: &PixelRect, eff:
     let fh = eff.len() / fw;
     for by in 0..fh.div_ceil(2) {
         for bx in 0..fw.div_ceil(2) {
+            let (i0, j0) = (2 * bx, 2 * by);
+            let e0 = eff[j0 * fw + i0];
+            if e0[3] != 0
+                && i0 + 1 < fw
+                && j0 + 1 < fh
+                && eff[j0 * fw + i0 + 1] == e0
+                && eff[(j0 + 1) * fw + i0] == e0
+                && eff[(j0 + 1) * fw + i0 + 1] == e0
+            {
+                // One colour and alpha on the whole block: its weighted mean chroma is
+                // that colour's and the mean alpha that alpha, exactly (no divisions).
+                let c = ycc([e0[0], e0[1], e0[2]]);
+                let (cx, cy) = (fx0 / 2 + bx, fy0 / 2 + by);
+                let at = g.chroma(g.cb, cx, cy);
+                data[at] = blend(c[1], data[at], e0[3]);
+                let at = g.chroma(g.cr, cx, cy);
+                data[at] = blend(c[2], data[at], e0[3]);
+                continue;
+            }
             let (mut n, mut sa, mut scb, mut scr) = (0u32, 0u32, 0u32, 0u32);
             for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
                 let (i, j) = (2 * bx + dx, 2 * by + dy);
