@@ -142,7 +142,10 @@ typedef struct CdBlurJob {
 
 // One 64 x 64 tile (or, with `tile` unused, one frame row) of a composite launch:
 // frame index, tile index in the frame (row-major), and the phase's command range of
-// that frame [start, end). 16 bytes.
+// that frame [start, end). With CD_TILE_BINNED set in `tile`, [start, end) ranges over
+// the batch's bins (command indices of the commands that may change this tile, in
+// list order) instead of the commands. 16 bytes.
+#define CD_TILE_BINNED 0x80000000u
 typedef struct CdTileItem {
     uint32_t frame;
     uint32_t tile;

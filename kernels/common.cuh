@@ -205,6 +205,136 @@ CD_FN uint32_t layer_coverage(const CdShape& s, const ShapeData& g, int x, int y
     return (c * (255u - m) + 127u) / 255u;
 }
 
+// ---- Shapes by sample rows (the composite's warps): the same samples and tests as
+// shape_inside, reorganised so that the integer work is done once per edge and sample
+// row instead of once per edge and sample. A warp tile starts at ox = 256 wx0 (1/256
+// px); lane l's samples in a row lie at ox + 256 l + off, off = 128 (no AA) or 32, 96,
+// 160, 224 (AA): relative positions 32..8160. Thresholds and spans are kept relative
+// to ox and clamped to [-1, 8161], which keeps every comparison with those positions.
+#define CD_REL_LO (-1)
+#define CD_REL_HI 8161
+
+CD_FN int64_t rel_clamp(int64_t v) {
+    return v < CD_REL_LO ? CD_REL_LO : (v > CD_REL_HI ? CD_REL_HI : v);
+}
+
+// ceil(num / den) for den > 0, exactly: a double estimate, refined once in integers
+// (|num| < 2^62, den < 2^32: the first estimate is within 2^10 of the quotient, the
+// second within 1), then corrected. Rounding of the estimates cannot change the result.
+CD_FN int64_t ceil_div(int64_t num, int64_t den) {
+    int64_t q = (int64_t)floor((double)num / (double)den);
+    int64_t r = num - q * den;
+    const int64_t q2 = (int64_t)floor((double)r / (double)den);
+    q += q2;
+    r -= q2 * den;
+    while (r < 0) {
+        q--;
+        r += den;
+    }
+    while (r >= den) {
+        q++;
+        r -= den;
+    }
+    return q + (r != 0);
+}
+
+// Edge e on sample row sy, packed for one warp tile: bits 0-1 the direction + 1 (1: it
+// does not cross the row), bits 2.. the threshold + 1, relative to ox and clamped.
+// The threshold t is the least sample x the edge counts at: edge_winding's test
+// (sy - ay)(bx - ax) <= (sx - ax)(by - ay) holds exactly when sx >= ax + ceil(num / den).
+CD_FN uint32_t edge_cross(const CdEdge& e, int64_t sy, int64_t ox) {
+    int64_t ax = e.x0, ay = e.y0, bx = e.x1, by = e.y1;
+    uint32_t d = 2; // dir + 1
+    if (ay > by) {
+        int64_t t = ax; ax = bx; bx = t;
+        t = ay; ay = by; by = t;
+        d = 0;
+    }
+    if (sy < ay || sy >= by) return 1u;
+    const int64_t num = (sy - ay) * (bx - ax), den = by - ay;
+    // Far from the tile the double quotient decides alone (its error is below 2^10).
+    const double est = (double)ax + (double)num / (double)den - (double)ox;
+    int64_t rel;
+    if (est < -4096.0) rel = CD_REL_LO;
+    else if (est > 12288.0) rel = CD_REL_HI;
+    else rel = rel_clamp(ax + ceil_div(num, den) - ox);
+    return ((uint32_t)(rel - CD_REL_LO) << 2) | d;
+}
+
+// Adds an edge crossing (edge_cross) to the windings of lane l's sample columns.
+CD_FN void add_cross(uint32_t v, int lane, bool aa, int* w) {
+    const int dir = (int)(v & 3u) - 1;
+    const int d = (int)(v >> 2) + CD_REL_LO - 256 * lane; // threshold - lane's pixel
+    if (aa) {
+        for (int k = 0; k < 4; k++) w[k] += 32 + 64 * k >= d ? dir : 0;
+    } else {
+        w[0] += 128 >= d ? dir : 0;
+    }
+}
+
+// A sample span [lo, hi] (inclusive, 1/256 px) packed relative to ox: lo + 1 in bits
+// 0-15, hi + 1 in 16-31 (both clamped). Empty spans have lo > hi.
+CD_FN uint32_t pack_span(int64_t lo, int64_t hi, int64_t ox) {
+    return (uint32_t)(rel_clamp(lo - ox) - CD_REL_LO) |
+           ((uint32_t)(rel_clamp(hi - ox) - CD_REL_LO) << 16);
+}
+#define CD_NO_SPAN 0x0000ffffu // lo = 65534, hi = -1
+
+// Bits (k = sample column) of lane l's samples inside span v.
+CD_FN uint32_t span_bits(uint32_t v, int lane, bool aa) {
+    const int lo = (int)(v & 0xffffu) + CD_REL_LO - 256 * lane;
+    const int hi = (int)(v >> 16) + CD_REL_LO - 256 * lane;
+    if (!aa) return (lo <= 128 && 128 <= hi) ? 1u : 0u;
+    uint32_t b = 0;
+    for (int k = 0; k < 4; k++) b |= (lo <= 32 + 64 * k && 32 + 64 * k <= hi) ? 1u << k : 0u;
+    return b;
+}
+
+// The largest h >= 0 with h^2 <= q (q >= 0), exactly: a double root, corrected.
+CD_FN int64_t isqrt64(int64_t q) {
+    int64_t h = (int64_t)sqrt((double)q);
+    while (h > 0 && h * h > q) h--;
+    while ((h + 1) * (h + 1) <= q) h++;
+    return h;
+}
+
+// The samples of row sy inside disc d (in_disc: dx^2 + dy^2 <= r^2), packed.
+CD_FN uint32_t disc_span(const CdDisc& d, int64_t sy, int64_t ox) {
+    const int64_t dy = sy - d.cy, r = d.r;
+    const int64_t q = r * r - dy * dy;
+    if (q < 0) return CD_NO_SPAN;
+    const int64_t h = isqrt64(q);
+    return pack_span(d.cx - h, d.cx + h, ox);
+}
+
+// The samples of row sy inside the ellipse (in_ellipse), packed: |dx| <= h for the
+// largest h with h^2 ry^2 + dy^2 rx^2 <= rx^2 ry^2 (128-bit, like in_ellipse).
+CD_FN uint32_t ellipse_span(int64_t cx, int64_t cy, int64_t rx, int64_t ry, int64_t sy,
+                            int64_t ox) {
+    if (rx <= 0 || ry <= 0) return CD_NO_SPAN;
+    const int64_t dy = sy < cy ? cy - sy : sy - cy;
+    if (dy > ry) return CD_NO_SPAN;
+    typedef unsigned __int128 u128;
+    const u128 ax = (u128)(uint64_t)rx, ay = (u128)(uint64_t)ry, uy = (u128)(uint64_t)dy;
+    const u128 lim = ax * ax * (ay * ay) - uy * uy * (ax * ax);
+    // h = rx sqrt((ry - dy)(ry + dy)) / ry, estimated, then corrected with the exact test.
+    int64_t h = (int64_t)((double)rx * sqrt((double)(ry - dy) * (double)(ry + dy)) / (double)ry);
+    if (h < 0) h = 0;
+    while (h > 0 && (u128)h * (u128)h * (ay * ay) > lim) h--;
+    while ((u128)(h + 1) * (u128)(h + 1) * (ay * ay) <= lim) h++;
+    return pack_span(cx - h, cx + h, ox);
+}
+
+// Sample rows of pixel row y (AA: 4 at offsets 32, 96, 160, 224; else 1 at 128).
+CD_FN int64_t sample_row(int y, int j, bool aa) {
+    return (int64_t)y * 256 + (aa ? 32 + 64 * j : 128);
+}
+
+// Coverage 0..=255 from a pixel's count of inside samples (shape_coverage's rule).
+CD_FN uint32_t count_coverage(uint32_t n, bool aa) {
+    return aa ? (n * 255u + 8u) / 16u : n * 255u;
+}
+
 // Source coordinate of an overlay along one axis for destination offset u in a
 // destination of size d from an image side of n pixels: nearest (i0 = i1, f = 0) or
 // bilinear (i0, i1 = min(i0 + 1, n - 1), weight f of i1 in 1/256).
@@ -542,6 +672,21 @@ CD_FN uint32_t block_inside(const CdPlanar& f, int px, int py) {
     return inside;
 }
 
+// A shape layer on a 2 x 2 block from its four pixels' coverages (k = dx + 2 dy; bits of
+// in_clip: pixels in the command's clip): planar_effect's colour and alpha per pixel,
+// then the block's blend. The planar composite computes the coverages by sample rows.
+CD_FN void planar_shape(const CdPlanar& f, const CdCmd& c, uint32_t in_clip, uint32_t inside,
+                        const uint32_t* cov, uint32_t* yv, uint32_t* cb, uint32_t* cr) {
+    const uint32_t rgb = (uint32_t)c.color[0] | ((uint32_t)c.color[1] << 8) |
+                         ((uint32_t)c.color[2] << 16);
+    uint32_t e[4] = {0, 0, 0, 0}, n = 0;
+    for (int k = 0; k < 4; k++) {
+        n += (inside >> k) & 1u;
+        if ((in_clip & (1u << k)) && cov[k]) e[k] = rgb | (coverage_alpha(c.color[3], cov[k]) << 24);
+    }
+    planar_blend(f.coef, f.offset, e, n, yv, cb, cr);
+}
+
 // Pointwise command c (not a blur) on the 2 x 2 block at luma (px, py): its luma
 // samples yv[k] and chroma sample (cb, cr). Redaction replaces the luma samples in its
 // clip and the chroma sample of every block it touches; every other op blends its
@@ -565,6 +710,14 @@ CD_FN void planar_step(const CdPlanar& f, const CdCmd& c, const CdImage* images,
         planar_rect(c, rect_pixels(c, px, py, in_clip), inside,
                     yuv_convert(f.coef, f.offset, rgb), yuv_convert(f.coef, f.offset, fill), yv,
                     cb, cr);
+        return;
+    }
+    if (c.op == CD_OP_SHAPE) {
+        uint32_t cov[4] = {0, 0, 0, 0};
+        for (int k = 0; k < 4; k++)
+            if (in_clip & (1u << k))
+                cov[k] = layer_coverage(g.shapes[c.param], g, px + (k & 1), py + (k >> 1));
+        planar_shape(f, c, in_clip, inside, cov, yv, cb, cr);
         return;
     }
     uint32_t e[4] = {0, 0, 0, 0};

@@ -5,15 +5,10 @@
 // straight into the frames: their regions are disjoint from every earlier command of
 // the phase), then cd_composite. Launch count depends only on the number of phases,
 // never on boxes or frames.
-#include "common.cuh"
+#include "shape_rows.cuh"
 
-// One pixel's coverage by a shape layer: out of line, so the 16 unrolled rows of a
+// A mask layer's and a class map's pixel: out of line, so the 16 unrolled rows of a
 // warp tile share one body.
-__device__ __noinline__ uint32_t shape_cov_row(const CdShape& s, const ShapeData& g, int x, int y) {
-    return layer_coverage(s, g, x, y);
-}
-
-// A mask layer's and a class map's pixel, out of line for the same reason.
 __device__ __noinline__ uint32_t mask_cov_row(const CdMask& m, const uint8_t* data,
                                               const CdRegion& d, uint32_t aux, int x, int y) {
     return mask_coverage(m, data, d, aux, x, y);
@@ -81,9 +76,11 @@ __device__ __forceinline__ bool is_blur(uint32_t op) {
 // size loads its samples 8 rows at a time with no axis arithmetic, a scaled one 4 rows
 // at a time, loading only taps of non-zero weight), and at the end writes each changed
 // pixel once. No command is read from global memory after the barrier.
-// OVERLAY / COVER = false: the phase has no overlay / no text or shape (the host says so), whose
-// code would cost registers (spills) in every warp.
-template <bool OVERLAY, bool COVER>
+// OVERLAY / COVER / SHAPES = false: the phase has no overlay / no text, shape or mask /
+// no shape (the host says so), whose code would cost registers (spills) in every warp.
+// `bins`: per-tile command lists; an item whose tile has CD_TILE_BINNED set ranges over
+// bins[start..end) (command indices, list order) instead of cmds[start..end).
+template <bool OVERLAY, bool COVER, bool SHAPES>
 __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
                                           const CdCmd* __restrict__ cmds,
                                           const int4* __restrict__ boxes,
@@ -92,7 +89,8 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
                                           const uint8_t* __restrict__ atlas,
                                           const CdShapeData geo,
                                           const CdTileItem* __restrict__ rows_in,
-                                          const CdTileItem* __restrict__ items) {
+                                          const CdTileItem* __restrict__ items,
+                                          const uint32_t* __restrict__ bins) {
     __shared__ int4 sbox[CMD_CHUNK];
     __shared__ uint2 sraw[CMD_CHUNK * CMD_U2];
     __shared__ uint32_t hidx[THREADS / 32][32];
@@ -107,6 +105,8 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
         it = rows_in[blockIdx.y];
         it.tile = blockIdx.x;
     }
+    const bool binned = (it.tile & CD_TILE_BINNED) != 0;
+    it.tile &= ~CD_TILE_BINNED;
     // Issued together with the first round of command loads below; used after it.
     const CdFrame f = frames[it.frame];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -122,7 +122,19 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
     for (uint32_t cbase = it.start; cbase < it.end; cbase += CMD_CHUNK) {
         const uint32_t cn = min((uint32_t)CMD_CHUNK, it.end - cbase);
         if (cbase != it.start) __syncthreads(); // every warp is done with the last chunk
-        {
+        if (binned) {
+            // The tile's own list: thread t stages command bins[cbase + t] whole.
+            if (threadIdx.x < cn) {
+                const uint32_t ci = __ldg(bins + cbase + threadIdx.x);
+                const int4 b = boxes[ci];
+                uint2 w[CMD_U2];
+#pragma unroll
+                for (int j = 0; j < (int)CMD_U2; j++) w[j] = gcmd[(size_t)ci * CMD_U2 + j];
+                sbox[threadIdx.x] = b;
+#pragma unroll
+                for (int j = 0; j < (int)CMD_U2; j++) sraw[threadIdx.x * CMD_U2 + j] = w[j];
+            }
+        } else {
             int4 b;
             uint2 w[CMD_U2];
             const uint32_t words = cn * (uint32_t)CMD_U2;
@@ -266,35 +278,36 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
                                                alpha);
                     continue;
                 }
-                if (!(ring | in)) continue;
-                if (COVER && d.op == CD_OP_SHAPE) {
+                if (SHAPES && d.op == CD_OP_SHAPE) {
+                    // A shape layer, with the whole warp (shape_counts shares the
+                    // edges out by shuffles): the rows any lane changes.
+                    uint32_t want = ring;
+#pragma unroll
+                    for (int o = 16; o > 0; o >>= 1) want |= __shfl_xor_sync(0xffffffffu, want, o);
+                    if (!want) continue;
                     const ShapeData g = shape_data(geo);
                     const CdShape sh = g.shapes[d.param];
-                    if (sh.flags & CD_SHAPE_CONVEX) {
-                        // A convex layer (edges in order, turned one way): skipped when
-                        // the warp tile lies wholly outside one edge's half-plane.
-                        const int64_t tx0 = (int64_t)wx0 * 256, tx1 = (int64_t)wx1 * 256;
-                        const int64_t ty0 = (int64_t)wy0 * 256, ty1 = (int64_t)wy1 * 256;
-                        bool out = false;
-                        for (uint32_t k = 0; k < sh.edge_count && !out; k++) {
-                            const CdEdge e = g.edges[sh.edge_start + k];
-                            const int64_t ex = (int64_t)e.x1 - e.x0, ey = (int64_t)e.y1 - e.y0;
-                            const int64_t c00 = ex * (ty0 - e.y0) - ey * (tx0 - e.x0);
-                            const int64_t c10 = ex * (ty0 - e.y0) - ey * (tx1 - e.x0);
-                            const int64_t c01 = ex * (ty1 - e.y0) - ey * (tx0 - e.x0);
-                            const int64_t c11 = ex * (ty1 - e.y0) - ey * (tx1 - e.x0);
-                            out = c00 < 0 && c10 < 0 && c01 < 0 && c11 < 0;
-                        }
-                        if (out) continue;
-                    }
+                    if ((sh.flags & CD_SHAPE_CONVEX) && convex_misses(sh, g.edges, wx0, wx1, wy0, wy1))
+                        continue;
+                    uint4 cn, mn;
+                    bool maa;
+                    layer_counts<WT_H>(g, sh, d.param, wx0, wy0, want, &cn, &mn, &maa);
+                    const bool aa = (sh.flags & CD_SHAPE_AA) != 0, minus = sh.minus != CD_NO_SHAPE;
+                    const uint32_t cw[4] = {cn.x, cn.y, cn.z, cn.w};
+                    const uint32_t mw[4] = {mn.x, mn.y, mn.z, mn.w};
                     const uint32_t col = *(const uint32_t*)d.color;
 #pragma unroll
                     for (int i = 0; i < WT_H; i++)
-                        if (ring & (1u << i))
-                            px[i] = coverage_blend(px[i], col,
-                                                   shape_cov_row(sh, g, x, wy0 + i), alpha);
+                        if (ring & (1u << i)) {
+                            const int sh8 = 8 * (i & 3);
+                            const uint32_t cov =
+                                counts_coverage((cw[i >> 2] >> sh8) & 255u, aa, minus,
+                                                (mw[i >> 2] >> sh8) & 255u, maa);
+                            px[i] = coverage_blend(px[i], col, cov, alpha);
+                        }
                     continue;
                 }
+                if (!(ring | in)) continue;
                 if (COVER && d.op == CD_OP_MASK) {
                     const ShapeData g = shape_data(geo);
                     const CdMask mk = g.masks[d.param];
@@ -453,18 +466,24 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
 // of boxes does not pay the registers of text or overlays. With overlays: 3 blocks per
 // SM (80 registers) keep the overlay path free of spills (64 registers spilled about
 // 200 bytes); overlay phases are usually compacted grids of a few waves either way.
-#define CD_COMPOSITE(NAME, BLOCKS, OVERLAY, COVER)                                          \
+// Text and masks without shapes: 3 blocks per SM. With shapes: 2 blocks per SM (128
+// registers): at 80 the inlined shape rows spilled about 1.2 KB, and that local-memory
+// traffic (2.2 GB per W6a batch, measured by ncu) was most of the kernel's time; text
+// and masks lost 5-20% at 2 blocks (W4, W7), hence the separate variant.
+#define CD_COMPOSITE(NAME, BLOCKS, OVERLAY, COVER, SHAPES)                                  \
     extern "C" __global__ void __launch_bounds__(THREADS, BLOCKS)                          \
         NAME(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,           \
              const int4* __restrict__ boxes, const CdImage* __restrict__ images,           \
              const CdGlyph* __restrict__ glyphs, const uint8_t* __restrict__ atlas,        \
              const CdShapeData geo, const CdTileItem* __restrict__ rows_in,                \
-             const CdTileItem* __restrict__ items) {                                       \
-        composite<OVERLAY, COVER>(frames, cmds, boxes, images, glyphs, atlas, geo, rows_in, \
-                                  items);                                                  \
+             const CdTileItem* __restrict__ items, const uint32_t* __restrict__ bins) {    \
+        composite<OVERLAY, COVER, SHAPES>(frames, cmds, boxes, images, glyphs, atlas, geo, \
+                                          rows_in, items, bins);                           \
     }
 
-CD_COMPOSITE(cd_composite_plain, 4, false, false)
-CD_COMPOSITE(cd_composite_cover, 3, false, true)
-CD_COMPOSITE(cd_composite_overlay, 3, true, false)
-CD_COMPOSITE(cd_composite, 3, true, true)
+// The host's kernel table (src/cuda/kernels.rs) lists them in this order.
+CD_COMPOSITE(cd_composite_plain, 4, false, false, false)
+CD_COMPOSITE(cd_composite_cover, 3, false, true, false)
+CD_COMPOSITE(cd_composite_overlay, 3, true, false, false)
+CD_COMPOSITE(cd_composite_shapes, 2, false, true, true)
+CD_COMPOSITE(cd_composite, 2, true, true, true)

@@ -5,7 +5,7 @@
 // cd_planar_blur1 + cd_planar_blur2 (every plane of every blur of every frame) and one
 // composite (every other command of every frame): cd_planar_composite_boxes when the
 // phase holds only boxes and redactions, else cd_planar_composite.
-#include "common.cuh"
+#include "shape_rows.cuh"
 
 // A composite block covers PT x PT chroma samples (2 PT x 2 PT luma pixels); one
 // thread per chroma sample and its 2 x 2 luma pixels.
@@ -264,6 +264,46 @@ __device__ __noinline__ BlockState planar_step_call(const CdPlanar& f, const CdC
     return r;
 }
 
+// A shape layer's coverage of the warp's 32 x 4 luma pixels (lane = column, one byte per
+// row), its minus layer taken out: shape_counts by sample rows.
+__device__ __forceinline__ uint32_t planar_shape_rows(const ShapeData& g, uint32_t index, int wx0,
+                                                   int wy0, uint32_t want) {
+    const CdShape sh = g.shapes[index];
+    uint4 cn, mn;
+    bool maa;
+    layer_counts<4>(g, sh, index, wx0, wy0, want, &cn, &mn, &maa);
+    const bool aa = (sh.flags & CD_SHAPE_AA) != 0, minus = sh.minus != CD_NO_SHAPE;
+    uint32_t cov = 0;
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+        cov |= counts_coverage((cn.x >> (8 * i)) & 255u, aa, minus, (mn.x >> (8 * i)) & 255u,
+                               maa)
+               << (8 * i);
+    return cov;
+}
+
+// planar_shape on a block's state, out of line like planar_step_call.
+__device__ __noinline__ BlockState planar_shape_call(const CdPlanar& f, const CdCmd& c,
+                                                     uint32_t in_clip, uint32_t inside,
+                                                     uint32_t cov4, BlockState s) {
+    uint32_t yv[4], cov[4], cb = s.c & 255u, cr = s.c >> 8;
+#pragma unroll
+    for (int k = 0; k < 4; k++) {
+        yv[k] = (s.y >> (8 * k)) & 255u;
+        cov[k] = (cov4 >> (8 * k)) & 255u;
+    }
+    planar_shape(f, c, in_clip, inside, cov, yv, &cb, &cr);
+    BlockState r;
+    r.y = yv[0] | (yv[1] << 8) | (yv[2] << 16) | (yv[3] << 24);
+    r.c = cb | (cr << 8);
+    return r;
+}
+
+// Bits of the warp's luma rows [wy0, wy1) inside rows [y0, y1).
+__device__ __forceinline__ uint32_t span_rows(int y0, int y1, int wy0, int wy1) {
+    return row_bits(max(y0, wy0), min(y1, wy1), wy0, 4);
+}
+
 // Commands a composite block stages in shared memory at a time (one per thread).
 #define CMD_CHUNK THREADS
 #define CMD_U2 (sizeof(CdCmd) / 8) // a command as 8-byte words
@@ -280,7 +320,7 @@ __device__ __noinline__ BlockState planar_step_call(const CdPlanar& f, const CdC
 // every other op out of line), reads its samples when a command first changes one of
 // them and writes them once at the end. ANY = false: the phase holds only boxes and
 // redactions (the host says so), and the kernel has no call (whose saved registers spill).
-template <bool ANY>
+template <bool ANY, bool SHAPES>
 __device__ __forceinline__ void planar_composite(
     const CdPlanar* __restrict__ frames, const CdCmd* __restrict__ cmds,
     const CdImage* __restrict__ images, const CdGlyph* __restrict__ glyphs,
@@ -385,6 +425,31 @@ __device__ __forceinline__ void planar_composite(
             for (uint32_t wm = __ballot_sync(0xffffffffu, hit_w); wm; wm &= wm - 1) {
                 const uint32_t k = __shfl_sync(0xffffffffu, mine, __ffs(wm) - 1);
                 const CdCmd& c = scmd[k];
+                if (SHAPES && c.op == CD_OP_SHAPE) {
+                    // With the whole warp: coverage by sample rows for the warp's 32 x 4
+                    // pixels (lane = luma column), then each thread takes its 2 x 2.
+                    const uint32_t want = span_rows(c.clip.y0, c.clip.y1, wy0, wy1);
+                    const CdShape sh = sg.shapes[c.param];
+                    if ((sh.flags & CD_SHAPE_CONVEX) &&
+                        convex_misses(sh, sg.edges, wx0, wx1, wy0, wy1))
+                        continue;
+                    const uint32_t cov = planar_shape_rows(sg, c.param, wx0, wy0, want);
+                    const int c0 = px - wx0, r0 = py - wy0; // even: 0..30, 0 or 2
+                    const uint32_t v0 = __shfl_sync(0xffffffffu, cov, c0);
+                    const uint32_t v1 = __shfl_sync(0xffffffffu, cov, c0 + 1);
+                    const uint32_t cov4 = ((v0 >> (8 * r0)) & 255u) |
+                                          (((v1 >> (8 * r0)) & 255u) << 8) |
+                                          (((v0 >> (8 * (r0 + 1))) & 255u) << 16) |
+                                          (((v1 >> (8 * (r0 + 1))) & 255u) << 24);
+                    const uint32_t m = clip_pixels(c, px, py, inside);
+                    if (!m) continue;
+                    if (!loaded) {
+                        s = load_block(Y, U, V, px, py, bx, by, inside, pairs);
+                        loaded = true;
+                    }
+                    s = planar_shape_call(f, c, m, inside, cov4, s);
+                    continue;
+                }
                 const uint32_t m = clip_pixels(c, px, py, inside);
                 if (!m) continue;
                 uint32_t r = 0;
@@ -414,16 +479,22 @@ __device__ __forceinline__ void planar_composite(
     if (loaded) store_block(Y, U, V, px, py, bx, by, inside, pairs, s);
 }
 
-// The composite's two kernels (same arguments as the packed composite's).
-#define CD_PLANAR_COMPOSITE(NAME, BLOCKS, ANY)                                              \
+// The composite's kernels (same arguments as the packed composite's; `items` and
+// `bins` unused: planar phases run full grids): boxes and redactions at 4 blocks per
+// SM; text, overlays and masks at 3; with shapes at 2 (128 registers: the shape rows
+// inlined without spills, as in the packed composite; overlays and text lost 20-25%
+// at 2 blocks, hence the separate variant).
+#define CD_PLANAR_COMPOSITE(NAME, BLOCKS, ANY, SHAPES)                                      \
     extern "C" __global__ void __launch_bounds__(THREADS, BLOCKS)                          \
         NAME(const CdPlanar* __restrict__ frames, const CdCmd* __restrict__ cmds,          \
              const int4* __restrict__ boxes, const CdImage* __restrict__ images,           \
              const CdGlyph* __restrict__ glyphs, const uint8_t* __restrict__ atlas,        \
              const CdShapeData geo, const CdTileItem* __restrict__ rows,                   \
-             const CdTileItem* __restrict__ items) {                                       \
-        planar_composite<ANY>(frames, cmds, images, glyphs, atlas, geo, rows);             \
+             const CdTileItem* __restrict__ items, const uint32_t* __restrict__ bins) {    \
+        planar_composite<ANY, SHAPES>(frames, cmds, images, glyphs, atlas, geo, rows);     \
     }
 
-CD_PLANAR_COMPOSITE(cd_planar_composite_boxes, 4, false)
-CD_PLANAR_COMPOSITE(cd_planar_composite, 3, true)
+// The host's kernel table (src/cuda/kernels.rs) lists them in this order.
+CD_PLANAR_COMPOSITE(cd_planar_composite_boxes, 4, false, false)
+CD_PLANAR_COMPOSITE(cd_planar_composite, 3, true, false)
+CD_PLANAR_COMPOSITE(cd_planar_composite_shapes, 2, true, true)

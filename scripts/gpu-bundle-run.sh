@@ -90,13 +90,24 @@ run_sanitizer() {
         for t in "$B"/tests/${CUDADRAW_SANITIZE_GLOB:-*gpu*}; do
             [ -x "$t" ] || continue
             name=$(basename "$t")
-            for tool in memcheck racecheck; do
+            # CUDADRAW_SANITIZER_TOOLS="memcheck racecheck initcheck" adds initcheck.
+            for tool in ${CUDADRAW_SANITIZER_TOOLS:-memcheck racecheck}; do
                 scenes=${CUDADRAW_SANITIZER_SCENES:-40}
-                [ "$tool" = racecheck ] && scenes=${CUDADRAW_RACECHECK_SCENES:-12}
+                extra=()
+                if [ "$tool" = racecheck ]; then
+                    scenes=${CUDADRAW_RACECHECK_SCENES:-12}
+                    # racecheck loses track of kernels launched from 8 host threads at
+                    # once ("Internal Sanitizer Error: Detected a failure to track a
+                    # kernel launch", counted as 1 hazard; run of 2026-12-02): that
+                    # test's kernels are the ones every other test runs, and it runs
+                    # under memcheck and in the plain pass.
+                    extra=(--skip renderers_on_many_threads)
+                fi
                 one=$(mktemp)
                 CUDADRAW_GPU_SCENES=$scenes timeout "${CUDADRAW_SANITIZER_TIMEOUT:-300}" \
                     "$CS" --tool "$tool" --error-exitcode 86 --print-limit 20 \
-                    "$t" --include-ignored --test-threads=1 --skip gpu_soak --skip _time_ >"$one" 2>&1
+                    "$t" --include-ignored --test-threads=1 --skip gpu_soak --skip _time_ \
+                    "${extra[@]}" >"$one" 2>&1
                 rc=$?
                 n=$(grep -Eo 'ERROR SUMMARY: [0-9]+' "$one" | awk '{s += $3} END {print s + 0}')
                 h=$(grep -Eo 'RACECHECK SUMMARY: [0-9]+ hazard' "$one" | awk '{s += $3} END {print s + 0}')
@@ -109,7 +120,7 @@ run_sanitizer() {
                 rm -f "$one"
             done
         done
-        say "SANITIZER: $errs error(s) (memcheck + racecheck)"
+        say "SANITIZER: $errs error(s) (${CUDADRAW_SANITIZER_TOOLS:-memcheck racecheck})"
     fi
 }
 

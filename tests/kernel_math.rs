@@ -188,12 +188,14 @@ fn shape_coverage_equals_the_cpu_renderer() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
     let (w, h) = (64u32, 48u32);
     let mut drawn = 0;
-    for case in 0..120 {
+    for case in 0..160 {
         let mut r = Renderer::new();
+        // The last 40 cases reach far outside the frame (thresholds clamped, long edges).
+        let far = if case >= 120 { 3000.0 } else { 16.0 };
         let pnt = |rng: &mut rand_chacha::ChaCha8Rng| {
             Point::new(
-                rng.random_range(-16.0..80.0f32),
-                rng.random_range(-16.0..64.0f32),
+                rng.random_range(-far..64.0 + far),
+                rng.random_range(-far..48.0 + far),
             )
         };
         let color = Color::rgba(
@@ -299,11 +301,13 @@ fn shape_coverage_equals_the_cpu_renderer() {
         array(bytemuck::cast_slice(bands), bands.len());
         array(bytemuck::cast_slice(items), items.len());
         input.extend_from_slice(&bg);
-        let got = run(&exe, "shapes", &input);
-        assert_eq!(got, want, "case {case}: {l:?}");
+        for mode in ["shapes", "shape_rows"] {
+            let got = run(&exe, mode, &input);
+            assert_eq!(got, want, "{mode}, case {case}: {l:?}");
+        }
         drawn += usize::from(want != bg);
     }
-    assert!(drawn >= 80, "only {drawn} of 120 cases drew anything");
+    assert!(drawn >= 80, "only {drawn} of 160 cases drew anything");
 }
 
 #[test]

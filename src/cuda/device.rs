@@ -118,6 +118,7 @@ struct Layout {
     atlas: usize,
     boxes: usize,
     items: usize,
+    bins: usize,
     jobs: usize,
     total: usize,
 }
@@ -547,6 +548,7 @@ impl Device {
         l.palette = section(size_of_val(resolved.palette.as_slice()));
         l.boxes = section(size_of_val(plan.boxes.as_slice()));
         l.items = section(size_of_val(plan.items.as_slice()));
+        l.bins = section(size_of_val(plan.bins.as_slice()));
         l.jobs = section(job_bytes.len());
         l.pixels = section(pixel_bytes);
         l.atlas = section(atlas_new.len());
@@ -621,6 +623,7 @@ impl Device {
             l.items,
             bytemuck::cast_slice::<CdTileItem, u8>(&plan.items),
         );
+        put(staging, l.bins, bytemuck::cast_slice::<u32, u8>(&plan.bins));
         put(staging, l.jobs, job_bytes);
         for &(id, _, off) in &self.uploads {
             if let Some(img) = store.get(ImageId(id)) {
@@ -753,7 +756,8 @@ impl Device {
                 } else {
                     (0u64, (ph.tiles, ph.rows.1, 1))
                 };
-                let mut args: [*mut c_void; 9] = [
+                let mut bins = base + l.bins as u64;
+                let mut args: [*mut c_void; 10] = [
                     (&mut frames) as *mut u64 as *mut c_void,
                     (&mut cmds) as *mut u64 as *mut c_void,
                     (&mut boxes) as *mut u64 as *mut c_void,
@@ -764,11 +768,12 @@ impl Device {
                     (&mut geo) as *mut CdShapeData as *mut c_void,
                     (&mut rows) as *mut u64 as *mut c_void,
                     (&mut items) as *mut u64 as *mut c_void,
+                    (&mut bins) as *mut u64 as *mut c_void,
                 ];
                 let f = if planar {
-                    self.kernels.planar[2 + usize::from(ph.cover)]
+                    self.kernels.planar[2 + ph.kernel(true)]
                 } else {
-                    self.kernels.composite[usize::from(ph.cover) | (usize::from(ph.overlay) << 1)]
+                    self.kernels.composite[ph.kernel(false)]
                 };
                 self.launch(f, grid, stream, &mut args, "launch cd_composite")?;
             }

@@ -21,14 +21,14 @@ pub(crate) struct Kernels {
     ctx: sys::CUcontext,
     /// composite.cu, blur.cu, planar.cu.
     modules: [sys::CUmodule; 3],
-    /// Composite kernels by phase content: [plain, text/shapes, overlay, overlay +
-    /// text/shapes].
-    pub(crate) composite: [sys::CUfunction; 4],
+    /// Composite kernels by phase content ([`Phase::kernel`](super::plan::Phase::kernel)):
+    /// [plain, text/masks, overlay, text/masks/shapes, everything].
+    pub(crate) composite: [sys::CUfunction; 5],
     pub(crate) pass1: sys::CUfunction,
     pub(crate) pass2: sys::CUfunction,
-    /// NV12 / I420: blur passes 1 and 2, composite of boxes and redactions only,
-    /// composite of everything.
-    pub(crate) planar: [sys::CUfunction; 4],
+    /// NV12 / I420: blur passes 1 and 2, then the composites of boxes and redactions
+    /// only, of everything but shapes, of everything.
+    pub(crate) planar: [sys::CUfunction; 5],
 }
 
 // SAFETY: module and function handles are process-wide driver objects, usable from any
@@ -75,10 +75,10 @@ impl Kernels {
             cu_dev,
             ctx,
             modules: [null_mut(); 3],
-            composite: [null_mut(); 4],
+            composite: [null_mut(); 5],
             pass1: null_mut(),
             pass2: null_mut(),
-            planar: [null_mut(); 4],
+            planar: [null_mut(); 5],
         };
         // On error `k` drops and unloads what was loaded so far.
         let _g = CtxGuard::push(ctx)?;
@@ -98,6 +98,7 @@ impl Kernels {
             get(composite, "cd_composite_plain")?,
             get(composite, "cd_composite_cover")?,
             get(composite, "cd_composite_overlay")?,
+            get(composite, "cd_composite_shapes")?,
             get(composite, "cd_composite")?,
         ];
         k.pass1 = get(blur, "cd_blur_pass1")?;
@@ -107,6 +108,7 @@ impl Kernels {
             get(planar, "cd_planar_blur2")?,
             get(planar, "cd_planar_composite_boxes")?,
             get(planar, "cd_planar_composite")?,
+            get(planar, "cd_planar_composite_shapes")?,
         ];
         Ok(k)
     }

@@ -11,8 +11,8 @@
 
 use crate::cmd::{
     CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_CLASSMAP, CD_OP_MASK, CD_OP_OVERLAY, CD_OP_PIXELATE,
-    CD_OP_RECT, CD_OP_SHAPE, CD_OP_SOLID, CD_OP_TEXT, CdBlurJob, CdCmd, CdFrame, CdPlanar,
-    CdPlaneJob, CdRegion, CdTileItem,
+    CD_OP_RECT, CD_OP_SHAPE, CD_OP_SOLID, CD_OP_TEXT, CD_TILE_BINNED, CdBlurJob, CdCmd, CdFrame,
+    CdPlanar, CdPlaneJob, CdRegion, CdTileItem,
 };
 use crate::draw::Resolved;
 use crate::error::{Error, Result};
@@ -32,6 +32,9 @@ pub const THREADS: u32 = crate::cmd::CD_THREADS;
 /// Outputs per block of blur pass 1 and pass 2.
 const B1: (u32, u32) = (crate::cmd::CD_B1_W, crate::cmd::CD_B1_H);
 const B2: (u32, u32) = (crate::cmd::CD_B2_W, crate::cmd::CD_B2_H);
+
+/// Fewest commands of a frame's phase whose tiles are binned (see `Plan::mark_tiles`).
+const BIN_MIN: u64 = 16;
 
 /// Largest grid the kernels are launched with (gridDim.x limit).
 const MAX_GRID: u64 = i32::MAX as u64;
@@ -56,12 +59,30 @@ pub struct Phase {
     pub blocks2: u32,
     /// Bytes at the start of scratch to zero before pass 1 (pixelate sums).
     pub zero_bytes: u64,
-    /// Whether the composite has an overlay / a text or shape layer: the kernel is
-    /// picked by them (`cd_composite_plain` when neither). Planar phases: `cover` is
-    /// whether anything but boxes and redactions is there (`cd_planar_composite_boxes`
-    /// when not).
+    /// Whether the composite has an overlay / a text, shape, mask or class map layer /
+    /// a shape layer: the kernel is picked by them (`cd_composite_plain` when none).
+    /// Planar phases: `cover` is whether anything but boxes and redactions is there
+    /// (`cd_planar_composite_boxes` when not), `shapes` whether a shape layer is.
     pub overlay: bool,
     pub cover: bool,
+    pub shapes: bool,
+}
+
+impl Phase {
+    /// Index of the phase's composite kernel in the kernel table (src/cuda/kernels.rs:
+    /// plain, cover, overlay, shapes, full; planar: boxes, any, shapes).
+    pub fn kernel(&self, planar: bool) -> usize {
+        match (planar, self.overlay, self.cover, self.shapes) {
+            (true, _, false, _) => 0,
+            (true, _, true, false) => 1,
+            (true, _, true, true) => 2,
+            (false, true, false, false) => 2,
+            (false, true, _, _) => 4,
+            (false, false, _, true) => 3,
+            (false, false, true, false) => 1,
+            (false, false, false, false) => 0,
+        }
+    }
 }
 
 /// The kernels' view of one batch on one device. Reused across calls (grow-only).
@@ -73,6 +94,9 @@ pub struct Plan {
     pub ranges: Vec<[u32; 2]>,
     /// Composite rows and compacted tiles (see [`Phase`]).
     pub items: Vec<CdTileItem>,
+    /// Per-tile command lists of binned tiles (command indices, list order): a
+    /// compacted item with `CD_TILE_BINNED` in its tile ranges over these.
+    pub bins: Vec<u32>,
     /// Per command: its clip if the composite draws it, an empty box otherwise (blurs,
     /// invisible boxes). The composite scans these 16-byte boxes, not whole commands.
     pub boxes: Vec<CdRegion>,
@@ -95,8 +119,9 @@ pub struct Plan {
     phase_bbox: Vec<CdRegion>,
     members: Vec<Vec<CdRegion>>,
     phase_pos: Vec<u32>,
-    /// Tile marks of one frame and the phase's marked tiles (compaction scratch).
-    marks: Vec<bool>,
+    /// Per tile of one frame: commands that may change it, then bin offsets; and the
+    /// phase's marked tiles (compaction scratch).
+    counts: Vec<u32>,
     marked: Vec<CdTileItem>,
 }
 
@@ -122,6 +147,29 @@ pub fn is_blur(op: u32) -> bool {
 fn composite_draws(c: &CdCmd) -> bool {
     let invisible_box = c.op == CD_OP_RECT && c.color[3] == 0 && c.fill[3] == 0;
     !(is_blur(c.op) || invisible_box)
+}
+
+/// Calls `g(tile)` for every 64 x 64 tile (row-major index, `tx` tiles per row) of
+/// frame `f` that composite command `c` may change: its clip's tiles, less those inside
+/// the inner rectangle of an outline without fill.
+fn tiles_of(c: &CdCmd, f: &CdFrame, tx: usize, mut g: impl FnMut(usize)) {
+    if !composite_draws(c) {
+        return;
+    }
+    let (tw, th) = (TILE_W as i32, TILE_H as i32);
+    let hollow = c.op == CD_OP_RECT && c.fill[3] == 0;
+    for y in (c.clip.y0 / th)..=((c.clip.y1 - 1) / th) {
+        for x in (c.clip.x0 / tw)..=((c.clip.x1 - 1) / tw) {
+            if hollow {
+                let (x0, y0) = (x * tw, y * th);
+                let (x1, y1) = ((x0 + tw).min(f.width), (y0 + th).min(f.height));
+                if x0 >= c.inner.x0 && x1 <= c.inner.x1 && y0 >= c.inner.y0 && y1 <= c.inner.y1 {
+                    continue;
+                }
+            }
+            g(y as usize * tx + x as usize);
+        }
+    }
 }
 
 /// A region widened to whole 2 x 2 blocks (even corners).
@@ -163,6 +211,7 @@ impl Plan {
         self.cmds.clear();
         self.ranges.clear();
         self.items.clear();
+        self.bins.clear();
         self.boxes.clear();
         self.jobs.clear();
         self.phases.clear();
@@ -238,6 +287,8 @@ impl Plan {
             let rows0 = self.items.len() as u32;
             let mut overlay = false;
             let mut cover = false;
+            let mut shapes = false;
+            let mut binned = false;
             self.marked.clear();
             for fi in 0..nf {
                 let f = self.frames[fi];
@@ -257,6 +308,7 @@ impl Plan {
                         overlay |= c.op == CD_OP_OVERLAY;
                         cover |=
                             matches!(c.op, CD_OP_TEXT | CD_OP_SHAPE | CD_OP_MASK | CD_OP_CLASSMAP);
+                        shapes |= c.op == CD_OP_SHAPE;
                     }
                 }
                 if composite {
@@ -266,7 +318,7 @@ impl Plan {
                         start,
                         end,
                     });
-                    self.mark_tiles(fi, start, end);
+                    binned |= self.mark_tiles(fi, start, end);
                     let n = div_up(f.width as u64, TILE_W as u64)
                         * div_up(f.height as u64, TILE_H as u64);
                     max_tiles = max_tiles.max(n);
@@ -327,15 +379,17 @@ impl Plan {
                 }
             }
             let nrows = self.items.len() as u32 - rows0;
-            // Compacted grid when it saves at least a quarter of the blocks.
-            let compact =
-                if nrows > 0 && (self.marked.len() as u64) * 4 <= max_tiles * nrows as u64 * 3 {
-                    let c0 = self.items.len() as u32;
-                    self.items.extend_from_slice(&self.marked);
-                    (c0, self.marked.len() as u32)
-                } else {
-                    (0, 0)
-                };
+            // Compacted grid when a frame's tiles are binned (they name their lists) or
+            // when it saves at least a quarter of the blocks.
+            let compact = if nrows > 0
+                && (binned || (self.marked.len() as u64) * 4 <= max_tiles * nrows as u64 * 3)
+            {
+                let c0 = self.items.len() as u32;
+                self.items.extend_from_slice(&self.marked);
+                (c0, self.marked.len() as u32)
+            } else {
+                (0, 0)
+            };
             self.phases.push(Phase {
                 tiles: max_tiles as u32,
                 rows: (rows0, nrows),
@@ -346,6 +400,7 @@ impl Plan {
                 zero_bytes,
                 overlay,
                 cover,
+                shapes,
             });
         }
         Ok(())
@@ -412,6 +467,7 @@ impl Plan {
             let mut scratch = 0u64;
             let (mut blocks1, mut blocks2) = (0u64, 0u64);
             let mut cover = false;
+            let mut shapes = false;
             for fi in 0..self.planar.len() {
                 let f = self.planar[fi];
                 let (start, end) = self.phase_range(fi, p, f.cmd_offset + f.cmd_count);
@@ -422,6 +478,7 @@ impl Plan {
                     if !is_blur(c.op) {
                         composite |= composite_draws(&c);
                         cover |= !matches!(c.op, CD_OP_RECT | CD_OP_SOLID);
+                        shapes |= c.op == CD_OP_SHAPE;
                         continue;
                     }
                     let chroma = chroma_region(&c.clip);
@@ -513,6 +570,7 @@ impl Plan {
                 zero_bytes: 0,
                 overlay: false,
                 cover,
+                shapes,
             });
         }
         Ok(())
@@ -520,44 +578,70 @@ impl Plan {
 
     /// Appends to `marked` every 64 x 64 tile of frame `fi` that a composite command of
     /// `cmds[start..end]` may change (its clip's tiles, less those inside the inner
-    /// rectangle of an outline without fill), in tile order.
-    fn mark_tiles(&mut self, fi: usize, start: u32, end: u32) {
+    /// rectangle of an outline without fill), in tile order. When the tiles' own lists
+    /// are at most half as long as the range on average (many small commands: boxes,
+    /// a stroke's slices), they are binned: appended to `bins` in list order, each item
+    /// ranging over its tile's list (`CD_TILE_BINNED`), so a block stages only the
+    /// commands that can reach it (from BIN_MIN commands on: below, one round of loads
+    /// stages them all anyway). The lists are bounded by 16 entries per command and
+    /// tile of the range, so a few commands over the whole frame stay unbinned.
+    /// Returns whether it binned.
+    fn mark_tiles(&mut self, fi: usize, start: u32, end: u32) -> bool {
         let f = self.frames[fi];
         let tx = div_up(f.width as u64, TILE_W as u64) as usize;
         let ty = div_up(f.height as u64, TILE_H as u64) as usize;
-        self.marks.clear();
-        self.marks.resize(tx * ty, false);
-        let (tw, th) = (TILE_W as i32, TILE_H as i32);
+        self.counts.clear();
+        self.counts.resize(tx * ty, 0);
+        let mut entries = 0u64;
         for c in &self.cmds[start as usize..end as usize] {
-            if !composite_draws(c) {
-                continue;
-            }
-            let hollow = c.op == CD_OP_RECT && c.fill[3] == 0;
-            for y in (c.clip.y0 / th)..=((c.clip.y1 - 1) / th) {
-                for x in (c.clip.x0 / tw)..=((c.clip.x1 - 1) / tw) {
-                    if hollow {
-                        let (x0, y0) = (x * tw, y * th);
-                        let (x1, y1) = ((x0 + tw).min(f.width), (y0 + th).min(f.height));
-                        if x0 >= c.inner.x0
-                            && x1 <= c.inner.x1
-                            && y0 >= c.inner.y0
-                            && y1 <= c.inner.y1
-                        {
-                            continue;
-                        }
-                    }
-                    self.marks[y as usize * tx + x as usize] = true;
-                }
-            }
-        }
-        for (t, _) in self.marks.iter().enumerate().filter(|(_, m)| **m) {
-            self.marked.push(CdTileItem {
-                frame: fi as u32,
-                tile: t as u32,
-                start,
-                end,
+            tiles_of(c, &f, tx, |t| {
+                self.counts[t] += 1;
+                entries += 1;
             });
         }
+        let marked = self.counts.iter().filter(|&&n| n > 0).count() as u64;
+        let n = u64::from(end - start);
+        let bin = n >= BIN_MIN && entries * 2 <= marked * n && entries <= 16 * (n + marked);
+        if !bin {
+            for (t, _) in self.counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+                self.marked.push(CdTileItem {
+                    frame: fi as u32,
+                    tile: t as u32,
+                    start,
+                    end,
+                });
+            }
+            return false;
+        }
+        // Counts -> first offsets; the fill (in list order) moves each to its end.
+        let mut at = 0u32;
+        for k in &mut self.counts {
+            let n = *k;
+            *k = at;
+            at += n;
+        }
+        let base = self.bins.len();
+        self.bins.resize(base + entries as usize, 0);
+        for ci in start..end {
+            let c = self.cmds[ci as usize];
+            tiles_of(&c, &f, tx, |t| {
+                self.bins[base + self.counts[t] as usize] = ci;
+                self.counts[t] += 1;
+            });
+        }
+        let mut prev = 0u32;
+        for (t, &e) in self.counts.iter().enumerate() {
+            if e > prev {
+                self.marked.push(CdTileItem {
+                    frame: fi as u32,
+                    tile: t as u32 | CD_TILE_BINNED,
+                    start: (base as u32) + prev,
+                    end: (base as u32) + e,
+                });
+            }
+            prev = e;
+        }
+        true
     }
 
     /// Assigns each of one frame's commands (already appended at `offset`) the
@@ -637,6 +721,75 @@ mod tests {
     use crate::draw::{BlurKind, DrawList, ImageStore, resolve_batch};
     use crate::frame::FrameInfo;
     use crate::geom::Rect;
+
+    #[test]
+    fn many_small_commands_are_binned_per_tile_in_list_order() {
+        use crate::Border;
+        let mut rng = 7u64;
+        let mut next = |m: u64| {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (rng >> 33) % m
+        };
+        let (w, h) = (1000u32, 600u32);
+        let mut a = DrawList::new();
+        for i in 0..300 {
+            let r = Rect::new(
+                next(900) as f32,
+                next(500) as f32,
+                1.0 + next(150) as f32,
+                1.0 + next(150) as f32,
+            );
+            if i % 3 == 0 {
+                a.fill(r, Color::RED);
+            } else {
+                a.rect(r, Some(Border::new(3, Color::BLUE)), None);
+            }
+        }
+        // A second frame with two commands: below BIN_MIN, its tiles stay unbinned.
+        let mut b = DrawList::new();
+        b.fill(Rect::new(10.0, 10.0, 100.0, 100.0), Color::RED);
+        b.fill(Rect::new(500.0, 300.0, 100.0, 100.0), Color::RED);
+        let p = plan(&[a, b], w, h);
+        assert_eq!(p.phases.len(), 1);
+        let ph = p.phases[0];
+        assert!(ph.compact.1 > 0, "binned tiles run as a compacted grid");
+        let items = &p.items[ph.compact.0 as usize..][..ph.compact.1 as usize];
+        let tx = (w as usize).div_ceil(64);
+        let mut seen = [0usize; 2];
+        for it in items {
+            let tile = (it.tile & !CD_TILE_BINNED) as usize;
+            let f = p.frames[it.frame as usize];
+            let (start, end) = (f.cmd_offset, f.cmd_offset + f.cmd_count);
+            // The commands that may change this tile, by the definition, in list order.
+            let want: Vec<u32> = (start..end)
+                .filter(|&ci| {
+                    let mut hit = false;
+                    tiles_of(&p.cmds[ci as usize], &f, tx, |t| hit |= t == tile);
+                    hit
+                })
+                .collect();
+            if it.frame == 0 {
+                assert_ne!(it.tile & CD_TILE_BINNED, 0, "frame 0 is binned");
+                assert_eq!(&p.bins[it.start as usize..it.end as usize], &want[..]);
+            } else {
+                assert_eq!(it.tile & CD_TILE_BINNED, 0, "frame 1 is not binned");
+                assert_eq!((it.start, it.end), (start, end));
+                assert!(!want.is_empty());
+            }
+            seen[it.frame as usize] += 1;
+        }
+        // Every tile some command may change has its item.
+        for (fi, n) in seen.iter().enumerate() {
+            let f = p.frames[fi];
+            let mut marks = vec![false; tx * (h as usize).div_ceil(64)];
+            for c in &p.cmds[f.cmd_offset as usize..(f.cmd_offset + f.cmd_count) as usize] {
+                tiles_of(c, &f, tx, |t| marks[t] = true);
+            }
+            assert_eq!(*n, marks.iter().filter(|m| **m).count(), "frame {fi}");
+        }
+    }
 
     fn plan(lists: &[DrawList], w: u32, h: u32) -> Plan {
         let infos: Vec<_> = lists

@@ -7,6 +7,8 @@
 //   check shapes   <- w h, then (count, items) of: CdCmd, CdShape, CdEdge, CdDisc,
 //                     CdBand, band items (u32); then w*h*4 background
 //                  -> w*h*4 bytes: the background with every command's layer blended
+//   check shape_rows  the same, coverage computed by sample rows per 32 x 16 warp tile
+//                  (the composite's shape_counts, its shuffles unrolled per lane)
 //   check masks    <- w h, then (count, items) of: CdCmd, CdMask, data bytes, palette
 //                     (u32); then w*h*4 background -> w*h*4 bytes (commands applied)
 //   check half     -> for every 16-bit pattern h: q16_of_float(half_to_float(h)) as u16
@@ -36,6 +38,50 @@ static bool array(std::vector<T>& v) {
     return n == 0 || read_exact(v.data(), n * sizeof(T));
 }
 
+
+// shape_counts (composite.cu) for one lane, its shuffles replaced by loops over the
+// values every lane would have packed: the same helpers, bands and row groups.
+static uint32_t lane_count(const CdShape& s, const ShapeData& g, int wx0, int wy0, int lane,
+                           int i) {
+    const bool aa = (s.flags & CD_SHAPE_AA) != 0;
+    const int nsr = aa ? 4 : 1;
+    const int64_t ox = (int64_t)wx0 * 256;
+    uint32_t n = 0;
+    if (s.kind == CD_SHAPE_ELLIPSE) {
+        for (int j = 0; j < nsr; j++) {
+            const int64_t sy = sample_row(wy0 + i, j, aa);
+            const uint32_t o = ellipse_span(s.e[0], s.e[1], s.e[2], s.e[3], sy, ox);
+            const uint32_t in = ellipse_span(s.e[0], s.e[1], s.e[4], s.e[5], sy, ox);
+            n += (uint32_t)__builtin_popcount(span_bits(o, lane, aa) & ~span_bits(in, lane, aa));
+        }
+        return n;
+    }
+    const uint32_t *le = nullptr, *ld = nullptr;
+    uint32_t e0 = s.edge_start, ne = s.edge_count, d0 = s.disc_start, nd = s.disc_count;
+    if (s.band != CD_NO_BANDS) {
+        const int k = clampi((wy0 + i - s.band_y0) / CD_BAND_H, 0, (int)s.band_count - 1);
+        const CdBand b = g.bands[s.band + k];
+        le = ld = g.items;
+        e0 = b.edge_start;
+        ne = b.edge_count;
+        d0 = b.disc_start;
+        nd = b.disc_count;
+    }
+    for (int j = 0; j < nsr; j++) {
+        const int64_t sy = sample_row(wy0 + i, j, aa);
+        int w[4] = {0, 0, 0, 0};
+        for (uint32_t k = 0; k < ne; k++) {
+            const uint32_t v = edge_cross(g.edges[le ? le[e0 + k] : e0 + k], sy, ox);
+            if (v != 1u) add_cross(v, lane, aa, w);
+        }
+        uint32_t bits = (w[0] != 0) | ((w[1] != 0) << 1) | ((w[2] != 0) << 2) | ((w[3] != 0) << 3);
+        for (uint32_t k = 0; k < nd; k++)
+            bits |= span_bits(disc_span(g.discs[ld ? ld[d0 + k] : d0 + k], sy, ox), lane, aa);
+        n += (uint32_t)__builtin_popcount(aa ? bits : (bits & 1u));
+    }
+    return n;
+}
+
 int main(int argc, char** argv) {
     if (argc < 2) return 2;
     if (strcmp(argv[1], "blend") == 0) {
@@ -54,7 +100,8 @@ int main(int argc, char** argv) {
         fwrite(out.data(), 1, out.size(), stdout);
         return 0;
     }
-    if (strcmp(argv[1], "shapes") == 0) {
+    if (strcmp(argv[1], "shapes") == 0 || strcmp(argv[1], "shape_rows") == 0) {
+        const bool rows = strcmp(argv[1], "shape_rows") == 0;
         uint32_t hdr[2];
         if (!read_exact(hdr, sizeof hdr)) return 3;
         const uint32_t w = hdr[0], h = hdr[1];
@@ -81,7 +128,22 @@ int main(int argc, char** argv) {
             memcpy(&col, c.color, 4);
             for (int y = c.clip.y0; y < c.clip.y1; y++)
                 for (int x = c.clip.x0; x < c.clip.x1; x++) {
-                    const uint32_t cov = layer_coverage(shapes[c.param], g, x, y);
+                    uint32_t cov;
+                    if (rows) {
+                        const CdShape& sh = shapes[c.param];
+                        const int wx0 = x / 32 * 32, wy0 = y / 16 * 16;
+                        cov = count_coverage(lane_count(sh, g, wx0, wy0, x - wx0, y - wy0),
+                                             (sh.flags & CD_SHAPE_AA) != 0);
+                        if (cov && sh.minus != CD_NO_SHAPE) {
+                            const CdShape& ms = shapes[sh.minus];
+                            const uint32_t m =
+                                count_coverage(lane_count(ms, g, wx0, wy0, x - wx0, y - wy0),
+                                               (ms.flags & CD_SHAPE_AA) != 0);
+                            cov = (cov * (255u - m) + 127u) / 255u;
+                        }
+                    } else {
+                        cov = layer_coverage(shapes[c.param], g, x, y);
+                    }
                     frame[y * w + x] = coverage_blend(frame[y * w + x], col, cov, true);
                 }
         }
