@@ -103,6 +103,9 @@ run_sanitizer() {
                     # under memcheck and in the plain pass.
                     extra=(--skip renderers_on_many_threads)
                 fi
+                # initcheck's own allocations move free device memory by ~134 MB,
+                # which the leak test would read as a leak (run of 2026-12-02).
+                [ "$tool" = initcheck ] && extra=(--skip batches_do_not_leak_device_memory)
                 one=$(mktemp)
                 CUDADRAW_GPU_SCENES=$scenes timeout "${CUDADRAW_SANITIZER_TIMEOUT:-300}" \
                     "$CS" --tool "$tool" --error-exitcode 86 --print-limit 20 \
