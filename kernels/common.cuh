@@ -218,15 +218,19 @@ CD_FN int64_t rel_clamp(int64_t v) {
     return v < CD_REL_LO ? CD_REL_LO : (v > CD_REL_HI ? CD_REL_HI : v);
 }
 
-// ceil(num / den) for den > 0, exactly: a double estimate, refined once in integers
-// (|num| < 2^62, den < 2^32: the first estimate is within 2^10 of the quotient, the
-// second within 1), then corrected. Rounding of the estimates cannot change the result.
-CD_FN int64_t ceil_div(int64_t num, int64_t den) {
-    int64_t q = (int64_t)floor((double)num / (double)den);
+// ceil(num / den) for den > 0, exactly, from est, a double estimate of num / den: its
+// floor corrected in integers (|num| < 2^62, den < 2^32: est is within 2^10 of the
+// quotient; beyond 2^53, where that much is possible, one more estimate of the
+// remainder's quotient brings it within 1). Rounding of the estimates cannot change
+// the result.
+CD_FN int64_t ceil_div_from(int64_t num, int64_t den, double est) {
+    int64_t q = (int64_t)floor(est);
     int64_t r = num - q * den;
-    const int64_t q2 = (int64_t)floor((double)r / (double)den);
-    q += q2;
-    r -= q2 * den;
+    if (r < -4 * den || r >= 4 * den) {
+        const int64_t q2 = (int64_t)floor((double)r / (double)den);
+        q += q2;
+        r -= q2 * den;
+    }
     while (r < 0) {
         q--;
         r += den;
@@ -253,11 +257,12 @@ CD_FN uint32_t edge_cross(const CdEdge& e, int64_t sy, int64_t ox) {
     if (sy < ay || sy >= by) return 1u;
     const int64_t num = (sy - ay) * (bx - ax), den = by - ay;
     // Far from the tile the double quotient decides alone (its error is below 2^10).
-    const double est = (double)ax + (double)num / (double)den - (double)ox;
+    const double q = (double)num / (double)den;
+    const double est = (double)ax + q - (double)ox;
     int64_t rel;
     if (est < -4096.0) rel = CD_REL_LO;
     else if (est > 12288.0) rel = CD_REL_HI;
-    else rel = rel_clamp(ax + ceil_div(num, den) - ox);
+    else rel = rel_clamp(ax + ceil_div_from(num, den, q) - ox);
     return ((uint32_t)(rel - CD_REL_LO) << 2) | d;
 }
 

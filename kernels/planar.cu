@@ -310,7 +310,8 @@ __device__ __forceinline__ uint32_t span_rows(int y0, int y1, int wy0, int wy1) 
 #define PLANAR_U2 (sizeof(CdPlanar) / 8)
 
 // Every pointwise command of a phase, in list order, on PT x PT chroma samples of one
-// frame per block (grid: x = blocks of the largest frame, y = frames with work). The
+// frame per block (grid: x = blocks of the largest frame, y = frames with work; or one
+// block per compacted item, its commands the frame's or the tile's bin). The
 // block stages the frame record, the shape tables and its frame's commands in shared
 // memory, 256 at a time, each thread converting one command's colours to Y'CbCr once
 // and testing it against the block's 2 PT x 2 PT pixels: kept are the commands whose
@@ -324,7 +325,8 @@ template <bool ANY, bool SHAPES>
 __device__ __forceinline__ void planar_composite(
     const CdPlanar* __restrict__ frames, const CdCmd* __restrict__ cmds,
     const CdImage* __restrict__ images, const CdGlyph* __restrict__ glyphs,
-    const uint8_t* __restrict__ atlas, const CdShapeData& geo, const CdTileItem* __restrict__ rows) {
+    const uint8_t* __restrict__ atlas, const CdShapeData& geo, const CdTileItem* __restrict__ rows,
+    const CdTileItem* __restrict__ items, const uint32_t* __restrict__ bins) {
     __shared__ uint2 sraw[CMD_CHUNK * CMD_U2];
     __shared__ uint2 syuv[CMD_CHUNK]; // outline, fill colour of each staged command
     __shared__ uint32_t hits[CMD_CHUNK];
@@ -333,14 +335,24 @@ __device__ __forceinline__ void planar_composite(
     __shared__ ShapeData sg;
     const CdCmd* const scmd = (const CdCmd*)sraw;
     const CdPlanar& f = *(const CdPlanar*)fraw;
-    const CdTileItem it = rows[blockIdx.y];
+    // Full grid (x = blocks of the largest frame, y = frames) or compacted items, whose
+    // tiles may name their own command lists (CD_TILE_BINNED: bins[start..end)).
+    CdTileItem it;
+    if (items) {
+        it = items[blockIdx.x];
+    } else {
+        it = rows[blockIdx.y];
+        it.tile = blockIdx.x;
+    }
+    const bool binned = (it.tile & CD_TILE_BINNED) != 0;
+    it.tile &= ~CD_TILE_BINNED;
     if (threadIdx.x < PLANAR_U2)
         fraw[threadIdx.x] = ((const uint2*)(frames + it.frame))[threadIdx.x];
     if (threadIdx.x == 0) sg = shape_data(geo);
     __syncthreads();
     const int cw = (f.width + 1) / 2, ch = (f.height + 1) / 2;
     const int tcols = (cw + PT - 1) / PT;
-    const int tx = (int)blockIdx.x % tcols, ty = (int)blockIdx.x / tcols;
+    const int tx = (int)it.tile % tcols, ty = (int)it.tile / tcols;
     if (ty * PT >= ch) return; // the frame is smaller than the grid's largest (block-uniform)
     const int bx = tx * PT + (int)(threadIdx.x % PT), by = ty * PT + (int)(threadIdx.x / PT);
     const bool live = bx < cw && by < ch;
@@ -362,7 +374,17 @@ __device__ __forceinline__ void planar_composite(
     for (uint32_t base = it.start; base < it.end; base += CMD_CHUNK) {
         const uint32_t cn = min((uint32_t)CMD_CHUNK, it.end - base);
         if (base != it.start) __syncthreads(); // every thread is done with the last chunk
-        {
+        if (binned) {
+            // The tile's own list: thread t stages command bins[base + t] whole.
+            if (threadIdx.x < cn) {
+                const uint32_t ci = __ldg(bins + base + threadIdx.x);
+                uint2 w[CMD_U2];
+#pragma unroll
+                for (int j = 0; j < (int)CMD_U2; j++) w[j] = gcmd[(size_t)ci * CMD_U2 + j];
+#pragma unroll
+                for (int j = 0; j < (int)CMD_U2; j++) sraw[threadIdx.x * CMD_U2 + j] = w[j];
+            }
+        } else {
             uint2 w[CMD_U2];
             const uint32_t words = cn * (uint32_t)CMD_U2;
             const uint2* g = gcmd + (size_t)base * CMD_U2;
@@ -479,8 +501,7 @@ __device__ __forceinline__ void planar_composite(
     if (loaded) store_block(Y, U, V, px, py, bx, by, inside, pairs, s);
 }
 
-// The composite's kernels (same arguments as the packed composite's; `items` and
-// `bins` unused: planar phases run full grids): boxes and redactions at 4 blocks per
+// The composite's kernels (same arguments as the packed composite's): boxes and redactions at 4 blocks per
 // SM; text, overlays and masks at 3; with shapes at 2 (128 registers: the shape rows
 // inlined without spills, as in the packed composite; overlays and text lost 20-25%
 // at 2 blocks, hence the separate variant).
@@ -491,7 +512,8 @@ __device__ __forceinline__ void planar_composite(
              const CdGlyph* __restrict__ glyphs, const uint8_t* __restrict__ atlas,        \
              const CdShapeData geo, const CdTileItem* __restrict__ rows,                   \
              const CdTileItem* __restrict__ items, const uint32_t* __restrict__ bins) {    \
-        planar_composite<ANY, SHAPES>(frames, cmds, images, glyphs, atlas, geo, rows);     \
+        planar_composite<ANY, SHAPES>(frames, cmds, images, glyphs, atlas, geo, rows,      \
+                                      items, bins);                                        \
     }
 
 // The host's kernel table (src/cuda/kernels.rs) lists them in this order.

@@ -149,14 +149,50 @@ fn composite_draws(c: &CdCmd) -> bool {
     !(is_blur(c.op) || invisible_box)
 }
 
-/// Calls `g(tile)` for every 64 x 64 tile (row-major index, `tx` tiles per row) of
-/// frame `f` that composite command `c` may change: its clip's tiles, less those inside
-/// the inner rectangle of an outline without fill.
-fn tiles_of(c: &CdCmd, f: &CdFrame, tx: usize, mut g: impl FnMut(usize)) {
+/// A frame's size and its composite tiles' side (packed: 64; planar: 32 luma pixels).
+#[derive(Debug, Clone, Copy)]
+struct TileGrid {
+    width: i32,
+    height: i32,
+    side: i32,
+}
+
+impl TileGrid {
+    fn packed(f: &CdFrame) -> Self {
+        TileGrid {
+            width: f.width,
+            height: f.height,
+            side: TILE_W as i32,
+        }
+    }
+
+    fn planar(f: &CdPlanar) -> Self {
+        TileGrid {
+            width: f.width,
+            height: f.height,
+            side: 2 * PLANAR_PT as i32,
+        }
+    }
+
+    /// Tiles per row and per column.
+    fn dims(&self) -> (usize, usize) {
+        let s = self.side as u64;
+        (
+            div_up(self.width as u64, s) as usize,
+            div_up(self.height as u64, s) as usize,
+        )
+    }
+}
+
+/// Calls `g(tile)` for every tile (row-major index) of grid `f` that composite command
+/// `c` may change: its clip's tiles, less those inside the inner rectangle of an
+/// outline without fill (the kernels' own test, per block).
+fn tiles_of(c: &CdCmd, f: &TileGrid, mut g: impl FnMut(usize)) {
     if !composite_draws(c) {
         return;
     }
-    let (tw, th) = (TILE_W as i32, TILE_H as i32);
+    let tx = f.dims().0;
+    let (tw, th) = (f.side, f.side);
     let hollow = c.op == CD_OP_RECT && c.fill[3] == 0;
     for y in (c.clip.y0 / th)..=((c.clip.y1 - 1) / th) {
         for x in (c.clip.x0 / tw)..=((c.clip.x1 - 1) / tw) {
@@ -318,7 +354,7 @@ impl Plan {
                         start,
                         end,
                     });
-                    binned |= self.mark_tiles(fi, start, end);
+                    binned |= self.mark_tiles(fi, TileGrid::packed(&f), start, end);
                     let n = div_up(f.width as u64, TILE_W as u64)
                         * div_up(f.height as u64, TILE_H as u64);
                     max_tiles = max_tiles.max(n);
@@ -468,6 +504,8 @@ impl Plan {
             let (mut blocks1, mut blocks2) = (0u64, 0u64);
             let mut cover = false;
             let mut shapes = false;
+            let mut binned = false;
+            self.marked.clear();
             for fi in 0..self.planar.len() {
                 let f = self.planar[fi];
                 let (start, end) = self.phase_range(fi, p, f.cmd_offset + f.cmd_count);
@@ -552,6 +590,7 @@ impl Plan {
                         start,
                         end,
                     });
+                    binned |= self.mark_tiles(fi, TileGrid::planar(&f), start, end);
                     let (cw, ch) = ((f.width as u64).div_ceil(2), (f.height as u64).div_ceil(2));
                     max_tiles = max_tiles.max(div_up(cw, PLANAR_PT) * div_up(ch, PLANAR_PT));
                     if self.items.len() - rows0 as usize > MAX_GRID_Y {
@@ -560,10 +599,21 @@ impl Plan {
                 }
             }
             self.scratch_bytes = self.scratch_bytes.max(scratch);
+            let nrows = self.items.len() as u32 - rows0;
+            // As for packed frames: compacted when binned or a quarter of blocks saved.
+            let compact = if nrows > 0
+                && (binned || (self.marked.len() as u64) * 4 <= max_tiles * nrows as u64 * 3)
+            {
+                let c0 = self.items.len() as u32;
+                self.items.extend_from_slice(&self.marked);
+                (c0, self.marked.len() as u32)
+            } else {
+                (0, 0)
+            };
             self.phases.push(Phase {
                 tiles: max_tiles as u32,
-                rows: (rows0, self.items.len() as u32 - rows0),
-                compact: (0, 0),
+                rows: (rows0, nrows),
+                compact,
                 jobs: (job0, self.plane_jobs.len() as u32 - job0),
                 blocks1: blocks1 as u32,
                 blocks2: blocks2 as u32,
@@ -576,7 +626,7 @@ impl Plan {
         Ok(())
     }
 
-    /// Appends to `marked` every 64 x 64 tile of frame `fi` that a composite command of
+    /// Appends to `marked` every tile of frame `fi` (grid `f`) that a composite command of
     /// `cmds[start..end]` may change (its clip's tiles, less those inside the inner
     /// rectangle of an outline without fill), in tile order. When the tiles' own lists
     /// are at most half as long as the range on average (many small commands: boxes,
@@ -586,15 +636,13 @@ impl Plan {
     /// stages them all anyway). The lists are bounded by 16 entries per command and
     /// tile of the range, so a few commands over the whole frame stay unbinned.
     /// Returns whether it binned.
-    fn mark_tiles(&mut self, fi: usize, start: u32, end: u32) -> bool {
-        let f = self.frames[fi];
-        let tx = div_up(f.width as u64, TILE_W as u64) as usize;
-        let ty = div_up(f.height as u64, TILE_H as u64) as usize;
+    fn mark_tiles(&mut self, fi: usize, f: TileGrid, start: u32, end: u32) -> bool {
+        let (tx, ty) = f.dims();
         self.counts.clear();
         self.counts.resize(tx * ty, 0);
         let mut entries = 0u64;
         for c in &self.cmds[start as usize..end as usize] {
-            tiles_of(c, &f, tx, |t| {
+            tiles_of(c, &f, |t| {
                 self.counts[t] += 1;
                 entries += 1;
             });
@@ -624,7 +672,7 @@ impl Plan {
         self.bins.resize(base + entries as usize, 0);
         for ci in start..end {
             let c = self.cmds[ci as usize];
-            tiles_of(&c, &f, tx, |t| {
+            tiles_of(&c, &f, |t| {
                 self.bins[base + self.counts[t] as usize] = ci;
                 self.counts[t] += 1;
             });
@@ -758,6 +806,7 @@ mod tests {
         let items = &p.items[ph.compact.0 as usize..][..ph.compact.1 as usize];
         let tx = (w as usize).div_ceil(64);
         let mut seen = [0usize; 2];
+        let grid = |fi: usize| TileGrid::packed(&p.frames[fi]);
         for it in items {
             let tile = (it.tile & !CD_TILE_BINNED) as usize;
             let f = p.frames[it.frame as usize];
@@ -766,7 +815,9 @@ mod tests {
             let want: Vec<u32> = (start..end)
                 .filter(|&ci| {
                     let mut hit = false;
-                    tiles_of(&p.cmds[ci as usize], &f, tx, |t| hit |= t == tile);
+                    tiles_of(&p.cmds[ci as usize], &grid(it.frame as usize), |t| {
+                        hit |= t == tile
+                    });
                     hit
                 })
                 .collect();
@@ -785,9 +836,55 @@ mod tests {
             let f = p.frames[fi];
             let mut marks = vec![false; tx * (h as usize).div_ceil(64)];
             for c in &p.cmds[f.cmd_offset as usize..(f.cmd_offset + f.cmd_count) as usize] {
-                tiles_of(c, &f, tx, |t| marks[t] = true);
+                tiles_of(c, &grid(fi), |t| marks[t] = true);
             }
             assert_eq!(*n, marks.iter().filter(|m| **m).count(), "frame {fi}");
+        }
+    }
+
+    #[test]
+    fn planar_tiles_are_binned_on_their_32_pixel_blocks() {
+        use crate::planar::{DevicePlanarFrame, PlanarInfo, PlanarLayout};
+        let info = PlanarInfo::tight(1001, 601, PlanarLayout::Nv12);
+        let mut l = DrawList::new();
+        for i in 0..200u32 {
+            let (x, y) = ((i * 37) % 950, (i * 53) % 560);
+            l.fill(
+                Rect::new(
+                    x as f32,
+                    y as f32,
+                    5.0 + (i % 40) as f32,
+                    5.0 + (i % 30) as f32,
+                ),
+                Color::RED,
+            );
+        }
+        let mut r = Resolved::default();
+        resolve_batch(
+            &[info.resolve_info()],
+            std::slice::from_ref(&l),
+            &ImageStore::new(),
+            &mut r,
+        )
+        .unwrap();
+        let frames = [unsafe { DevicePlanarFrame::new(0x1000, info, 0) }];
+        let mut p = Plan::default();
+        p.build_planar(&frames, &[0], &r).unwrap();
+        let ph = p.phases[0];
+        assert!(ph.compact.1 > 0);
+        let grid = TileGrid::planar(&p.planar[0]);
+        assert_eq!(grid.dims(), (32, 19));
+        for it in &p.items[ph.compact.0 as usize..][..ph.compact.1 as usize] {
+            assert_ne!(it.tile & CD_TILE_BINNED, 0);
+            let tile = (it.tile & !CD_TILE_BINNED) as usize;
+            let want: Vec<u32> = (0..p.cmds.len() as u32)
+                .filter(|&ci| {
+                    let c = &p.cmds[ci as usize];
+                    let (tx, ty) = ((tile % 32) as i32 * 32, (tile / 32) as i32 * 32);
+                    c.clip.x0 < tx + 32 && tx < c.clip.x1 && c.clip.y0 < ty + 32 && ty < c.clip.y1
+                })
+                .collect();
+            assert_eq!(&p.bins[it.start as usize..it.end as usize], &want[..]);
         }
     }
 
