@@ -844,7 +844,7 @@ mod tests {
 
     #[test]
     fn planar_tiles_are_binned_on_their_32_pixel_blocks() {
-        use crate::planar::{DevicePlanarFrame, PlanarInfo, PlanarLayout};
+        use crate::planar::{PlanarInfo, PlanarLayout};
         let info = PlanarInfo::tight(1001, 601, PlanarLayout::Nv12);
         let mut l = DrawList::new();
         for i in 0..200u32 {
@@ -859,17 +859,7 @@ mod tests {
                 Color::RED,
             );
         }
-        let mut r = Resolved::default();
-        resolve_batch(
-            &[info.resolve_info()],
-            std::slice::from_ref(&l),
-            &ImageStore::new(),
-            &mut r,
-        )
-        .unwrap();
-        let frames = [unsafe { DevicePlanarFrame::new(0x1000, info, 0) }];
-        let mut p = Plan::default();
-        p.build_planar(&frames, &[0], &r).unwrap();
+        let (p, _) = plan_planar(info, &l);
         let ph = p.phases[0];
         assert!(ph.compact.1 > 0);
         let grid = TileGrid::planar(&p.planar[0]);
@@ -886,6 +876,23 @@ mod tests {
                 .collect();
             assert_eq!(&p.bins[it.start as usize..it.end as usize], &want[..]);
         }
+    }
+
+    /// Resolves and plans one planar frame (device address 0x1000) drawing `l`.
+    fn plan_planar(info: crate::planar::PlanarInfo, l: &DrawList) -> (Plan, Resolved) {
+        use crate::planar::DevicePlanarFrame;
+        let mut r = Resolved::default();
+        resolve_batch(
+            &[info.resolve_info()],
+            std::slice::from_ref(l),
+            &ImageStore::new(),
+            &mut r,
+        )
+        .unwrap();
+        let frames = [unsafe { DevicePlanarFrame::new(0x1000, info, 0) }];
+        let mut p = Plan::default();
+        p.build_planar(&frames, &[0], &r).unwrap();
+        (p, r)
     }
 
     fn plan(lists: &[DrawList], w: u32, h: u32) -> Plan {
@@ -1016,7 +1023,7 @@ mod tests {
 
     #[test]
     fn planar_phases_snap_to_blocks_and_jobs_cover_each_plane() {
-        use crate::planar::{DevicePlanarFrame, PlanarInfo, PlanarLayout};
+        use crate::planar::{PlanarInfo, PlanarLayout};
         let info = PlanarInfo::tight(41, 39, PlanarLayout::Nv12);
         let mut l = DrawList::new();
         // Luma-disjoint but sharing chroma column 5 (pixels 10 and 11): the blur must
@@ -1027,17 +1034,7 @@ mod tests {
             Rect::new(21.0, 21.0, 10.0, 10.0),
             BlurKind::Gaussian { sigma: 2.0 },
         );
-        let mut r = Resolved::default();
-        resolve_batch(
-            &[info.resolve_info()],
-            std::slice::from_ref(&l),
-            &ImageStore::new(),
-            &mut r,
-        )
-        .unwrap();
-        let frames = [unsafe { DevicePlanarFrame::new(0x1000, info, 0) }];
-        let mut p = Plan::default();
-        p.build_planar(&frames, &[0], &r).unwrap();
+        let (p, r) = plan_planar(info, &l);
         assert!(p.frames.is_empty());
         assert_eq!(p.planar.len(), 1);
         assert_eq!(p.planar[0].cb + 1, p.planar[0].cr, "NV12: Cr after Cb");
