@@ -11,6 +11,8 @@ Skipped checks are not passes. Exit status 1 if any check failed or none ran.
     batch in device, pinned and unified memory, both ABIs);
   - bad device input: exceptions, nothing written;
   - CuPy arrays, if CuPy is installed;
+  - masks and class maps from CUDA tensors, byte-exact with the same masks from NumPy,
+    their producer's stream waited for;
   - the C API on the GPU (libcudadraw.so through ctypes, `CUDADRAW_CAPI_LIB`; every
     scene's lists built op by op through the C list functions by python/tests/capi_lists.py,
     whose mapping test_capi_host.py checks on the host; a scene with an op that has no C
@@ -192,6 +194,61 @@ def _():
                 raise AssertionError(f"{mem}/{abi}: {int((got != want).sum())} bytes differ")
             done.append(f"{mem}/{abi}")
     return ", ".join(done)
+
+
+def _mask_lists(src):
+    """Masks and class maps of every dtype, scaled both ways, one strided; `src` turns a
+    NumPy array into the mask argument (itself, or a CUDA tensor of it)."""
+    rng = np.random.default_rng(5)
+    m = rng.random((37, 53), dtype=np.float32)
+    ids = rng.integers(0, 5, (20, 30)).astype(np.int32)
+    palette = [(0, 0, 0, 0), (255, 0, 0, 160), (0, 255, 0, 255), (0, 0, 255, 90)]
+    dl = cudadraw.DrawList().outline((4, 4, 150, 110), 3, (255, 255, 255))
+    dl.mask((10.5, 8.25, 100, 70), src(m), 0.4, color=(255, 128, 0, 200), contour=(0, 0, 0))
+    dl.mask((60, 20, 150, 100), src(m.astype(np.float16)), 0.6, color=(0, 200, 255, 255),
+            filter="nearest")
+    dl.mask((0, 50, 70, 119), src((m * 255).astype(np.uint8)), 0.5, color=(9, 9, 9, 120))
+    dl.mask((30, 30, 90, 90), src(m[:, 3:40]), 0.3, color=(200, 0, 200, 255))
+    dl.class_map((20, 10, 140, 100), src(ids), palette)
+    dl.class_map((5, 60, 45, 115), src(ids.astype(np.uint8)), palette)
+    return dl
+
+
+@check("device masks and class maps from torch tensors (f32/f16/u8/i32, strided), "
+       "byte-exact with host masks; the masks' producer stream waited for")
+def _():
+    r = cudadraw.Renderer()
+    base = np.random.default_rng(6).integers(0, 256, (120, 160, 4), dtype=np.uint8)
+    want = base.copy()
+    r.render(want, _mask_lists(lambda a: a))
+    frame = torch.from_numpy(base).cuda()
+    torch.cuda.synchronize()
+    s = torch.cuda.Stream()
+    holds = []
+
+    def dev(a):
+        # The mask is written on s after ~50 ms of GPU spinning: a draw on the frame's
+        # (default) stream that did not wait for s would read it unwritten.
+        host = torch.from_numpy(np.ascontiguousarray(a)).pin_memory()
+        t = torch.empty(host.shape, dtype=host.dtype, device="cuda")
+        t.copy_(host, non_blocking=True)
+        holds.append(host)
+        return t
+
+    def dev_view(a):
+        if not a.flags.c_contiguous:  # m[:, 3:40]: the same window of a CUDA tensor
+            return dev(a.base)[:, 3:40]
+        return dev(a)
+
+    with torch.cuda.stream(s):
+        torch.cuda._sleep(100_000_000)
+        dl = _mask_lists(dev_view)
+    r.render(frame, dl)
+    got = frame.cpu().numpy()
+    if not (got == want).all():
+        raise AssertionError(f"{int((got != want).sum())} bytes differ from the host masks' picture")
+    if (want == base).all():
+        raise AssertionError("the scene drew nothing")
 
 
 @check("bad device input: exceptions, nothing written")

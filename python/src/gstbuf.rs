@@ -125,7 +125,12 @@ pub(crate) fn draw_buffer(
         // SAFETY: a live GstBuffer (checked above), not freed while the caller holds it
         // for this call.
         let buf = unsafe { gst::BufferRef::from_ptr(addr.0 as *const gst::ffi::GstBuffer) };
-        dispatch(&mut r, buf, addr, caps.as_ref(), &lists).map_err(to_py)
+        #[cfg(feature = "cuda")]
+        if lists.has_device_arrays() {
+            let (cuda, _) = r.cuda_and_images().map_err(to_py)?;
+            lists.follow_producers(cuda, None).map_err(to_py)?;
+        }
+        dispatch(&mut r, buf, addr, caps.as_ref(), &lists.lists).map_err(to_py)
     })
 }
 

@@ -17,9 +17,9 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::sync::Arc;
 
 use cd::draw::{
-    Anchor, ArrowEnds, ArrowOp, BlurOp, BoxOp, Cap, ClassMapOp, EllipseOp, Font, FontId, Halo,
-    InvalidOps, LabelOp, LineOp, MaskOp, MaskSource, MaskType, MaskValues, OverlayOp, PointOp,
-    PolygonOp, PolylineOp, ResolveOptions, RotatedBoxOp, Stroke, TextOp, TextStyle,
+    Anchor, ArrowEnds, ArrowOp, BlurOp, BoxOp, Cap, ClassMapOp, DeviceMask, EllipseOp, Font,
+    FontId, Halo, InvalidOps, LabelOp, LineOp, MaskOp, MaskSource, MaskType, MaskValues, OverlayOp,
+    PointOp, PolygonOp, PolylineOp, ResolveOptions, RotatedBoxOp, Stroke, TextOp, TextStyle,
 };
 use cd::geom::Point;
 use cd::{Align, BlurKind as RsBlurKind, Border, Color, Filter, Image, ImageId, Op, Rect};
@@ -298,15 +298,7 @@ fn text_style(
 /// (any strides) of one of `allowed` dtypes, read through `__array_interface__` and
 /// `tobytes()` (C order).
 fn host_values(v: &Bound<'_, PyAny>, what: &str, allowed: &[MaskType]) -> PyResult<MaskSource> {
-    let kinds = match allowed
-        .iter()
-        .map(|t| dtype_name(*t))
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        [init @ .., last] if !init.is_empty() => format!("{} or {last}", init.join(", ")),
-        names => names.join(""),
-    };
+    let kinds = kinds_text(allowed);
     let not_array = || PyTypeError::new_err(format!("{what} is a 2-D NumPy array ({kinds})"));
     if !v.hasattr("__array_interface__")? {
         return Err(not_array());
@@ -395,6 +387,124 @@ fn host_values(v: &Bound<'_, PyAny>, what: &str, allowed: &[MaskType]) -> PyResu
         ),
     };
     Ok(MaskSource::host(width, height, values))
+}
+
+/// "uint8, float16 or float32".
+fn kinds_text(allowed: &[MaskType]) -> String {
+    match allowed
+        .iter()
+        .map(|t| dtype_name(*t))
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [init @ .., last] if !init.is_empty() => format!("{} or {last}", init.join(", ")),
+        names => names.join(""),
+    }
+}
+
+/// A 2-D device array of mask values or class ids, not copied: `(height, width)`
+/// through `__cuda_array_interface__` (CuPy, PyTorch CUDA tensors, Numba), rows any
+/// positive multiple of the value size apart, values contiguous in a row. `None` when
+/// `v` is no CUDA array. The mask is read on the GPU when the list is drawn: the
+/// returned hold keeps `v` alive with the list and names its producer's stream.
+fn device_values(
+    v: &Bound<'_, PyAny>,
+    what: &str,
+    allowed: &[MaskType],
+) -> PyResult<Option<(MaskSource, DeviceArray)>> {
+    let Some(d) = v.getattr_opt("__cuda_array_interface__")? else {
+        return Ok(None);
+    };
+    let d = d
+        .cast_into::<PyDict>()
+        .map_err(|_| PyTypeError::new_err("__cuda_array_interface__ is not a dict"))?;
+    let get = |k: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
+        Ok(d.get_item(k)?.filter(|x| !x.is_none()))
+    };
+    let bad = |m: String| PyValueError::new_err(format!("{what}: {m}"));
+    let typestr: String = get("typestr")?
+        .ok_or_else(|| bad("array interface without typestr".into()))?
+        .extract()?;
+    let little = cfg!(target_endian = "little");
+    let dtype = match typestr.as_str() {
+        "|u1" | "<u1" | ">u1" => Some(MaskType::U8),
+        "<f2" if little => Some(MaskType::F16),
+        "<f4" if little => Some(MaskType::F32),
+        "<i4" if little => Some(MaskType::I32),
+        ">f2" if !little => Some(MaskType::F16),
+        ">f4" if !little => Some(MaskType::F32),
+        ">i4" if !little => Some(MaskType::I32),
+        _ => None,
+    }
+    .filter(|t| allowed.contains(t))
+    .ok_or_else(|| {
+        bad(format!(
+            "a device array of {} (native byte order) is needed, got '{typestr}'",
+            kinds_text(allowed)
+        ))
+    })?;
+    let shape: Vec<i64> = get("shape")?
+        .ok_or_else(|| bad("array interface without shape".into()))?
+        .extract()?;
+    let [h, w] = shape.as_slice() else {
+        return Err(bad(format!(
+            "must be 2-D (height, width), got shape {shape:?}"
+        )));
+    };
+    let side =
+        |x: i64| u32::try_from(x).map_err(|_| bad(format!("shape {shape:?} is out of range")));
+    let (width, height) = (side(*w)?, side(*h)?);
+    let e = dtype.size() as i64;
+    let (row, col) = match get("strides")? {
+        Some(st) => {
+            let st: Vec<i64> = st.extract()?;
+            let [r, c] = st.as_slice() else {
+                return Err(bad(format!("strides {st:?} do not match shape {shape:?}")));
+            };
+            (*r, *c)
+        }
+        None => (*w * e, e),
+    };
+    if col != e && *w > 1 {
+        return Err(bad(format!(
+            "the values of a row must be contiguous (column stride {e}), got {col}"
+        )));
+    }
+    let pitch = if *h > 1 { row } else { (*w).max(1) * e };
+    if pitch <= 0 {
+        return Err(bad(format!(
+            "row stride {row} is not positive (flipped arrays are not drawn)"
+        )));
+    }
+    let data = get("data")?
+        .ok_or_else(|| bad("the array exports no data pointer".into()))?
+        .cast_into::<PyTuple>()
+        .map_err(|_| bad("'data' of the array interface is not a tuple".into()))?;
+    // Read-only is fine: the mask is only read.
+    let (ptr, _readonly): (u64, bool) = data.extract()?;
+    let stream = match get("stream")? {
+        Some(st) => {
+            let st: u64 = st.extract()?;
+            if st == 0 {
+                return Err(bad(
+                    "__cuda_array_interface__ stream 0 is not allowed by the protocol".into(),
+                ));
+            }
+            Some(st)
+        }
+        None => torch_stream(v)?,
+    };
+    // SAFETY: the producer's interface promises `height` rows `pitch` bytes apart of
+    // `width` values at `ptr`, alive while the hold (which owns `v`) lives, and the
+    // hold lives as long as the list and every draw of it; null, misaligned and short
+    // pitches are refused when the list is resolved.
+    let mask = unsafe { DeviceMask::new(ptr, pitch as usize, width, height, dtype) };
+    let hold = DeviceArray {
+        _obj: v.clone().unbind(),
+        ptr,
+        stream,
+    };
+    Ok(Some((MaskSource::Device(mask), hold)))
 }
 
 /// Reinterprets binary16 bits as `T` (inferred: the f16 type of `MaskValues::F16`,
@@ -559,6 +669,79 @@ impl PyFontId {
 #[derive(Clone, Default)]
 pub(crate) struct PyDrawList {
     pub(crate) inner: cd::DrawList,
+    /// The device arrays its device masks and class maps read, kept alive with it.
+    holds: Vec<Arc<DeviceArray>>,
+}
+
+/// A caller's device array that a list draws from (a mask straight from a model's
+/// output): the object, so its memory outlives the list, and the stream its producer
+/// works on, which the drawing stream waits for on the GPU.
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+pub(crate) struct DeviceArray {
+    _obj: Py<PyAny>,
+    ptr: u64,
+    stream: Option<u64>,
+}
+
+/// Draw lists of one call, cloned from their Python objects, and the device arrays
+/// they read (held until the draw has finished, whatever happens to the lists).
+pub(crate) struct Lists {
+    pub(crate) lists: Vec<cd::DrawList>,
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+    holds: Vec<Arc<DeviceArray>>,
+}
+
+impl Lists {
+    /// Whether any list reads a caller's device array.
+    #[cfg(feature = "cuda")]
+    pub(crate) fn has_device_arrays(&self) -> bool {
+        !self.holds.is_empty()
+    }
+
+    /// Makes the stream that draws on GPU `gpu` (`on`, or the renderer's own stream)
+    /// wait for the producers of the device masks the lists read, each stream once.
+    #[cfg(feature = "cuda")]
+    pub(crate) fn follow_producers(
+        &self,
+        cuda: &mut cd::cuda::CudaRenderer,
+        on: Option<u64>,
+    ) -> cd::Result<()> {
+        let mut done: Vec<u64> = Vec::new();
+        for h in &self.holds {
+            let Some(s) = h.stream else { continue };
+            if Some(s) == on || done.contains(&s) {
+                continue;
+            }
+            done.push(s);
+            let gpu = gpu_of(h.ptr)?;
+            // SAFETY: the array's producer names this stream (its protocol's stream,
+            // or PyTorch's current stream on the array's device), a stream of the
+            // primary context of the array's GPU; `on` is the frames' stream, checked
+            // to be on the same GPU by the caller.
+            unsafe {
+                cuda.follow_stream(
+                    gpu,
+                    s as usize as cd::cuda::CuStream,
+                    on.map(|o| o as usize as cd::cuda::CuStream),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses device masks on another GPU than the frames they are drawn on.
+    #[cfg(feature = "cuda")]
+    fn check_gpu(&self, gpu: u32) -> PyResult<()> {
+        for h in &self.holds {
+            let g = gpu_of(h.ptr).map_err(to_py)?;
+            if g != gpu {
+                return Err(PyValueError::new_err(format!(
+                    "a device mask is on GPU {g}, the frames on GPU {gpu}"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[pymethods]
@@ -584,6 +767,7 @@ impl PyDrawList {
 
     fn clear(&mut self) {
         self.inner.clear();
+        self.holds.clear();
     }
 
     /// An outlined box: `outline(rect, width, colour, align="inside")`.
@@ -928,9 +1112,13 @@ impl PyDrawList {
     }
 
     /// An instance mask scaled onto `rect`: `mask(rect, values, threshold=0.5, *,
-    /// color, filter="bilinear", contour=None)`. `values`: a 2-D NumPy array
-    /// `(height, width)` of uint8, float16 or float32, copied into the op; drawn in
-    /// `color` where it reaches `threshold`, its boundary in `contour` if given.
+    /// color, filter="bilinear", contour=None)`. `values`: a 2-D `(height, width)`
+    /// array of uint8, float16 or float32: a NumPy array (copied into the op) or a CUDA
+    /// array (`__cuda_array_interface__`: a PyTorch CUDA tensor, CuPy; not copied, read
+    /// on the GPU when drawn, so device frames only; the list holds the array, and the
+    /// drawing waits on the GPU for the stream its producer names, PyTorch's current
+    /// stream for a tensor). Drawn in `color` where it reaches `threshold`, its
+    /// boundary in `contour` if given.
     #[pyo3(signature = (rect, values, threshold = 0.5, *, color, filter = "bilinear",
                         contour = None))]
     #[allow(clippy::too_many_arguments)]
@@ -943,25 +1131,28 @@ impl PyDrawList {
         filter: &str,
         contour: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<PyRefMut<'py, Self>> {
+        let kinds = [MaskType::U8, MaskType::F16, MaskType::F32];
+        let (mask, hold) = match device_values(values, "values", &kinds)? {
+            Some((m, h)) => (m, Some(h)),
+            None => (host_values(values, "values", &kinds)?, None),
+        };
         let op = MaskOp {
             rect: self::rect(rect)?,
-            mask: host_values(
-                values,
-                "values",
-                &[MaskType::U8, MaskType::F16, MaskType::F32],
-            )?,
+            mask,
             threshold,
             color: self::color(color)?,
             filter: self::filter(filter)?,
             contour: contour.map(self::color).transpose()?,
         };
         slf.inner.push(op);
+        slf.holds.extend(hold.map(Arc::new));
         Ok(slf)
     }
 
     /// A class map scaled onto `rect` (nearest): `class_map(rect, ids, palette)`. `ids`:
-    /// a 2-D NumPy array `(height, width)` of uint8 or int32 class ids, copied; each
-    /// pixel takes `palette[id]` (a list of colours), ids outside it leave the pixel.
+    /// a 2-D `(height, width)` array of uint8 or int32 class ids, NumPy (copied) or CUDA
+    /// (not copied, as for `mask`); each pixel takes `palette[id]` (a list of colours),
+    /// ids outside it leave the pixel.
     fn class_map<'py>(
         mut slf: PyRefMut<'py, Self>,
         rect: &Bound<'py, PyAny>,
@@ -976,12 +1167,18 @@ impl PyDrawList {
         for c in palette.try_iter().map_err(|_| err())? {
             colors.push(self::color(&c?)?);
         }
+        let kinds = [MaskType::U8, MaskType::I32];
+        let (map, hold) = match device_values(ids, "ids", &kinds)? {
+            Some((m, h)) => (m, Some(h)),
+            None => (host_values(ids, "ids", &kinds)?, None),
+        };
         let op = ClassMapOp {
             rect: self::rect(rect)?,
-            map: host_values(ids, "ids", &[MaskType::U8, MaskType::I32])?,
+            map,
             palette: colors.into(),
         };
         slf.inner.push(op);
+        slf.holds.extend(hold.map(Arc::new));
         Ok(slf)
     }
 
@@ -1190,15 +1387,24 @@ fn op_tuple<'py>(py: Python<'py>, op: &Op) -> PyResult<Bound<'py, PyTuple>> {
 /// The draw lists of a call: one `DrawList`, or a sequence of them (one per frame).
 /// Cloned so that drawing runs without the GIL (a list is a flat vector of small
 /// structs: a memcpy).
-pub(crate) fn lists(v: &Bound<'_, PyAny>) -> PyResult<Vec<cd::DrawList>> {
+pub(crate) fn lists(v: &Bound<'_, PyAny>) -> PyResult<Lists> {
+    let mut out = Lists {
+        lists: Vec::new(),
+        holds: Vec::new(),
+    };
+    let mut add = |l: &Bound<'_, PyDrawList>| {
+        let l = l.borrow();
+        out.lists.push(l.inner.clone());
+        out.holds.extend(l.holds.iter().cloned());
+    };
     if let Ok(l) = v.cast::<PyDrawList>() {
-        return Ok(vec![l.borrow().inner.clone()]);
+        add(l);
+        return Ok(out);
     }
     let err = || PyTypeError::new_err("lists must be a DrawList or a sequence of DrawList");
     if v.is_none() || v.is_instance_of::<pyo3::types::PyString>() {
         return Err(err());
     }
-    let mut out = Vec::new();
     for (i, item) in v.try_iter().map_err(|_| err())?.enumerate() {
         let item = item?;
         let l = item.cast::<PyDrawList>().map_err(|_| {
@@ -1210,7 +1416,7 @@ pub(crate) fn lists(v: &Bound<'_, PyAny>) -> PyResult<Vec<cd::DrawList>> {
                     .unwrap_or_default()
             ))
         })?;
-        out.push(l.borrow().inner.clone());
+        add(l);
     }
     Ok(out)
 }
@@ -1513,12 +1719,14 @@ impl PyRenderer {
                             .map_err(to_py)?,
                     );
                 }
-                r.render_host(&mut hosts, &lists).map_err(to_py)
+                r.render_host(&mut hosts, &lists.lists).map_err(to_py)
             }),
             Some(Place::Device) => py.detach(|| self.render_device(&all, &lists, stream)),
         };
-        // The DLPack producers' deleters run here, with the GIL, after the draw.
+        // The DLPack producers' deleters run here, with the GIL, after the draw; so do
+        // the device masks' holds (the lists' Python objects may be gone by now).
         drop(held);
+        drop(lists);
         result
     }
 
@@ -1526,7 +1734,7 @@ impl PyRenderer {
     fn render_device(
         &self,
         _frames: &[arrays::ArrayFrame],
-        _lists: &[cd::DrawList],
+        _lists: &Lists,
         _stream: Option<u64>,
     ) -> PyResult<()> {
         Err(CudaError::new_err(
@@ -1538,13 +1746,17 @@ impl PyRenderer {
     fn render_device(
         &self,
         frames: &[arrays::ArrayFrame],
-        lists: &[cd::DrawList],
+        all: &Lists,
         stream: Option<u64>,
     ) -> PyResult<()> {
+        let lists = &all.lists;
         let mut r = self.lock_for_render();
         let mut dev = Vec::with_capacity(frames.len());
-        for f in frames {
+        for (i, f) in frames.iter().enumerate() {
             let gpu = gpu_of(f.ptr).map_err(to_py)?;
+            if i == 0 {
+                all.check_gpu(gpu)?;
+            }
             // SAFETY: the producer's __cuda_array_interface__ promises device memory of
             // this layout, writable (checked not read-only), alive while we hold the
             // array; the GPU is the one whose primary context owns the pointer.
@@ -1552,9 +1764,14 @@ impl PyRenderer {
         }
         match stream {
             // No stream: the producer says no synchronisation is needed.
-            None => r.render_device(&dev, lists).map_err(to_py),
+            None => {
+                let (cuda, _) = r.cuda_and_images().map_err(to_py)?;
+                all.follow_producers(cuda, None).map_err(to_py)?;
+                r.render_device(&dev, lists).map_err(to_py)
+            }
             Some(s) => {
                 let (cuda, images) = r.cuda_and_images().map_err(to_py)?;
+                all.follow_producers(cuda, Some(s)).map_err(to_py)?;
                 // The protocol's stream is the producer's (PyTorch's current stream,
                 // CuPy's): drawing on it orders us after its work and its later work
                 // after ours, without a device-wide wait. 1 and 2 are the legacy and

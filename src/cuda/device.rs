@@ -167,8 +167,8 @@ pub(crate) struct Device {
     atlas_len: usize,
     /// Recorded after each submission; waited on before staging is reused.
     done: sys::CUevent,
-    /// Recorded on the legacy stream by `follow_legacy_stream` (created on first use).
-    legacy: sys::CUevent,
+    /// Recorded on a producer's stream by `follow_stream` (created on first use).
+    follow: sys::CUevent,
     /// Work of a submission may still use staging, upload, scratch or image buffers.
     /// Set from the first enqueue on, also when a later step of the submission fails.
     pending: bool,
@@ -218,7 +218,7 @@ impl Device {
             table: Vec::new(),
             uploads: Vec::new(),
             done: std::ptr::null_mut(),
-            legacy: std::ptr::null_mut(),
+            follow: std::ptr::null_mut(),
             pending: false,
             poisoned: false,
             fail_launch_after: None,
@@ -290,21 +290,29 @@ impl Device {
         }
     }
 
-    /// Makes this device's stream wait (on the GPU) for what the context's legacy
-    /// stream holds now.
-    pub(crate) fn follow_legacy_stream(&mut self) -> Result<()> {
+    /// Makes `consumer` (this device's stream when `None`) wait, on the GPU, for what
+    /// `producer` holds now (null: the context's legacy default stream).
+    ///
+    /// # Safety
+    /// Both streams must be live streams of this device's context (or the legacy /
+    /// per-thread default stream handles).
+    pub(crate) unsafe fn follow_stream(
+        &mut self,
+        producer: sys::CUstream,
+        consumer: Option<sys::CUstream>,
+    ) -> Result<()> {
         let _g = CtxGuard::push(self.ctx)?;
-        if self.legacy.is_null() {
-            self.legacy = cu::event::create(sys::CUevent_flags::CU_EVENT_DISABLE_TIMING)
+        if self.follow.is_null() {
+            self.follow = cu::event::create(sys::CUevent_flags::CU_EVENT_DISABLE_TIMING)
                 .map_err(cuda("cuEventCreate"))?;
         }
-        // SAFETY: live event and stream of this context; a null stream is the legacy
-        // default stream.
+        // SAFETY: a live event of this context; the streams as the caller vouches. The
+        // wait captures the event's state when enqueued, so the event is reusable.
         unsafe {
-            cu::event::record(self.legacy, std::ptr::null_mut()).map_err(cuda("cuEventRecord"))?;
+            cu::event::record(self.follow, producer).map_err(cuda("cuEventRecord"))?;
             cu::stream::wait_event(
-                self.stream,
-                self.legacy,
+                consumer.unwrap_or(self.stream),
+                self.follow,
                 sys::CUevent_wait_flags::CU_EVENT_WAIT_DEFAULT,
             )
             .map_err(cuda("cuStreamWaitEvent"))
@@ -812,8 +820,8 @@ impl Drop for Device {
                 if !self.done.is_null() {
                     let _ = cu::event::destroy(self.done);
                 }
-                if !self.legacy.is_null() {
-                    let _ = cu::event::destroy(self.legacy);
+                if !self.follow.is_null() {
+                    let _ = cu::event::destroy(self.follow);
                 }
                 if !self.stream.is_null() {
                     let _ = cu::stream::destroy(self.stream);

@@ -404,7 +404,33 @@ impl CudaRenderer {
     /// legacy default stream of its context (where GStreamer 1.22's CUDA elements copy),
     /// with an event: the GPU waits, the host does not, and no other stream is drained.
     pub fn follow_legacy_stream(&mut self, gpu: u32) -> Result<()> {
-        self.device(gpu as usize, 0)?.follow_legacy_stream()
+        // SAFETY: null is the legacy default stream of the device's own context.
+        unsafe {
+            self.device(gpu as usize, 0)?
+                .follow_stream(std::ptr::null_mut(), None)
+        }
+    }
+
+    /// Orders the next work on GPU `gpu` (on `consumer`, or this renderer's own stream
+    /// when `None`) after the work queued now on `producer`, with an event: the GPU
+    /// waits, the host does not. For inputs another stream produces, such as a device
+    /// mask a model wrote on its own stream.
+    ///
+    /// # Safety
+    /// `producer` and `consumer` must be live streams of the primary context of GPU
+    /// `gpu` (e.g. created by the runtime API on that device), or the legacy (1) and
+    /// per-thread (2) default stream handles.
+    pub unsafe fn follow_stream(
+        &mut self,
+        gpu: u32,
+        producer: CuStream,
+        consumer: Option<CuStream>,
+    ) -> Result<()> {
+        // SAFETY: forwarded.
+        unsafe {
+            self.device(gpu as usize, 0)?
+                .follow_stream(producer, consumer)
+        }
     }
 
     /// Test hook: the `after`-th next kernel launch on GPU `gpu` fails (0: the next),
