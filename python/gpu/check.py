@@ -250,6 +250,23 @@ def _():
     if (want == base).all():
         raise AssertionError("the scene drew nothing")
 
+    # Control: the same masks behind a wrapper that hides PyTorch's type (so no producer
+    # stream is known, none waited for). If this differs, the check above can fail.
+    class Hidden:
+        def __init__(self, t):
+            self.t = t
+            self.__cuda_array_interface__ = dict(t.__cuda_array_interface__, stream=None)
+
+    frame = torch.from_numpy(base).cuda()
+    torch.cuda.synchronize()
+    with torch.cuda.stream(s):
+        torch.cuda._sleep(100_000_000)
+        dl = _mask_lists(lambda a: Hidden(dev_view(a)))
+    r.render(frame, dl)
+    n = int((frame.cpu().numpy() != want).sum())
+    torch.cuda.synchronize()
+    return f"control without the stream wait: {n} bytes differ"
+
 
 @check("bad device input: exceptions, nothing written")
 def _():
