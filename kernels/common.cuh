@@ -754,4 +754,23 @@ CD_FN void planar_step(const CdPlanar& f, const CdCmd& c, const CdImage* images,
     planar_blend(f.coef, f.offset, e, n, yv, cb, cr);
 }
 
+// ---- Composite launches (src/cuda/plan.rs `Phase`): a block's tile.
+
+// Block (bx, by)'s tile: item bx of a compacted grid (`items` set), or tile bx of frame
+// row by of the full grid. `*binned`: its [start, end) ranges over its own command
+// list in the batch's bins (CD_TILE_BINNED), not over the frame's commands.
+CD_FN CdTileItem tile_item(const CdTileItem* rows, const CdTileItem* items, uint32_t bx,
+                           uint32_t by, bool* binned) {
+    CdTileItem it;
+    if (items) {
+        it = items[bx];
+    } else {
+        it = rows[by];
+        it.tile = bx;
+    }
+    *binned = (it.tile & CD_TILE_BINNED) != 0;
+    it.tile &= ~CD_TILE_BINNED;
+    return it;
+}
+
 #endif

@@ -98,15 +98,8 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
     const CdCmd* const scmd = (const CdCmd*)sraw;
     const uint2* const gcmd = (const uint2*)cmds; // 8-byte aligned (upload layout)
 
-    CdTileItem it;
-    if (items) {
-        it = items[blockIdx.x];
-    } else {
-        it = rows_in[blockIdx.y];
-        it.tile = blockIdx.x;
-    }
-    const bool binned = (it.tile & CD_TILE_BINNED) != 0;
-    it.tile &= ~CD_TILE_BINNED;
+    bool binned;
+    const CdTileItem it = tile_item(rows_in, items, blockIdx.x, blockIdx.y, &binned);
     // Issued together with the first round of command loads below; used after it.
     const CdFrame f = frames[it.frame];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;

@@ -337,15 +337,8 @@ __device__ __forceinline__ void planar_composite(
     const CdPlanar& f = *(const CdPlanar*)fraw;
     // Full grid (x = blocks of the largest frame, y = frames) or compacted items, whose
     // tiles may name their own command lists (CD_TILE_BINNED: bins[start..end)).
-    CdTileItem it;
-    if (items) {
-        it = items[blockIdx.x];
-    } else {
-        it = rows[blockIdx.y];
-        it.tile = blockIdx.x;
-    }
-    const bool binned = (it.tile & CD_TILE_BINNED) != 0;
-    it.tile &= ~CD_TILE_BINNED;
+    bool binned;
+    const CdTileItem it = tile_item(rows, items, blockIdx.x, blockIdx.y, &binned);
     if (threadIdx.x < PLANAR_U2)
         fraw[threadIdx.x] = ((const uint2*)(frames + it.frame))[threadIdx.x];
     if (threadIdx.x == 0) sg = shape_data(geo);

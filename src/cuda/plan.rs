@@ -415,17 +415,7 @@ impl Plan {
                 }
             }
             let nrows = self.items.len() as u32 - rows0;
-            // Compacted grid when a frame's tiles are binned (they name their lists) or
-            // when it saves at least a quarter of the blocks.
-            let compact = if nrows > 0
-                && (binned || (self.marked.len() as u64) * 4 <= max_tiles * nrows as u64 * 3)
-            {
-                let c0 = self.items.len() as u32;
-                self.items.extend_from_slice(&self.marked);
-                (c0, self.marked.len() as u32)
-            } else {
-                (0, 0)
-            };
+            let compact = self.compact_marked(binned, max_tiles, nrows);
             self.phases.push(Phase {
                 tiles: max_tiles as u32,
                 rows: (rows0, nrows),
@@ -600,16 +590,7 @@ impl Plan {
             }
             self.scratch_bytes = self.scratch_bytes.max(scratch);
             let nrows = self.items.len() as u32 - rows0;
-            // As for packed frames: compacted when binned or a quarter of blocks saved.
-            let compact = if nrows > 0
-                && (binned || (self.marked.len() as u64) * 4 <= max_tiles * nrows as u64 * 3)
-            {
-                let c0 = self.items.len() as u32;
-                self.items.extend_from_slice(&self.marked);
-                (c0, self.marked.len() as u32)
-            } else {
-                (0, 0)
-            };
+            let compact = self.compact_marked(binned, max_tiles, nrows);
             self.phases.push(Phase {
                 tiles: max_tiles as u32,
                 rows: (rows0, nrows),
@@ -624,6 +605,20 @@ impl Plan {
             });
         }
         Ok(())
+    }
+
+    /// The phase's compacted grid (first item and count in `items`; (0, 0): the full
+    /// grid runs instead): its marked tiles, appended to `items`, when a frame's tiles
+    /// are binned (they name their own lists, which only compacted items carry) or when
+    /// they save at least a quarter of the full grid's `max_tiles * nrows` blocks.
+    fn compact_marked(&mut self, binned: bool, max_tiles: u64, nrows: u32) -> (u32, u32) {
+        let n = self.marked.len() as u64;
+        if nrows == 0 || !(binned || n * 4 <= max_tiles * nrows as u64 * 3) {
+            return (0, 0);
+        }
+        let c0 = self.items.len() as u32;
+        self.items.extend_from_slice(&self.marked);
+        (c0, n as u32)
     }
 
     /// Appends to `marked` every tile of frame `fi` (grid `f`) that a composite command of
