@@ -14,8 +14,16 @@ from cudadraw import BlurKind, DrawList
 
 def test_other_threads_run_while_drawing():
     frame = np.zeros((720, 1280, 4), np.uint8)
+    # Size the work to this machine and build (debug or release, fast or slow core):
+    # time one full-frame pixelate, then draw enough of them to last about half a
+    # second, so the window below is long enough to count in.
+    one = DrawList()
+    one.blur((0, 0, 1280, 720), BlurKind.pixelate(4))
+    t0 = time.perf_counter()
+    cudadraw.render(frame, one)
+    single = max(time.perf_counter() - t0, 1e-4)
     heavy = DrawList()
-    for _ in range(3):  # about 0.3 s in a debug build
+    for _ in range(min(2000, max(3, int(0.5 / single) + 1))):
         heavy.blur((0, 0, 1280, 720), BlurKind.pixelate(4))
     window = {}
 
