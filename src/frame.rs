@@ -204,12 +204,17 @@ pub(crate) fn check_disjoint_bytes(
     frames: impl Iterator<Item = (u64, usize)>,
     spans: &mut Vec<(u64, u64, usize)>,
 ) -> Result<()> {
+    check_disjoint_bytes_of(frames.enumerate().map(|(i, (p, len))| (p, len, i)), spans)
+}
+
+/// [`check_disjoint_bytes`] for spans given as (first byte, bytes spanned, frame): a
+/// frame may have several (its planes, which must not share a byte either).
+pub(crate) fn check_disjoint_bytes_of(
+    frames: impl Iterator<Item = (u64, usize, usize)>,
+    spans: &mut Vec<(u64, u64, usize)>,
+) -> Result<()> {
     spans.clear();
-    spans.extend(
-        frames
-            .enumerate()
-            .map(|(i, (p, len))| (p, p.saturating_add(len as u64), i)),
-    );
+    spans.extend(frames.map(|(p, len, i)| (p, p.saturating_add(len as u64), i)));
     spans.sort_unstable();
     for w in spans.windows(2) {
         let (a, b) = (w[0], w[1]);

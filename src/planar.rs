@@ -406,11 +406,13 @@ impl PlanarInfo {
     }
 }
 
-/// An NV12 or I420 frame in host memory, borrowed mutably for the duration of a render.
+/// An NV12 or I420 frame in host memory, borrowed mutably for the duration of a render:
+/// one slice per plane, each from the plane's first sample to one past its last (the
+/// planes may live in one buffer or, as Jetson's mapped surfaces do, apart).
 #[derive(Debug)]
 pub struct PlanarFrame<'a> {
     info: PlanarInfo,
-    data: &'a mut [u8],
+    planes: [&'a mut [u8]; 3],
 }
 
 impl<'a> PlanarFrame<'a> {
@@ -428,10 +430,12 @@ impl<'a> PlanarFrame<'a> {
                 ),
             });
         }
-        Ok(Self { info, data })
+        let planes = split_planes(data, &info);
+        Ok(Self { info, planes })
     }
 
-    /// Wraps host memory owned by someone else (a mapped GstBuffer).
+    /// Wraps host memory owned by someone else (a mapped GstBuffer), plane offsets from
+    /// `ptr`.
     ///
     /// # Safety
     /// `ptr` must be valid for reads and writes of `info.min_len()` bytes, and nothing
@@ -446,20 +450,110 @@ impl<'a> PlanarFrame<'a> {
         info.validate(0)?;
         // SAFETY: the caller guarantees ptr is valid for min_len bytes for 'a.
         let data = unsafe { std::slice::from_raw_parts_mut(ptr, info.min_len()) };
-        Ok(Self { info, data })
+        let planes = split_planes(data, &info);
+        Ok(Self { info, planes })
     }
 
+    /// Wraps planes that lie apart (each plane's `offset` in `info` is ignored: plane
+    /// `i` starts at `ptrs[i]`; the pointers of planes the layout lacks are ignored).
+    /// Fails on a null pointer, an invalid layout or planes that share a byte.
+    ///
+    /// # Safety
+    /// Each `ptrs[i]` of a plane of the layout must be valid for reads and writes of
+    /// the plane's span (`pitch * (rows - 1) + row bytes`, [`PlanarInfo::plane_extent`]),
+    /// and nothing else may access that memory for `'a`.
+    pub unsafe fn from_planes(ptrs: [*mut u8; 3], info: PlanarInfo) -> Result<Self> {
+        let mut rebased = info;
+        for p in rebased.planes.iter_mut().flatten() {
+            p.offset = 0;
+        }
+        // Validated with every plane at offset 0: sizes, pitches and limits; the spans
+        // "overlap" by construction there, so that check is made on the real addresses.
+        let mut check = rebased;
+        let mut at = 0usize;
+        for (i, p) in check.planes.iter_mut().enumerate() {
+            if let Some(p) = p {
+                p.offset = at;
+                at = at.saturating_add(rebased.plane_span(i).map_or(0, |s| s.1));
+            }
+        }
+        check.validate(0)?;
+        let n = info.layout.planes();
+        let mut spans = [(0u64, 0u64); 3];
+        for i in 0..n {
+            if ptrs[i].is_null() {
+                return Err(Error::InvalidFrame {
+                    index: 0,
+                    reason: format!("{} plane {i}: null data pointer", info.layout.name()),
+                });
+            }
+            let len = rebased.plane_span(i).map_or(0, |s| s.1) as u64;
+            let start = ptrs[i] as u64;
+            spans[i] = (start, start.saturating_add(len));
+        }
+        for i in 0..n {
+            for j in i + 1..n {
+                let (a, b) = (spans[i], spans[j]);
+                if a.0 < b.1 && b.0 < a.1 {
+                    return Err(Error::InvalidFrame {
+                        index: 0,
+                        reason: format!("{} planes {i} and {j} overlap", info.layout.name()),
+                    });
+                }
+            }
+        }
+        let mut planes: [&'a mut [u8]; 3] = [&mut [], &mut [], &mut []];
+        for (i, plane) in planes.iter_mut().enumerate().take(n) {
+            let len = (spans[i].1 - spans[i].0) as usize;
+            // SAFETY: the caller guarantees ptrs[i] is valid for the plane's span for
+            // 'a; the spans were checked to be pairwise disjoint just above.
+            *plane = unsafe { std::slice::from_raw_parts_mut(ptrs[i], len) };
+        }
+        Ok(Self {
+            info: rebased,
+            planes,
+        })
+    }
+
+    /// The layout. For a frame made by [`PlanarFrame::from_planes`] every plane's
+    /// offset is 0 (each counts from its own slice).
     pub fn info(&self) -> PlanarInfo {
         self.info
     }
 
-    pub fn data(&self) -> &[u8] {
-        self.data
+    /// Plane `i`'s bytes, from its first sample to one past its last (empty for a
+    /// plane the layout lacks).
+    pub fn plane(&self, i: usize) -> &[u8] {
+        self.planes.get(i).map_or(&[], |p| &p[..])
     }
 
-    pub fn data_mut(&mut self) -> &mut [u8] {
-        self.data
+    /// All three planes, mutably, as [`PlanarFrame::plane`] gives them.
+    pub fn planes_mut(&mut self) -> &mut [&'a mut [u8]; 3] {
+        &mut self.planes
     }
+}
+
+/// Cuts a validated frame's buffer into its planes, each from its first sample to one
+/// past its last (validation proved the spans disjoint and within `data`).
+fn split_planes<'a>(data: &'a mut [u8], info: &PlanarInfo) -> [&'a mut [u8]; 3] {
+    let mut order = [(usize::MAX, usize::MAX, 0usize); 3];
+    for (i, o) in order.iter_mut().enumerate().take(info.layout.planes()) {
+        if let Some((s, e)) = info.plane_span(i) {
+            *o = (s, e, i);
+        }
+    }
+    order.sort_unstable();
+    let mut planes: [&'a mut [u8]; 3] = [&mut [], &mut [], &mut []];
+    let mut rest = data;
+    let mut base = 0;
+    for (start, end, i) in order.into_iter().filter(|o| o.0 != usize::MAX) {
+        let (_, tail) = std::mem::take(&mut rest).split_at_mut(start - base);
+        let (plane, tail) = tail.split_at_mut(end - start);
+        planes[i] = plane;
+        rest = tail;
+        base = end;
+    }
+    planes
 }
 
 /// An NV12 or I420 frame in CUDA-addressable memory: the base address its plane offsets
@@ -616,5 +710,57 @@ mod tests {
         assert!(extra.validate(0).is_err());
         let mut buf = vec![0u8; 26];
         assert!(PlanarFrame::new(&mut buf, PlanarInfo::tight(5, 3, PlanarLayout::Nv12)).is_err());
+    }
+
+    /// Planes cut from one buffer start at their first sample, whatever their order in
+    /// it (V before U here); planes given apart are refused when null, too narrow or
+    /// sharing a byte.
+    #[test]
+    fn frames_hold_each_plane_from_its_first_sample() {
+        let mut info = PlanarInfo::tight(5, 3, PlanarLayout::I420);
+        info.planes = [
+            Some(Plane {
+                offset: 20,
+                pitch: 6,
+            }),
+            Some(Plane {
+                offset: 10,
+                pitch: 4,
+            }),
+            Some(Plane {
+                offset: 1,
+                pitch: 3,
+            }),
+        ];
+        let mut buf: Vec<u8> = (0..64).collect();
+        let f = PlanarFrame::new(&mut buf, info).unwrap();
+        assert_eq!(f.plane(0), &(20..20 + 6 * 2 + 5).collect::<Vec<u8>>()[..]);
+        assert_eq!(f.plane(1), &(10..10 + 4 + 3).collect::<Vec<u8>>()[..]);
+        assert_eq!(f.plane(2), &(1..1 + 3 + 3).collect::<Vec<u8>>()[..]);
+        assert!(f.plane(3).is_empty());
+
+        let nv12 = PlanarInfo::tight(4, 2, PlanarLayout::Nv12);
+        let (mut y, mut uv) = (vec![0u8; 8], vec![0u8; 4]);
+        let ptrs = [y.as_mut_ptr(), uv.as_mut_ptr(), std::ptr::null_mut()];
+        // SAFETY: y and uv hold the planes' spans and outlive the frame.
+        let f = unsafe { PlanarFrame::from_planes(ptrs, nv12) }.unwrap();
+        assert_eq!((f.plane(0).len(), f.plane(1).len()), (8, 4));
+        assert_eq!(f.info().planes[1].map(|p| p.offset), Some(0));
+        drop(f);
+        let err = |ptrs, info| unsafe { PlanarFrame::from_planes(ptrs, info) }.unwrap_err();
+        let null = [y.as_mut_ptr(), std::ptr::null_mut(), std::ptr::null_mut()];
+        assert!(err(null, nv12).to_string().contains("null"));
+        let shared = [
+            y.as_mut_ptr(),
+            y.as_mut_ptr().wrapping_add(6),
+            std::ptr::null_mut(),
+        ];
+        assert!(err(shared, nv12).to_string().contains("overlap"));
+        let mut narrow = nv12;
+        narrow.planes[1] = Some(Plane {
+            offset: 0,
+            pitch: 3,
+        });
+        assert!(err(ptrs, narrow).to_string().contains("pitch"));
     }
 }

@@ -41,6 +41,48 @@ impl CudaMemoryFrame {
         }
     }
 
+    /// The rows of each plane, in `out`; returns how many planes.
+    #[cfg(feature = "cuda")]
+    fn plane_rows(&self, out: &mut [crate::cuda::staging::PlaneRows; 3]) -> usize {
+        use crate::cuda::staging::PlaneRows;
+        match self {
+            CudaMemoryFrame::Packed(f) => {
+                let i = f.info();
+                out[0] = PlaneRows {
+                    offset: 0,
+                    row: 4 * i.width as usize,
+                    rows: i.height as usize,
+                    pitch: i.pitch,
+                };
+                1
+            }
+            CudaMemoryFrame::Planar(f) => {
+                let i = f.info();
+                let n = i.layout.planes();
+                for (k, o) in out.iter_mut().enumerate().take(n) {
+                    let (row, rows) = i.plane_extent(k);
+                    let p = i.planes[k].unwrap_or_default();
+                    *o = PlaneRows {
+                        offset: p.offset,
+                        row,
+                        rows,
+                        pitch: p.pitch,
+                    };
+                }
+                n
+            }
+        }
+    }
+
+    /// Checks the frame as the backend will (before any copy is made of it).
+    #[cfg(feature = "cuda")]
+    fn validate(&self) -> Result<()> {
+        match self {
+            CudaMemoryFrame::Packed(f) => f.validate(0),
+            CudaMemoryFrame::Planar(f) => f.validate(0),
+        }
+    }
+
     /// The same frame at another address.
     ///
     /// # Safety
@@ -259,11 +301,16 @@ impl Renderer {
             .as_mut()
             .ok_or_else(|| crate::Error::NoCudaDevice("CUDA renderer missing".into()))?;
         let images = &self.images;
-        self.staging.draw(ptr, len, owner, ours, |staged| {
-            // SAFETY: the staging buffer holds the frame's `len` bytes.
-            let staged = unsafe { frame.at_address(staged) };
-            draw(cuda, images, &staged)
-        })?;
+        // A bad frame is refused before anything is copied from or to its memory.
+        frame.validate()?;
+        let mut planes = [crate::cuda::staging::PlaneRows::default(); 3];
+        let n = frame.plane_rows(&mut planes);
+        self.staging
+            .draw(ptr, len, &planes[..n], owner, ours, |staged| {
+                // SAFETY: the staging buffer holds the frame's `len` bytes.
+                let staged = unsafe { frame.at_address(staged) };
+                draw(cuda, images, &staged)
+            })?;
         Ok(CudaPath::Copied)
     }
 

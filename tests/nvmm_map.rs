@@ -1,16 +1,18 @@
 //! The Jetson CPU map path through the C test double of libnvbufsurface.so (CI, no GPU,
-//! no DeepStream): pictures equal the CPU reference, call sequences are exact, and
-//! every error path unmaps.
+//! no DeepStream): pictures equal the CPU reference, packed and NV12 / I420 (each plane
+//! in its own mapping), call sequences are exact, and every error path unmaps.
 
 mod nvmm_support;
 
 use std::sync::Mutex;
 
-use cudadraw::Error;
+use cudadraw::cpu::CpuRenderer;
 use cudadraw::draw::{BlurKind, DrawList};
-use cudadraw::nvmm::abi::{Abi, mem_type};
+use cudadraw::nvmm::abi::{Abi, color_format, mem_type};
 use cudadraw::nvmm::{NvmmBatch, NvmmOptions, RenderPath};
+use cudadraw::planar::{PlanarFrame, PlanarInfo};
 use cudadraw::render::Renderer;
+use cudadraw::{Error, ImageStore};
 use cudadraw::{PixelFormat, Rect};
 use gstreamer as gst;
 use nvmm_support::*;
@@ -257,4 +259,119 @@ fn missing_library_is_a_typed_error() {
         "{err}"
     );
     assert_eq!(batch.frames, before);
+}
+
+/// The CPU reference of a planar batch: `render_planar` on copies of the frames.
+fn planar_reference(batch: &HostBatch, infos: &[PlanarInfo], lists: &[DrawList]) -> Vec<Vec<u8>> {
+    let mut expected = batch.snapshot();
+    {
+        let mut frames: Vec<PlanarFrame> = expected
+            .iter_mut()
+            .zip(infos)
+            .map(|(b, i)| PlanarFrame::new(b, *i).unwrap())
+            .collect();
+        CpuRenderer::new()
+            .render_planar(&mut frames, lists, &ImageStore::new())
+            .unwrap();
+    }
+    expected
+}
+
+/// NV12 and I420 on Jetson memory, both ABIs: every frame mapped with all its planes
+/// (plane -1), each plane drawn in its own mapping (the double hands out one buffer
+/// per plane, apart and in reverse order, and copies them back only on
+/// SyncForDevice), the pictures equal to `render_planar` on the same bytes.
+#[test]
+fn planar_frames_are_drawn_plane_by_plane_where_the_map_puts_them() {
+    for abi in [Abi::Ds4To7, Abi::Ds8] {
+        for mem in [mem_type::SURFACE_ARRAY, mem_type::HANDLE] {
+            let (_g, double, opts) = setup(abi);
+            let shapes = [
+                (37, 23, color_format::NV12),
+                (20, 10, color_format::NV12_709_ER),
+                (21, 11, color_format::YUV420),
+                (1, 1, color_format::YUV420_2020),
+            ];
+            let (mut batch, infos) = planar_batch(abi, mem, &shapes);
+            let lists: Vec<DrawList> = infos
+                .iter()
+                .map(|i| planar_list(i.width, i.height))
+                .collect();
+            let expected = planar_reference(&batch, &infos, &lists);
+            assert_ne!(expected, batch.frames, "the lists must change the frames");
+            let buf = batch.buffer();
+            let b = unsafe { NvmmBatch::from_buffer(&buf, &opts) }.unwrap();
+            assert_eq!(b.path(), RenderPath::CpuMap);
+            b.render(&mut Renderer::new(), &lists).unwrap();
+            drop(b);
+            for (i, (got, want)) in batch.frames.iter().zip(&expected).enumerate() {
+                assert!(got == want, "{abi} mem {mem}: frame {i} differs");
+            }
+            assert_eq!(double.calls_on(-1), happy_sequence(4), "{abi}");
+            assert_eq!(double.mapped_now(), 0);
+        }
+    }
+}
+
+/// Planar frames on the map path fail as packed ones do: a failing Map unmaps what
+/// was mapped, an invalid list unmaps everything, and neither writes a byte; a failing
+/// SyncForDevice is reported after every frame is unmapped.
+#[test]
+fn planar_failures_unmap_and_write_nothing() {
+    let shapes = [
+        (16, 8, color_format::NV12),
+        (15, 9, color_format::YUV420_709),
+        (9, 5, color_format::NV12_2020),
+    ];
+    let run = |fail: Option<(i32, i32)>, bad_list: bool| {
+        let (_g, double, opts) = setup(Abi::Ds8);
+        let (mut batch, infos) = planar_batch(Abi::Ds8, mem_type::SURFACE_ARRAY, &shapes);
+        let mut lists: Vec<DrawList> = infos
+            .iter()
+            .map(|i| planar_list(i.width, i.height))
+            .collect();
+        if bad_list {
+            lists[1].blur(Rect::new(0.0, 0.0, 4.0, 4.0), BlurKind::Box { radius: 0 });
+        }
+        if let Some((fun, nth)) = fail {
+            double.fail(fun, nth);
+        }
+        let before = batch.snapshot();
+        let buf = batch.buffer();
+        let b = unsafe { NvmmBatch::from_buffer(&buf, &opts) }.unwrap();
+        let err = b.render(&mut Renderer::new(), &lists).unwrap_err();
+        drop(b);
+        (
+            err,
+            double.calls_on(-1),
+            double.mapped_now(),
+            batch.frames == before,
+        )
+    };
+
+    let (err, calls, mapped, untouched) = run(Some((F_MAP, 1)), false);
+    assert!(err.to_string().contains("NvBufSurfaceMap"), "{err}");
+    assert_eq!(
+        calls,
+        vec![Call::Map(0), Call::SyncCpu(0), Call::Map(1), Call::UnMap(0)]
+    );
+    assert!(untouched);
+    assert_eq!(mapped, 0);
+
+    let (err, calls, mapped, untouched) = run(None, true);
+    assert!(matches!(err, Error::InvalidOp { frame: 1, .. }), "{err}");
+    let mut want = happy_sequence(3)[..6].to_vec();
+    want.extend(unmap_sequence(3));
+    assert_eq!(calls, want);
+    assert!(untouched);
+    assert_eq!(mapped, 0);
+
+    let (err, calls, mapped, _) = run(Some((F_SYNC_DEV, 0)), false);
+    assert!(
+        err.to_string().contains("NvBufSurfaceSyncForDevice")
+            && err.to_string().contains("frame 0"),
+        "{err}"
+    );
+    assert_eq!(calls, happy_sequence(3));
+    assert_eq!(mapped, 0);
 }

@@ -56,12 +56,16 @@ impl super::CpuRenderer {
         lists: &[L],
         images: &ImageStore,
     ) -> Result<()> {
-        // Frames are valid by construction (`PlanarFrame::new` / `from_raw`); drawn in
-        // parallel, no two may share a byte: the one overlap check of the crate.
-        crate::frame::check_disjoint_bytes(
-            frames
-                .iter()
-                .map(|f| (f.data().as_ptr() as u64, f.info().min_len())),
+        // Frames are valid by construction (`PlanarFrame::new` / `from_raw` /
+        // `from_planes`, whose planes are apart); drawn in parallel, no two frames may
+        // share a byte: every plane of every frame against every other.
+        crate::frame::check_disjoint_bytes_of(
+            frames.iter().enumerate().flat_map(|(i, f)| {
+                (0..3)
+                    .map(move |k| f.plane(k))
+                    .filter(|p| !p.is_empty())
+                    .map(move |p| (p.as_ptr() as u64, p.len(), i))
+            }),
             &mut self.spans,
         )?;
         self.infos.clear();
@@ -108,7 +112,7 @@ impl super::CpuRenderer {
             .for_each(|(i, (frame, scratch))| {
                 let info = frame.info();
                 draw_frame(
-                    frame.data_mut(),
+                    frame.planes_mut(),
                     &info,
                     resolved.frame_cmds(i),
                     &resolved.weights,
@@ -120,47 +124,64 @@ impl super::CpuRenderer {
     }
 }
 
-/// Byte positions of the samples of a validated frame.
+/// The planes of one frame: each slice starts at its plane's first sample.
+type Planes<'p, 'a> = &'p mut [&'a mut [u8]; 3];
+
+/// Where one component's samples lie: sample (x, y) is byte `offset + y pitch + x step`
+/// of plane `plane`.
+#[derive(Clone, Copy)]
+struct Component {
+    plane: usize,
+    offset: usize,
+    pitch: usize,
+    step: usize,
+}
+
+impl Component {
+    #[inline]
+    fn at(&self, x: usize, y: usize) -> usize {
+        self.offset + y * self.pitch + x * self.step
+    }
+}
+
+/// Where the samples of a validated frame lie.
 struct Geometry {
     w: usize,
     h: usize,
-    y: (usize, usize),
-    /// (offset, pitch, step) of Cb and of Cr.
-    cb: (usize, usize, usize),
-    cr: (usize, usize, usize),
+    y: Component,
+    cb: Component,
+    cr: Component,
 }
 
 impl Geometry {
     fn of(info: &PlanarInfo) -> Self {
-        let p = |i: usize| info.planes[i].map_or((0, 0), |p| (p.offset, p.pitch));
+        // Plane offsets are not used: each plane's slice starts at its first sample.
+        let pitch = |i: usize| info.planes[i].map_or(0, |p| p.pitch);
+        let c = |plane, offset, step| Component {
+            plane,
+            offset,
+            pitch: pitch(plane),
+            step,
+        };
         let (cb, cr) = match info.layout {
-            PlanarLayout::Nv12 => {
-                let (o, pitch) = p(1);
-                ((o, pitch, 2), (o + 1, pitch, 2))
-            }
-            PlanarLayout::I420 => {
-                let ((ou, pu), (ov, pv)) = (p(1), p(2));
-                ((ou, pu, 1), (ov, pv, 1))
-            }
+            PlanarLayout::Nv12 => (c(1, 0, 2), c(1, 1, 2)),
+            PlanarLayout::I420 => (c(1, 0, 1), c(2, 0, 1)),
         };
         Self {
             w: info.width as usize,
             h: info.height as usize,
-            y: p(0),
+            y: c(0, 0, 1),
             cb,
             cr,
         }
     }
+}
 
-    #[inline]
-    fn luma(&self, x: usize, y: usize) -> usize {
-        self.y.0 + y * self.y.1 + x
-    }
-
-    #[inline]
-    fn chroma(&self, plane: (usize, usize, usize), cx: usize, cy: usize) -> usize {
-        plane.0 + cy * plane.1 + cx * plane.2
-    }
+/// Blends sample (x, y) of component `c` towards `value` with `alpha`.
+#[inline]
+fn blend_at(data: Planes<'_, '_>, c: Component, x: usize, y: usize, value: u8, alpha: u8) {
+    let d = &mut data[c.plane][c.at(x, y)];
+    *d = blend(value, *d, alpha);
 }
 
 /// The whole-block footprint of a luma region: [x0 & !1, min(ceil2(x1), w)) and the
@@ -182,7 +203,7 @@ fn footprint(r: &PixelRect, g: &Geometry) -> (PixelRect, PixelRect) {
 }
 
 fn draw_frame(
-    data: &mut [u8],
+    data: Planes<'_, '_>,
     info: &PlanarInfo,
     cmds: &[CdCmd],
     weights: &[u32],
@@ -368,7 +389,7 @@ fn overlay_sample(c: &CdCmd, img: &Image, x: i32, y: i32) -> [u8; 4] {
 }
 
 /// Blends an effect buffer: luma per pixel, chroma per 2 x 2 block.
-fn composite(data: &mut [u8], g: &Geometry, conv: &YuvConv, fp: &PixelRect, eff: &[[u8; 4]]) {
+fn composite(data: Planes<'_, '_>, g: &Geometry, conv: &YuvConv, fp: &PixelRect, eff: &[[u8; 4]]) {
     let fw = fp.width() as usize;
     let (fx0, fy0) = (fp.x0 as usize, fp.y0 as usize);
     // Single-entry cache: most commands have one colour.
@@ -382,8 +403,14 @@ fn composite(data: &mut [u8], g: &Geometry, conv: &YuvConv, fp: &PixelRect, eff:
     for (j, row) in eff.chunks_exact(fw).enumerate() {
         for (i, e) in row.iter().enumerate() {
             if e[3] != 0 {
-                let at = g.luma(fx0 + i, fy0 + j);
-                data[at] = blend(ycc([e[0], e[1], e[2]])[0], data[at], e[3]);
+                blend_at(
+                    data,
+                    g.y,
+                    fx0 + i,
+                    fy0 + j,
+                    ycc([e[0], e[1], e[2]])[0],
+                    e[3],
+                );
             }
         }
     }
@@ -405,10 +432,8 @@ fn composite(data: &mut [u8], g: &Geometry, conv: &YuvConv, fp: &PixelRect, eff:
                 // that colour's and the mean alpha that alpha, exactly (no divisions).
                 let c = ycc([e0[0], e0[1], e0[2]]);
                 let (cx, cy) = (fx0 / 2 + bx, fy0 / 2 + by);
-                let at = g.chroma(g.cb, cx, cy);
-                data[at] = blend(c[1], data[at], e0[3]);
-                let at = g.chroma(g.cr, cx, cy);
-                data[at] = blend(c[2], data[at], e0[3]);
+                blend_at(data, g.cb, cx, cy, c[1], e0[3]);
+                blend_at(data, g.cr, cx, cy, c[2], e0[3]);
                 continue;
             }
             let (mut n, mut sa, mut scb, mut scr) = (0u32, 0u32, 0u32, 0u32);
@@ -439,28 +464,27 @@ fn composite(data: &mut [u8], g: &Geometry, conv: &YuvConv, fp: &PixelRect, eff:
             let cb = ((scb + sa / 2) / sa) as u8;
             let cr = ((scr + sa / 2) / sa) as u8;
             let (cx, cy) = (fx0 / 2 + bx, fy0 / 2 + by);
-            let at = g.chroma(g.cb, cx, cy);
-            data[at] = blend(cb, data[at], alpha);
-            let at = g.chroma(g.cr, cx, cy);
-            data[at] = blend(cr, data[at], alpha);
+            blend_at(data, g.cb, cx, cy, cb, alpha);
+            blend_at(data, g.cr, cx, cy, cr, alpha);
         }
     }
 }
 
 /// Redaction: luma over the region, chroma over its whole-sample footprint, replaced.
-fn solid(data: &mut [u8], g: &Geometry, conv: &YuvConv, c: &CdCmd) {
+fn solid(data: Planes<'_, '_>, g: &Geometry, conv: &YuvConv, c: &CdCmd) {
     let clip = PixelRect::from(c.clip);
     let ycc = conv.convert([c.color[0], c.color[1], c.color[2]]);
     for y in clip.y0..clip.y1 {
         for x in clip.x0..clip.x1 {
-            data[g.luma(x as usize, y as usize)] = ycc[0];
+            data[0][g.y.at(x as usize, y as usize)] = ycc[0];
         }
     }
     let (_, cr) = footprint(&clip, g);
     for cy in cr.y0..cr.y1 {
         for cx in cr.x0..cr.x1 {
-            data[g.chroma(g.cb, cx as usize, cy as usize)] = ycc[1];
-            data[g.chroma(g.cr, cx as usize, cy as usize)] = ycc[2];
+            let (x, y) = (cx as usize, cy as usize);
+            data[g.cb.plane][g.cb.at(x, y)] = ycc[1];
+            data[g.cr.plane][g.cr.at(x, y)] = ycc[2];
         }
     }
 }
@@ -478,7 +502,7 @@ pub(crate) fn chroma_box_radius(r: u32) -> u32 {
     r.div_ceil(2)
 }
 
-fn blur(data: &mut [u8], g: &Geometry, c: &CdCmd, weights: &[u32], s: &mut PlanarScratch) {
+fn blur(data: Planes<'_, '_>, g: &Geometry, c: &CdCmd, weights: &[u32], s: &mut PlanarScratch) {
     // The chroma table is moved out of the scratch while the planes use the rest.
     let mut chroma_weights = std::mem::take(&mut s.weights);
     let clip = PixelRect::from(c.clip);
@@ -526,18 +550,18 @@ fn blur(data: &mut [u8], g: &Geometry, c: &CdCmd, weights: &[u32], s: &mut Plana
             )
         }
     };
-    blur_plane(data, (g.y.0, g.y.1, 1), rect(&clip), &luma_kind, s);
-    blur_plane(data, g.cb, rect(&cr), &chroma_kind, s);
-    blur_plane(data, g.cr, rect(&cr), &chroma_kind, s);
+    blur_plane(data[0], g.y, rect(&clip), &luma_kind, s);
+    blur_plane(data[g.cb.plane], g.cb, rect(&cr), &chroma_kind, s);
+    blur_plane(data[g.cr.plane], g.cr, rect(&cr), &chroma_kind, s);
     drop(chroma_kind);
     s.weights = chroma_weights;
 }
 
-/// Blurs region (x0, y0, w, h) of the plane of samples at `offset + y pitch + x step`,
+/// Blurs region (x0, y0, w, h) of component `c`'s samples in `data` (its plane),
 /// reading the region as it was before (windows clamped to the region).
 fn blur_plane(
     data: &mut [u8],
-    (offset, pitch, step): (usize, usize, usize),
+    c: Component,
     (x0, y0, w, h): (usize, usize, usize, usize),
     kind: &Kind<'_>,
     s: &mut PlanarScratch,
@@ -545,7 +569,7 @@ fn blur_plane(
     if w == 0 || h == 0 {
         return;
     }
-    let at = |x: usize, y: usize| offset + (y0 + y) * pitch + (x0 + x) * step;
+    let at = |x: usize, y: usize| c.at(x0 + x, y0 + y);
     let before = sized(&mut s.before, w * h);
     for y in 0..h {
         for x in 0..w {
@@ -658,13 +682,13 @@ mod tests {
             let len = offset + (y0 + h) * pitch;
             let data: Vec<u8> = (0..len).map(|_| rnd(256) as u8).collect();
             let mut got = data.clone();
-            blur_plane(
-                &mut got,
-                (offset, pitch, step),
-                (x0, y0, w, h),
-                &Kind::Box(r),
-                &mut s,
-            );
+            let c = Component {
+                plane: 0,
+                offset,
+                pitch,
+                step,
+            };
+            blur_plane(&mut got, c, (x0, y0, w, h), &Kind::Box(r), &mut s);
             let at = |x: usize, y: usize| offset + (y0 + y) * pitch + (x0 + x) * step;
             let cl = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
             let ri = r as isize;

@@ -3,11 +3,25 @@
 //! copied into a device buffer of the renderer's context (kept between buffers), drawn
 //! there and copied back. Correct, but two frame copies and whole-context waits per
 //! buffer: sharing the renderer's context with the pipeline avoids it.
+//!
+//! Only the rows of each plane are copied (2D copies, pitch kept): row padding is
+//! neither read, where it may never have been written (compute-sanitizer's initcheck
+//! would rightly object), nor written back.
 
 use cudarc::driver::sys;
 
 use super::context::{self, ContextHandle, CtxGuard, check};
 use crate::error::Result;
+
+/// The bytes of one plane of a frame: `rows` rows of `row` bytes, `pitch` apart, the
+/// first at `offset` from the frame's address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct PlaneRows {
+    pub offset: usize,
+    pub row: usize,
+    pub rows: usize,
+    pub pitch: usize,
+}
 
 /// A device buffer in the renderer's context. Grows to the largest frame seen.
 #[derive(Debug, Default)]
@@ -51,13 +65,15 @@ impl ForeignStaging {
         self.ctx = None;
     }
 
-    /// Copies the `len` bytes at `ptr` (memory of context `owner`) into the staging
-    /// buffer of `ours`, runs `draw` on the copy's address and copies it back;
-    /// everything is complete on return.
+    /// Copies the `planes` of the frame at `ptr` (memory of context `owner`, `len`
+    /// bytes from its first to one past its last) into the staging buffer of `ours`,
+    /// at the same offsets, runs `draw` on the copy's address and copies the planes
+    /// back; everything is complete on return.
     pub(crate) fn draw<R>(
         &mut self,
         ptr: u64,
         len: usize,
+        planes: &[PlaneRows],
         owner: ContextHandle,
         ours: ContextHandle,
         draw: impl FnOnce(u64) -> Result<R>,
@@ -68,12 +84,33 @@ impl ForeignStaging {
         context::synchronize(ours)?;
         self.ensure(ours, len)?;
         let staged = self.ptr;
+        if planes.iter().any(|p| {
+            p.row > p.pitch
+                || p.rows
+                    .checked_sub(1)
+                    .and_then(|r| r.checked_mul(p.pitch))
+                    .and_then(|b| b.checked_add(p.offset + p.row))
+                    .is_none_or(|end| end > len)
+        }) {
+            return Err(crate::Error::InvalidFrame {
+                index: 0,
+                reason: "a plane's rows lie outside the frame's bytes".into(),
+            });
+        }
         {
             let _g = CtxGuard::push(ours.raw())?;
-            // SAFETY: both ranges hold `len` bytes in their contexts.
-            check("cuMemcpyPeer (to staging)", unsafe {
-                sys::cuMemcpyPeer(staged, ours.raw(), ptr, owner.raw(), len)
-            })?;
+            for p in planes {
+                // SAFETY: both frames hold the plane's rows (checked above against
+                // `len`, which both hold) in their contexts.
+                unsafe {
+                    copy_rows(
+                        (staged, ours),
+                        (ptr, owner),
+                        p,
+                        "cuMemcpy3DPeer (to staging)",
+                    )
+                }?;
+            }
         }
         // A peer copy may return before it is done, and the renderer's stream need
         // not wait for it: the staged frame must be complete first.
@@ -81,16 +118,69 @@ impl ForeignStaging {
         let r = draw(staged)?;
         {
             let _g = CtxGuard::push(ours.raw())?;
-            // SAFETY: as above, in the other direction; the render waited for its work.
-            check("cuMemcpyPeer (from staging)", unsafe {
-                sys::cuMemcpyPeer(ptr, owner.raw(), staged, ours.raw(), len)
-            })?;
+            for p in planes {
+                // SAFETY: as above, in the other direction; the render waited for its
+                // work.
+                unsafe {
+                    copy_rows(
+                        (ptr, owner),
+                        (staged, ours),
+                        p,
+                        "cuMemcpy3DPeer (from staging)",
+                    )
+                }?;
+            }
         }
         // The frame must be complete when it is unmapped and handed downstream.
         context::synchronize(owner)?;
         context::synchronize(ours)?;
         Ok(r)
     }
+}
+
+/// Copies plane `p`'s rows from `src` to `dst` (device address, context) with one 2D
+/// peer copy; `what` names it in errors.
+///
+/// # Safety
+/// Both addresses must hold the plane's rows in device memory of their contexts.
+unsafe fn copy_rows(
+    (dst, dst_ctx): (u64, ContextHandle),
+    (src, src_ctx): (u64, ContextHandle),
+    p: &PlaneRows,
+    what: &'static str,
+) -> Result<()> {
+    if p.rows == 0 || p.row == 0 {
+        return Ok(());
+    }
+    let copy = sys::CUDA_MEMCPY3D_PEER {
+        srcXInBytes: 0,
+        srcY: 0,
+        srcZ: 0,
+        srcLOD: 0,
+        srcMemoryType: sys::CUmemorytype::CU_MEMORYTYPE_DEVICE,
+        srcHost: std::ptr::null(),
+        srcDevice: src + p.offset as u64,
+        srcArray: std::ptr::null_mut(),
+        srcContext: src_ctx.raw(),
+        srcPitch: p.pitch,
+        srcHeight: p.rows,
+        dstXInBytes: 0,
+        dstY: 0,
+        dstZ: 0,
+        dstLOD: 0,
+        dstMemoryType: sys::CUmemorytype::CU_MEMORYTYPE_DEVICE,
+        dstHost: std::ptr::null_mut(),
+        dstDevice: dst + p.offset as u64,
+        dstArray: std::ptr::null_mut(),
+        dstContext: dst_ctx.raw(),
+        dstPitch: p.pitch,
+        dstHeight: p.rows,
+        WidthInBytes: p.row,
+        Height: p.rows,
+        Depth: 1,
+    };
+    // SAFETY: a fully initialised descriptor over memory the caller vouches for.
+    check(what, unsafe { sys::cuMemcpy3DPeer(&copy) })
 }
 
 impl Drop for ForeignStaging {

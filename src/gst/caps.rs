@@ -24,7 +24,7 @@ pub const DRAWABLE: [(gst_video::VideoFormat, PixelFormat); 4] = [
     (gst_video::VideoFormat::Bgrx, PixelFormat::Bgrx),
 ];
 
-/// The planar formats cudadraw draws (system memory and NVMM; not yet CUDA memory).
+/// The planar formats cudadraw draws (system memory, CUDA memory and NVMM).
 pub const PLANAR: [(gst_video::VideoFormat, PlanarLayout); 2] = [
     (gst_video::VideoFormat::Nv12, PlanarLayout::Nv12),
     (gst_video::VideoFormat::I420, PlanarLayout::I420),

@@ -1,6 +1,7 @@
 //! The CPU map path (Jetson SURFACE_ARRAY / HANDLE memory, or unified memory on request):
 //! `NvBufSurfaceMap(READ_WRITE)` and `NvBufSurfaceSyncForCpu` per frame, the CPU
-//! renderer on `mappedAddr.addr[0]` with `planeParams.pitch[0]`, then
+//! renderer on `mappedAddr.addr[0]` with `planeParams.pitch[0]` (NV12 / I420: every
+//! plane, argument -1, each plane k at `mappedAddr.addr[k]` with `pitch[k]`), then
 //! `NvBufSurfaceSyncForDevice` and `NvBufSurfaceUnMap` per frame.
 //!
 //! `libnvbufsurface.so` is opened at run time (dlopen through `libloading`) so cudadraw
@@ -13,8 +14,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::Result;
 use crate::frame::{FrameInfo, HostFrame};
-use crate::nvmm::abi::{Abi, map_flags};
+use crate::nvmm::abi::{Abi, FrameParams, map_flags};
 use crate::nvmm::frame::NvmmFrame;
+use crate::planar::{PlanarFrame, Plane};
 
 /// Environment variable naming the `libnvbufsurface.so` to open (e.g. a test double).
 pub const LIB_ENV: &str = "CUDADRAW_NVBUFSURFACE_LIB";
@@ -105,11 +107,58 @@ impl NvBufSurfaceLib {
 struct Mapping<'l> {
     lib: &'l NvBufSurfaceLib,
     surface: *mut c_void,
+    /// The plane argument of every call: 0 for packed frames, -1 (all planes) for
+    /// NV12 / I420.
+    plane: c_int,
     /// Frames 0..mapped are mapped.
     mapped: usize,
 }
 
-impl Mapping<'_> {
+impl<'l> Mapping<'l> {
+    fn new(lib: &'l NvBufSurfaceLib, surface: *mut c_void, plane: c_int) -> Self {
+        Self {
+            lib,
+            surface,
+            plane,
+            mapped: 0,
+        }
+    }
+
+    /// Maps (READ_WRITE) and syncs for the CPU every frame, then reads back each
+    /// frame's params, where Map wrote `mappedAddr`.
+    ///
+    /// # Safety
+    /// `surface` must be the live descriptor (layout `abi`) whose `surfaceList` is at
+    /// `surface_list` and holds `frames`.
+    unsafe fn map_all(
+        &mut self,
+        abi: Abi,
+        surface_list: u64,
+        frames: &[NvmmFrame],
+        strict_cpu_sync: bool,
+    ) -> Result<Vec<FrameParams>> {
+        let (lib, surface, plane) = (self.lib, self.surface, self.plane);
+        let mut params = Vec::with_capacity(frames.len());
+        for (i, f) in frames.iter().enumerate() {
+            debug_assert_eq!(f.index, i);
+            let index = i as c_int;
+            // SAFETY: `surface` is a valid descriptor (caller); frame i is filled.
+            if unsafe { (lib.map)(surface, index, plane, map_flags::READ_WRITE) } != 0 {
+                return Err(abi.error(format!("NvBufSurfaceMap(READ_WRITE) failed for frame {i}")));
+            }
+            self.mapped = i + 1;
+            // SAFETY: as above; the frame is mapped.
+            if unsafe { (lib.sync_for_cpu)(surface, index, plane) } != 0 && strict_cpu_sync {
+                return Err(abi.error(format!("NvBufSurfaceSyncForCpu failed for frame {i}")));
+            }
+            let at = surface_list + (i * abi.params_size()) as u64;
+            // SAFETY: surfaceList holds numFilled params of this ABI (validated on parse).
+            let bytes = unsafe { std::slice::from_raw_parts(at as *const u8, abi.params_size()) };
+            params.push(abi.read_params(bytes)?);
+        }
+        Ok(params)
+    }
+
     /// SyncForDevice (when `sync`) and UnMap for every mapped frame; returns the first
     /// failure after trying them all.
     fn finish(&mut self, sync: bool, abi: Abi) -> Result<()> {
@@ -117,13 +166,13 @@ impl Mapping<'_> {
         for i in 0..self.mapped {
             let index = i as c_int;
             // SAFETY: `surface` is the descriptor these frames were mapped from.
-            if sync && unsafe { (self.lib.sync_for_device)(self.surface, index, 0) } != 0 {
+            if sync && unsafe { (self.lib.sync_for_device)(self.surface, index, self.plane) } != 0 {
                 first.get_or_insert_with(|| {
                     abi.error(format!("NvBufSurfaceSyncForDevice failed for frame {i}"))
                 });
             }
             // SAFETY: frame i was mapped by this guard and is unmapped once.
-            if unsafe { (self.lib.unmap)(self.surface, index, 0) } != 0 {
+            if unsafe { (self.lib.unmap)(self.surface, index, self.plane) } != 0 {
                 first.get_or_insert_with(|| {
                     abi.error(format!("NvBufSurfaceUnMap failed for frame {i}"))
                 });
@@ -140,7 +189,7 @@ impl Drop for Mapping<'_> {
         // error has already been reported, so a failing UnMap here is not.
         for i in 0..self.mapped {
             // SAFETY: as in `finish`.
-            unsafe { (self.lib.unmap)(self.surface, i as c_int, 0) };
+            unsafe { (self.lib.unmap)(self.surface, i as c_int, self.plane) };
         }
     }
 }
@@ -163,49 +212,101 @@ pub(crate) unsafe fn render_mapped(
     strict_cpu_sync: bool,
     draw: impl FnOnce(&mut [HostFrame<'_>]) -> Result<()>,
 ) -> Result<()> {
-    let mut guard = Mapping {
-        lib,
-        surface,
-        mapped: 0,
-    };
-    let mut hosts = Vec::with_capacity(frames.len());
+    let mut guard = Mapping::new(lib, surface, 0);
+    // SAFETY: the caller's contract.
+    let params = unsafe { guard.map_all(abi, surface_list, frames, strict_cpu_sync) }?;
     let mut mapped = Vec::with_capacity(frames.len());
-    for (i, f) in frames.iter().enumerate() {
-        debug_assert_eq!(f.index, i);
-        let index = i as c_int;
-        // SAFETY: `surface` is a valid descriptor (caller); frame i is filled.
-        if unsafe { (lib.map)(surface, index, 0, map_flags::READ_WRITE) } != 0 {
-            return Err(abi.error(format!("NvBufSurfaceMap(READ_WRITE) failed for frame {i}")));
-        }
-        guard.mapped = i + 1;
-        // SAFETY: as above; the frame is mapped.
-        if unsafe { (lib.sync_for_cpu)(surface, index, 0) } != 0 && strict_cpu_sync {
-            return Err(abi.error(format!("NvBufSurfaceSyncForCpu failed for frame {i}")));
-        }
-        // Map wrote mappedAddr into surfaceList[i]: read it back.
-        let at = surface_list + (i * abi.params_size()) as u64;
-        // SAFETY: surfaceList holds numFilled params of this ABI (validated on parse).
-        let bytes = unsafe { std::slice::from_raw_parts(at as *const u8, abi.params_size()) };
-        let params = abi.read_params(bytes)?;
-        let addr = params.mapped_addr[0];
-        let pitch = params.plane_params.pitch[0] as usize;
+    for (i, (f, p)) in frames.iter().zip(&params).enumerate() {
+        let addr = p.mapped_addr[0];
         if addr == 0 {
             return Err(abi.error(format!(
                 "NvBufSurfaceMap left mappedAddr.addr[0] of frame {i} null"
             )));
         }
-        let info = FrameInfo::new(f.width, f.height, pitch, f.format);
+        let info = FrameInfo::new(
+            f.width,
+            f.height,
+            p.plane_params.pitch[0] as usize,
+            f.format,
+        );
         info.validate(i)
             .map_err(|e| abi.error(format!("mapped frame {i}: {e}")))?;
         mapped.push((addr, info));
     }
     // No two mappings may share a byte before slices are made over them.
     crate::frame::check_disjoint(mapped.iter().copied(), &mut Vec::new())?;
+    let mut hosts = Vec::with_capacity(frames.len());
     for &(addr, info) in &mapped {
         // SAFETY: the mapping covers the plane (pitch x height bytes) until UnMap, which
         // happens after `hosts` is dropped; the mappings were checked to be disjoint.
         let host = unsafe { HostFrame::from_raw(addr as *mut u8, info) }
             .map_err(|e| abi.error(format!("mapped frame: {e}")))?;
+        hosts.push(host);
+    }
+    let drawn = draw(&mut hosts);
+    drop(hosts);
+    let finished = guard.finish(drawn.is_ok(), abi);
+    drawn.and(finished)
+}
+
+/// [`render_mapped`] for NV12 / I420 frames: each frame is mapped with all its planes
+/// (plane -1), and plane k is drawn where `mappedAddr.addr[k]` puts it, with
+/// `planeParams.pitch[k]` (Jetson maps each plane on its own: they need not be
+/// contiguous, or in order).
+///
+/// # Safety
+/// As [`render_mapped`]; every frame of `frames` has its `planar` layout.
+pub(crate) unsafe fn render_mapped_planar(
+    lib: &NvBufSurfaceLib,
+    abi: Abi,
+    surface: *mut c_void,
+    surface_list: u64,
+    frames: &[NvmmFrame],
+    strict_cpu_sync: bool,
+    draw: impl FnOnce(&mut [PlanarFrame<'_>]) -> Result<()>,
+) -> Result<()> {
+    let mut guard = Mapping::new(lib, surface, -1);
+    // SAFETY: the caller's contract.
+    let params = unsafe { guard.map_all(abi, surface_list, frames, strict_cpu_sync) }?;
+    let mut mapped = Vec::with_capacity(frames.len());
+    for (i, (f, p)) in frames.iter().zip(&params).enumerate() {
+        let Some(mut info) = f.planar else {
+            return Err(abi.error(format!("frame {i} is not NV12 / I420")));
+        };
+        let mut ptrs = [std::ptr::null_mut::<u8>(); 3];
+        let n = info.layout.planes();
+        for (k, (ptr, plane)) in ptrs.iter_mut().zip(&mut info.planes).take(n).enumerate() {
+            if p.mapped_addr[k] == 0 {
+                return Err(abi.error(format!(
+                    "NvBufSurfaceMap left mappedAddr.addr[{k}] of frame {i} null"
+                )));
+            }
+            *ptr = p.mapped_addr[k] as *mut u8;
+            // Each mapping counts from its own plane's first sample.
+            *plane = Some(Plane {
+                offset: 0,
+                pitch: p.plane_params.pitch[k] as usize,
+            });
+        }
+        mapped.push((ptrs, info));
+    }
+    // No two planes of the batch may share a byte before slices are made over them
+    // (the same check within a frame is repeated by `from_planes`).
+    crate::frame::check_disjoint_bytes_of(
+        mapped.iter().enumerate().flat_map(|(i, (ptrs, info))| {
+            (0..info.layout.planes()).map(move |k| {
+                let len = info.plane_span(k).map_or(0, |s| s.1);
+                (ptrs[k] as u64, len, i)
+            })
+        }),
+        &mut Vec::new(),
+    )?;
+    let mut hosts = Vec::with_capacity(frames.len());
+    for (i, &(ptrs, info)) in mapped.iter().enumerate() {
+        // SAFETY: each mapping covers its plane (pitch x rows bytes) until UnMap, which
+        // happens after `hosts` is dropped; all planes were checked to be disjoint.
+        let host = unsafe { PlanarFrame::from_planes(ptrs, info) }
+            .map_err(|e| abi.error(format!("mapped frame {i}: {e}")))?;
         hosts.push(host);
     }
     let drawn = draw(&mut hosts);

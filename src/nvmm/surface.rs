@@ -233,22 +233,15 @@ impl<'a> NvmmBatch<'a> {
             }
             RenderPath::CpuMap => {
                 let lib = NvBufSurfaceLib::open(self.lib_path.as_deref(), self.abi)?;
-                let strict = matches!(
-                    self.mem_type,
-                    MemType::SurfaceArray | MemType::Handle | MemType::Default
-                );
-                // NvBufSurfaceMap writes mappedAddr into surfaceList (not into the
-                // descriptor we hold read-mapped); its C signature takes a mutable pointer.
-                let surface = self.map.as_ptr() as *mut c_void;
                 // SAFETY: the descriptor stays mapped for this call and was validated.
                 unsafe {
                     map::render_mapped(
                         &lib,
                         self.abi,
-                        surface,
+                        self.surface_for_map(),
                         self.header.surface_list,
                         &self.frames,
-                        strict,
+                        self.strict_cpu_sync(),
                         |hosts| renderer.render_host(hosts, lists),
                     )
                 }
@@ -258,15 +251,31 @@ impl<'a> NvmmBatch<'a> {
 }
 
 impl NvmmBatch<'_> {
+    /// Whether a failing `NvBufSurfaceSyncForCpu` is an error: on Jetson memory it is;
+    /// on unified memory DeepStream returns -1 and the memory needs no sync.
+    fn strict_cpu_sync(&self) -> bool {
+        matches!(
+            self.mem_type,
+            MemType::SurfaceArray | MemType::Handle | MemType::Default
+        )
+    }
+
+    /// The descriptor as `NvBufSurfaceMap` takes it: Map writes mappedAddr into
+    /// surfaceList (not into the descriptor we hold read-mapped); its C signature
+    /// takes a mutable pointer.
+    fn surface_for_map(&self) -> *mut c_void {
+        self.map.as_ptr() as *mut c_void
+    }
+
     /// A batch of NV12 / I420 frames (`dataPtr` + `planeParams.offset[i]`, all inside
     /// `dataSize`): device memory is drawn by the CUDA backend, SYSTEM memory in place
-    /// by the CPU renderer; the CPU map path is refused by name.
+    /// by the CPU renderer, Jetson memory by the CPU renderer through the map path
+    /// (every plane where `NvBufSurfaceMap` puts it).
     fn render_planar<L: AsRef<DrawList>>(
         &self,
         renderer: &mut Renderer,
         lists: &[L],
     ) -> Result<()> {
-        let layout = |f: &NvmmFrame| f.planar.map_or("planar", |p| p.layout.name());
         match self.path() {
             RenderPath::Device => {
                 let mut dev = take_vec(&PLANAR_VECS);
@@ -280,14 +289,22 @@ impl NvmmBatch<'_> {
                 give_vec(&PLANAR_VECS, dev);
                 r
             }
-            RenderPath::CpuMap => Err(Error::UnsupportedFormat(format!(
-                "{} frames on the CPU map path ({}): NvBufSurfaceMap maps each plane on its \
-                 own, which the CPU renderer does not take yet; SYSTEM memory batches are \
-                 drawn ({})",
-                layout(&self.frames[0]),
-                self.mem_type,
-                self.abi
-            ))),
+            RenderPath::CpuMap => {
+                let lib = NvBufSurfaceLib::open(self.lib_path.as_deref(), self.abi)?;
+                // SAFETY: the descriptor stays mapped for this call and was validated;
+                // every frame is planar (checked by the caller).
+                unsafe {
+                    map::render_mapped_planar(
+                        &lib,
+                        self.abi,
+                        self.surface_for_map(),
+                        self.header.surface_list,
+                        &self.frames,
+                        self.strict_cpu_sync(),
+                        |hosts| renderer.render_planar_host(hosts, lists),
+                    )
+                }
+            }
             RenderPath::Host => {
                 let infos = || {
                     self.frames

@@ -8,9 +8,17 @@
  * copies the frame into it, only SyncForDevice copies it back, UnMap discards it.
  * A caller that skips a step therefore draws on garbage or loses its drawing.
  *
+ * Frames of one plane are mapped with plane 0; frames of several planes (NV12, I420)
+ * with plane -1 ("all planes", as DeepStream's headers describe it): each plane k then
+ * gets its own buffer in mappedAddr.addr[k], allocated last plane first, so the
+ * mappings are apart and in no particular order, as on a Jetson. Any other plane
+ * argument fails.
+ *
  * Layout facts (LP64, both DeepStream ABIs): NvBufSurface.numFilled @8,
  * surfaceList @24; NvBufSurfaceParams.pitch @8, height @4, dataPtr @40,
- * mappedAddr.addr[0] @280; the params stride (384 or 416) is set by the test.
+ * planeParams.num_planes @48, .height[k] @68+4k, .pitch[k] @84+4k, .offset[k]
+ * @100+4k, mappedAddr.addr[k] @280+8k; the params stride (384 or 416) is set by the
+ * test.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,15 +44,25 @@ static uint8_t *params_at(void *surf, int index) {
 }
 
 static uint32_t num_filled(void *surf) { return *(uint32_t *)((uint8_t *)surf + 8); }
+static uint32_t u32_at(uint8_t *p, size_t off) { return *(uint32_t *)(p + off); }
 
-static size_t plane_bytes(uint8_t *p) {
-    uint32_t height = *(uint32_t *)(p + 4);
-    uint32_t pitch = *(uint32_t *)(p + 8);
-    return (size_t)pitch * height;
+/* Planes the frame is mapped with: 1 for packed frames, num_planes otherwise. */
+static int planes_of(uint8_t *p) {
+    uint32_t n = u32_at(p, 48);
+    return n > 1 && n <= 4 ? (int)n : 1;
 }
 
-static uint8_t **mapped_slot(uint8_t *p) { return (uint8_t **)(p + 280); }
-static uint8_t *data_ptr(uint8_t *p) { return *(uint8_t **)(p + 40); }
+static size_t plane_bytes(uint8_t *p, int k) {
+    if (planes_of(p) == 1) return (size_t)u32_at(p, 8) * u32_at(p, 4);
+    return (size_t)u32_at(p, 84 + 4 * (size_t)k) * u32_at(p, 68 + 4 * (size_t)k);
+}
+
+static uint8_t *plane_data(uint8_t *p, int k) {
+    uint8_t *base = *(uint8_t **)(p + 40);
+    return planes_of(p) == 1 ? base : base + u32_at(p, 100 + 4 * (size_t)k);
+}
+
+static uint8_t **mapped_slot(uint8_t *p, int k) { return (uint8_t **)(p + 280 + 8 * (size_t)k); }
 
 /* Records the call; returns nonzero if this call must fail. */
 static int record(int fn, int index, int plane, int flags) {
@@ -60,18 +78,29 @@ static int record(int fn, int index, int plane, int flags) {
 }
 
 static int bad_args(void *surf, int index, int plane) {
-    return surf == NULL || plane != 0 || index < 0 || (uint32_t)index >= num_filled(surf);
+    if (surf == NULL || index < 0 || (uint32_t)index >= num_filled(surf)) return 1;
+    return plane != (planes_of(params_at(surf, index)) == 1 ? 0 : -1);
 }
 
 int NvBufSurfaceMap(void *surf, int index, int plane, int flags) {
     if (record(F_MAP, index, plane, flags) || bad_args(surf, index, plane)) return -1;
     uint8_t *p = params_at(surf, index);
-    if (*mapped_slot(p) != NULL) return -1; /* mapped twice */
-    size_t n = plane_bytes(p);
-    uint8_t *cpu = malloc(n ? n : 1);
-    if (cpu == NULL) return -1;
-    memset(cpu, 0xCD, n); /* stale cache: visible if SyncForCpu is skipped */
-    *mapped_slot(p) = cpu;
+    int n = planes_of(p);
+    for (int k = 0; k < n; k++)
+        if (*mapped_slot(p, k) != NULL) return -1; /* mapped twice */
+    for (int k = n - 1; k >= 0; k--) {
+        size_t bytes = plane_bytes(p, k);
+        uint8_t *cpu = malloc(bytes ? bytes : 1);
+        if (cpu == NULL) {
+            for (int j = n - 1; j > k; j--) {
+                free(*mapped_slot(p, j));
+                *mapped_slot(p, j) = NULL;
+            }
+            return -1;
+        }
+        memset(cpu, 0xCD, bytes); /* stale cache: visible if SyncForCpu is skipped */
+        *mapped_slot(p, k) = cpu;
+    }
     g_mapped_now++;
     return 0;
 }
@@ -79,16 +108,20 @@ int NvBufSurfaceMap(void *surf, int index, int plane, int flags) {
 int NvBufSurfaceSyncForCpu(void *surf, int index, int plane) {
     if (record(F_SYNC_CPU, index, plane, -1) || bad_args(surf, index, plane)) return -1;
     uint8_t *p = params_at(surf, index);
-    if (*mapped_slot(p) == NULL) return -1;
-    memcpy(*mapped_slot(p), data_ptr(p), plane_bytes(p));
+    for (int k = 0; k < planes_of(p); k++) {
+        if (*mapped_slot(p, k) == NULL) return -1;
+        memcpy(*mapped_slot(p, k), plane_data(p, k), plane_bytes(p, k));
+    }
     return 0;
 }
 
 int NvBufSurfaceSyncForDevice(void *surf, int index, int plane) {
     if (record(F_SYNC_DEV, index, plane, -1) || bad_args(surf, index, plane)) return -1;
     uint8_t *p = params_at(surf, index);
-    if (*mapped_slot(p) == NULL) return -1;
-    memcpy(data_ptr(p), *mapped_slot(p), plane_bytes(p));
+    for (int k = 0; k < planes_of(p); k++) {
+        if (*mapped_slot(p, k) == NULL) return -1;
+        memcpy(plane_data(p, k), *mapped_slot(p, k), plane_bytes(p, k));
+    }
     return 0;
 }
 
@@ -96,10 +129,12 @@ int NvBufSurfaceUnMap(void *surf, int index, int plane) {
     int fail = record(F_UNMAP, index, plane, -1);
     if (bad_args(surf, index, plane)) return -1;
     uint8_t *p = params_at(surf, index);
-    if (*mapped_slot(p) == NULL) return -1;
+    if (*mapped_slot(p, 0) == NULL) return -1;
     /* Like the real library, the mapping is released even when reporting failure. */
-    free(*mapped_slot(p));
-    *mapped_slot(p) = NULL;
+    for (int k = 0; k < planes_of(p); k++) {
+        free(*mapped_slot(p, k));
+        *mapped_slot(p, k) = NULL;
+    }
     g_mapped_now--;
     return fail ? -1 : 0;
 }

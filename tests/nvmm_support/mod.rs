@@ -278,12 +278,17 @@ impl Double {
 
     /// Every call since the last reset; also checks plane 0 and READ_WRITE maps.
     pub fn calls(&self) -> Vec<Call> {
+        self.calls_on(0)
+    }
+
+    /// [`Double::calls`] for calls that must all name `plane` (-1: all planes).
+    pub fn calls_on(&self, want: i32) -> Vec<Call> {
         let n = unsafe { (self.log_len)() };
         (0..n)
             .map(|i| {
                 let (mut f, mut idx, mut plane, mut flags) = (0, 0, 0, 0);
                 unsafe { (self.log_entry)(i, &mut f, &mut idx, &mut plane, &mut flags) };
-                assert_eq!(plane, 0, "call {i} not on plane 0");
+                assert_eq!(plane, want, "call {i} not on plane {want}");
                 match f {
                     F_MAP => {
                         assert_eq!(flags, abi::map_flags::READ_WRITE, "Map not READ_WRITE");
