@@ -742,11 +742,12 @@ mod tests {
         let nv12 = PlanarInfo::tight(4, 2, PlanarLayout::Nv12);
         let (mut y, mut uv) = (vec![0u8; 8], vec![0u8; 4]);
         let ptrs = [y.as_mut_ptr(), uv.as_mut_ptr(), std::ptr::null_mut()];
-        // SAFETY: y and uv hold the planes' spans and outlive the frame.
-        let f = unsafe { PlanarFrame::from_planes(ptrs, nv12) }.unwrap();
-        assert_eq!((f.plane(0).len(), f.plane(1).len()), (8, 4));
-        assert_eq!(f.info().planes[1].map(|p| p.offset), Some(0));
-        drop(f);
+        {
+            // SAFETY: y and uv hold the planes' spans and outlive the frame.
+            let f = unsafe { PlanarFrame::from_planes(ptrs, nv12) }.unwrap();
+            assert_eq!((f.plane(0).len(), f.plane(1).len()), (8, 4));
+            assert_eq!(f.info().planes[1].map(|p| p.offset), Some(0));
+        }
         let err = |ptrs, info| unsafe { PlanarFrame::from_planes(ptrs, info) }.unwrap_err();
         let null = [y.as_mut_ptr(), std::ptr::null_mut(), std::ptr::null_mut()];
         assert!(err(null, nv12).to_string().contains("null"));
