@@ -101,6 +101,43 @@ impl CudaMemoryFrame {
             }
         }
     }
+
+    /// The same frame staged at `ptr` with its planes at `planes` (offsets from `ptr`,
+    /// pitches; as [`ForeignStaging::draw`] lays them out).
+    ///
+    /// # Safety
+    /// `ptr` must hold the staged planes in device memory.
+    #[cfg(feature = "cuda")]
+    pub(crate) unsafe fn staged_at(
+        &self,
+        ptr: u64,
+        planes: &[crate::cuda::staging::PlaneRows],
+    ) -> Self {
+        // SAFETY: the caller's contract.
+        unsafe {
+            match self {
+                CudaMemoryFrame::Packed(f) => {
+                    let mut info = f.info();
+                    info.pitch = planes.first().map_or(info.pitch, |p| p.pitch);
+                    CudaMemoryFrame::Packed(DeviceFrame::new(ptr, info, f.gpu_id()))
+                }
+                CudaMemoryFrame::Planar(f) => {
+                    let mut info = f.info();
+                    for (slot, p) in info.planes.iter_mut().zip(planes) {
+                        *slot = Some(crate::planar::Plane {
+                            offset: p.offset,
+                            pitch: p.pitch,
+                        });
+                    }
+                    CudaMemoryFrame::Planar(crate::planar::DevicePlanarFrame::new(
+                        ptr,
+                        info,
+                        f.gpu_id(),
+                    ))
+                }
+            }
+        }
+    }
 }
 
 /// Owns the overlay images and both backends. The CUDA backend is created on the first
@@ -305,12 +342,18 @@ impl Renderer {
         frame.validate()?;
         let mut planes = [crate::cuda::staging::PlaneRows::default(); 3];
         let n = frame.plane_rows(&mut planes);
-        self.staging
-            .draw(ptr, len, &planes[..n], owner, ours, |staged| {
-                // SAFETY: the staging buffer holds the frame's `len` bytes.
-                let staged = unsafe { frame.at_address(staged) };
+        self.staging.draw(
+            ptr,
+            len,
+            &planes[..n],
+            owner,
+            ours,
+            |staged, staged_planes| {
+                // SAFETY: the staging buffer holds the staged planes.
+                let staged = unsafe { frame.staged_at(staged, staged_planes) };
                 draw(cuda, images, &staged)
-            })?;
+            },
+        )?;
         Ok(CudaPath::Copied)
     }
 

@@ -4,9 +4,9 @@
 //! there and copied back. Correct, but two frame copies and whole-context waits per
 //! buffer: sharing the renderer's context with the pipeline avoids it.
 //!
-//! Only the rows of each plane are copied (2D copies, pitch kept): row padding is
-//! neither read, where it may never have been written (compute-sanitizer's initcheck
-//! would rightly object), nor written back.
+//! Only the rows of each plane are copied, by 2D copies into planes of a pitch of
+//! their own: row padding is neither read, where it may never have been written
+//! (compute-sanitizer's initcheck objects), nor written back.
 
 use cudarc::driver::sys;
 
@@ -67,8 +67,9 @@ impl ForeignStaging {
 
     /// Copies the `planes` of the frame at `ptr` (memory of context `owner`, `len`
     /// bytes from its first to one past its last) into the staging buffer of `ours`,
-    /// at the same offsets, runs `draw` on the copy's address and copies the planes
-    /// back; everything is complete on return.
+    /// each plane's rows packed at a pitch of their own (4-byte aligned), runs `draw`
+    /// on the copy's address and staged planes, and copies the planes back;
+    /// everything is complete on return.
     pub(crate) fn draw<R>(
         &mut self,
         ptr: u64,
@@ -76,37 +77,53 @@ impl ForeignStaging {
         planes: &[PlaneRows],
         owner: ContextHandle,
         ours: ContextHandle,
-        draw: impl FnOnce(u64) -> Result<R>,
+        draw: impl FnOnce(u64, &[PlaneRows]) -> Result<R>,
     ) -> Result<R> {
-        // Whoever wrote the frame may have left work in flight in its context, and no
-        // stream orders work across contexts: wait for it, then for ours.
-        context::synchronize(owner)?;
-        context::synchronize(ours)?;
-        self.ensure(ours, len)?;
-        let staged = self.ptr;
-        if planes.iter().any(|p| {
+        let outside = |p: &PlaneRows| {
             p.row > p.pitch
                 || p.rows
                     .checked_sub(1)
                     .and_then(|r| r.checked_mul(p.pitch))
-                    .and_then(|b| b.checked_add(p.offset + p.row))
+                    .and_then(|b| b.checked_add(p.offset.checked_add(p.row)?))
                     .is_none_or(|end| end > len)
-        }) {
+        };
+        if planes.len() > 3 || planes.iter().any(outside) {
             return Err(crate::Error::InvalidFrame {
                 index: 0,
                 reason: "a plane's rows lie outside the frame's bytes".into(),
             });
         }
+        // The staged layout: planes one after the other, rows 4-byte aligned. A pitch
+        // other than the frame's keeps each copy two-dimensional (the driver may turn
+        // a copy of equal pitches into one linear copy, padding included).
+        let mut staged_planes = [PlaneRows::default(); 3];
+        let mut staged_len = 0usize;
+        for (s, p) in staged_planes.iter_mut().zip(planes) {
+            let pitch = p.row.next_multiple_of(4);
+            *s = PlaneRows {
+                offset: staged_len,
+                pitch,
+                ..*p
+            };
+            // Bounded by `len` (checked above): rows * pitch <= len + 3 * rows.
+            staged_len += pitch * p.rows;
+        }
+        let staged_planes = &staged_planes[..planes.len()];
+        // Whoever wrote the frame may have left work in flight in its context, and no
+        // stream orders work across contexts: wait for it, then for ours.
+        context::synchronize(owner)?;
+        context::synchronize(ours)?;
+        self.ensure(ours, staged_len.max(1))?;
+        let staged = self.ptr;
         {
             let _g = CtxGuard::push(ours.raw())?;
-            for p in planes {
-                // SAFETY: both frames hold the plane's rows (checked above against
-                // `len`, which both hold) in their contexts.
+            for (p, s) in planes.iter().zip(staged_planes) {
+                // SAFETY: the frame holds the plane's rows (checked above against
+                // `len`) and the staging buffer the staged plane (sized above).
                 unsafe {
                     copy_rows(
-                        (staged, ours),
-                        (ptr, owner),
-                        p,
+                        (staged, ours, s),
+                        (ptr, owner, p),
                         "cuMemcpy3DPeer (to staging)",
                     )
                 }?;
@@ -115,17 +132,16 @@ impl ForeignStaging {
         // A peer copy may return before it is done, and the renderer's stream need
         // not wait for it: the staged frame must be complete first.
         context::synchronize(ours)?;
-        let r = draw(staged)?;
+        let r = draw(staged, staged_planes)?;
         {
             let _g = CtxGuard::push(ours.raw())?;
-            for p in planes {
+            for (p, s) in planes.iter().zip(staged_planes) {
                 // SAFETY: as above, in the other direction; the render waited for its
                 // work.
                 unsafe {
                     copy_rows(
-                        (ptr, owner),
-                        (staged, ours),
-                        p,
+                        (ptr, owner, p),
+                        (staged, ours, s),
                         "cuMemcpy3DPeer (from staging)",
                     )
                 }?;
@@ -138,18 +154,18 @@ impl ForeignStaging {
     }
 }
 
-/// Copies plane `p`'s rows from `src` to `dst` (device address, context) with one 2D
-/// peer copy; `what` names it in errors.
+/// Copies one plane's rows from `src` to `dst` (device address, context, where the
+/// plane lies there: same row bytes and rows) with one 2D peer copy; `what` names it
+/// in errors.
 ///
 /// # Safety
-/// Both addresses must hold the plane's rows in device memory of their contexts.
+/// Both addresses must hold their plane's rows in device memory of their contexts.
 unsafe fn copy_rows(
-    (dst, dst_ctx): (u64, ContextHandle),
-    (src, src_ctx): (u64, ContextHandle),
-    p: &PlaneRows,
+    (dst, dst_ctx, d): (u64, ContextHandle, &PlaneRows),
+    (src, src_ctx, s): (u64, ContextHandle, &PlaneRows),
     what: &'static str,
 ) -> Result<()> {
-    if p.rows == 0 || p.row == 0 {
+    if s.rows == 0 || s.row == 0 {
         return Ok(());
     }
     let copy = sys::CUDA_MEMCPY3D_PEER {
@@ -159,24 +175,24 @@ unsafe fn copy_rows(
         srcLOD: 0,
         srcMemoryType: sys::CUmemorytype::CU_MEMORYTYPE_DEVICE,
         srcHost: std::ptr::null(),
-        srcDevice: src + p.offset as u64,
+        srcDevice: src + s.offset as u64,
         srcArray: std::ptr::null_mut(),
         srcContext: src_ctx.raw(),
-        srcPitch: p.pitch,
-        srcHeight: p.rows,
+        srcPitch: s.pitch,
+        srcHeight: s.rows,
         dstXInBytes: 0,
         dstY: 0,
         dstZ: 0,
         dstLOD: 0,
         dstMemoryType: sys::CUmemorytype::CU_MEMORYTYPE_DEVICE,
         dstHost: std::ptr::null_mut(),
-        dstDevice: dst + p.offset as u64,
+        dstDevice: dst + d.offset as u64,
         dstArray: std::ptr::null_mut(),
         dstContext: dst_ctx.raw(),
-        dstPitch: p.pitch,
-        dstHeight: p.rows,
-        WidthInBytes: p.row,
-        Height: p.rows,
+        dstPitch: d.pitch,
+        dstHeight: d.rows,
+        WidthInBytes: s.row,
+        Height: s.rows,
         Depth: 1,
     };
     // SAFETY: a fully initialised descriptor over memory the caller vouches for.
