@@ -172,7 +172,7 @@ fn text(
 
 /// Blends `color` (frame order, byte 3 = alpha) over every pixel of `span`.
 #[inline]
-fn blend_span(span: &mut [u8], color: [u8; 4], has_alpha: bool) {
+pub(super) fn blend_span(span: &mut [u8], color: [u8; 4], has_alpha: bool) {
     let a = color[3];
     if a == 0 || span.is_empty() {
         return;

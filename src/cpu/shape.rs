@@ -381,6 +381,39 @@ pub(super) fn draw(
     src: &Sources<'_>,
 ) {
     let has_alpha = info.format.has_alpha();
+    if let Some(s) = src.shapes.get(c.param as usize)
+        && s.flags & CD_SHAPE_AA == 0
+        && s.minus == CD_NO_SHAPE
+    {
+        // Without anti-aliasing or a minus layer every covered pixel has coverage 255,
+        // so the colour blends as it is, (a * 255 + 127) / 255 = a: whole spans at once,
+        // each pixel once (the spans are disjoint).
+        let (x0, x1) = (i64::from(c.clip.x0), i64::from(c.clip.x1));
+        SCRATCH.with_borrow_mut(|sc| {
+            for y in y0..y1 {
+                let yi = y as i32;
+                row_spans(
+                    s,
+                    src,
+                    yi,
+                    (i64::from(yi) << 8) + 128,
+                    &mut sc.spans,
+                    &mut sc.thresholds,
+                );
+                let row = &mut chunk[(y - top) * info.pitch..];
+                for &(lo, hi) in &sc.spans {
+                    // Pixels x with lo <= 256 x + 128 < hi, inside the clip.
+                    let first = (lo - 128 + 255).div_euclid(256).max(x0);
+                    let last = (hi - 129).div_euclid(256).min(x1 - 1);
+                    if first <= last {
+                        let span = &mut row[first as usize * 4..(last as usize + 1) * 4];
+                        super::pointwise::blend_span(span, c.color, has_alpha);
+                    }
+                }
+            }
+        });
+        return;
+    }
     let a = u32::from(c.color[3]);
     for_each_covered(c, src, y0 as i32, y1 as i32, |x, y, k| {
         let alpha = ((a * k + 127) / 255) as u8;

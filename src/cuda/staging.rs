@@ -5,8 +5,11 @@
 //! buffer: sharing the renderer's context with the pipeline avoids it.
 //!
 //! Only the rows of each plane are copied, by 2D copies into planes of a pitch of
-//! their own: row padding is neither read, where it may never have been written
-//! (compute-sanitizer's initcheck objects), nor written back.
+//! their own (so the staging buffer holds no padding, and the frame's padding is never
+//! written back). compute-sanitizer's initcheck still reports the frame's unwritten
+//! padding as read "by cudaMemcpy source": it counts a pitched copy's whole bounding
+//! range, whatever the pitches (docs/gpu-run.md, 2026-12-03); row-by-row copies would
+//! silence it at a thousand driver calls a frame.
 
 use cudarc::driver::sys;
 
@@ -93,9 +96,8 @@ impl ForeignStaging {
                 reason: "a plane's rows lie outside the frame's bytes".into(),
             });
         }
-        // The staged layout: planes one after the other, rows 4-byte aligned. A pitch
-        // other than the frame's keeps each copy two-dimensional (the driver may turn
-        // a copy of equal pitches into one linear copy, padding included).
+        // The staged layout: planes one after the other, rows 4-byte aligned (the
+        // kernels' word access), no padding to carry.
         let mut staged_planes = [PlaneRows::default(); 3];
         let mut staged_len = 0usize;
         for (s, p) in staged_planes.iter_mut().zip(planes) {
