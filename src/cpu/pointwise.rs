@@ -81,12 +81,13 @@ fn draw_cmd(
             }
         }
         CD_OP_SOLID => {
-            let n = info.format.written_bytes();
+            let all = info.format.written_bytes() == 4;
             for y in y0..y1 {
-                let row = &mut chunk[(y - top) * pitch..][x0 * 4..x1 * 4];
-                for px in row.chunks_exact_mut(4) {
-                    px[..n].copy_from_slice(&c.color[..n]);
-                }
+                fill_span(
+                    &mut chunk[(y - top) * pitch..][x0 * 4..x1 * 4],
+                    c.color,
+                    all,
+                );
             }
         }
         CD_OP_OVERLAY => {
@@ -170,6 +171,21 @@ fn text(
     });
 }
 
+/// Writes `color` to every pixel of `span`: all four bytes, or (`all` false) the first
+/// three, leaving the x byte alone. Constant-size copies, so no call per pixel.
+#[inline]
+pub(super) fn fill_span(span: &mut [u8], color: [u8; 4], all: bool) {
+    if all {
+        for px in span.chunks_exact_mut(4) {
+            px.copy_from_slice(&color);
+        }
+    } else {
+        for px in span.chunks_exact_mut(4) {
+            px[..3].copy_from_slice(&color[..3]);
+        }
+    }
+}
+
 /// Blends `color` (frame order, byte 3 = alpha) over every pixel of `span`.
 #[inline]
 pub(super) fn blend_span(span: &mut [u8], color: [u8; 4], has_alpha: bool) {
@@ -178,11 +194,7 @@ pub(super) fn blend_span(span: &mut [u8], color: [u8; 4], has_alpha: bool) {
         return;
     }
     if a == 255 {
-        let n = if has_alpha { 4 } else { 3 };
-        let c = [color[0], color[1], color[2], 255];
-        for px in span.chunks_exact_mut(4) {
-            px[..n].copy_from_slice(&c[..n]);
-        }
+        fill_span(span, [color[0], color[1], color[2], 255], has_alpha);
         return;
     }
     // out = (c a + d (255 - a) + 127) / 255, the constant part once per span. Every
