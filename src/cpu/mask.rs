@@ -85,6 +85,19 @@ pub(super) fn draw(
         return;
     };
     let has_alpha = info.format.has_alpha();
+    if c.op != CD_OP_CLASSMAP {
+        draw_mask_rows(
+            chunk,
+            info.pitch,
+            top,
+            (y0 as i32, y1 as i32),
+            c,
+            m,
+            src,
+            has_alpha,
+        );
+        return;
+    }
     for y in y0..y1 {
         let row = &mut chunk[(y - top) * info.pitch..];
         for x in c.clip.x0..c.clip.x1 {
@@ -95,6 +108,127 @@ pub(super) fn draw(
             crate::color::blend_pixel(px, color, has_alpha);
         }
     }
+}
+
+/// Per worker: the sampling of each column of a mask command's clip (and one column
+/// either side), and `inside` for three consecutive rows. Grow-only.
+#[derive(Default)]
+struct MaskScratch {
+    cols: Vec<(usize, usize, u64)>,
+    rows: [Vec<bool>; 3],
+}
+
+thread_local! {
+    static MASK_SCRATCH: std::cell::RefCell<MaskScratch> =
+        std::cell::RefCell::new(MaskScratch::default());
+}
+
+/// A mask layer on rows [y0, y1): [`coverage`]'s result, pixel for pixel, from rows of
+/// `inside` computed once each (the column sampling once per command), instead of up
+/// to five samples a pixel.
+#[allow(clippy::too_many_arguments)]
+fn draw_mask_rows(
+    chunk: &mut [u8],
+    pitch: usize,
+    top: usize,
+    (y0, y1): (i32, i32),
+    c: &CdCmd,
+    m: &CdMask,
+    src: &Sources<'_>,
+    has_alpha: bool,
+) {
+    if c.color[3] == 0 {
+        return;
+    }
+    let d = PixelRect::from(c.inner);
+    let t = c.aux & 0xffff;
+    let bl = c.aux & CD_MASK_BILINEAR != 0;
+    let outline = c.aux & (CD_MASK_CONTOUR | CD_MASK_NO_CONTOUR) != 0;
+    let want_edge = c.aux & CD_MASK_CONTOUR != 0;
+    let data = src.mask_data;
+    let (dw, dh) = (i64::from(d.width()), i64::from(d.height()));
+    let (mw, mh) = (i64::from(m.width), i64::from(m.height));
+    // Columns x0 - 1 ..= x1 (index k is column x0 - 1 + k).
+    let (x0, x1) = (c.clip.x0, c.clip.x1);
+    let n = (x1 - x0 + 2) as usize;
+    MASK_SCRATCH.with_borrow_mut(|sc| {
+        let MaskScratch { cols, rows } = sc;
+        cols.clear();
+        cols.extend((0..n).map(|k| {
+            let x = x0 - 1 + k as i32;
+            let u = i64::from(x - d.x0).clamp(0, dw - 1);
+            if bl {
+                let (i0, i1, fx) = bilinear_axis(u, mw, dw);
+                (i0, i1, u64::from(fx))
+            } else {
+                let i = nearest_axis(u, mw, dw);
+                (i, i, 0)
+            }
+        }));
+        let cols: &[(usize, usize, u64)] = cols;
+        let fill = |out: &mut Vec<bool>, y: i32| {
+            out.clear();
+            out.resize(n, false);
+            if y < d.y0 || y >= d.y1 {
+                return;
+            }
+            let v = i64::from(y - d.y0);
+            let (j0, j1, fy) = if bl {
+                let (j0, j1, fy) = bilinear_axis(v, mh, dh);
+                (j0, j1, u64::from(fy))
+            } else {
+                let j = nearest_axis(v, mh, dh);
+                (j, j, 0)
+            };
+            for (k, (o, &(i0, i1, fx))) in out.iter_mut().zip(cols).enumerate() {
+                let x = x0 - 1 + k as i32;
+                if x < d.x0 || x >= d.x1 {
+                    continue;
+                }
+                let val = if bl {
+                    // `value`'s arithmetic: taps of weight 0 contribute 0 either way.
+                    let v00 = q16(m, data, i0, j0) as u64;
+                    let v01 = q16(m, data, i1, j0) as u64;
+                    let v10 = q16(m, data, i0, j1) as u64;
+                    let v11 = q16(m, data, i1, j1) as u64;
+                    let top = v00 * (256 - fx) + v01 * fx;
+                    let bot = v10 * (256 - fx) + v11 * fx;
+                    ((top * (256 - fy) + bot * fy + 32768) >> 16) as u32
+                } else {
+                    q16(m, data, i0, j0) as u32
+                };
+                *o = val >= t;
+            }
+        };
+        let [above, here, below] = rows;
+        fill(above, y0 - 1);
+        fill(here, y0);
+        for y in y0..y1 {
+            if outline {
+                fill(below, y + 1);
+            }
+            let row = &mut chunk[(y as usize - top) * pitch..];
+            for k in 1..n - 1 {
+                if !here[k] {
+                    continue;
+                }
+                if outline {
+                    let edge = !here[k - 1] || !here[k + 1] || !above[k] || !below[k];
+                    if edge != want_edge {
+                        continue;
+                    }
+                }
+                let x = (x0 - 1 + k as i32) as usize;
+                crate::color::blend_pixel(&mut row[x * 4..x * 4 + 4], c.color, has_alpha);
+            }
+            std::mem::swap(above, here);
+            if outline {
+                std::mem::swap(here, below);
+            } else if y + 1 < y1 {
+                fill(here, y + 1);
+            }
+        }
+    });
 }
 
 /// The colour (frame order, byte 3 the blend alpha, never 0) a checked mask or class

@@ -576,3 +576,64 @@ fn batch_of_frames_renders_each_its_own_list() {
     assert_eq!(&a[..4], &[255, 0, 0, 255]);
     assert_eq!(&b[..4], &[0, 0, 255, 255]);
 }
+
+/// The packed renderer's row-wise masks equal `mask::pixel`, the per-pixel definition
+/// the planar renderer uses, on random masks: sizes, thresholds, both filters, contour
+/// on and off, destinations hanging over every edge of the frame.
+#[test]
+fn mask_rows_equal_the_per_pixel_definition() {
+    use crate::draw::{MaskOp, MaskSource, MaskValues};
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = |n: u32| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % u64::from(n)) as u32
+    };
+    let info = FrameInfo::packed(61, 47, PixelFormat::Bgra);
+    let store = ImageStore::new();
+    for case in 0..200 {
+        let (mw, mh) = (1 + rnd(12), 1 + rnd(12));
+        let values: Vec<u8> = (0..mw * mh).map(|_| rnd(256) as u8).collect();
+        let mut list = DrawList::new();
+        for _ in 0..3 {
+            list.push(MaskOp {
+                rect: Rect::new(
+                    rnd(90) as f32 - 20.0,
+                    rnd(70) as f32 - 15.0,
+                    1.0 + rnd(60) as f32,
+                    1.0 + rnd(50) as f32,
+                ),
+                mask: MaskSource::host(mw, mh, MaskValues::U8(values.clone().into())),
+                threshold: rnd(101) as f32 / 100.0,
+                color: Color::rgba(rnd(256) as u8, 40, 200, 1 + rnd(255) as u8),
+                filter: if rnd(2) == 0 {
+                    Filter::Nearest
+                } else {
+                    Filter::Bilinear
+                },
+                contour: (rnd(2) == 0).then(|| Color::rgba(250, 250, 0, 180)),
+            });
+        }
+        let mut resolved = Resolved::default();
+        crate::draw::resolve_batch(&[info], &[list], &store, &mut resolved).unwrap();
+        let src = Sources::of(&resolved, &store, &[]);
+        let cmds = resolved.frame_cmds(0);
+        let base: Vec<u8> = (0..info.min_len()).map(|_| rnd(256) as u8).collect();
+        let mut got = base.clone();
+        super::pointwise::run(&mut got, info, cmds, &src);
+        let mut want = base;
+        for c in cmds {
+            let m = &src.masks[c.param as usize];
+            for y in c.clip.y0..c.clip.y1 {
+                for x in c.clip.x0..c.clip.x1 {
+                    if let Some(color) = super::mask::pixel(c, m, &src, x, y) {
+                        let at = y as usize * info.pitch + x as usize * 4;
+                        crate::color::blend_pixel(&mut want[at..at + 4], color, true);
+                    }
+                }
+            }
+        }
+        assert!(got == want, "case {case}");
+    }
+}
