@@ -323,6 +323,8 @@ fn ellipse_span(cx: i64, cy: i64, rx: i64, ry: i64, sy: i64) -> Option<(i64, i64
 #[derive(Default)]
 struct RowScratch {
     spans: Vec<(i64, i64)>,
+    /// The minus layer's spans (the packed renderer's span path).
+    minus_spans: Vec<(i64, i64)>,
     thresholds: Vec<(i64, i32)>,
     counts: Vec<u8>,
     minus: Vec<u8>,
@@ -400,33 +402,66 @@ pub(super) fn draw(
     src: &Sources<'_>,
 ) {
     let has_alpha = info.format.has_alpha();
+    let minus_of = |s: &CdShape| {
+        (s.minus != CD_NO_SHAPE)
+            .then(|| src.shapes.get(s.minus as usize))
+            .flatten()
+    };
     if let Some(s) = src.shapes.get(c.param as usize)
         && s.flags & CD_SHAPE_AA == 0
-        && s.minus == CD_NO_SHAPE
+        && minus_of(s).is_none_or(|m| m.flags & CD_SHAPE_AA == 0)
     {
-        // Without anti-aliasing or a minus layer every covered pixel has coverage 255,
-        // so the colour blends as it is, (a * 255 + 127) / 255 = a: whole spans at once,
-        // each pixel once (the spans are disjoint).
+        // Without anti-aliasing a pixel's coverage is 255 or 0, and a minus layer (also
+        // without) takes out exactly the pixels it covers ((255 (255 - 255) + 127) / 255
+        // = 0): the colour blends as it is, (a 255 + 127) / 255 = a, over whole spans of
+        // pixels, each pixel once (the spans are disjoint).
+        let minus = minus_of(s);
         let (x0, x1) = (i64::from(c.clip.x0), i64::from(c.clip.x1));
+        // Pixels x with lo <= 256 x + 128 < hi, inside the clip, as [first, last].
+        let pixels = move |(lo, hi): (i64, i64)| {
+            let first = (lo - 128 + 255).div_euclid(256).max(x0);
+            let last = (hi - 129).div_euclid(256).min(x1 - 1);
+            (first, last)
+        };
         SCRATCH.with_borrow_mut(|sc| {
+            let RowScratch {
+                spans,
+                thresholds,
+                minus_spans,
+                ..
+            } = sc;
             for y in y0..y1 {
                 let yi = y as i32;
-                row_spans(
-                    s,
-                    src,
-                    yi,
-                    (i64::from(yi) << 8) + 128,
-                    &mut sc.spans,
-                    &mut sc.thresholds,
-                );
+                let sy = (i64::from(yi) << 8) + 128;
+                row_spans(s, src, yi, sy, spans, thresholds);
+                if spans.is_empty() {
+                    continue;
+                }
+                minus_spans.clear();
+                if let Some(m) = minus {
+                    row_spans(m, src, yi, sy, minus_spans, thresholds);
+                }
                 let row = &mut chunk[(y - top) * info.pitch..];
-                for &(lo, hi) in &sc.spans {
-                    // Pixels x with lo <= 256 x + 128 < hi, inside the clip.
-                    let first = (lo - 128 + 255).div_euclid(256).max(x0);
-                    let last = (hi - 129).div_euclid(256).min(x1 - 1);
-                    if first <= last {
-                        let span = &mut row[first as usize * 4..(last as usize + 1) * 4];
-                        super::pointwise::blend_span(span, c.color, has_alpha);
+                let mut cut = minus_spans.iter().map(|&iv| pixels(iv)).peekable();
+                for &iv in spans.iter() {
+                    let (mut first, last) = pixels(iv);
+                    // Take out the minus layer's pixel runs (sorted, disjoint) in turn.
+                    while first <= last {
+                        while cut.peek().is_some_and(|&(_, l)| l < first) {
+                            cut.next();
+                        }
+                        let end = match cut.peek() {
+                            Some(&(f, _)) if f <= last => f - 1,
+                            _ => last,
+                        };
+                        if first <= end {
+                            let span = &mut row[first as usize * 4..(end as usize + 1) * 4];
+                            super::pointwise::blend_span(span, c.color, has_alpha);
+                        }
+                        match cut.peek() {
+                            Some(&(f, l)) if f <= last => first = l + 1,
+                            _ => break,
+                        }
                     }
                 }
             }
@@ -476,6 +511,7 @@ pub(super) fn for_each_covered(
             thresholds: scratch,
             counts,
             minus: mcounts,
+            ..
         } = sc;
         let w = (x1 - x0) as usize;
         // All zero between rows: each row clears what it touched.
@@ -754,6 +790,23 @@ mod tests {
                         );
                     }
                 }
+                // The packed renderer's `draw` (span by span where it can) blends
+                // exactly that coverage.
+                let base: Vec<u8> = (0..info.min_len()).map(|i| (i * 37 % 251) as u8).collect();
+                let mut drawn = base.clone();
+                let (y0, y1) = (c.clip.y0 as usize, c.clip.y1 as usize);
+                draw(&mut drawn, info, 0, y0, y1, c, &src);
+                let mut want = base;
+                for_each_covered(c, &src, c.clip.y0, c.clip.y1, |x, y, k| {
+                    let alpha = ((u32::from(c.color[3]) * k + 127) / 255) as u8;
+                    let at = y as usize * info.pitch + x as usize * 4;
+                    crate::color::blend_pixel(
+                        &mut want[at..at + 4],
+                        [c.color[0], c.color[1], c.color[2], alpha],
+                        true,
+                    );
+                });
+                assert!(drawn == want, "case {case}: drawn pixels of {l:?}");
             }
         }
     }
