@@ -334,6 +334,15 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<RowScratch> = std::cell::RefCell::new(RowScratch::default());
 }
 
+/// The pixels x of [x0, x1) whose sample column `c` (offset in 1/256 px) lies in the
+/// sample interval [lo, hi), as [first, last] (empty when first > last).
+#[inline]
+fn sample_pixels((lo, hi): (i64, i64), c: i64, (x0, x1): (i64, i64)) -> (i64, i64) {
+    let first = (lo - c).div_euclid(256) + i64::from((lo - c).rem_euclid(256) != 0);
+    let last = (hi - c - 1).div_euclid(256);
+    (first.max(x0), last.min(x1 - 1))
+}
+
 /// Adds, for every pixel of [x0, x1), how many of the sample columns `cols` (offsets in
 /// 1/256 px within a pixel) fall in `spans`.
 /// Returns the range of `counts` it touched (so only that is read and cleared).
@@ -347,10 +356,7 @@ fn count_samples(
 ) {
     for &(lo, hi) in spans {
         for &c in cols {
-            // Pixels x with lo <= 256 x + c < hi.
-            let first = (lo - c).div_euclid(256) + i64::from((lo - c).rem_euclid(256) != 0);
-            let last = (hi - c - 1).div_euclid(256);
-            let (a, b) = (first.max(i64::from(x0)), last.min(i64::from(x1) - 1));
+            let (a, b) = sample_pixels((lo, hi), c, (i64::from(x0), i64::from(x1)));
             if a > b {
                 continue;
             }
@@ -418,11 +424,7 @@ pub(super) fn draw(
         let minus = minus_of(s);
         let (x0, x1) = (i64::from(c.clip.x0), i64::from(c.clip.x1));
         // Pixels x with lo <= 256 x + 128 < hi, inside the clip, as [first, last].
-        let pixels = move |(lo, hi): (i64, i64)| {
-            let first = (lo - 128 + 255).div_euclid(256).max(x0);
-            let last = (hi - 129).div_euclid(256).min(x1 - 1);
-            (first, last)
-        };
+        let pixels = move |iv: (i64, i64)| sample_pixels(iv, 128, (x0, x1));
         SCRATCH.with_borrow_mut(|sc| {
             let RowScratch {
                 spans,
