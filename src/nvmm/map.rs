@@ -194,123 +194,148 @@ impl Drop for Mapping<'_> {
     }
 }
 
-/// Maps every frame of the batch, hands the mapped frames to `draw`, then syncs for the
-/// device (only if `draw` succeeded: a failed draw wrote nothing) and unmaps them all.
-///
-/// `strict_cpu_sync`: whether a failing `NvBufSurfaceSyncForCpu` is an error
-/// (SURFACE_ARRAY / HANDLE) or tolerated (unified memory, where DeepStream returns -1).
+/// The batch a CPU-map render works on: the library, the live descriptor and how to
+/// read it.
+pub(crate) struct MapTarget<'l> {
+    pub lib: &'l NvBufSurfaceLib,
+    pub abi: Abi,
+    /// The `NvBufSurface` (Map writes `mappedAddr` into its `surfaceList`).
+    pub surface: *mut c_void,
+    /// `surfaceList`'s address.
+    pub surface_list: u64,
+    /// Whether a failing `NvBufSurfaceSyncForCpu` is an error (SURFACE_ARRAY / HANDLE)
+    /// or tolerated (unified memory, where DeepStream returns -1).
+    pub strict_cpu_sync: bool,
+}
+
+/// Maps every frame (with `plane`), makes the host frames `frames_of` builds from the
+/// params Map wrote, hands them to `draw`, then syncs for the device (only if `draw`
+/// succeeded: a failed draw wrote nothing) and unmaps them all, whatever happened.
 ///
 /// # Safety
-/// `surface` must point to the live `NvBufSurface` (layout `abi`) that `frames` were
-/// read from, and nothing else may access the frames until this returns.
-pub(crate) unsafe fn render_mapped(
-    lib: &NvBufSurfaceLib,
-    abi: Abi,
-    surface: *mut c_void,
-    surface_list: u64,
+/// `t.surface` must point to the live `NvBufSurface` (layout `t.abi`) that `frames`
+/// were read from, and nothing else may access the frames until this returns.
+unsafe fn with_mapped<T>(
+    t: &MapTarget<'_>,
     frames: &[NvmmFrame],
-    strict_cpu_sync: bool,
-    draw: impl FnOnce(&mut [HostFrame<'_>]) -> Result<()>,
+    plane: c_int,
+    frames_of: impl FnOnce(&[FrameParams]) -> Result<Vec<T>>,
+    draw: impl FnOnce(&mut [T]) -> Result<()>,
 ) -> Result<()> {
-    let mut guard = Mapping::new(lib, surface, 0);
+    let mut guard = Mapping::new(t.lib, t.surface, plane);
     // SAFETY: the caller's contract.
-    let params = unsafe { guard.map_all(abi, surface_list, frames, strict_cpu_sync) }?;
-    let mut mapped = Vec::with_capacity(frames.len());
-    for (i, (f, p)) in frames.iter().zip(&params).enumerate() {
-        let addr = p.mapped_addr[0];
-        if addr == 0 {
-            return Err(abi.error(format!(
-                "NvBufSurfaceMap left mappedAddr.addr[0] of frame {i} null"
-            )));
-        }
-        let info = FrameInfo::new(
-            f.width,
-            f.height,
-            p.plane_params.pitch[0] as usize,
-            f.format,
-        );
-        info.validate(i)
-            .map_err(|e| abi.error(format!("mapped frame {i}: {e}")))?;
-        mapped.push((addr, info));
-    }
-    // No two mappings may share a byte before slices are made over them.
-    crate::frame::check_disjoint(mapped.iter().copied(), &mut Vec::new())?;
-    let mut hosts = Vec::with_capacity(frames.len());
-    for &(addr, info) in &mapped {
-        // SAFETY: the mapping covers the plane (pitch x height bytes) until UnMap, which
-        // happens after `hosts` is dropped; the mappings were checked to be disjoint.
-        let host = unsafe { HostFrame::from_raw(addr as *mut u8, info) }
-            .map_err(|e| abi.error(format!("mapped frame: {e}")))?;
-        hosts.push(host);
-    }
+    let params = unsafe { guard.map_all(t.abi, t.surface_list, frames, t.strict_cpu_sync) }?;
+    // Dropped before `finish` unmaps (on error by return, before the guard).
+    let mut hosts = frames_of(&params)?;
     let drawn = draw(&mut hosts);
     drop(hosts);
-    let finished = guard.finish(drawn.is_ok(), abi);
+    let finished = guard.finish(drawn.is_ok(), t.abi);
     drawn.and(finished)
 }
 
-/// [`render_mapped`] for NV12 / I420 frames: each frame is mapped with all its planes
-/// (plane -1), and plane k is drawn where `mappedAddr.addr[k]` puts it, with
+/// Draws packed frames through the map path: each frame's plane 0 at
+/// `mappedAddr.addr[0]` with `planeParams.pitch[0]`.
+///
+/// # Safety
+/// As [`with_mapped`].
+pub(crate) unsafe fn render_mapped(
+    t: &MapTarget<'_>,
+    frames: &[NvmmFrame],
+    draw: impl FnOnce(&mut [HostFrame<'_>]) -> Result<()>,
+) -> Result<()> {
+    let abi = t.abi;
+    let frames_of = |params: &[FrameParams]| {
+        let mut mapped = Vec::with_capacity(frames.len());
+        for (i, (f, p)) in frames.iter().zip(params).enumerate() {
+            let addr = p.mapped_addr[0];
+            if addr == 0 {
+                return Err(abi.error(format!(
+                    "NvBufSurfaceMap left mappedAddr.addr[0] of frame {i} null"
+                )));
+            }
+            let info = FrameInfo::new(
+                f.width,
+                f.height,
+                p.plane_params.pitch[0] as usize,
+                f.format,
+            );
+            info.validate(i)
+                .map_err(|e| abi.error(format!("mapped frame {i}: {e}")))?;
+            mapped.push((addr, info));
+        }
+        // No two mappings may share a byte before slices are made over them.
+        crate::frame::check_disjoint(mapped.iter().copied(), &mut Vec::new())?;
+        let mut hosts = Vec::with_capacity(frames.len());
+        for &(addr, info) in &mapped {
+            // SAFETY: the mapping covers the plane (pitch x height bytes) until UnMap, which
+            // happens after `hosts` is dropped; the mappings were checked to be disjoint.
+            let host = unsafe { HostFrame::from_raw(addr as *mut u8, info) }
+                .map_err(|e| abi.error(format!("mapped frame: {e}")))?;
+            hosts.push(host);
+        }
+        Ok(hosts)
+    };
+    // SAFETY: the caller's contract.
+    unsafe { with_mapped(t, frames, 0, frames_of, draw) }
+}
+
+/// Draws NV12 / I420 frames through the map path: each frame mapped with all its
+/// planes (plane -1), plane k drawn where `mappedAddr.addr[k]` puts it, with
 /// `planeParams.pitch[k]` (Jetson maps each plane on its own: they need not be
 /// contiguous, or in order).
 ///
 /// # Safety
-/// As [`render_mapped`]; every frame of `frames` has its `planar` layout.
+/// As [`with_mapped`]; every frame of `frames` has its `planar` layout.
 pub(crate) unsafe fn render_mapped_planar(
-    lib: &NvBufSurfaceLib,
-    abi: Abi,
-    surface: *mut c_void,
-    surface_list: u64,
+    t: &MapTarget<'_>,
     frames: &[NvmmFrame],
-    strict_cpu_sync: bool,
     draw: impl FnOnce(&mut [PlanarFrame<'_>]) -> Result<()>,
 ) -> Result<()> {
-    let mut guard = Mapping::new(lib, surface, -1);
-    // SAFETY: the caller's contract.
-    let params = unsafe { guard.map_all(abi, surface_list, frames, strict_cpu_sync) }?;
-    let mut mapped = Vec::with_capacity(frames.len());
-    for (i, (f, p)) in frames.iter().zip(&params).enumerate() {
-        let Some(mut info) = f.planar else {
-            return Err(abi.error(format!("frame {i} is not NV12 / I420")));
-        };
-        let mut ptrs = [std::ptr::null_mut::<u8>(); 3];
-        let n = info.layout.planes();
-        for (k, (ptr, plane)) in ptrs.iter_mut().zip(&mut info.planes).take(n).enumerate() {
-            if p.mapped_addr[k] == 0 {
-                return Err(abi.error(format!(
-                    "NvBufSurfaceMap left mappedAddr.addr[{k}] of frame {i} null"
-                )));
+    let abi = t.abi;
+    let frames_of = |params: &[FrameParams]| {
+        let mut mapped = Vec::with_capacity(frames.len());
+        for (i, (f, p)) in frames.iter().zip(params).enumerate() {
+            let Some(mut info) = f.planar else {
+                return Err(abi.error(format!("frame {i} is not NV12 / I420")));
+            };
+            let mut ptrs = [std::ptr::null_mut::<u8>(); 3];
+            let n = info.layout.planes();
+            for (k, (ptr, plane)) in ptrs.iter_mut().zip(&mut info.planes).take(n).enumerate() {
+                if p.mapped_addr[k] == 0 {
+                    return Err(abi.error(format!(
+                        "NvBufSurfaceMap left mappedAddr.addr[{k}] of frame {i} null"
+                    )));
+                }
+                *ptr = p.mapped_addr[k] as *mut u8;
+                // Each mapping counts from its own plane's first sample.
+                *plane = Some(Plane {
+                    offset: 0,
+                    pitch: p.plane_params.pitch[k] as usize,
+                });
             }
-            *ptr = p.mapped_addr[k] as *mut u8;
-            // Each mapping counts from its own plane's first sample.
-            *plane = Some(Plane {
-                offset: 0,
-                pitch: p.plane_params.pitch[k] as usize,
-            });
+            mapped.push((ptrs, info));
         }
-        mapped.push((ptrs, info));
-    }
-    // No two planes of the batch may share a byte before slices are made over them
-    // (the same check within a frame is repeated by `from_planes`).
-    crate::frame::check_disjoint_bytes_of(
-        mapped.iter().enumerate().flat_map(|(i, (ptrs, info))| {
-            (0..info.layout.planes()).map(move |k| {
-                let len = info.plane_span(k).map_or(0, |s| s.1);
-                (ptrs[k] as u64, len, i)
-            })
-        }),
-        &mut Vec::new(),
-    )?;
-    let mut hosts = Vec::with_capacity(frames.len());
-    for (i, &(ptrs, info)) in mapped.iter().enumerate() {
-        // SAFETY: each mapping covers its plane (pitch x rows bytes) until UnMap, which
-        // happens after `hosts` is dropped; all planes were checked to be disjoint.
-        let host = unsafe { PlanarFrame::from_planes(ptrs, info) }
-            .map_err(|e| abi.error(format!("mapped frame {i}: {e}")))?;
-        hosts.push(host);
-    }
-    let drawn = draw(&mut hosts);
-    drop(hosts);
-    let finished = guard.finish(drawn.is_ok(), abi);
-    drawn.and(finished)
+        // No two planes of the batch may share a byte before slices are made over them
+        // (the same check within a frame is repeated by `from_planes`).
+        crate::frame::check_disjoint_bytes_of(
+            mapped.iter().enumerate().flat_map(|(i, (ptrs, info))| {
+                (0..info.layout.planes()).map(move |k| {
+                    let len = info.plane_span(k).map_or(0, |s| s.1);
+                    (ptrs[k] as u64, len, i)
+                })
+            }),
+            &mut Vec::new(),
+        )?;
+        let mut hosts = Vec::with_capacity(frames.len());
+        for (i, &(ptrs, info)) in mapped.iter().enumerate() {
+            // SAFETY: each mapping covers its plane (pitch x rows bytes) until UnMap, which
+            // happens after `hosts` is dropped; all planes were checked to be disjoint.
+            let host = unsafe { PlanarFrame::from_planes(ptrs, info) }
+                .map_err(|e| abi.error(format!("mapped frame {i}: {e}")))?;
+            hosts.push(host);
+        }
+        Ok(hosts)
+    };
+    // SAFETY: the caller's contract.
+    unsafe { with_mapped(t, frames, -1, frames_of, draw) }
 }

@@ -235,15 +235,9 @@ impl<'a> NvmmBatch<'a> {
                 let lib = NvBufSurfaceLib::open(self.lib_path.as_deref(), self.abi)?;
                 // SAFETY: the descriptor stays mapped for this call and was validated.
                 unsafe {
-                    map::render_mapped(
-                        &lib,
-                        self.abi,
-                        self.surface_for_map(),
-                        self.header.surface_list,
-                        &self.frames,
-                        self.strict_cpu_sync(),
-                        |hosts| renderer.render_host(hosts, lists),
-                    )
+                    map::render_mapped(&self.map_target(&lib), &self.frames, |hosts| {
+                        renderer.render_host(hosts, lists)
+                    })
                 }
             }
         }
@@ -251,20 +245,22 @@ impl<'a> NvmmBatch<'a> {
 }
 
 impl NvmmBatch<'_> {
-    /// Whether a failing `NvBufSurfaceSyncForCpu` is an error: on Jetson memory it is;
-    /// on unified memory DeepStream returns -1 and the memory needs no sync.
-    fn strict_cpu_sync(&self) -> bool {
-        matches!(
-            self.mem_type,
-            MemType::SurfaceArray | MemType::Handle | MemType::Default
-        )
-    }
-
-    /// The descriptor as `NvBufSurfaceMap` takes it: Map writes mappedAddr into
-    /// surfaceList (not into the descriptor we hold read-mapped); its C signature
-    /// takes a mutable pointer.
-    fn surface_for_map(&self) -> *mut c_void {
-        self.map.as_ptr() as *mut c_void
+    /// This batch as the CPU map path maps it.
+    fn map_target<'l>(&self, lib: &'l NvBufSurfaceLib) -> map::MapTarget<'l> {
+        map::MapTarget {
+            lib,
+            abi: self.abi,
+            // Map writes mappedAddr into surfaceList (not into the descriptor we hold
+            // read-mapped); its C signature takes a mutable pointer.
+            surface: self.map.as_ptr() as *mut c_void,
+            surface_list: self.header.surface_list,
+            // On Jetson memory a failing SyncForCpu is an error; on unified memory
+            // DeepStream returns -1 and the memory needs no sync.
+            strict_cpu_sync: matches!(
+                self.mem_type,
+                MemType::SurfaceArray | MemType::Handle | MemType::Default
+            ),
+        }
     }
 
     /// A batch of NV12 / I420 frames (`dataPtr` + `planeParams.offset[i]`, all inside
@@ -294,15 +290,9 @@ impl NvmmBatch<'_> {
                 // SAFETY: the descriptor stays mapped for this call and was validated;
                 // every frame is planar (checked by the caller).
                 unsafe {
-                    map::render_mapped_planar(
-                        &lib,
-                        self.abi,
-                        self.surface_for_map(),
-                        self.header.surface_list,
-                        &self.frames,
-                        self.strict_cpu_sync(),
-                        |hosts| renderer.render_planar_host(hosts, lists),
-                    )
+                    map::render_mapped_planar(&self.map_target(&lib), &self.frames, |hosts| {
+                        renderer.render_planar_host(hosts, lists)
+                    })
                 }
             }
             RenderPath::Host => {
