@@ -181,6 +181,96 @@ fn thousands_of_labels_in_two_fonts_match_cpu() {
     .unwrap();
 }
 
+/// A list of boxes and redactions whose alphas are 0 or 255 only, dense enough that
+/// they cover each other in every way: outlines over fills, invisible outlines over
+/// visible fills, redactions over both, clipped at every edge.
+fn opaque_list(r: &mut impl Rng, w: u32, h: u32, n: usize) -> DrawList {
+    let colours = [
+        Color::rgb(250, 10, 20),
+        Color::rgba(0, 0, 0, 0),
+        Color::rgb(10, 200, 30),
+        Color::rgb(1, 2, 255),
+    ];
+    let mut l = DrawList::new();
+    for _ in 0..n {
+        let rect = Rect::new(
+            r.random_range(-40.0..w as f32 + 10.0),
+            r.random_range(-40.0..h as f32 + 10.0),
+            r.random_range(1.0..(w as f32 / 2.0).max(2.0)),
+            r.random_range(1.0..(h as f32 / 2.0).max(2.0)),
+        );
+        let c = colours[r.random_range(0..4)];
+        match r.random_range(0..4) {
+            0 => l.blur(rect, BlurKind::Solid { color: c }),
+            1 => l.fill(rect, c),
+            2 => l.rect(rect, Some(Border::new(r.random_range(1..8), c)), None),
+            _ => l.rect(
+                rect,
+                Some(Border::new(r.random_range(1..12), c)),
+                Some(colours[r.random_range(0..4)]),
+            ),
+        };
+    }
+    l
+}
+
+#[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
+fn opaque_box_phases_match_cpu() {
+    // Opaque boxes and redactions over each other in every way: the composite's paths
+    // that skip pixel reads (formats with alpha) or keep the x byte (RGBx/BGRx) meet
+    // dense overlap; 1 in 8 batches has a translucent box, 1 in 8 more than 257 commands
+    // per frame (more than one staging round of the composite).
+    let Some(mut cuda) = gpu("opaque_box_phases_match_cpu") else {
+        return;
+    };
+    let mut cpu = CpuRenderer::new();
+    let store = ImageStore::new();
+    for round in 0..(scene_count() / 8).max(8) as u64 {
+        let mut r = rng(7000 + round);
+        let n = [1usize, 2, 8][r.random_range(0..3)];
+        let infos: Vec<FrameInfo> = (0..n)
+            .map(|_| {
+                if round % 16 == 0 {
+                    FrameInfo::new(
+                        1920,
+                        1080,
+                        1920 * 4 + 64,
+                        PixelFormat::ALL[round as usize / 16 % 4],
+                    )
+                } else {
+                    random_info(&mut r, 1200, 800)
+                }
+            })
+            .collect();
+        let lists: Vec<DrawList> = infos
+            .iter()
+            .map(|i| {
+                let count = match round % 8 {
+                    0 => r.random_range(258..400),
+                    _ => r.random_range(1..257),
+                };
+                let mut l = opaque_list(&mut r, i.width, i.height, count);
+                if round % 8 == 1 {
+                    l.fill(Rect::new(5.0, 5.0, 50.0, 40.0), Color::rgba(9, 8, 7, 100));
+                }
+                l
+            })
+            .collect();
+        let init: Vec<Vec<u8>> = infos.iter().map(|i| pattern(&mut r, i.min_len())).collect();
+        compare(
+            &mut cuda,
+            &mut cpu,
+            &store,
+            &infos,
+            &init,
+            &lists,
+            Kind::Device,
+        )
+        .unwrap_or_else(|e| panic!("round {round} ({n} frames): {e}"));
+    }
+}
+
 #[test]
 #[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn batches_of_1_8_64_match_cpu() {
