@@ -6,6 +6,7 @@
 use rayon::prelude::*;
 
 use super::Scratch;
+use super::simd::multiversioned;
 use crate::cmd::{CD_GAUSS_SHIFT, CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_PIXELATE, CdCmd};
 use crate::frame::FrameInfo;
 
@@ -112,38 +113,20 @@ fn box_blur(rows: &mut [u8], pitch: usize, reg: Region, r: usize, n: usize, s: &
     let area = (side * side) as u32;
     let div = Divider::new(area);
     let half = area / 2;
+    let v = VSums {
+        hs,
+        h,
+        r,
+        rw,
+        x0,
+        pitch,
+        n,
+        div,
+        half,
+    };
     let pass = |b: usize, out: &mut [u8], acc: &mut [u32]| {
         let j0 = b * band;
-        let j1 = (j0 + band).min(h);
-        acc.fill(0);
-        for k in 0..side {
-            let j = (j0 + k).saturating_sub(r).min(h - 1);
-            for (a, &v) in acc.iter_mut().zip(&hs[j * rw..][..rw]) {
-                *a += u32::from(v);
-            }
-        }
-        for j in j0..j1 {
-            let dst = &mut out[(j - j0) * pitch + x0 * 4..][..rw];
-            if n == 4 {
-                // Every byte written: one flat loop the compiler vectorises.
-                for (d, &a) in dst.iter_mut().zip(acc.iter()) {
-                    *d = div.div(a + half) as u8;
-                }
-            } else {
-                for (px, a) in dst.chunks_exact_mut(4).zip(acc.chunks_exact(4)) {
-                    for i in 0..n {
-                        px[i] = div.div(a[i] + half) as u8;
-                    }
-                }
-            }
-            if j + 1 < j1 {
-                let add = &hs[(j + r + 1).min(h - 1) * rw..][..rw];
-                let sub = &hs[j.saturating_sub(r) * rw..][..rw];
-                for ((a, &p), &m) in acc.iter_mut().zip(add).zip(sub) {
-                    *a = *a + u32::from(p) - u32::from(m);
-                }
-            }
-        }
+        box_vband(&v, out, acc, j0, (j0 + band).min(h));
     };
     if nb == 1 {
         pass(0, rows, acc);
@@ -155,6 +138,60 @@ fn box_blur(rows: &mut [u8], pitch: usize, reg: Region, r: usize, n: usize, s: &
     }
 }
 
+/// What the vertical pass of a box blur reads: the region's horizontal sums (`h` rows
+/// of `rw` u16), the radius, where the region's rows start in the frame, how many bytes
+/// of each pixel it writes, and the rounded mean's divider.
+struct VSums<'a> {
+    hs: &'a [u16],
+    h: usize,
+    r: usize,
+    rw: usize,
+    x0: usize,
+    pitch: usize,
+    n: usize,
+    div: Divider,
+    half: u32,
+}
+
+multiversioned! {
+/// Rows [j0, j1) of a box blur's vertical pass, into `out` (row j0 at offset 0): sliding
+/// sums of the horizontal sums down each column in `acc` (one u32 per byte), then the
+/// rounded mean.
+fn box_vband(v: &VSums<'_>, out: &mut [u8], acc: &mut [u32], j0: usize, j1: usize) {
+    let VSums { hs, h, r, rw, x0, pitch, n, div, half } = *v;
+    acc.fill(0);
+    for k in 0..2 * r + 1 {
+        let j = (j0 + k).saturating_sub(r).min(h - 1);
+        for (a, &v) in acc.iter_mut().zip(&hs[j * rw..][..rw]) {
+            *a += u32::from(v);
+        }
+    }
+    for j in j0..j1 {
+        let dst = &mut out[(j - j0) * pitch + x0 * 4..][..rw];
+        if n == 4 {
+            // Every byte written: one flat loop the compiler vectorises.
+            for (d, &a) in dst.iter_mut().zip(acc.iter()) {
+                *d = div.div(a + half) as u8;
+            }
+        } else {
+            for (px, a) in dst.chunks_exact_mut(4).zip(acc.chunks_exact(4)) {
+                for i in 0..n {
+                    px[i] = div.div(a[i] + half) as u8;
+                }
+            }
+        }
+        if j + 1 < j1 {
+            let add = &hs[(j + r + 1).min(h - 1) * rw..][..rw];
+            let sub = &hs[j.saturating_sub(r) * rw..][..rw];
+            for ((a, &p), &m) in acc.iter_mut().zip(add).zip(sub) {
+                *a = *a + u32::from(p) - u32::from(m);
+            }
+        }
+    }
+}
+}
+
+multiversioned! {
 /// Sliding sums of the clamped (2r+1) window along one row of RGBA pixels, into `dst`
 /// (the row's length): the row is copied into `pad` with r replicated pixels before
 /// and r + 1 after, so pixel x's window is `pad[x..=x + 2r]` and the next window
@@ -193,6 +230,7 @@ fn hsum_row(row: &[u8], pad: &mut [u8], dst: &mut [u16], r: usize) {
         }
     }
 }
+}
 
 fn gauss(
     rows: &mut [u8],
@@ -206,7 +244,6 @@ fn gauss(
     let Region { x0, w, h, .. } = reg;
     let rw = w * 4;
     let (band, nb) = bands(h, w);
-    let round = 1u32 << (CD_GAUSS_SHIFT - 1);
     let hs = sized(&mut s.h8, h * rw);
     let acc = sized(&mut s.acc, nb * rw);
     let pw = (w + 2 * r) * 4;
@@ -218,20 +255,7 @@ fn gauss(
         let pass = |j0: usize, out: &mut [u8], acc: &mut [u32], pad: &mut [u8]| {
             for (dj, dst) in out.chunks_exact_mut(rw).enumerate() {
                 let row = &src[(j0 + dj) * pitch + x0 * 4..][..rw];
-                for k in 0..r {
-                    pad[k * 4..k * 4 + 4].copy_from_slice(&row[..4]);
-                    pad[(r + w + k) * 4..(r + w + k) * 4 + 4].copy_from_slice(&row[rw - 4..]);
-                }
-                pad[r * 4..(r + w) * 4].copy_from_slice(row);
-                acc.fill(round);
-                for (k, &wk) in wt.iter().enumerate() {
-                    for (a, &p) in acc.iter_mut().zip(&pad[k * 4..k * 4 + rw]) {
-                        *a += wk * u32::from(p);
-                    }
-                }
-                for (d, &a) in dst.iter_mut().zip(acc.iter()) {
-                    *d = (a >> CD_GAUSS_SHIFT) as u8;
-                }
+                gauss_row(row, pad, acc, dst, wt);
             }
         };
         if nb == 1 {
@@ -246,24 +270,18 @@ fn gauss(
     }
     // Vertical pass on the 8-bit rows, into the frame.
     let hs: &[u8] = hs;
+    let v = GaussRows {
+        hs,
+        wt,
+        h,
+        rw,
+        x0,
+        pitch,
+        n,
+    };
     let pass = |b: usize, out: &mut [u8], acc: &mut [u32]| {
         let j0 = b * band;
-        let j1 = (j0 + band).min(h);
-        for j in j0..j1 {
-            acc.fill(round);
-            for (k, &wk) in wt.iter().enumerate() {
-                let sj = (j + k).saturating_sub(r).min(h - 1);
-                for (a, &p) in acc.iter_mut().zip(&hs[sj * rw..][..rw]) {
-                    *a += wk * u32::from(p);
-                }
-            }
-            let dst = &mut out[(j - j0) * pitch + x0 * 4..][..rw];
-            for (px, a) in dst.chunks_exact_mut(4).zip(acc.chunks_exact(4)) {
-                for i in 0..n {
-                    px[i] = (a[i] >> CD_GAUSS_SHIFT) as u8;
-                }
-            }
-        }
+        gauss_vband(&v, out, acc, j0, (j0 + band).min(h));
     };
     if nb == 1 {
         pass(0, rows, acc);
@@ -273,6 +291,66 @@ fn gauss(
             .enumerate()
             .for_each(|(b, (out, acc))| pass(b, out, acc));
     }
+}
+
+multiversioned! {
+/// One row of a gaussian's horizontal pass: `row` (RGBA, w pixels) copied into `pad`
+/// with r replicated pixels on either side, weighted sums over shifted copies in `acc`
+/// (vectorisable), the 8-bit results into `dst`.
+fn gauss_row(row: &[u8], pad: &mut [u8], acc: &mut [u32], dst: &mut [u8], wt: &[u32]) {
+    let (rw, r) = (row.len(), wt.len() / 2);
+    let w = rw / 4;
+    for k in 0..r {
+        pad[k * 4..k * 4 + 4].copy_from_slice(&row[..4]);
+        pad[(r + w + k) * 4..(r + w + k) * 4 + 4].copy_from_slice(&row[rw - 4..]);
+    }
+    pad[r * 4..(r + w) * 4].copy_from_slice(row);
+    acc.fill(1u32 << (CD_GAUSS_SHIFT - 1));
+    for (k, &wk) in wt.iter().enumerate() {
+        for (a, &p) in acc.iter_mut().zip(&pad[k * 4..k * 4 + rw]) {
+            *a += wk * u32::from(p);
+        }
+    }
+    for (d, &a) in dst.iter_mut().zip(acc.iter()) {
+        *d = (a >> CD_GAUSS_SHIFT) as u8;
+    }
+}
+}
+
+/// What a gaussian's vertical pass reads: the horizontal pass's 8-bit rows (`h` rows of
+/// `rw` bytes), the weights (2r + 1), where the region's rows start in the frame, and
+/// how many bytes of each pixel it writes.
+struct GaussRows<'a> {
+    hs: &'a [u8],
+    wt: &'a [u32],
+    h: usize,
+    rw: usize,
+    x0: usize,
+    pitch: usize,
+    n: usize,
+}
+
+multiversioned! {
+/// Rows [j0, j1) of a gaussian's vertical pass, into `out` (row j0 at offset 0).
+fn gauss_vband(v: &GaussRows<'_>, out: &mut [u8], acc: &mut [u32], j0: usize, j1: usize) {
+    let GaussRows { hs, wt, h, rw, x0, pitch, n } = *v;
+    let r = wt.len() / 2;
+    for j in j0..j1 {
+        acc.fill(1u32 << (CD_GAUSS_SHIFT - 1));
+        for (k, &wk) in wt.iter().enumerate() {
+            let sj = (j + k).saturating_sub(r).min(h - 1);
+            for (a, &p) in acc.iter_mut().zip(&hs[sj * rw..][..rw]) {
+                *a += wk * u32::from(p);
+            }
+        }
+        let dst = &mut out[(j - j0) * pitch + x0 * 4..][..rw];
+        for (px, a) in dst.chunks_exact_mut(4).zip(acc.chunks_exact(4)) {
+            for i in 0..n {
+                px[i] = (a[i] >> CD_GAUSS_SHIFT) as u8;
+            }
+        }
+    }
+}
 }
 
 fn pixelate(rows: &mut [u8], pitch: usize, reg: Region, b: usize, n: usize, s: &mut Scratch) {

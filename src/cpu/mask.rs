@@ -2,6 +2,7 @@
 //! (a device mask on a host frame is refused when checked), exactly as
 //! docs/semantics.md ("Masks") states and kernels/common.cuh computes.
 
+use super::simd::multiversioned;
 use crate::cmd::{
     CD_MASK_BILINEAR, CD_MASK_CONTOUR, CD_MASK_F16, CD_MASK_F32, CD_MASK_I32, CD_MASK_NO_CONTOUR,
     CD_MASK_U8, CD_MASK_U16, CD_OP_CLASSMAP, CdCmd, CdMask,
@@ -70,6 +71,7 @@ fn coverage(m: &CdMask, data: &[u8], d: &PixelRect, aux: u32, x: i32, y: i32) ->
     edge == (aux & CD_MASK_CONTOUR != 0)
 }
 
+multiversioned! {
 /// Draws a mask layer or class map on rows [y0, y1) of `chunk` (row `top` at 0).
 pub(super) fn draw(
     chunk: &mut [u8],
@@ -108,6 +110,7 @@ pub(super) fn draw(
             crate::color::blend_pixel(px, color, has_alpha);
         }
     }
+}
 }
 
 /// Per worker: the sampling of each column of a mask command's clip (and one column

@@ -12,6 +12,7 @@ mod mask;
 pub(crate) mod planar;
 mod pointwise;
 pub(crate) mod shape;
+pub mod simd;
 
 use rayon::prelude::*;
 

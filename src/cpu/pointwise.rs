@@ -5,6 +5,7 @@
 use rayon::prelude::*;
 
 use super::Sources;
+use super::simd::multiversioned;
 use crate::cmd::{
     CD_FILTER_NEAREST, CD_OP_CLASSMAP, CD_OP_MASK, CD_OP_OVERLAY, CD_OP_RECT, CD_OP_SHAPE,
     CD_OP_SOLID, CD_OP_TEXT, CdCmd,
@@ -44,6 +45,7 @@ pub(super) fn run(data: &mut [u8], info: FrameInfo, cmds: &[CdCmd], src: &Source
     }
 }
 
+multiversioned! {
 /// Applies one command to rows [top, bottom) held in `chunk` (row `top` at offset 0).
 fn draw_cmd(
     chunk: &mut [u8],
@@ -102,12 +104,14 @@ fn draw_cmd(
         _ => {}
     }
 }
+}
 
 thread_local! {
     /// One row of a text layer's coverage (grow-only, per worker thread).
     static COVERAGE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+multiversioned! {
 /// A text layer on rows [y0, y1): per row, the coverage of its clip's columns is the
 /// largest mask byte of the glyphs there; colour blends with (a * coverage + 127) / 255.
 fn text(
@@ -170,10 +174,11 @@ fn text(
         }
     });
 }
+}
 
 /// Writes `color` to every pixel of `span`: all four bytes, or (`all` false) the first
 /// three, leaving the x byte alone. Constant-size copies, so no call per pixel.
-#[inline]
+#[inline(always)]
 pub(super) fn fill_span(span: &mut [u8], color: [u8; 4], all: bool) {
     if all {
         for px in span.chunks_exact_mut(4) {
@@ -187,7 +192,7 @@ pub(super) fn fill_span(span: &mut [u8], color: [u8; 4], all: bool) {
 }
 
 /// Blends `color` (frame order, byte 3 = alpha) over every pixel of `span`.
-#[inline]
+#[inline(always)]
 pub(super) fn blend_span(span: &mut [u8], color: [u8; 4], has_alpha: bool) {
     let a = color[3];
     if a == 0 || span.is_empty() {
@@ -283,6 +288,7 @@ impl Stepper {
     }
 }
 
+multiversioned! {
 /// Overlay of `img` into the destination `c.inner`, rows [y0, y1) of the chunk.
 fn overlay(
     chunk: &mut [u8],
@@ -359,10 +365,12 @@ fn overlay(
         }
     }
 }
+}
 
 /// Blends a row of RGBA samples onto a row of pixels, each with alpha
 /// a' = (a m + 127) / 255: what [`put`] does pixel by pixel, with the division by 255
 /// done as in [`blend_span`] (exact for every sum below 65536).
+#[inline(always)]
 fn blend_row(row: &mut [u8], srow: &[u8], m: u32, swap: bool, has_alpha: bool) {
     let div255 = |x: u32| (x + 1 + (x >> 8)) >> 8;
     let (ri, bi) = if swap { (2, 0) } else { (0, 2) };

@@ -2,6 +2,7 @@
 //! points, exactly as docs/semantics.md ("Shapes") states and kernels/common.cuh
 //! computes it.
 
+use super::simd::multiversioned;
 use crate::cmd::{
     CD_BAND_H, CD_NO_BANDS, CD_NO_SHAPE, CD_SHAPE_AA, CD_SHAPE_ELLIPSE, CdCmd, CdDisc, CdEdge,
     CdShape,
@@ -394,6 +395,7 @@ fn row_counts(
     touched
 }
 
+multiversioned! {
 /// Draws a shape layer on rows [y0, y1) of `chunk` (row `top` at offset 0): per row,
 /// the exact inside-intervals of each sample row (edge crossings with the same
 /// integer test as `coverage`, disc and ellipse extents by integer square roots), so
@@ -480,6 +482,7 @@ pub(super) fn draw(
             has_alpha,
         );
     });
+}
 }
 
 /// Calls `f(x, y, k)` for every pixel of rows [y0, y1) of shape command `c`'s clip with
