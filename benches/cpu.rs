@@ -123,8 +123,9 @@ fn main() {
         .unwrap_or(15);
     let threads = rayon::current_num_threads();
     println!(
-        "\ncudadraw CPU renderer, {threads} thread(s), batch of 8 1920x1080 RGBA host frames, \
-         median of {samples}"
+        "\ncudadraw CPU renderer, {threads} thread(s), {} loops, batch of 8 1920x1080 RGBA host \
+         frames, median of {samples}",
+        cudadraw::cpu::simd::instruction_set()
     );
     println!("| workload | ms (median) |");
     println!("|---|---|");
