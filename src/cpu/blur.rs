@@ -45,24 +45,31 @@ pub(super) fn run(data: &mut [u8], info: FrameInfo, c: &CdCmd, weights: &[u32], 
 }
 
 /// Exact division by a constant `d` (1..=65536) for numerators below 2^24, by
-/// multiply and shift (Granlund-Montgomery, round-up variant).
+/// multiply and shift (Granlund-Montgomery, round-up variant). The multiplier is below
+/// 2^26 (d > 2^(l - 1) puts 2^(24 + l) / d below 2^25, plus one), so it is kept as a
+/// u32: a 32 x 32 -> 64-bit product, which vectorises (`pmuludq`), where a u64
+/// multiplier made every division a scalar 64-bit multiply.
 #[derive(Clone, Copy)]
 pub(super) struct Divider {
-    m: u64,
+    m: u32,
     shift: u32,
 }
 
 impl Divider {
     pub(super) fn new(d: u32) -> Self {
-        let l = 32 - (d.max(1) - 1).leading_zeros(); // ceil(log2 d)
+        let d = d.max(1);
+        let l = 32 - (d - 1).leading_zeros(); // ceil(log2 d)
         let shift = 24 + l;
         let m = (1u64 << shift).div_ceil(u64::from(d));
-        Self { m, shift }
+        Self {
+            m: u32::try_from(m).unwrap_or(u32::MAX), // always fits, see above
+            shift,
+        }
     }
 
     #[inline(always)]
     pub(super) fn div(self, x: u32) -> u32 {
-        ((u64::from(x) * self.m) >> self.shift) as u32
+        ((u64::from(x) * u64::from(self.m)) >> self.shift) as u32
     }
 }
 
