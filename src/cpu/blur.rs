@@ -169,8 +169,8 @@ fn box_vband(v: &VSums<'_>, out: &mut [u8], acc: &mut [u32], j0: usize, j1: usiz
     acc.fill(0);
     for k in 0..2 * r + 1 {
         let j = (j0 + k).saturating_sub(r).min(h - 1);
-        for (a, &v) in acc.iter_mut().zip(&hs[j * rw..][..rw]) {
-            *a += u32::from(v);
+        for (a, &sum) in acc.iter_mut().zip(&hs[j * rw..][..rw]) {
+            *a += u32::from(sum);
         }
     }
     for j in j0..j1 {
