@@ -67,13 +67,14 @@ extern "C" __global__ void __launch_bounds__(THREADS)
     // up to 8 loads per thread issued together, then stored (one round trip for r <= 27).
     {
         const int n = rows * seg_w;
+        const Div24 dw = div24_new((uint32_t)seg_w); // i < 16 * 320: exact
         for (int base = 0; base < n; base += 8 * THREADS) {
             uint32_t v[8];
 #pragma unroll
             for (int j = 0; j < 8; j++) {
                 const int i = base + (int)threadIdx.x + j * THREADS;
                 if (i < n) {
-                    const int ry = i / seg_w, k = i - ry * seg_w;
+                    const int ry = (int)div24(dw, (uint32_t)i), k = i - ry * seg_w;
                     v[j] = *px_ptr(f, clampi(cx0 - r + k, x0, x1 - 1), cy0 + ry);
                 }
             }
@@ -81,7 +82,7 @@ extern "C" __global__ void __launch_bounds__(THREADS)
             for (int j = 0; j < 8; j++) {
                 const int i = base + (int)threadIdx.x + j * THREADS;
                 if (i < n) {
-                    const int ry = i / seg_w, k = i - ry * seg_w;
+                    const int ry = (int)div24(dw, (uint32_t)i), k = i - ry * seg_w;
                     seg[ry][k] = v[j];
                 }
             }
@@ -193,14 +194,15 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
         const int t1 = min(t0 + B2_H / 4, nout);
         if (cc >= ncol || t0 >= t1) return;
         const uint32_t nn = (uint32_t)(2 * r + 1) * (uint32_t)(2 * r + 1);
+        const Div24 dv = div24_new(nn);
         uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         for (int k = t0; k <= t0 + 2 * r; k++) {
             const uint2 v = st[k][cc];
             s0 += v.x & 0xffffu; s2 += v.x >> 16; s1 += v.y & 0xffffu; s3 += v.y >> 16;
         }
         for (int t = t0; t < t1; t++) {
-            const uint32_t v = ((s0 + nn / 2) / nn) | (((s1 + nn / 2) / nn) << 8) |
-                               (((s2 + nn / 2) / nn) << 16) | (((s3 + nn / 2) / nn) << 24);
+            const uint32_t v = div24(dv, s0 + nn / 2) | (div24(dv, s1 + nn / 2) << 8) |
+                               (div24(dv, s2 + nn / 2) << 16) | (div24(dv, s3 + nn / 2) << 24);
             uint32_t* p = px_ptr(f, bx0 + cc, by0 + t);
             *p = with_x_byte(v, alpha ? 0u : *p, alpha);
             if (t + 1 < t1) {
@@ -238,6 +240,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
     if (c.op == CD_OP_BLUR_BOX) {
         const uint2* hs = (const uint2*)(scratch + job.scratch);
         const uint32_t n = (uint32_t)(2 * r + 1) * (uint32_t)(2 * r + 1);
+        const Div24 dv = div24_new(n);
         const int col = x - x0;
         uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
 #pragma unroll 8
@@ -247,8 +250,8 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
         }
 #pragma unroll 4
         for (int y = ys; y < ye; y++) {
-            const uint32_t v = ((s0 + n / 2) / n) | (((s1 + n / 2) / n) << 8) |
-                               (((s2 + n / 2) / n) << 16) | (((s3 + n / 2) / n) << 24);
+            const uint32_t v = div24(dv, s0 + n / 2) | (div24(dv, s1 + n / 2) << 8) |
+                               (div24(dv, s2 + n / 2) << 16) | (div24(dv, s3 + n / 2) << 24);
             uint32_t* p = px_ptr(f, x, y);
             *p = with_x_byte(v, alpha ? 0u : *p, alpha);
             if (y + 1 < ye) {

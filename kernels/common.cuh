@@ -51,6 +51,44 @@ CD_FN uint32_t with_x_byte(uint32_t v, uint32_t orig, bool alpha) {
     return alpha ? v : ((v & 0x00ffffffu) | (orig & 0xff000000u));
 }
 
+// floor(x / d) for x < 2^24 and 1 <= d <= 65536 by a multiply and a shift
+// (Granlund-Montgomery, round-up variant: the CPU renderer's Divider in src/cpu/blur.rs):
+// a division by a run-time divisor is a software routine of about 20 instructions on
+// the GPU, and the box blurs divide every channel of every output by the window area.
+// tests/kernel_math.rs proves it exact for every d (the quotient is monotone in x, so
+// checking x = k d - 1 and k d for every k is exhaustive).
+typedef struct Div24 {
+    uint32_t m;
+    uint32_t shift;
+} Div24;
+
+CD_FN Div24 div24_new(uint32_t d) {
+    // l = ceil(log2 d); d > 2^(l - 1) keeps m = ceil(2^(24 + l) / d) below 2^26.
+    uint32_t l = 0;
+    while (l < 17 && (1u << l) < d) l++;
+    Div24 v;
+    v.shift = 24 + l;
+    v.m = (uint32_t)(((1ull << v.shift) + d - 1) / d);
+    return v;
+}
+
+CD_FN uint32_t div24(Div24 v, uint32_t x) {
+    return (uint32_t)(((uint64_t)x * v.m) >> v.shift);
+}
+
+// floor(n / d) for n < 2^24 and d >= 1 (a tile index over the tiles of a row): the
+// correctly rounded float quotient is within 1 of it, and one integer step corrects it.
+// Cheaper than an integer division by a run-time divisor (a software routine on the
+// GPU), which every composite block paid twice for its tile's position.
+CD_FN uint32_t div_small(uint32_t n, uint32_t d) {
+    uint32_t q = (uint32_t)((float)n / (float)d);
+    if (q * d > n)
+        q--;
+    else if ((q + 1) * d <= n)
+        q++;
+    return q;
+}
+
 // floor(n / d) for non-negative n, d > 0: 32-bit division when both fit (the common
 // case; 64-bit division is a long software routine on the GPU).
 CD_FN int64_t div_floor(int64_t n, int64_t d) {

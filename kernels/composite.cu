@@ -149,8 +149,9 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
         const int tiles_x = (f.width + TILE_W - 1) / TILE_W;
         const int tiles_y = (f.height + TILE_H - 1) / TILE_H;
         if (it.tile >= (uint32_t)(tiles_x * tiles_y)) return; // smaller frame: whole block
-        const int wx0 = (int)(it.tile % tiles_x) * TILE_W + (warp & 1) * WT_W;
-        const int wy0 = (int)(it.tile / tiles_x) * TILE_H + (warp >> 1) * WT_H;
+        const uint32_t ty = div_small(it.tile, (uint32_t)tiles_x);
+        const int wx0 = (int)(it.tile - ty * tiles_x) * TILE_W + (warp & 1) * WT_W;
+        const int wy0 = (int)ty * TILE_H + (warp >> 1) * WT_H;
         if (wx0 >= f.width || wy0 >= f.height) continue; // warp-uniform: nothing here
         const int wx1 = min(wx0 + WT_W, f.width), wy1 = min(wy0 + WT_H, f.height);
         const int rows = wy1 - wy0;
@@ -446,8 +447,9 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
     const int tiles_x = (f.width + TILE_W - 1) / TILE_W;
     const int tiles_y = (f.height + TILE_H - 1) / TILE_H;
     if (known == 0 || it.tile >= (uint32_t)(tiles_x * tiles_y)) return;
-    const int wx0 = (int)(it.tile % tiles_x) * TILE_W + (warp & 1) * WT_W;
-    const int wy0 = (int)(it.tile / tiles_x) * TILE_H + (warp >> 1) * WT_H;
+    const uint32_t ty = div_small(it.tile, (uint32_t)tiles_x);
+    const int wx0 = (int)(it.tile - ty * tiles_x) * TILE_W + (warp & 1) * WT_W;
+    const int wy0 = (int)ty * TILE_H + (warp >> 1) * WT_H;
     unsigned char* const p0 =
         (unsigned char*)(f.ptr + (uint64_t)wy0 * f.pitch + (uint64_t)(wx0 + lane) * 4u);
 #pragma unroll

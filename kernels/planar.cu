@@ -157,11 +157,12 @@ extern "C" __global__ void __launch_bounds__(THREADS)
         const uint32_t* tmp = (const uint32_t*)(scratch + j.scratch) + x;
         const int r = (int)j.radius;
         const uint32_t n = (uint32_t)((2 * r + 1) * (2 * r + 1));
+        const Div24 dv = div24_new(n);
         uint32_t sum = 0;
         for (int k = -r; k <= r; k++) sum += tmp[(size_t)clampi(y0 + k, 0, h - 1) * w];
         const int y1 = min(y0 + RUN, h);
         for (int y = y0; y < y1; y++) {
-            *sample(p, R.x0 + x, R.y0 + y) = (uint8_t)((sum + n / 2) / n);
+            *sample(p, R.x0 + x, R.y0 + y) = (uint8_t)div24(dv, sum + n / 2);
             sum += tmp[(size_t)clampi(y + r + 1, 0, h - 1) * w];
             sum -= tmp[(size_t)clampi(y - r, 0, h - 1) * w];
         }
@@ -345,7 +346,7 @@ __device__ __forceinline__ void planar_composite(
     __syncthreads();
     const int cw = (f.width + 1) / 2, ch = (f.height + 1) / 2;
     const int tcols = (cw + PT - 1) / PT;
-    const int tx = (int)it.tile % tcols, ty = (int)it.tile / tcols;
+    const int ty = (int)div_small(it.tile, (uint32_t)tcols), tx = (int)it.tile - ty * tcols;
     if (ty * PT >= ch) return; // the frame is smaller than the grid's largest (block-uniform)
     const int bx = tx * PT + (int)(threadIdx.x % PT), by = ty * PT + (int)(threadIdx.x / PT);
     const bool live = bx < cw && by < ch;

@@ -51,6 +51,20 @@ fn run(exe: &PathBuf, mode: &str, input: &[u8]) -> Vec<u8> {
 }
 
 #[test]
+fn blur_means_divide_exactly_by_multiply_and_shift() {
+    // kernels/common.cuh `div24`: the box blurs' window means on the GPU.
+    let got = run(&checker(), "div24", &[]);
+    assert_eq!(String::from_utf8_lossy(&got), "0", "wrong quotients");
+}
+
+#[test]
+fn tile_positions_divide_exactly_through_floats() {
+    // kernels/common.cuh `div_small`: the composite blocks' tile row and column.
+    let got = run(&checker(), "div_small", &[]);
+    assert_eq!(String::from_utf8_lossy(&got), "0", "wrong quotients");
+}
+
+#[test]
 fn packed_blend_equals_the_cpu_renderer_for_every_colour_alpha_and_pixel() {
     let exe = checker();
     let got = run(&exe, "blend", &[]);

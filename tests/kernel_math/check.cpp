@@ -84,6 +84,39 @@ static uint32_t lane_count(const CdShape& s, const ShapeData& g, int wx0, int wy
 
 int main(int argc, char** argv) {
     if (argc < 2) return 2;
+    if (strcmp(argv[1], "div_small") == 0) {
+        // Tile positions: every tile index of the largest frame (2^18 planar blocks) over
+        // every row length up to 600 tiles, then numerators up to 2^24 spread out.
+        uint64_t bad = 0;
+        for (uint32_t d = 1; d <= 600; d++)
+            for (uint32_t n = 0; n < (1u << 18); n++)
+                if (div_small(n, d) != n / d) bad++;
+        uint32_t s = 12345u;
+        for (int i = 0; i < 4000000; i++) {
+            s = s * 1664525u + 1013904223u;
+            const uint32_t n = s >> 8, d = 1 + ((s * 2654435761u) >> 12);
+            if (div_small(n, d) != n / d) bad++;
+        }
+        printf("%llu", (unsigned long long)bad);
+        return 0;
+    }
+    if (strcmp(argv[1], "div24") == 0) {
+        // Every divisor, at both sides of every multiple below 2^24: with monotonicity
+        // this covers every numerator. Prints the number of wrong quotients.
+        uint64_t bad = 0;
+        for (uint32_t d = 1; d <= 65536; d++) {
+            const Div24 v = div24_new(d);
+            for (uint32_t k = 0; (uint64_t)k * d < (1u << 24); k++) {
+                const uint32_t x = k * d;
+                if (div24(v, x) != k) bad++;
+                if (x > 0 && div24(v, x - 1) != k - 1) bad++;
+            }
+            const uint32_t last = (1u << 24) - 1;
+            if (div24(v, last) != last / d) bad++;
+        }
+        printf("%llu", (unsigned long long)bad);
+        return 0;
+    }
     if (strcmp(argv[1], "blend") == 0) {
         std::vector<unsigned char> out;
         out.reserve(256u * 256u * 256u * 2u);
