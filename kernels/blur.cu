@@ -59,8 +59,9 @@ extern "C" __global__ void __launch_bounds__(THREADS)
 
     const int r = (int)c.param;
     const int tiles_x = (w + B1_W - 1) / B1_W;
-    const int cx0 = x0 + (int)(local % tiles_x) * B1_W;
-    const int cy0 = y0 + (int)(local / tiles_x) * B1_H;
+    const int ty = (int)div_small(local, (uint32_t)tiles_x); // local < 2^18
+    const int cx0 = x0 + ((int)local - ty * tiles_x) * B1_W;
+    const int cy0 = y0 + ty * B1_H;
     const int seg_w = min(B1_W, x1 - cx0) + 2 * r;
     const int rows = min(B1_H, y1 - cy0);
     // Row segments [cx0 - r, cx0 + 64 + r), clamped to the region (replicated edges):
@@ -152,8 +153,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
     const int w = x1 - x0;
     const uint32_t local = blockIdx.x - job.block2;
     const int tiles_x = (w + B2_W - 1) / B2_W;
-    const int x = x0 + (int)(local % tiles_x) * B2_W + (int)(threadIdx.x % B2_W);
-    const int ys = y0 + (int)(local / tiles_x) * B2_H + (int)(threadIdx.x / B2_W) * (B2_H / 4);
+    const int ty = (int)div_small(local, (uint32_t)tiles_x), tx = (int)local - ty * tiles_x;
+    const int x = x0 + tx * B2_W + (int)(threadIdx.x % B2_W);
+    const int ys = y0 + ty * B2_H + (int)(threadIdx.x / B2_W) * (B2_H / 4);
     const int ye = min(ys + B2_H / 4, y1);
     const bool alpha = has_alpha(f.format);
     const int r = (int)c.param;
@@ -167,8 +169,8 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
         // The block's horizontal sums, rows [by0 - r, by0 + 32 + r) (clamped to the
         // region) x its 64 columns, staged in shared memory in two rounds of loads (up
         // to 8 per thread in flight, r <= 15); then vertical sliding sums from there.
-        const int bx0 = x0 + (int)(local % tiles_x) * B2_W;
-        const int by0 = y0 + (int)(local / tiles_x) * B2_H;
+        const int bx0 = x0 + tx * B2_W;
+        const int by0 = y0 + ty * B2_H;
         const int ncol = min(B2_W, x1 - bx0), nout = min(B2_H, y1 - by0);
         const int n = (nout + 2 * r) * B2_W;
         const uint2* hs = (const uint2*)(scratch + job.scratch) + (bx0 - x0);

@@ -68,7 +68,10 @@ CD_FN Div24 div24_new(uint32_t d) {
     while (l < 17 && (1u << l) < d) l++;
     Div24 v;
     v.shift = 24 + l;
-    v.m = (uint32_t)(((1ull << v.shift) + d - 1) / d);
+    // ceil of a correctly rounded double quotient: 2^shift / d is an integer (d a power
+    // of two: exact) or at least 1/d from one, far more than the rounding error (below
+    // 2^26 * 2^-53). A 64-bit integer division is a long subroutine on the GPU.
+    v.m = (uint32_t)ceil((double)(1ull << v.shift) / (double)d);
     return v;
 }
 
