@@ -79,10 +79,12 @@ CD_FN uint32_t div24(Div24 v, uint32_t x) {
     return (uint32_t)(((uint64_t)x * v.m) >> v.shift);
 }
 
-// floor(n / d) for n < 2^24 and d >= 1 (a tile index over the tiles of a row): the
-// correctly rounded float quotient is within 1 of it, and one integer step corrects it.
-// Cheaper than an integer division by a run-time divisor (a software routine on the
-// GPU), which every composite block paid twice for its tile's position.
+// floor(n / d) for n < 2^24 and d >= 1 (a tile index over the tiles of a row) from the
+// float quotient: correctly rounded (div.rn, no fast math) its floor is already exact
+// there (n / d is at least 1/d from the next integer, the rounding error below
+// n / d * 2^-24 < 1/d); the integer step keeps it exact should the division ever be
+// approximate (within 1). Cheaper than an integer division by a run-time divisor (a
+// software routine on the GPU), which every composite block paid twice.
 CD_FN uint32_t div_small(uint32_t n, uint32_t d) {
     uint32_t q = (uint32_t)((float)n / (float)d);
     if (q * d > n)

@@ -86,11 +86,20 @@ int main(int argc, char** argv) {
     if (argc < 2) return 2;
     if (strcmp(argv[1], "div_small") == 0) {
         // Tile positions: every tile index of the largest frame (2^18 planar blocks) over
-        // every row length up to 600 tiles, then numerators up to 2^24 spread out.
+        // every row length up to 600 tiles, then numerators up to 2^24.
         uint64_t bad = 0;
         for (uint32_t d = 1; d <= 600; d++)
             for (uint32_t n = 0; n < (1u << 18); n++)
                 if (div_small(n, d) != n / d) bad++;
+        // Just below and at the largest multiples under 2^24: the quotients closest to an
+        // integer, where a float quotient rounded up would give the next one.
+        for (uint32_t d = 2; d <= (1u << 16); d++) {
+            const uint32_t k = ((1u << 24) - 1) / d;
+            for (uint32_t j = k > 64 ? k - 64 : 1; j <= k; j++) {
+                if (div_small(j * d - 1, d) != j - 1) bad++;
+                if (div_small(j * d, d) != j) bad++;
+            }
+        }
         uint32_t s = 12345u;
         for (int i = 0; i < 4000000; i++) {
             s = s * 1664525u + 1013904223u;
