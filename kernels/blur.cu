@@ -1,16 +1,39 @@
 // Blur kernels: box, gaussian and pixelate blurs of a phase, all frames at once, in
 // two separable passes through a scratch buffer, written straight into the frames.
+// A run of blur-only phases is one launch of cd_blur_chain, which works through the
+// passes of all its phases in order (see there); the standalone passes serve the rest.
 #include "common.cuh"
 
-// This block's job: the number of jobs whose first block is <= blockIdx.x, minus one
+// Loads of frame pixels and scratch. In a chain, another SM may have written them
+// earlier in the same launch, and L1 is not coherent across SMs: read through L2 only.
+template <bool CHAIN, typename T>
+__device__ __forceinline__ T ld(const T* p) {
+    if constexpr (CHAIN) {
+        return __ldcg(p);
+    } else {
+        return *p;
+    }
+}
+
+// Each pass's shared memory; a chain block runs both, one after the other, in a union.
+struct Pass1Smem {
+    uint32_t seg[B1_H][SEG_W];
+    uint32_t wts[2 * MAX_BOX_R + 1];
+};
+struct Pass2Smem {
+    uint32_t wts[2 * MAX_BOX_R + 1];
+    uint2 st[ST_ROWS][B2_W];
+};
+
+// Block `block`'s job: the number of jobs whose first block is <= `block`, minus one
 // (starts ascend). One round of loads per 256 jobs, counted by the whole block.
 __device__ __forceinline__ uint32_t find_job(const CdBlurJob* jobs, uint32_t njobs,
-                                             bool pass2) {
+                                             bool pass2, uint32_t block) {
     uint32_t count = 0;
     for (uint32_t base = 0; base < njobs; base += THREADS) {
         const uint32_t j = base + threadIdx.x;
         const int pred =
-            j < njobs && (pass2 ? jobs[j].block2 : jobs[j].block1) <= blockIdx.x;
+            j < njobs && (pass2 ? jobs[j].block2 : jobs[j].block1) <= block;
         const int c = __syncthreads_count(pred);
         count += (uint32_t)c;
         if (c < THREADS) break; // the same in every thread: the block leaves together
@@ -22,18 +45,22 @@ __device__ __forceinline__ uint32_t find_job(const CdBlurJob* jobs, uint32_t njo
 // box: horizontal window sums (4 channels as 16-bit lanes, 8 bytes per pixel);
 // gaussian: horizontal weighted pass, rounded to 8 bits (4 bytes per pixel);
 // pixelate: per-cell channel sums (atomics into 16 bytes per cell, zeroed beforehand).
-extern "C" __global__ void __launch_bounds__(THREADS)
-    cd_blur_pass1(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
-                  const uint32_t* __restrict__ weights, const CdBlurJob* __restrict__ jobs,
-                  uint32_t njobs, unsigned char* __restrict__ scratch) {
-    __shared__ uint32_t seg[B1_H][SEG_W];
-    __shared__ uint32_t wts[2 * MAX_BOX_R + 1];
-    const CdBlurJob job = jobs[find_job(jobs, njobs, false)];
+// `block` is the block's index in the pass's grid (the pass's ticket in a chain).
+template <bool CHAIN>
+__device__ __forceinline__ void blur_pass1(const CdFrame* __restrict__ frames,
+                                           const CdCmd* __restrict__ cmds,
+                                           const uint32_t* __restrict__ weights,
+                                           const CdBlurJob* __restrict__ jobs, uint32_t njobs,
+                                           unsigned char* __restrict__ scratch, uint32_t block,
+                                           Pass1Smem& sm) {
+    uint32_t(&seg)[B1_H][SEG_W] = sm.seg;
+    uint32_t* wts = sm.wts;
+    const CdBlurJob job = jobs[find_job(jobs, njobs, false, block)];
     const CdCmd c = cmds[job.cmd];
     const CdFrame f = frames[job.frame];
     const int x0 = c.clip.x0, y0 = c.clip.y0, x1 = c.clip.x1, y1 = c.clip.y1;
     const int w = x1 - x0, h = y1 - y0;
-    const uint32_t local = blockIdx.x - job.block1;
+    const uint32_t local = block - job.block1;
 
     if (c.op == CD_OP_PIXELATE) {
         const int bsz = (int)c.param;
@@ -46,7 +73,7 @@ extern "C" __global__ void __launch_bounds__(THREADS)
         uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         const uint32_t* row = px_ptr(f, 0, y0 + yy);
         for (int xx = xs; xx < xe; xx++) {
-            uint32_t p = row[xx];
+            uint32_t p = ld<CHAIN>(row + xx);
             s0 += p & 255u; s1 += (p >> 8) & 255u; s2 += (p >> 16) & 255u; s3 += p >> 24;
         }
         uint32_t* sums = (uint32_t*)(scratch + job.scratch) + ((uint64_t)cy * cells_x + cx) * 4;
@@ -76,7 +103,7 @@ extern "C" __global__ void __launch_bounds__(THREADS)
                 const int i = base + (int)threadIdx.x + j * THREADS;
                 if (i < n) {
                     const int ry = (int)div24(dw, (uint32_t)i), k = i - ry * seg_w;
-                    v[j] = *px_ptr(f, clampi(cx0 - r + k, x0, x1 - 1), cy0 + ry);
+                    v[j] = ld<CHAIN>(px_ptr(f, clampi(cx0 - r + k, x0, x1 - 1), cy0 + ry));
                 }
             }
 #pragma unroll
@@ -140,18 +167,21 @@ extern "C" __global__ void __launch_bounds__(THREADS)
 // Blur pass 2: vertical pass (box: sliding window sums; gaussian: weighted taps) or
 // pixelate cell means, written straight into the frame. 64 x 32 outputs per block:
 // each thread one column of 8 rows.
-extern "C" __global__ void __launch_bounds__(THREADS, 4)
-    cd_blur_pass2(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
-                  const uint32_t* __restrict__ weights, const CdBlurJob* __restrict__ jobs,
-                  uint32_t njobs, const unsigned char* __restrict__ scratch) {
-    __shared__ uint32_t wts[2 * MAX_BOX_R + 1];
-    __shared__ uint2 st[ST_ROWS][B2_W];
-    const CdBlurJob job = jobs[find_job(jobs, njobs, true)];
+template <bool CHAIN>
+__device__ __forceinline__ void blur_pass2(const CdFrame* __restrict__ frames,
+                                           const CdCmd* __restrict__ cmds,
+                                           const uint32_t* __restrict__ weights,
+                                           const CdBlurJob* __restrict__ jobs, uint32_t njobs,
+                                           const unsigned char* __restrict__ scratch,
+                                           uint32_t block, Pass2Smem& sm) {
+    uint32_t* wts = sm.wts;
+    uint2(&st)[ST_ROWS][B2_W] = sm.st;
+    const CdBlurJob job = jobs[find_job(jobs, njobs, true, block)];
     const CdCmd c = cmds[job.cmd];
     const CdFrame f = frames[job.frame];
     const int x0 = c.clip.x0, y0 = c.clip.y0, x1 = c.clip.x1, y1 = c.clip.y1;
     const int w = x1 - x0;
-    const uint32_t local = blockIdx.x - job.block2;
+    const uint32_t local = block - job.block2;
     const int tiles_x = (w + B2_W - 1) / B2_W;
     const int ty = (int)div_small(local, (uint32_t)tiles_x), tx = (int)local - ty * tiles_x;
     const int x = x0 + tx * B2_W + (int)(threadIdx.x % B2_W);
@@ -181,7 +211,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
                 const int i = base + (int)threadIdx.x + j * THREADS;
                 const int k = i / B2_W, cc = i % B2_W;
                 if (i < n && cc < ncol)
-                    v[j] = hs[(uint64_t)(clampi(by0 - r + k, y0, y1 - 1) - y0) * w + cc];
+                    v[j] = ld<CHAIN>(hs + (uint64_t)(clampi(by0 - r + k, y0, y1 - 1) - y0) * w + cc);
             }
 #pragma unroll
             for (int j = 0; j < 8; j++) {
@@ -206,7 +236,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
             const uint32_t v = div24(dv, s0 + nn / 2) | (div24(dv, s1 + nn / 2) << 8) |
                                (div24(dv, s2 + nn / 2) << 16) | (div24(dv, s3 + nn / 2) << 24);
             uint32_t* p = px_ptr(f, bx0 + cc, by0 + t);
-            *p = with_x_byte(v, alpha ? 0u : *p, alpha);
+            *p = with_x_byte(v, alpha ? 0u : ld<CHAIN>(p), alpha);
             if (t + 1 < t1) {
                 const uint2 in = st[t + 2 * r + 1][cc], out = st[t][cc];
                 s0 += (in.x & 0xffffu) - (out.x & 0xffffu);
@@ -232,9 +262,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
             const uint32_t* s = sums + ((uint64_t)cy * cells_x + cx) * 4;
             uint32_t v = 0;
 #pragma unroll
-            for (int k = 0; k < 4; k++) v |= ((s[k] + n / 2) / n) << (8 * k);
+            for (int k = 0; k < 4; k++) v |= ((ld<CHAIN>(s + k) + n / 2) / n) << (8 * k);
             uint32_t* p = px_ptr(f, x, y);
-            *p = with_x_byte(v, alpha ? 0u : *p, alpha);
+            *p = with_x_byte(v, alpha ? 0u : ld<CHAIN>(p), alpha);
         }
         return;
     }
@@ -247,7 +277,7 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
         uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
 #pragma unroll 8
         for (int j = -r; j <= r; j++) {
-            const uint2 v = hs[(uint64_t)(clampi(ys + j, y0, y1 - 1) - y0) * w + col];
+            const uint2 v = ld<CHAIN>(hs + (uint64_t)(clampi(ys + j, y0, y1 - 1) - y0) * w + col);
             s0 += v.x & 0xffffu; s2 += v.x >> 16; s1 += v.y & 0xffffu; s3 += v.y >> 16;
         }
 #pragma unroll 4
@@ -255,10 +285,11 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
             const uint32_t v = div24(dv, s0 + n / 2) | (div24(dv, s1 + n / 2) << 8) |
                                (div24(dv, s2 + n / 2) << 16) | (div24(dv, s3 + n / 2) << 24);
             uint32_t* p = px_ptr(f, x, y);
-            *p = with_x_byte(v, alpha ? 0u : *p, alpha);
+            *p = with_x_byte(v, alpha ? 0u : ld<CHAIN>(p), alpha);
             if (y + 1 < ye) {
-                const uint2 out = hs[(uint64_t)(clampi(y - r, y0, y1 - 1) - y0) * w + col];
-                const uint2 in = hs[(uint64_t)(clampi(y + r + 1, y0, y1 - 1) - y0) * w + col];
+                const uint2 out = ld<CHAIN>(hs + (uint64_t)(clampi(y - r, y0, y1 - 1) - y0) * w + col);
+                const uint2 in =
+                    ld<CHAIN>(hs + (uint64_t)(clampi(y + r + 1, y0, y1 - 1) - y0) * w + col);
                 s0 += (in.x & 0xffffu) - (out.x & 0xffffu);
                 s2 += (in.x >> 16) - (out.x >> 16);
                 s1 += (in.y & 0xffffu) - (out.y & 0xffffu);
@@ -275,7 +306,8 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
         uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
 #pragma unroll 4
         for (int k = 0; k <= 2 * r; k++) {
-            const uint32_t p = hs[(uint64_t)(clampi(y - r + k, y0, y1 - 1) - y0) * w + col];
+            const uint32_t p =
+                ld<CHAIN>(hs + (uint64_t)(clampi(y - r + k, y0, y1 - 1) - y0) * w + col);
             const uint32_t wk = wts[k];
             a0 += wk * (p & 255u);
             a1 += wk * ((p >> 8) & 255u);
@@ -285,7 +317,72 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
         const uint32_t v = ((a0 + 32768u) >> 16) | (((a1 + 32768u) >> 16) << 8) |
                            (((a2 + 32768u) >> 16) << 16) | (((a3 + 32768u) >> 16) << 24);
         uint32_t* p = px_ptr(f, x, y);
-        *p = with_x_byte(v, alpha ? 0u : *p, alpha);
+        *p = with_x_byte(v, alpha ? 0u : ld<CHAIN>(p), alpha);
     }
 }
 
+
+extern "C" __global__ void __launch_bounds__(THREADS)
+    cd_blur_pass1(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
+                  const uint32_t* __restrict__ weights, const CdBlurJob* __restrict__ jobs,
+                  uint32_t njobs, unsigned char* __restrict__ scratch) {
+    __shared__ Pass1Smem sm;
+    blur_pass1<false>(frames, cmds, weights, jobs, njobs, scratch, blockIdx.x, sm);
+}
+
+extern "C" __global__ void __launch_bounds__(THREADS, 4)
+    cd_blur_pass2(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
+                  const uint32_t* __restrict__ weights, const CdBlurJob* __restrict__ jobs,
+                  uint32_t njobs, const unsigned char* __restrict__ scratch) {
+    __shared__ Pass2Smem sm;
+    blur_pass2<false>(frames, cmds, weights, jobs, njobs, scratch, blockIdx.x, sm);
+}
+
+// The blur passes of a run of phases in one launch (stages 2k and 2k + 1: pass 1 and
+// pass 2 of the run's k-th phase), instead of two dependent launches per phase. Any
+// number of blocks, each taking tickets (one per block of a stage's grid, in stage
+// order) from sync[0] until none is left. A stage's ticket waits until every block of
+// the stage before it is done (sync[1 + s] counts stage s): the order of separate
+// launches, without their gaps. It cannot deadlock: a ticket is only taken by a running
+// block, and every ticket a stage waits for is lower, so the lowest unfinished ticket
+// can always proceed. The counters arrive zeroed with the call's upload.
+extern "C" __global__ void __launch_bounds__(THREADS, 4)
+    cd_blur_chain(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
+                  const uint32_t* __restrict__ weights, const CdBlurJob* __restrict__ jobs,
+                  const CdBlurStage* __restrict__ stages, uint32_t nstages,
+                  uint32_t* sync, unsigned char* scratch) {
+    __shared__ union {
+        Pass1Smem p1;
+        Pass2Smem p2;
+    } sm;
+    __shared__ uint32_t ticket;
+    const CdBlurStage last = stages[nstages - 1];
+    const uint32_t total = last.first + last.blocks;
+    for (;;) {
+        __syncthreads(); // everyone is done with `ticket` and the previous stage's smem
+        if (threadIdx.x == 0) ticket = atomicAdd(sync, 1u);
+        __syncthreads();
+        const uint32_t t = ticket;
+        if (t >= total) return;
+        uint32_t s = 0;
+        while (t >= stages[s].first + stages[s].blocks) s++;
+        const CdBlurStage st = stages[s];
+        if (s > 0 && threadIdx.x == 0) {
+            const uint32_t need = stages[s - 1].blocks;
+            const volatile uint32_t* done = sync + s; // stage s - 1's count
+            while (*done < need) __nanosleep(128);
+            __threadfence(); // acquire: the earlier stage's writes before ours reads
+        }
+        __syncthreads();
+        if ((s & 1u) == 0) {
+            blur_pass1<true>(frames, cmds, weights, jobs + st.job0, st.njobs, scratch,
+                             t - st.first, sm.p1);
+        } else {
+            blur_pass2<true>(frames, cmds, weights, jobs + st.job0, st.njobs, scratch,
+                             t - st.first, sm.p2);
+        }
+        __threadfence(); // release: this block's writes before its count
+        __syncthreads();
+        if (threadIdx.x == 0) atomicAdd(sync + 1 + s, 1u);
+    }
+}

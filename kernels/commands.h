@@ -140,6 +140,17 @@ typedef struct CdBlurJob {
     uint64_t scratch; // byte offset in scratch
 } CdBlurJob;
 
+// One stage of a blur chain (kernels/blur.cu cd_blur_chain): stage 2k is pass 1 of
+// the chain's k-th phase, stage 2k + 1 its pass 2. Its jobs are [job0, job0 + njobs)
+// of the batch's jobs (their block1 / block2 relative to the phase), its tickets
+// [first, first + blocks) of the chain's. 16 bytes.
+typedef struct CdBlurStage {
+    uint32_t job0;
+    uint32_t njobs;
+    uint32_t first;
+    uint32_t blocks;
+} CdBlurStage;
+
 // One 64 x 64 tile (or, with `tile` unused, one frame row) of a composite launch:
 // frame index, tile index in the frame (row-major), and the phase's command range of
 // that frame [start, end). With CD_TILE_BINNED set in `tile`, [start, end) ranges over

@@ -435,6 +435,118 @@ fn list_order_across_blurs_matches_cpu() {
     .unwrap();
 }
 
+/// Stacks of overlapping blurs: runs of blur-only phases, which the GPU does in one
+/// chain launch each (kernels/blur.cu `cd_blur_chain`), with every kind and radius, a
+/// pixelate or a box between some of them (which end a chain), frames of a batch with
+/// different numbers of phases, and W2's batch itself.
+#[test]
+#[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
+fn chains_of_blur_phases_match_cpu() {
+    let Some(mut cuda) = gpu("chains_of_blur_phases_match_cpu") else {
+        return;
+    };
+    let mut cpu = CpuRenderer::new();
+    let store = ImageStore::new();
+    let mut failures = Vec::new();
+    for seed in 0..40u64 {
+        let mut r = rng(5000 + seed);
+        let nframes = if seed == 0 {
+            8
+        } else {
+            r.random_range(1..=6usize)
+        };
+        let mut infos = Vec::new();
+        let mut init = Vec::new();
+        let mut lists = Vec::new();
+        for _ in 0..nframes {
+            let info = if seed == 0 {
+                FrameInfo::packed(1920, 1080, PixelFormat::Rgba)
+            } else {
+                let f = PixelFormat::ALL[r.random_range(0..4)];
+                let (w, h) = (r.random_range(40..1400u32), r.random_range(40..900u32));
+                FrameInfo::new(w, h, w as usize * 4 + 4 * r.random_range(0..5usize), f)
+            };
+            let (w, h) = (info.width as f32, info.height as f32);
+            let mut l = DrawList::new();
+            // W2's shape on the first scene: 10 box blurs r = 15, 64..256 px, anywhere.
+            let n = if seed == 0 {
+                10
+            } else {
+                r.random_range(0..12usize)
+            };
+            let (cx, cy) = (r.random_range(0.0..w), r.random_range(0.0..h));
+            for _ in 0..n {
+                let (bw, bh) = if seed == 0 {
+                    (r.random_range(64.0..256.0), r.random_range(64.0..256.0))
+                } else {
+                    (
+                        r.random_range(1.0..w.min(300.0)),
+                        r.random_range(1.0..h.min(300.0)),
+                    )
+                };
+                let (x, y) = if seed == 0 {
+                    (r.random_range(0.0..w - bw), r.random_range(0.0..h - bh))
+                } else {
+                    // Around one point, so most of them overlap (one phase each).
+                    (
+                        cx + r.random_range(-60.0..60.0) - bw / 2.0,
+                        cy + r.random_range(-60.0..60.0) - bh / 2.0,
+                    )
+                };
+                let rect = Rect::new(x, y, bw, bh);
+                let kind = match if seed == 0 { 0 } else { r.random_range(0..8) } {
+                    0..=3 => BlurKind::Box {
+                        radius: match r.random_range(0..6) {
+                            0 => 127,
+                            1 => r.random_range(25..=60),
+                            _ => r.random_range(1..=24),
+                        },
+                    },
+                    4 | 5 => BlurKind::Gaussian {
+                        sigma: r.random_range(0.3f32..12.0),
+                    },
+                    6 => BlurKind::Pixelate {
+                        block: r.random_range(1..=30),
+                    },
+                    _ => BlurKind::Solid {
+                        color: Color::rgba(9, 99, 199, r.random_range(0..=255)),
+                    },
+                };
+                l.blur(
+                    if seed == 0 {
+                        Rect::new(x, y, bw, bh)
+                    } else {
+                        rect
+                    },
+                    kind,
+                );
+                if seed != 0 && r.random_bool(0.08) {
+                    l.fill(rect, Color::rgba(250, 20, 20, 120));
+                }
+            }
+            infos.push(info);
+            init.push(pattern(&mut r, info.min_len()));
+            lists.push(l);
+        }
+        if let Err(e) = compare(
+            &mut cuda,
+            &mut cpu,
+            &store,
+            &infos,
+            &init,
+            &lists,
+            Kind::Device,
+        ) {
+            failures.push(format!("seed {}: {e}", 5000 + seed));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "GPU differs from CPU:\n{}",
+        failures.join("\n")
+    );
+}
+
 #[test]
 #[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
 fn submit_wait_and_caller_stream() {
