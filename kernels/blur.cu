@@ -15,6 +15,9 @@ __device__ __forceinline__ T ld(const T* p) {
     }
 }
 
+static_assert(THREADS == 256 && B1_W == 64 && B1_H == 32,
+              "pass 1's box blur: 8 warps of 8 rows x 4 runs of 8 outputs");
+
 // Each pass's shared memory; a chain block runs both, one after the other, in a union.
 struct Pass1Smem {
     uint32_t seg[B1_H][SEG_W];
@@ -92,10 +95,10 @@ __device__ __forceinline__ void blur_pass1(const CdFrame* __restrict__ frames,
     const int seg_w = min(B1_W, x1 - cx0) + 2 * r;
     const int rows = min(B1_H, y1 - cy0);
     // Row segments [cx0 - r, cx0 + 64 + r), clamped to the region (replicated edges):
-    // up to 8 loads per thread issued together, then stored (one round trip for r <= 27).
+    // up to 8 loads per thread issued together, then stored (two round trips for r <= 15).
     {
         const int n = rows * seg_w;
-        const Div24 dw = div24_new((uint32_t)seg_w); // i < 16 * 320: exact
+        const Div24 dw = div24_new((uint32_t)seg_w); // i < B1_H * SEG_W < 2^24: exact
         for (int base = 0; base < n; base += 8 * THREADS) {
             uint32_t v[8];
 #pragma unroll
@@ -121,9 +124,13 @@ __device__ __forceinline__ void blur_pass1(const CdFrame* __restrict__ frames,
     }
     __syncthreads();
     if (c.op == CD_OP_BLUR_BOX) {
-        // Each thread: 4 neighbouring outputs of one row by a sliding window sum, the
-        // four channels as 16-bit lanes of two words (no lane exceeds 255 * 255).
-        const int ry = threadIdx.x / (B1_W / 4), c0 = (threadIdx.x % (B1_W / 4)) * 4;
+        // Each thread: 8 neighbouring outputs of one row by a sliding window sum, the
+        // four channels as 16-bit lanes of two words (no lane exceeds 255 * 255). A
+        // warp takes 8 rows x 4 runs (half the tile's width): with the odd row stride
+        // its 32 lanes read 32 different banks at every step.
+        const int lane = (int)(threadIdx.x % 32), wid = (int)(threadIdx.x / 32);
+        const int ry = (wid / 2) * 8 + lane / 4;
+        const int c0 = (wid % 2) * (B1_W / 2) + (lane % 4) * 8;
         if (ry >= rows || cx0 + c0 >= x1) return;
         uint32_t lo = 0, hi = 0;
 #pragma unroll 4
@@ -133,7 +140,7 @@ __device__ __forceinline__ void blur_pass1(const CdFrame* __restrict__ frames,
             hi += (p >> 8) & 0x00ff00ffu;
         }
         uint2* out = (uint2*)(scratch + job.scratch) + (uint64_t)(cy0 + ry - y0) * w + (cx0 + c0 - x0);
-        const int n = min(4, x1 - (cx0 + c0));
+        const int n = min(8, x1 - (cx0 + c0));
         for (int j = 0; j < n; j++) {
             out[j] = make_uint2(lo, hi);
             if (j + 1 == n) break;
@@ -341,11 +348,15 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
 // The blur passes of a run of phases in one launch (stages 2k and 2k + 1: pass 1 and
 // pass 2 of the run's k-th phase), instead of two dependent launches per phase. Any
 // number of blocks, each taking tickets (one per block of a stage's grid, in stage
-// order) from sync[0] until none is left. A stage's ticket waits until every block of
-// the stage before it is done (sync[1 + s] counts stage s): the order of separate
-// launches, without their gaps. It cannot deadlock: a ticket is only taken by a running
-// block, and every ticket a stage waits for is lower, so the lowest unfinished ticket
-// can always proceed. The counters arrive zeroed with the call's upload.
+// order) from the first counter until none is left. A stage's ticket waits until every
+// block of the stage before it is done (counter 1 + s counts stage s): the order of
+// separate launches, without their gaps. It cannot deadlock: a ticket is only taken by
+// a running block, and every ticket a stage waits for is lower, so the lowest
+// unfinished ticket can always proceed. The counters, CD_SYNC_STRIDE words apart (a
+// cache line each: the polling of one does not slow the atomics on another), arrive
+// zeroed with the call's upload. One thread per block fences, after a barrier (the
+// pattern of cooperative groups' grid sync): release before its count, acquire after
+// its wait.
 extern "C" __global__ void __launch_bounds__(THREADS, 4)
     cd_blur_chain(const CdFrame* __restrict__ frames, const CdCmd* __restrict__ cmds,
                   const uint32_t* __restrict__ weights, const CdBlurJob* __restrict__ jobs,
@@ -358,20 +369,21 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
     __shared__ uint32_t ticket;
     const CdBlurStage last = stages[nstages - 1];
     const uint32_t total = last.first + last.blocks;
-    for (;;) {
-        __syncthreads(); // everyone is done with `ticket` and the previous stage's smem
-        if (threadIdx.x == 0) ticket = atomicAdd(sync, 1u);
-        __syncthreads();
-        const uint32_t t = ticket;
-        if (t >= total) return;
+    if (threadIdx.x == 0) ticket = atomicAdd(sync, 1u);
+    __syncthreads();
+    uint32_t t = ticket;
+    while (t < total) {
         uint32_t s = 0;
         while (t >= stages[s].first + stages[s].blocks) s++;
         const CdBlurStage st = stages[s];
-        if (s > 0 && threadIdx.x == 0) {
-            const uint32_t need = stages[s - 1].blocks;
-            const volatile uint32_t* done = sync + s; // stage s - 1's count
-            while (*done < need) __nanosleep(128);
-            __threadfence(); // acquire: the earlier stage's writes before ours reads
+        uint32_t next = 0;
+        if (threadIdx.x == 0) {
+            next = atomicAdd(sync, 1u); // in flight while this ticket is worked on
+            if (s > 0) {
+                const volatile uint32_t* done = sync + s * CD_SYNC_STRIDE; // stage s - 1
+                while (*done < stages[s - 1].blocks) __nanosleep(128);
+                __threadfence();
+            }
         }
         __syncthreads();
         if ((s & 1u) == 0) {
@@ -381,8 +393,13 @@ extern "C" __global__ void __launch_bounds__(THREADS, 4)
             blur_pass2<true>(frames, cmds, weights, jobs + st.job0, st.njobs, scratch,
                              t - st.first, sm.p2);
         }
-        __threadfence(); // release: this block's writes before its count
+        __syncthreads(); // the block's writes are done, its shared memory free
+        if (threadIdx.x == 0) {
+            __threadfence();
+            atomicAdd(sync + (1 + s) * CD_SYNC_STRIDE, 1u);
+            ticket = next;
+        }
         __syncthreads();
-        if (threadIdx.x == 0) atomicAdd(sync + 1 + s, 1u);
+        t = ticket;
     }
 }

@@ -81,7 +81,7 @@
 #define CD_TILE_H 64
 #define CD_THREADS 256 // threads per block of every kernel
 #define CD_B1_W 64     // outputs per block of blur pass 1
-#define CD_B1_H 16
+#define CD_B1_H 32
 #define CD_B2_W 64     // outputs per block of blur pass 2
 #define CD_B2_H 32
 #define CD_PLANAR_TILE 16 // chroma samples per side of a planar composite block
@@ -144,6 +144,7 @@ typedef struct CdBlurJob {
 // the chain's k-th phase, stage 2k + 1 its pass 2. Its jobs are [job0, job0 + njobs)
 // of the batch's jobs (their block1 / block2 relative to the phase), its tickets
 // [first, first + blocks) of the chain's. 16 bytes.
+#define CD_SYNC_STRIDE 32 // words between a blur chain's counters
 typedef struct CdBlurStage {
     uint32_t job0;
     uint32_t njobs;

@@ -50,7 +50,8 @@ const MAX_GRID_Y: usize = 65535;
 
 /// A run of phases whose blur passes are one launch of `cd_blur_chain`
 /// (kernels/blur.cu): `stages` stages from `stage0` of [`Plan::stages`], its ticket and
-/// done counters `1 + stages` words from word `sync0` of the call's zeroed sync words.
+/// done counters (`1 + stages`, `CD_SYNC_STRIDE` words apart) from word `sync0` of the
+/// call's zeroed sync words.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Chain {
     pub stage0: u32,
@@ -507,7 +508,7 @@ impl Plan {
                     stages,
                     sync0: self.sync_words,
                 };
-                self.sync_words += 1 + stages;
+                self.sync_words += (1 + stages) * crate::cmd::CD_SYNC_STRIDE;
                 for ph in &mut self.phases[p + 1..=q] {
                     ph.chained = true;
                 }
@@ -1089,11 +1090,15 @@ mod tests {
         };
         assert_eq!(
             chains,
-            [(0, chain(0, 0)), (2, chain(4, 5)), (4, chain(8, 10))]
+            [
+                (0, chain(0, 0)),
+                (2, chain(4, 5 * 32)),
+                (4, chain(8, 10 * 32))
+            ]
         );
         let chained: Vec<bool> = p.phases.iter().map(|ph| ph.chained).collect();
         assert_eq!(chained, [false, true, false, true, false, true]);
-        assert_eq!(p.sync_words, 15);
+        assert_eq!(p.sync_words, 15 * 32);
         // Each chain's stages: pass 1 then pass 2 of each phase, tickets end to end.
         for (_, c) in &chains {
             let st = &p.stages[c.stage0 as usize..][..4];
