@@ -112,6 +112,21 @@ fn main() {
         return;
     }
 
+    // CUDADRAW_BENCH_ONLY=W6a (etc.: the first word of a workload's name) times that
+    // workload alone and stops: for profilers (`perf record`).
+    if let Ok(only) = std::env::var("CUDADRAW_BENCH_ONLY") {
+        let Some(&(name, lists)) = workloads
+            .iter()
+            .find(|(n, _)| n.split_whitespace().next() == Some(only.as_str()))
+        else {
+            eprintln!("CUDADRAW_BENCH_ONLY={only}: no such workload");
+            std::process::exit(2);
+        };
+        let ms = median_ms(60, || frames.draw(&mut cpu, lists, &store));
+        println!("{name}: {ms:.2} ms (median of 60)");
+        return;
+    }
+
     // `-- --pipelines`: only the many-pipelines table.
     if std::env::args().any(|a| a == "--pipelines") {
         pipelines_table(&store);

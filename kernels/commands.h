@@ -81,7 +81,7 @@
 #define CD_TILE_H 64
 #define CD_THREADS 256 // threads per block of every kernel
 #define CD_B1_W 64     // outputs per block of blur pass 1
-#define CD_B1_H 32
+#define CD_B1_H 16
 #define CD_B2_W 64     // outputs per block of blur pass 2
 #define CD_B2_H 32
 #define CD_PLANAR_TILE 16 // chroma samples per side of a planar composite block
@@ -139,18 +139,6 @@ typedef struct CdBlurJob {
     uint32_t block2;  // first block of this job in pass 2
     uint64_t scratch; // byte offset in scratch
 } CdBlurJob;
-
-// One stage of a blur chain (kernels/blur.cu cd_blur_chain): stage 2k is pass 1 of
-// the chain's k-th phase, stage 2k + 1 its pass 2. Its jobs are [job0, job0 + njobs)
-// of the batch's jobs (their block1 / block2 relative to the phase), its tickets
-// [first, first + blocks) of the chain's. 16 bytes.
-#define CD_SYNC_STRIDE 32 // words between a blur chain's counters
-typedef struct CdBlurStage {
-    uint32_t job0;
-    uint32_t njobs;
-    uint32_t first;
-    uint32_t blocks;
-} CdBlurStage;
 
 // One 64 x 64 tile (or, with `tile` unused, one frame row) of a composite launch:
 // frame index, tile index in the frame (row-major), and the phase's command range of

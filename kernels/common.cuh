@@ -30,8 +30,7 @@
 #define B2_W CD_B2_W
 #define B2_H CD_B2_H
 #define MAX_BOX_R CD_MAX_BOX_RADIUS
-// Pass 1's row segments; the odd stride spreads a warp's rows over the banks.
-#define SEG_W (B1_W + 2 * MAX_BOX_R + 3) // 321
+#define SEG_W (B1_W + 2 * MAX_BOX_R + 2) // 320
 // Rows of horizontal sums pass 2 stages in shared memory (box blurs with
 // 2 r + B2_H <= ST_ROWS, i.e. r <= 24; larger radii read them from global memory).
 #define ST_ROWS 80

@@ -19,8 +19,6 @@ unsafe impl bytemuck::Zeroable for CdRegion {}
 unsafe impl bytemuck::Pod for CdRegion {}
 unsafe impl bytemuck::Zeroable for CdBlurJob {}
 unsafe impl bytemuck::Pod for CdBlurJob {}
-unsafe impl bytemuck::Zeroable for CdBlurStage {}
-unsafe impl bytemuck::Pod for CdBlurStage {}
 unsafe impl bytemuck::Zeroable for CdTileItem {}
 unsafe impl bytemuck::Pod for CdTileItem {}
 unsafe impl bytemuck::Zeroable for CdGlyph {}
@@ -56,8 +54,6 @@ const _: () = {
     assert!(size_of::<CdImage>() == 16);
     assert!(size_of::<CdBlurJob>() == 24);
     assert!(offset_of!(CdBlurJob, scratch) == 16);
-    assert!(size_of::<CdBlurStage>() == 16);
-    assert!(offset_of!(CdBlurStage, blocks) == 12);
     assert!(size_of::<CdTileItem>() == 16);
     assert!(size_of::<CdGlyph>() == 16);
     assert!(offset_of!(CdGlyph, w) == 8);

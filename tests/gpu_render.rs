@@ -435,14 +435,14 @@ fn list_order_across_blurs_matches_cpu() {
     .unwrap();
 }
 
-/// Stacks of overlapping blurs: runs of blur-only phases, which the GPU does in one
-/// chain launch each (kernels/blur.cu `cd_blur_chain`), with every kind and radius, a
-/// pixelate or a box between some of them (which end a chain), frames of a batch with
-/// different numbers of phases, and W2's batch itself.
+/// Stacks of overlapping blurs, one phase each (two dependent launches per phase, each
+/// reading what the last wrote): every kind and radius (both of pass 2's box paths), a
+/// box between some of them, frames of a batch with different numbers of phases, and
+/// W2's batch itself.
 #[test]
 #[ignore = "needs a CUDA device: run with --include-ignored on a GPU host (bundle/run.sh)"]
-fn chains_of_blur_phases_match_cpu() {
-    let Some(mut cuda) = gpu("chains_of_blur_phases_match_cpu") else {
+fn stacked_blur_phases_match_cpu() {
+    let Some(mut cuda) = gpu("stacked_blur_phases_match_cpu") else {
         return;
     };
     let mut cpu = CpuRenderer::new();

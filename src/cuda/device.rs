@@ -11,8 +11,8 @@ use cudarc::driver::sys;
 
 use super::plan::{Plan, THREADS};
 use crate::cmd::{
-    CdBand, CdBlurJob, CdBlurStage, CdCmd, CdDisc, CdEdge, CdFrame, CdGlyph, CdImage, CdMask,
-    CdPlanar, CdPlaneJob, CdRegion, CdShape, CdShapeData, CdTileItem,
+    CdBand, CdBlurJob, CdCmd, CdDisc, CdEdge, CdFrame, CdGlyph, CdImage, CdMask, CdPlanar,
+    CdPlaneJob, CdRegion, CdShape, CdShapeData, CdTileItem,
 };
 use crate::draw::{ImageId, ImageStore, Resolved};
 use crate::error::{Error, Result};
@@ -120,9 +120,6 @@ struct Layout {
     items: usize,
     bins: usize,
     jobs: usize,
-    /// Blur chains' stages and their counters (uploaded as zeros).
-    stages: usize,
-    sync: usize,
     total: usize,
 }
 
@@ -429,8 +426,7 @@ impl Device {
 
     /// Enqueues the whole plan on `stream` (this device's stream unless the caller
     /// gave one): one upload (commands, tables and new overlay images, from pinned
-    /// staging), then per phase at most four launches (a run of blur-only phases: one
-    /// chain launch for all their blurs). Does not wait. From the first
+    /// staging), then per phase at most four launches. Does not wait. From the first
     /// enqueue on the submission counts as in flight, whatever fails later, so no
     /// later call reuses or frees a buffer the GPU may still read.
     pub(crate) fn submit(
@@ -562,8 +558,6 @@ impl Device {
         l.items = section(size_of_val(plan.items.as_slice()));
         l.bins = section(size_of_val(plan.bins.as_slice()));
         l.jobs = section(job_bytes.len());
-        l.stages = section(size_of_val(plan.stages.as_slice()));
-        l.sync = section(plan.sync_words as usize * 4);
         l.pixels = section(pixel_bytes);
         l.atlas = section(atlas_new.len());
         l.total = at;
@@ -639,12 +633,6 @@ impl Device {
         );
         put(staging, l.bins, bytemuck::cast_slice::<u32, u8>(&plan.bins));
         put(staging, l.jobs, job_bytes);
-        put(
-            staging,
-            l.stages,
-            bytemuck::cast_slice::<CdBlurStage, u8>(&plan.stages),
-        );
-        staging[l.sync..l.sync + plan.sync_words as usize * 4].fill(0);
         for &(id, _, off) in &self.uploads {
             if let Some(img) = store.get(ImageId(id)) {
                 put(staging, l.pixels + off, img.data());
@@ -721,41 +709,7 @@ impl Device {
         };
         let mut scratch_arg = scratch;
         for ph in &plan.phases {
-            if ph.chain.stages > 0 {
-                if ph.zero_bytes > 0 {
-                    // SAFETY: scratch holds scratch_bytes >= zero_bytes.
-                    unsafe { cu::memset_d8_async(scratch, 0, ph.zero_bytes as usize, stream) }
-                        .map_err(cuda("cuMemsetD8Async (pixelate sums)"))?;
-                }
-                let c = ph.chain;
-                let mut jobs = base + l.jobs as u64;
-                let mut stages =
-                    base + (l.stages + c.stage0 as usize * size_of::<CdBlurStage>()) as u64;
-                let mut nstages = c.stages;
-                let mut sync = base + (l.sync + c.sync0 as usize * 4) as u64;
-                let mut args: [*mut c_void; 8] = [
-                    (&mut frames) as *mut u64 as *mut c_void,
-                    (&mut cmds) as *mut u64 as *mut c_void,
-                    (&mut wts) as *mut u64 as *mut c_void,
-                    (&mut jobs) as *mut u64 as *mut c_void,
-                    (&mut stages) as *mut u64 as *mut c_void,
-                    (&mut nstages) as *mut u32 as *mut c_void,
-                    (&mut sync) as *mut u64 as *mut c_void,
-                    (&mut scratch_arg) as *mut u64 as *mut c_void,
-                ];
-                let tickets = plan.stages[c.stage0 as usize..][..c.stages as usize]
-                    .iter()
-                    .map(|s| s.blocks)
-                    .sum::<u32>();
-                let grid = tickets.min(self.kernels.chain_blocks.max(1));
-                self.launch(
-                    self.kernels.chain,
-                    (grid, 1, 1),
-                    stream,
-                    &mut args,
-                    "launch cd_blur_chain",
-                )?;
-            } else if ph.jobs.1 > 0 && !ph.chained {
+            if ph.jobs.1 > 0 {
                 if ph.zero_bytes > 0 {
                     // SAFETY: scratch holds scratch_bytes >= zero_bytes.
                     unsafe { cu::memset_d8_async(scratch, 0, ph.zero_bytes as usize, stream) }

@@ -26,11 +26,6 @@ pub(crate) struct Kernels {
     pub(crate) composite: [sys::CUfunction; 5],
     pub(crate) pass1: sys::CUfunction,
     pub(crate) pass2: sys::CUfunction,
-    /// Both passes of a run of blur-only phases in one launch, and the most blocks of
-    /// it the GPU holds at once (a bigger grid would only queue blocks that find no
-    /// ticket left).
-    pub(crate) chain: sys::CUfunction,
-    pub(crate) chain_blocks: u32,
     /// NV12 / I420: blur passes 1 and 2, then the composites of boxes and redactions
     /// only, of everything but shapes, of everything.
     pub(crate) planar: [sys::CUfunction; 5],
@@ -83,8 +78,6 @@ impl Kernels {
             composite: [null_mut(); 5],
             pass1: null_mut(),
             pass2: null_mut(),
-            chain: null_mut(),
-            chain_blocks: 0,
             planar: [null_mut(); 5],
         };
         // On error `k` drops and unloads what was loaded so far.
@@ -110,24 +103,6 @@ impl Kernels {
         ];
         k.pass1 = get(blur, "cd_blur_pass1")?;
         k.pass2 = get(blur, "cd_blur_pass2")?;
-        k.chain = get(blur, "cd_blur_chain")?;
-        // SAFETY: cu_dev is a device handle; the function was loaded above.
-        let (sms, per_sm) = unsafe {
-            (
-                cu::device::get_attribute(
-                    cu_dev,
-                    sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
-                )
-                .map_err(cuda("cuDeviceGetAttribute (SM count)"))?,
-                cu::occupancy::max_active_block_per_multiprocessor(
-                    k.chain,
-                    super::plan::THREADS as i32,
-                    0,
-                )
-                .map_err(cuda("cuOccupancyMaxActiveBlocksPerMultiprocessor"))?,
-            )
-        };
-        k.chain_blocks = (sms.max(1) as u32).saturating_mul(per_sm.max(1) as u32);
         k.planar = [
             get(planar, "cd_planar_blur1")?,
             get(planar, "cd_planar_blur2")?,

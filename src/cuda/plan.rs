@@ -11,8 +11,8 @@
 
 use crate::cmd::{
     CD_OP_BLUR_BOX, CD_OP_BLUR_GAUSS, CD_OP_CLASSMAP, CD_OP_MASK, CD_OP_OVERLAY, CD_OP_PIXELATE,
-    CD_OP_RECT, CD_OP_SHAPE, CD_OP_SOLID, CD_OP_TEXT, CD_TILE_BINNED, CdBlurJob, CdBlurStage,
-    CdCmd, CdFrame, CdPlanar, CdPlaneJob, CdRegion, CdTileItem,
+    CD_OP_RECT, CD_OP_SHAPE, CD_OP_SOLID, CD_OP_TEXT, CD_TILE_BINNED, CdBlurJob, CdCmd, CdFrame,
+    CdPlanar, CdPlaneJob, CdRegion, CdTileItem,
 };
 use crate::draw::Resolved;
 use crate::error::{Error, Result};
@@ -33,13 +33,6 @@ pub const THREADS: u32 = crate::cmd::CD_THREADS;
 const B1: (u32, u32) = (crate::cmd::CD_B1_W, crate::cmd::CD_B1_H);
 const B2: (u32, u32) = (crate::cmd::CD_B2_W, crate::cmd::CD_B2_H);
 
-/// Whether runs of blur phases become chains: yes unless `CUDADRAW_BLUR_CHAIN=0` (a
-/// diagnostic switch: the bench compares both ways; read once per process).
-fn chains_enabled() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("CUDADRAW_BLUR_CHAIN").is_none_or(|v| v != "0"))
-}
-
 /// Fewest commands of a frame's phase whose tiles are binned (see `Plan::mark_tiles`).
 const BIN_MIN: u64 = 16;
 
@@ -47,17 +40,6 @@ const BIN_MIN: u64 = 16;
 const MAX_GRID: u64 = i32::MAX as u64;
 /// gridDim.y limit (frames with composite work in one phase).
 const MAX_GRID_Y: usize = 65535;
-
-/// A run of phases whose blur passes are one launch of `cd_blur_chain`
-/// (kernels/blur.cu): `stages` stages from `stage0` of [`Plan::stages`], its ticket and
-/// done counters (`1 + stages`, `CD_SYNC_STRIDE` words apart) from word `sync0` of the
-/// call's zeroed sync words.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Chain {
-    pub stage0: u32,
-    pub stages: u32,
-    pub sync0: u32,
-}
 
 /// Launch parameters of one phase.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -75,10 +57,6 @@ pub struct Phase {
     /// Grid sizes of blur pass 1 and pass 2.
     pub blocks1: u32,
     pub blocks2: u32,
-    /// The chain this phase starts (`stages` 0: none), and whether an earlier phase's
-    /// chain already does this phase's blurs (then it launches only its composite).
-    pub chain: Chain,
-    pub chained: bool,
     /// Bytes at the start of scratch to zero before pass 1 (pixelate sums).
     pub zero_bytes: u64,
     /// Whether the composite has an overlay / a text, shape, mask or class map layer /
@@ -124,9 +102,6 @@ pub struct Plan {
     pub boxes: Vec<CdRegion>,
     pub jobs: Vec<CdBlurJob>,
     pub phases: Vec<Phase>,
-    /// Blur chains' stages, and how many zeroed sync words their counters take.
-    pub stages: Vec<CdBlurStage>,
-    pub sync_words: u32,
     /// NV12 / I420 batches ([`Plan::build_planar`]): the frames (then `frames` is
     /// empty), the blur jobs per plane, and the chroma planes' gaussian weights (after
     /// the resolved weights in the uploaded table).
@@ -276,8 +251,6 @@ impl Plan {
         self.boxes.clear();
         self.jobs.clear();
         self.phases.clear();
-        self.stages.clear();
-        self.sync_words = 0;
         self.planar.clear();
         self.plane_jobs.clear();
         self.chroma_weights.clear();
@@ -454,67 +427,9 @@ impl Plan {
                 overlay,
                 cover,
                 shapes,
-                ..Default::default()
             });
         }
-        if chains_enabled() {
-            self.chain_blurs();
-        }
         Ok(())
-    }
-
-    /// Joins runs of consecutive phases with blurs into chains, one launch each instead
-    /// of two dependent launches per phase (a W2-like batch of overlapping blurs has
-    /// four phases: eight launches, most of them small, each waiting for the last).
-    /// A run continues from phase q to q + 1 while q has no composite (it would have
-    /// to run between them) and q + 1 zeroes no pixelate sums (only a chain's first
-    /// phase may: its memset goes before the launch). Single phases keep the two
-    /// passes: a chain would only save one launch gap there, for a ticket per block.
-    fn chain_blurs(&mut self) {
-        let mut p = 0;
-        while p < self.phases.len() {
-            let mut q = p;
-            if self.phases[p].jobs.1 > 0 {
-                while q + 1 < self.phases.len()
-                    && self.phases[q].rows.1 == 0
-                    && self.phases[q + 1].jobs.1 > 0
-                    && self.phases[q + 1].zero_bytes == 0
-                {
-                    q += 1;
-                }
-            }
-            let tickets: u64 = self.phases[p..=q]
-                .iter()
-                .map(|ph| u64::from(ph.blocks1) + u64::from(ph.blocks2))
-                .sum();
-            // Tickets are u32 in the kernel, and every block overshoots the count once.
-            if q > p && tickets <= MAX_GRID {
-                let stage0 = self.stages.len() as u32;
-                let mut first = 0u32;
-                for ph in &self.phases[p..=q] {
-                    for blocks in [ph.blocks1, ph.blocks2] {
-                        self.stages.push(CdBlurStage {
-                            job0: ph.jobs.0,
-                            njobs: ph.jobs.1,
-                            first,
-                            blocks,
-                        });
-                        first += blocks;
-                    }
-                }
-                let stages = self.stages.len() as u32 - stage0;
-                self.phases[p].chain = Chain {
-                    stage0,
-                    stages,
-                    sync0: self.sync_words,
-                };
-                self.sync_words += (1 + stages) * crate::cmd::CD_SYNC_STRIDE;
-                for ph in &mut self.phases[p + 1..=q] {
-                    ph.chained = true;
-                }
-            }
-            p = q + 1;
-        }
     }
 
     /// Plans NV12 / I420 frames `which` of a validated, resolved batch for
@@ -687,7 +602,6 @@ impl Plan {
                 overlay: false,
                 cover,
                 shapes,
-                ..Default::default()
             });
         }
         Ok(())
@@ -1060,65 +974,6 @@ mod tests {
         assert_eq!(p.ranges[3..6], [[1, 2], [3, 3], [3, 3]]);
         assert_eq!(p.phases[1].blocks1, 1);
         assert_eq!(p.scratch_bytes, 10 * 10 * 4);
-    }
-
-    #[test]
-    fn runs_of_blur_phases_chain_until_a_composite_or_pixelate_sums() {
-        let mut l = DrawList::new();
-        let r = |x: f32, w: f32| Rect::new(x, x, w, w);
-        l.blur(r(0.0, 50.0), BlurKind::Box { radius: 3 }); // phase 0
-        l.blur(r(40.0, 50.0), BlurKind::Gaussian { sigma: 2.0 }); // 1
-        l.blur(r(80.0, 40.0), BlurKind::Pixelate { block: 5 }); // 2: zeroes its sums
-        l.blur(r(110.0, 40.0), BlurKind::Box { radius: 20 }); // 3
-        l.fill(r(140.0, 20.0), Color::RED); // 3's composite
-        l.blur(r(150.0, 30.0), BlurKind::Box { radius: 1 }); // 4
-        l.blur(r(170.0, 30.0), BlurKind::Box { radius: 2 }); // 5
-        let p = plan(&[l.clone(), DrawList::new(), l], 200, 200);
-        assert_eq!(p.phases.len(), 6);
-        assert!(p.phases[2].zero_bytes > 0 && p.phases[3].rows.1 > 0);
-        let chains: Vec<(usize, Chain)> = p
-            .phases
-            .iter()
-            .enumerate()
-            .filter(|(_, ph)| ph.chain.stages > 0)
-            .map(|(i, ph)| (i, ph.chain))
-            .collect();
-        let chain = |stage0, sync0| Chain {
-            stage0,
-            stages: 4,
-            sync0,
-        };
-        assert_eq!(
-            chains,
-            [
-                (0, chain(0, 0)),
-                (2, chain(4, 5 * 32)),
-                (4, chain(8, 10 * 32))
-            ]
-        );
-        let chained: Vec<bool> = p.phases.iter().map(|ph| ph.chained).collect();
-        assert_eq!(chained, [false, true, false, true, false, true]);
-        assert_eq!(p.sync_words, 15 * 32);
-        // Each chain's stages: pass 1 then pass 2 of each phase, tickets end to end.
-        for (_, c) in &chains {
-            let st = &p.stages[c.stage0 as usize..][..4];
-            let mut first = 0;
-            for (k, s) in st.iter().enumerate() {
-                let ph = p.phases[chains.iter().find(|(_, x)| x == c).unwrap().0 + k / 2];
-                assert_eq!((s.job0, s.njobs), ph.jobs);
-                assert_eq!(s.blocks, if k % 2 == 0 { ph.blocks1 } else { ph.blocks2 });
-                assert_eq!(s.first, first);
-                first += s.blocks;
-            }
-        }
-        // Two frames blur in each phase: one job each.
-        assert!(p.phases.iter().all(|ph| ph.jobs.1 == 2));
-        // A single blur phase keeps the two launches.
-        let mut one = DrawList::new();
-        one.blur(r(0.0, 50.0), BlurKind::Box { radius: 3 });
-        let p = plan(&[one], 200, 200);
-        assert_eq!(p.phases[0].chain, Chain::default());
-        assert!(p.stages.is_empty() && p.sync_words == 0);
     }
 
     #[test]
