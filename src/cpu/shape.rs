@@ -3,9 +3,10 @@
 //! computes it.
 
 use super::simd::multiversioned;
+#[cfg(test)]
+use crate::cmd::CdEdge;
 use crate::cmd::{
-    CD_BAND_H, CD_NO_BANDS, CD_NO_SHAPE, CD_SHAPE_AA, CD_SHAPE_ELLIPSE, CdCmd, CdDisc, CdEdge,
-    CdShape,
+    CD_BAND_H, CD_NO_BANDS, CD_NO_SHAPE, CD_SHAPE_AA, CD_SHAPE_ELLIPSE, CdCmd, CdDisc, CdShape,
 };
 use crate::frame::FrameInfo;
 
@@ -144,11 +145,12 @@ pub(crate) fn layer_coverage(s: &CdShape, src: &Sources<'_>, x: i32, y: i32) -> 
 /// sorted and disjoint: exactly the samples the per-sample test calls inside.
 fn row_spans(
     s: &CdShape,
+    edges: &[RowEdge],
     src: &Sources<'_>,
     y: i32,
     sy: i64,
     out: &mut Vec<(i64, i64)>,
-    scratch: &mut Vec<(i64, i32)>,
+    scratch: &mut Vec<i64>,
 ) {
     out.clear();
     if s.kind == CD_SHAPE_ELLIPSE {
@@ -173,52 +175,44 @@ fn row_spans(
     // Edges: a threshold t per crossing edge (it counts for every sx >= t), swept in
     // order; the winding is constant between thresholds.
     scratch.clear();
-    let mut edge = |e: &CdEdge| {
-        let (mut ax, mut ay, mut bx, mut by) = (
-            i64::from(e.x0),
-            i64::from(e.y0),
-            i64::from(e.x1),
-            i64::from(e.y1),
-        );
-        let mut dir = 1;
-        if ay > by {
-            std::mem::swap(&mut ax, &mut bx);
-            std::mem::swap(&mut ay, &mut by);
-            dir = -1;
+    // (sy - ay)(bx - ax) <= (sx - ax)(by - ay)  <=>  sx >= ax + ceil(num / den). A plain
+    // function, inlined into both loops (a closure called from two loops was not). The
+    // threshold and the direction go in one i64, 2 t + (1 if down): sorted as integers
+    // they sort by t, and 8-byte entries are read back as they were stored (16-byte
+    // pairs written as two words and read as one stall the store forwarding).
+    #[inline(always)]
+    fn threshold(e: &RowEdge, sy: i64) -> Option<i64> {
+        if sy < e.ay || sy >= e.by {
+            return None;
         }
-        if sy < ay || sy >= by {
-            return;
-        }
-        // (sy - ay)(bx - ax) <= (sx - ax)(by - ay)  <=>  sx >= ax + ceil(num / den).
-        let (num, den) = ((sy - ay) * (bx - ax), by - ay);
-        let (q, r) = floor_div_rem(num, den);
-        scratch.push((ax + q + i64::from(r != 0), dir));
-    };
+        let (q, r) = floor_div_rem((sy - e.ay) * e.dx, e.dy, e.inv);
+        Some(2 * (e.ax + q + i64::from(r != 0)) + i64::from(e.dir > 0))
+    }
     let mut discs: [Option<(usize, usize)>; 1] = [None];
     match band_of(s, y) {
         Some(b) => {
             let b = &src.bands[b];
             for &i in &src.band_items[b.edge_start as usize..(b.edge_start + b.edge_count) as usize]
             {
-                edge(&src.edges[i as usize]);
+                scratch.extend(threshold(&edges[(i - s.edge_start) as usize], sy));
             }
             discs[0] = Some((b.disc_start as usize, b.disc_count as usize));
         }
         None => {
-            for e in &src.edges[s.edge_start as usize..(s.edge_start + s.edge_count) as usize] {
-                edge(e);
+            for e in edges {
+                scratch.extend(threshold(e, sy));
             }
         }
     }
-    scratch.sort_unstable_by_key(|t| t.0);
+    sort_few(scratch);
     let mut w = 0i32;
     let mut start = 0i64;
     let mut k = 0;
     while k < scratch.len() {
-        let t = scratch[k].0;
+        let t = scratch[k] >> 1;
         let before = w;
-        while k < scratch.len() && scratch[k].0 == t {
-            w += scratch[k].1;
+        while k < scratch.len() && scratch[k] >> 1 == t {
+            w += if scratch[k] & 1 == 1 { 1 } else { -1 };
             k += 1;
         }
         if before == 0 && w != 0 {
@@ -249,7 +243,10 @@ fn row_spans(
         }
     }
     // Sorted, merged (touching intervals join: [a, b) + [b, c) = [a, c)).
-    out.sort_unstable_by_key(|iv| iv.0);
+    if out.len() < 2 {
+        return;
+    }
+    sort_few(out);
     let mut n = 0;
     for i in 0..out.len() {
         if n > 0 && out[i].0 <= out[n - 1].1 {
@@ -262,25 +259,90 @@ fn row_spans(
     out.truncate(n);
 }
 
-/// (num.div_euclid(den), num.rem_euclid(den)) for den > 0 and |num| < 2^52, without a
-/// 64-bit integer division (tens of cycles on many x86 cores; this runs for every edge
-/// of every sample row): the f64 quotient (num and den exact, the division correctly
-/// rounded) is within one of the floor, and one integer step fixes it exactly.
+/// (num.div_euclid(den), num.rem_euclid(den)) for den > 0, `inv` = 1.0 / den (as f64),
+/// without a 64-bit integer division (tens of cycles on many x86 cores) or a libm
+/// `floor` call: this runs for every edge of every sample row. For |num| < 2^52 the
+/// product num * inv is within one of num / den (two roundings of 2^-53 each, relative),
+/// its truncation within two of the floor, and the integer steps below make it exact
+/// (they loop until the remainder is in [0, den), so the result never depends on that
+/// bound, only the step count does). Larger numerators take the integer division.
 #[inline]
-fn floor_div_rem(num: i64, den: i64) -> (i64, i64) {
+fn floor_div_rem(num: i64, den: i64, inv: f64) -> (i64, i64) {
     if !(-(1i64 << 52)..(1i64 << 52)).contains(&num) || den >= 1 << 52 {
         return (num.div_euclid(den), num.rem_euclid(den));
     }
-    let mut q = (num as f64 / den as f64).floor() as i64;
+    let mut q = (num as f64 * inv) as i64;
     let mut r = num - q * den;
-    if r < 0 {
+    while r < 0 {
         q -= 1;
         r += den;
-    } else if r >= den {
+    }
+    while r >= den {
         q += 1;
         r -= den;
     }
     (q, r)
+}
+
+/// Sorts a row's crossings or spans. Most rows of most shapes have two crossings and
+/// one span: two take a compare (the library sort is an out-of-line call even then).
+#[inline]
+fn sort_few<T: Copy + Ord>(v: &mut [T]) {
+    match v.len() {
+        0 | 1 => {}
+        2 => {
+            if v[1] < v[0] {
+                v.swap(0, 1);
+            }
+        }
+        _ => v.sort_unstable(),
+    }
+}
+
+/// A shape's edge as the row sweep tests it, worked out once per draw instead of once
+/// per sample row: upper end first, its winding direction, and 1 / height.
+#[derive(Clone, Copy, Debug, Default)]
+struct RowEdge {
+    ax: i64,
+    ay: i64,
+    by: i64,
+    dx: i64,
+    dy: i64,
+    inv: f64,
+    dir: i32,
+}
+
+/// The edges of layer `s` (all of them, in order: band items index them from
+/// `s.edge_start`) as [`RowEdge`]s.
+fn row_edges(s: &CdShape, src: &Sources<'_>, out: &mut Vec<RowEdge>) {
+    out.clear();
+    if s.kind == CD_SHAPE_ELLIPSE {
+        return;
+    }
+    let edges = &src.edges[s.edge_start as usize..(s.edge_start + s.edge_count) as usize];
+    out.extend(edges.iter().map(|e| {
+        let (mut ax, mut ay, mut bx, mut by) = (
+            i64::from(e.x0),
+            i64::from(e.y0),
+            i64::from(e.x1),
+            i64::from(e.y1),
+        );
+        let mut dir = 1;
+        if ay > by {
+            std::mem::swap(&mut ax, &mut bx);
+            std::mem::swap(&mut ay, &mut by);
+            dir = -1;
+        }
+        RowEdge {
+            ax,
+            ay,
+            by,
+            dx: bx - ax,
+            dy: by - ay,
+            inv: 1.0 / (by - ay).max(1) as f64,
+            dir,
+        }
+    }));
 }
 
 /// The band of row y, as `coverage` picks it.
@@ -323,10 +385,13 @@ fn ellipse_span(cx: i64, cy: i64, rx: i64, ry: i64, sy: i64) -> Option<(i64, i64
 /// minus layer). Grow-only.
 #[derive(Default)]
 struct RowScratch {
+    /// The layer's and its minus layer's edges, prepared once per draw.
+    edges: Vec<RowEdge>,
+    minus_edges: Vec<RowEdge>,
     spans: Vec<(i64, i64)>,
     /// The minus layer's spans (the packed renderer's span path).
     minus_spans: Vec<(i64, i64)>,
-    thresholds: Vec<(i64, i32)>,
+    thresholds: Vec<i64>,
     counts: Vec<u8>,
     minus: Vec<u8>,
 }
@@ -375,20 +440,21 @@ fn count_samples(
 /// the returned range after use), and the range of pixels touched (empty: (n, 0)).
 fn row_counts(
     s: &CdShape,
+    edges: &[RowEdge],
     src: &Sources<'_>,
     (y, x0, x1): (i32, i32, i32),
     spans: &mut Vec<(i64, i64)>,
-    scratch: &mut Vec<(i64, i32)>,
+    scratch: &mut Vec<i64>,
     counts: &mut [u8],
 ) -> (usize, usize) {
     let mut touched = (counts.len(), 0);
     let py = i64::from(y) << 8;
     if s.flags & CD_SHAPE_AA == 0 {
-        row_spans(s, src, y, py + 128, spans, scratch);
+        row_spans(s, edges, src, y, py + 128, spans, scratch);
         count_samples(spans, x0, x1, &[128], counts, &mut touched);
     } else {
         for j in 0..4 {
-            row_spans(s, src, y, py + 32 + 64 * j, spans, scratch);
+            row_spans(s, edges, src, y, py + 32 + 64 * j, spans, scratch);
             count_samples(spans, x0, x1, &[32, 96, 160, 224], counts, &mut touched);
         }
     }
@@ -429,21 +495,27 @@ pub(super) fn draw(
         let pixels = move |iv: (i64, i64)| sample_pixels(iv, 128, (x0, x1));
         SCRATCH.with_borrow_mut(|sc| {
             let RowScratch {
+                edges,
+                minus_edges,
                 spans,
                 thresholds,
                 minus_spans,
                 ..
             } = sc;
+            row_edges(s, src, edges);
+            if let Some(m) = minus {
+                row_edges(m, src, minus_edges);
+            }
             for y in y0..y1 {
                 let yi = y as i32;
                 let sy = (i64::from(yi) << 8) + 128;
-                row_spans(s, src, yi, sy, spans, thresholds);
+                row_spans(s, edges, src, yi, sy, spans, thresholds);
                 if spans.is_empty() {
                     continue;
                 }
                 minus_spans.clear();
                 if let Some(m) = minus {
-                    row_spans(m, src, yi, sy, minus_spans, thresholds);
+                    row_spans(m, minus_edges, src, yi, sy, minus_spans, thresholds);
                 }
                 let row = &mut chunk[(y - top) * info.pitch..];
                 let mut cut = minus_spans.iter().map(|&iv| pixels(iv)).peekable();
@@ -512,12 +584,18 @@ pub(super) fn for_each_covered(
     };
     SCRATCH.with_borrow_mut(|sc| {
         let RowScratch {
+            edges,
+            minus_edges,
             spans,
             thresholds: scratch,
             counts,
             minus: mcounts,
             ..
         } = sc;
+        row_edges(s, src, edges);
+        if let Some(m) = minus {
+            row_edges(m, src, minus_edges);
+        }
         let w = (x1 - x0) as usize;
         // All zero between rows: each row clears what it touched.
         counts.clear();
@@ -525,13 +603,13 @@ pub(super) fn for_each_covered(
         mcounts.clear();
         mcounts.resize(w, 0);
         for y in y0..y1 {
-            let (lo, hi) = row_counts(s, src, (y, x0, x1), spans, scratch, counts);
+            let (lo, hi) = row_counts(s, edges, src, (y, x0, x1), spans, scratch, counts);
             if lo >= hi {
                 continue;
             }
             let mut mr = (w, 0);
             if let Some(m) = minus {
-                mr = row_counts(m, src, (y, x0, x1), spans, scratch, mcounts);
+                mr = row_counts(m, minus_edges, src, (y, x0, x1), spans, scratch, mcounts);
             }
             for i in lo..hi {
                 let n = counts[i];
@@ -607,9 +685,12 @@ fn check_layer(s: &CdShape, src: &Sources<'_>) -> Result<(), String> {
                 "band discs",
             )?;
             let items = |start: u32, n: u32| &src.band_items[start as usize..(start + n) as usize];
+            // A band's edges are its layer's own (resolve makes them so; the row sweep
+            // indexes the layer's prepared edges by them).
+            let own = u64::from(s.edge_start)..u64::from(s.edge_start) + u64::from(s.edge_count);
             if items(b.edge_start, b.edge_count)
                 .iter()
-                .any(|&i| i as usize >= src.edges.len())
+                .any(|&i| !own.contains(&u64::from(i)))
                 || items(b.disc_start, b.disc_count)
                     .iter()
                     .any(|&i| i as usize >= src.discs.len())
@@ -626,6 +707,46 @@ mod tests {
     use super::*;
     use crate::color::{Color, PixelFormat};
     use crate::draw::{DrawList, ImageStore, Resolved, resolve_batch};
+
+    /// A band may only list its own layer's edges (the row sweep indexes the layer's
+    /// prepared edges by them): another layer's edge is a typed error, not a panic.
+    #[test]
+    fn band_items_outside_their_layer_are_refused() {
+        let info = FrameInfo::packed(200, 200, PixelFormat::Rgba);
+        let mut l = DrawList::new();
+        let ring = |cx: f32, n: usize| -> Vec<Point> {
+            (0..n)
+                .map(|i| {
+                    let a = i as f32 * std::f32::consts::TAU / n as f32;
+                    Point::new(cx + 40.0 * a.cos(), 100.0 + 80.0 * a.sin())
+                })
+                .collect()
+        };
+        for cx in [50.0, 150.0] {
+            l.push(crate::draw::PolygonOp {
+                points: ring(cx, 40),
+                fill: Some(Color::WHITE),
+                outline: None,
+                aa: false,
+            });
+        }
+        let mut r = Resolved::default();
+        let images = ImageStore::new();
+        resolve_batch(&[info], &[&l], &images, &mut r).unwrap();
+        let cmds: Vec<CdCmd> = r.cmds().to_vec();
+        assert_eq!(cmds.len(), 2);
+        let (first, second) = (r.shapes[0], r.shapes[1]);
+        assert_ne!(first.band, CD_NO_BANDS, "40 edges: banded");
+        for c in &cmds {
+            check(c, &Sources::of(&r, &images, &[])).unwrap();
+        }
+        // Point one of the first layer's band items at the second layer's first edge.
+        let b = r.bands[first.band as usize];
+        assert!(b.edge_count > 0);
+        r.band_items[b.edge_start as usize] = second.edge_start;
+        let e = check(&cmds[0], &Sources::of(&r, &images, &[])).unwrap_err();
+        assert!(e.contains("band item"), "{e}");
+    }
 
     #[test]
     fn floor_div_rem_is_euclid() {
@@ -659,11 +780,17 @@ mod tests {
             let num = (rnd() % (1 << 46)) as i64 - (1 << 45);
             cases.push((num, den));
         }
+        // The fast path's ends: the largest numerators it takes, small denominators.
+        for den in [1i64, 2, 3, 7, 255, 65537] {
+            for num in [(1i64 << 52) - 1, (1 << 52) - 2, -(1 << 52), -(1 << 52) + 1] {
+                cases.push((num, den));
+            }
+        }
         cases.push((1 << 53, 3));
         cases.push((-(1 << 53) - 7, 5));
         for (num, den) in cases {
             assert_eq!(
-                floor_div_rem(num, den),
+                floor_div_rem(num, den, 1.0 / den as f64),
                 (num.div_euclid(den), num.rem_euclid(den)),
                 "{num} / {den}"
             );
@@ -751,13 +878,15 @@ mod tests {
             let src = Sources::of(&r, &images, &[]);
             for c in r.cmds() {
                 let sh = &r.shapes[c.param as usize];
-                let (mut spans, mut scratch) = (Vec::new(), Vec::new());
+                let (mut spans, mut scratch, mut edges) = (Vec::new(), Vec::new(), Vec::new());
+                row_edges(sh, &src, &mut edges);
                 let w = (c.clip.x1 - c.clip.x0) as usize;
                 let mut counts = vec![0u8; w];
                 for y in c.clip.y0..c.clip.y1 {
                     counts.fill(0);
                     row_counts(
                         sh,
+                        &edges,
                         &src,
                         (y, c.clip.x0, c.clip.x1),
                         &mut spans,
