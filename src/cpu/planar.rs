@@ -341,9 +341,16 @@ fn effects(c: &CdCmd, clip: &PixelRect, fp: &PixelRect, eff: &mut [[u8; 4]], src
             // `layer_coverage`, pixel for pixel), over the clip's columns.
             let mut sub = *c;
             sub.clip = (*clip).into();
-            shape::for_each_covered(&sub, src, clip.y0, clip.y1, |x, y, k| {
-                eff[at(x, y)] = scaled(c.color, k);
-            });
+            shape::for_each_covered(
+                &sub,
+                src,
+                clip.y0,
+                clip.y1,
+                |_, _, _| {},
+                |x, y, k| {
+                    eff[at(x, y)] = scaled(c.color, k);
+                },
+            );
         }
         CD_OP_MASK | CD_OP_CLASSMAP => {
             if let Some(m) = src.masks.get(c.param as usize) {

@@ -381,6 +381,9 @@ fn ellipse_span(cx: i64, cy: i64, rx: i64, ry: i64, sy: i64) -> Option<(i64, i64
     Some((cx - h, cx + h + 1))
 }
 
+/// Rows ahead that the row loops ask the cache for.
+const AHEAD: usize = 8;
+
 /// Per worker: sample-row spans, edge thresholds, per-pixel sample counts (layer,
 /// minus layer). Grow-only.
 #[derive(Default)]
@@ -513,6 +516,16 @@ pub(super) fn draw(
                 if spans.is_empty() {
                     continue;
                 }
+                // The row AHEAD rows down is most likely drawn near this row's spans.
+                if let (Some(&a), Some(&b)) = (spans.first(), spans.last()) {
+                    let (first, _) = pixels(a);
+                    let (_, last) = pixels(b);
+                    let ahead = (y + AHEAD - top) * info.pitch;
+                    if first <= last {
+                        super::simd::prefetch(chunk, ahead + first as usize * 4);
+                        super::simd::prefetch(chunk, ahead + last as usize * 4);
+                    }
+                }
                 minus_spans.clear();
                 if let Some(m) = minus {
                     row_spans(m, minus_edges, src, yi, sy, minus_spans, thresholds);
@@ -545,7 +558,14 @@ pub(super) fn draw(
         return;
     }
     let a = u32::from(c.color[3]);
-    for_each_covered(c, src, y0 as i32, y1 as i32, |x, y, k| {
+    // For the row hint only (see `draw` above); never read or written through.
+    let (base, len, pitch) = (chunk.as_ptr(), chunk.len(), info.pitch);
+    let ahead = |y: i32, lo: i32, hi: i32| {
+        let at = (y as usize + AHEAD - top) * pitch;
+        super::simd::prefetch_ptr(base, len, at + lo as usize * 4);
+        super::simd::prefetch_ptr(base, len, at + hi as usize * 4);
+    };
+    for_each_covered(c, src, y0 as i32, y1 as i32, ahead, |x, y, k| {
         let alpha = ((a * k + 127) / 255) as u8;
         let at = (y as usize - top) * info.pitch + x as usize * 4;
         crate::color::blend_pixel(
@@ -559,12 +579,14 @@ pub(super) fn draw(
 
 /// Calls `f(x, y, k)` for every pixel of rows [y0, y1) of shape command `c`'s clip with
 /// non-zero coverage k (1..=255, `layer_coverage`'s value, its `minus` layer applied),
-/// row by row from the row's inside-intervals.
+/// row by row from the row's inside-intervals. Before a row's pixels, `ahead(y, x_lo,
+/// x_hi)` hears which columns of row y they span (a prefetch hint; it must not draw).
 pub(super) fn for_each_covered(
     c: &CdCmd,
     src: &Sources<'_>,
     y0: i32,
     y1: i32,
+    mut ahead: impl FnMut(i32, i32, i32),
     mut f: impl FnMut(i32, i32, u32),
 ) {
     // Checked before drawing: the layer and its geometry are in bounds.
@@ -607,6 +629,7 @@ pub(super) fn for_each_covered(
             if lo >= hi {
                 continue;
             }
+            ahead(y, x0 + lo as i32, x0 + hi as i32 - 1);
             let mut mr = (w, 0);
             if let Some(m) = minus {
                 mr = row_counts(m, minus_edges, src, (y, x0, x1), spans, scratch, mcounts);
@@ -911,9 +934,16 @@ mod tests {
                 // pixel: what the packed and the planar renderers blend.
                 let h = (c.clip.y1 - c.clip.y0) as usize;
                 let mut got = vec![0u32; w * h];
-                for_each_covered(c, &src, c.clip.y0, c.clip.y1, |x, y, k| {
-                    got[(y - c.clip.y0) as usize * w + (x - c.clip.x0) as usize] = k;
-                });
+                for_each_covered(
+                    c,
+                    &src,
+                    c.clip.y0,
+                    c.clip.y1,
+                    |_, _, _| {},
+                    |x, y, k| {
+                        got[(y - c.clip.y0) as usize * w + (x - c.clip.x0) as usize] = k;
+                    },
+                );
                 for y in c.clip.y0..c.clip.y1 {
                     for x in c.clip.x0..c.clip.x1 {
                         let k = got[(y - c.clip.y0) as usize * w + (x - c.clip.x0) as usize];
@@ -931,15 +961,22 @@ mod tests {
                 let (y0, y1) = (c.clip.y0 as usize, c.clip.y1 as usize);
                 draw(&mut drawn, info, 0, y0, y1, c, &src);
                 let mut want = base;
-                for_each_covered(c, &src, c.clip.y0, c.clip.y1, |x, y, k| {
-                    let alpha = ((u32::from(c.color[3]) * k + 127) / 255) as u8;
-                    let at = y as usize * info.pitch + x as usize * 4;
-                    crate::color::blend_pixel(
-                        &mut want[at..at + 4],
-                        [c.color[0], c.color[1], c.color[2], alpha],
-                        true,
-                    );
-                });
+                for_each_covered(
+                    c,
+                    &src,
+                    c.clip.y0,
+                    c.clip.y1,
+                    |_, _, _| {},
+                    |x, y, k| {
+                        let alpha = ((u32::from(c.color[3]) * k + 127) / 255) as u8;
+                        let at = y as usize * info.pitch + x as usize * 4;
+                        crate::color::blend_pixel(
+                            &mut want[at..at + 4],
+                            [c.color[0], c.color[1], c.color[2], alpha],
+                            true,
+                        );
+                    },
+                );
                 assert!(drawn == want, "case {case}: drawn pixels of {l:?}");
             }
         }

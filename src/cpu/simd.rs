@@ -77,3 +77,42 @@ macro_rules! multiversioned {
     };
 }
 pub(crate) use multiversioned;
+
+/// Asks the CPU to start loading the cache line of `data[at]` (nothing if `at` is out
+/// of range). A hint only: it changes no byte. Shapes walk a frame row by row, each row
+/// a pitch (a page or more) from the last, where the hardware prefetchers see no
+/// stream: a thin line then waits for memory on every row unless it asks rows ahead.
+#[inline(always)]
+pub(crate) fn prefetch(data: &[u8], at: usize) {
+    prefetch_ptr(data.as_ptr(), data.len(), at);
+}
+
+/// [`prefetch`] by the start and length of a buffer that the caller is writing through
+/// another borrow: a prefetch is no access (nothing is read into the program, it cannot
+/// fault), so the pointer is only an address here.
+#[inline(always)]
+pub(crate) fn prefetch_ptr(base: *const u8, len: usize, at: usize) {
+    if at >= len {
+        return;
+    }
+    let p = base.wrapping_add(at);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 is a hint: it reads nothing into the program and cannot
+    // fault, whatever the address (which is inside the buffer anyway). SSE, which has
+    // it, is in x86_64's baseline.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as above (PRFM is a hint and cannot fault).
+    unsafe {
+        std::arch::asm!(
+            "prfm pldl1keep, [{0}]",
+            in(reg) p,
+            options(nostack, readonly, preserves_flags)
+        );
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let _ = p;
+}
