@@ -112,18 +112,34 @@ fn main() {
         return;
     }
 
-    // CUDADRAW_BENCH_ONLY=W6a (etc.: the first word of a workload's name) times that
-    // workload alone and stops: for profilers (`perf record`).
+    // CUDADRAW_BENCH_ONLY=W6a (etc.: the first word of a workload's name; NV12-W6a on
+    // NV12 frames) times that workload alone and stops: for profilers (`perf record`).
     if let Ok(only) = std::env::var("CUDADRAW_BENCH_ONLY") {
+        let word = only.trim_start_matches("NV12-");
         let Some(&(name, lists)) = workloads
             .iter()
-            .find(|(n, _)| n.split_whitespace().next() == Some(only.as_str()))
+            .find(|(n, _)| n.split_whitespace().next() == Some(word))
         else {
             eprintln!("CUDADRAW_BENCH_ONLY={only}: no such workload");
             std::process::exit(2);
         };
-        let ms = median_ms(60, || frames.draw(&mut cpu, lists, &store));
-        println!("{name}: {ms:.2} ms (median of 60)");
+        let ms = if word == only {
+            median_ms(60, || frames.draw(&mut cpu, lists, &store))
+        } else {
+            let nv12 = PlanarInfo::tight(W, H, PlanarLayout::Nv12)
+                .with_colour(YuvMatrix::Bt709, YuvRange::Limited);
+            let mut planes: Vec<Vec<u8>> = (0..BATCH)
+                .map(|_| (0..nv12.min_len()).map(|i| (i * 7 % 251) as u8).collect())
+                .collect();
+            median_ms(60, || {
+                let mut f: Vec<PlanarFrame> = planes
+                    .iter_mut()
+                    .map(|d| PlanarFrame::new(d, nv12).expect("NV12 frame"))
+                    .collect();
+                cpu.render_planar(&mut f, lists, &store).expect("render");
+            })
+        };
+        println!("{only} {name}: {ms:.2} ms (median of 60)");
         return;
     }
 

@@ -36,6 +36,11 @@ pub struct PlanarScratch {
     tmp: Vec<u32>,
     /// Gaussian weights of the chroma planes.
     weights: Vec<u32>,
+    /// Per chroma sample of one chroma row: how many of its block's pixels the runs of
+    /// a run-drawn command cover (see `draw_runs`).
+    covered: Vec<u8>,
+    /// The ranges of those samples the runs of one chroma row touched.
+    touched: Vec<(usize, usize)>,
 }
 
 fn sized<T: Copy + Default>(v: &mut Vec<T>, len: usize) -> &mut [T] {
@@ -219,6 +224,17 @@ fn draw_frame(
             CD_OP_BLUR_BOX | CD_OP_BLUR_GAUSS | CD_OP_PIXELATE => {
                 blur(data, &g, c, weights, s);
             }
+            _ if RUNS.load(std::sync::atomic::Ordering::Relaxed)
+                && draw_runs(
+                    data,
+                    &g,
+                    &conv,
+                    c,
+                    &clip,
+                    src,
+                    &mut s.covered,
+                    &mut s.touched,
+                ) => {}
             _ => {
                 let (fp, _) = footprint(&clip, &g);
                 let mut parts = [fp; 4];
@@ -237,6 +253,100 @@ fn draw_frame(
             }
         }
     }
+}
+
+/// Whether `draw_runs` may take the commands it can (tests turn it off to hold it to
+/// the effect buffer's bytes).
+static RUNS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Shapes without anti-aliasing: their effect is one colour at its own alpha on runs of
+/// pixels (coverage 255 or 0), so they skip the effect buffer, whose bytes they give
+/// exactly: luma blends run by run; a chroma sample with n of its block's pixels in the
+/// frame, k of them covered, blends the colour's own chroma (the alpha-weighted mean of
+/// k equal values: (k a v + k a / 2) / (k a) = v) at the rounded mean alpha
+/// (k a + n / 2) / n. The work follows the outline instead of the bounding box (a
+/// rotated box's effect buffer is mostly empty). Returns false, drawing nothing, for
+/// anything else. (Boxes by runs were measured slower than the effect buffer over the
+/// bands around their hole: docs/performance.md.)
+#[allow(clippy::too_many_arguments)]
+fn draw_runs(
+    data: Planes<'_, '_>,
+    g: &Geometry,
+    conv: &YuvConv,
+    c: &CdCmd,
+    clip: &PixelRect,
+    src: &Sources<'_>,
+    covered: &mut Vec<u8>,
+    touched: &mut Vec<(usize, usize)>,
+) -> bool {
+    if c.op != CD_OP_SHAPE {
+        return false;
+    }
+    let a = c.color[3];
+    if a == 0 {
+        // Every effective alpha is (0 k + 127) / 255 = 0: nothing changes.
+        return true;
+    }
+    let ycc = conv.convert([c.color[0], c.color[1], c.color[2]]);
+    // Chroma samples of the clip's blocks: [cx0, cx1).
+    let (cx0, cx1) = (clip.x0 as usize / 2, (clip.x1 as usize).div_ceil(2));
+    let counts = sized(covered, cx1 - cx0);
+    counts.fill(0);
+    // The chroma row's blocks the runs touched, as ranges (the two luma rows' runs may
+    // overlap: a block is blended at its first visit, then its count is 0).
+    touched.clear();
+    let mut row_cy = usize::MAX;
+    let flush =
+        |data: Planes<'_, '_>, cy: usize, counts: &mut [u8], t: &mut Vec<(usize, usize)>| {
+            let rows = if 2 * cy + 1 < g.h { 2 } else { 1 };
+            for &(lo, hi) in t.iter() {
+                for (i, count) in counts[lo..hi].iter_mut().enumerate() {
+                    let k = u32::from(std::mem::take(count));
+                    if k == 0 {
+                        continue;
+                    }
+                    let cx = cx0 + lo + i;
+                    let n = rows * if 2 * cx + 1 < g.w { 2 } else { 1 };
+                    let alpha = ((k * u32::from(a) + n / 2) / n) as u8;
+                    if alpha != 0 {
+                        blend_at(data, g.cb, cx, cy, ycc[1], alpha);
+                        blend_at(data, g.cr, cx, cy, ycc[2], alpha);
+                    }
+                }
+            }
+            t.clear();
+        };
+    let mut run = |data: Planes<'_, '_>, y: i32, first: i32, last: i32| {
+        let (y, first, last) = (y as usize, first as usize, last as usize);
+        if y / 2 != row_cy {
+            if row_cy != usize::MAX {
+                flush(&mut *data, row_cy, counts, touched);
+            }
+            row_cy = y / 2;
+        }
+        for x in first..=last {
+            blend_at(data, g.y, x, y, ycc[0], a);
+            counts[x / 2 - cx0] += 1;
+        }
+        touched.push((first / 2 - cx0, last / 2 - cx0 + 1));
+    };
+    let mut sub = *c;
+    sub.clip = (*clip).into();
+    let drawn = shape::for_each_run(
+        &sub,
+        src,
+        clip.y0,
+        clip.y1,
+        |_, _, _| {},
+        |y, first, last| run(&mut *data, y, first, last),
+    );
+    if !drawn {
+        return false;
+    }
+    if row_cy != usize::MAX {
+        flush(data, row_cy, counts, touched);
+    }
+    true
 }
 
 /// The parts of footprint `fp` that command `c` may change, in `parts`; returns how
@@ -668,6 +778,130 @@ fn blur_plane(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Shapes drawn by runs (`draw_runs`) give the effect buffer's bytes, beside boxes
+    /// (outline only, fill of the outline's colour, other fills): lines,
+    /// polygons with outlines (minus layers), ellipses, rotated boxes, with and without
+    /// anti-aliasing, every alpha, on NV12 and I420 frames of odd and even sizes with
+    /// every matrix and range, drawn once with runs and once without.
+    #[test]
+    fn runs_draw_the_effect_buffers_bytes() {
+        use crate::Border;
+        use crate::color::Color;
+        use crate::draw::{Cap, EllipseOp, LineOp, PolygonOp, RotatedBoxOp, Stroke};
+        use crate::geom::{Point, Rect};
+        use crate::planar::{YuvMatrix, YuvRange};
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move |n: u32| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % u64::from(n.max(1))) as u32
+        };
+        fn col(rnd: &mut impl FnMut(u32) -> u32) -> Color {
+            let a = [0, 255, 1 + rnd(254)][rnd(3) as usize] as u8;
+            Color::rgba(rnd(256) as u8, rnd(256) as u8, rnd(256) as u8, a)
+        }
+        let mut runs = 0usize;
+        for case in 0..120 {
+            let (w, h) = (8 + rnd(200), 8 + rnd(150));
+            let layout = if case % 2 == 0 {
+                PlanarLayout::Nv12
+            } else {
+                PlanarLayout::I420
+            };
+            let matrix = [YuvMatrix::Bt601, YuvMatrix::Bt709, YuvMatrix::Bt2020][rnd(3) as usize];
+            let range = [YuvRange::Limited, YuvRange::Full][rnd(2) as usize];
+            let info = PlanarInfo::tight(w, h, layout).with_colour(matrix, range);
+            let mut l = DrawList::new();
+            for _ in 0..1 + rnd(12) {
+                let f = |v: u32| v as f32 + [0.0, 0.5, 0.25][(v % 3) as usize];
+                let (x, y) = (f(rnd(w + 20)) - 10.0, f(rnd(h + 20)) - 10.0);
+                let (bw, bh) = (f(1 + rnd(w)), f(1 + rnd(h)));
+                let aa = rnd(3) == 0;
+                let p = |x: f32, y: f32| Point::new(x, y);
+                match rnd(6) {
+                    0 | 1 => {
+                        let c = col(&mut rnd);
+                        let fill = match rnd(3) {
+                            0 => None,
+                            1 => Some(c),
+                            _ => Some(col(&mut rnd)),
+                        };
+                        l.rect(
+                            Rect::new(x, y, bw, bh),
+                            Some(Border::new(1 + rnd(6), c)),
+                            fill,
+                        )
+                    }
+                    2 => l.push(LineOp {
+                        from: p(x, y),
+                        to: p(x + bw - f(rnd(w)), y + bh),
+                        width: f(1 + rnd(8)),
+                        color: col(&mut rnd),
+                        cap: if rnd(2) == 0 { Cap::Flat } else { Cap::Round },
+                        aa,
+                    }),
+                    3 => l.push(PolygonOp {
+                        points: (0..3 + rnd(8)).map(|_| p(f(rnd(w)), f(rnd(h)))).collect(),
+                        fill: if rnd(2) == 0 {
+                            Some(col(&mut rnd))
+                        } else {
+                            None
+                        },
+                        outline: Some(Stroke::new(f(1 + rnd(5)), col(&mut rnd))),
+                        aa,
+                    }),
+                    4 => l.push(EllipseOp {
+                        center: p(x, y),
+                        rx: f(rnd(60)),
+                        ry: f(rnd(60)),
+                        outline: Some(Stroke::new(f(1 + rnd(6)), col(&mut rnd))),
+                        align: Default::default(),
+                        fill: if rnd(2) == 0 {
+                            Some(col(&mut rnd))
+                        } else {
+                            None
+                        },
+                        aa,
+                    }),
+                    _ => l.push(RotatedBoxOp {
+                        center: p(x, y),
+                        width: bw,
+                        height: bh,
+                        angle: rnd(360) as f32,
+                        outline: Some(Stroke::new(f(1 + rnd(5)), col(&mut rnd))),
+                        fill: if rnd(2) == 0 {
+                            Some(col(&mut rnd))
+                        } else {
+                            None
+                        },
+                        aa,
+                    }),
+                };
+            }
+            runs += l.len();
+            let init: Vec<u8> = (0..info.min_len()).map(|_| rnd(256) as u8).collect();
+            let draw = |with_runs: bool| {
+                RUNS.store(with_runs, std::sync::atomic::Ordering::Relaxed);
+                let mut d = init.clone();
+                let mut f = [PlanarFrame::new(&mut d, info).unwrap()];
+                crate::cpu::CpuRenderer::new()
+                    .render_planar(&mut f, &[&l], &ImageStore::new())
+                    .unwrap();
+                d
+            };
+            let (want, got) = (draw(false), draw(true));
+            RUNS.store(true, std::sync::atomic::Ordering::Relaxed);
+            if let Some(i) = want.iter().zip(&got).position(|(a, b)| a != b) {
+                panic!(
+                    "case {case} ({w}x{h} {layout:?}): byte {i} differs: {} vs {}",
+                    want[i], got[i]
+                );
+            }
+        }
+        assert!(runs > 300);
+    }
 
     /// The box blur's sliding sums equal the definition (each window summed afresh,
     /// indices clamped to the region) on random regions, radii and sample steps.

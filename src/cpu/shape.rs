@@ -479,92 +479,22 @@ pub(super) fn draw(
     src: &Sources<'_>,
 ) {
     let has_alpha = info.format.has_alpha();
-    let minus_of = |s: &CdShape| {
-        (s.minus != CD_NO_SHAPE)
-            .then(|| src.shapes.get(s.minus as usize))
-            .flatten()
-    };
-    if let Some(s) = src.shapes.get(c.param as usize)
-        && s.flags & CD_SHAPE_AA == 0
-        && minus_of(s).is_none_or(|m| m.flags & CD_SHAPE_AA == 0)
-    {
-        // Without anti-aliasing a pixel's coverage is 255 or 0, and a minus layer (also
-        // without) takes out exactly the pixels it covers ((255 (255 - 255) + 127) / 255
-        // = 0): the colour blends as it is, (a 255 + 127) / 255 = a, over whole spans of
-        // pixels, each pixel once (the spans are disjoint).
-        let minus = minus_of(s);
-        let (x0, x1) = (i64::from(c.clip.x0), i64::from(c.clip.x1));
-        // Pixels x with lo <= 256 x + 128 < hi, inside the clip, as [first, last].
-        let pixels = move |iv: (i64, i64)| sample_pixels(iv, 128, (x0, x1));
-        SCRATCH.with_borrow_mut(|sc| {
-            let RowScratch {
-                edges,
-                minus_edges,
-                spans,
-                thresholds,
-                minus_spans,
-                ..
-            } = sc;
-            row_edges(s, src, edges);
-            if let Some(m) = minus {
-                row_edges(m, src, minus_edges);
-            }
-            for y in y0..y1 {
-                let yi = y as i32;
-                let sy = (i64::from(yi) << 8) + 128;
-                row_spans(s, edges, src, yi, sy, spans, thresholds);
-                if spans.is_empty() {
-                    continue;
-                }
-                // The row AHEAD rows down is most likely drawn near this row's spans.
-                if let (Some(&a), Some(&b)) = (spans.first(), spans.last()) {
-                    let (first, _) = pixels(a);
-                    let (_, last) = pixels(b);
-                    let ahead = (y + AHEAD - top) * info.pitch;
-                    if first <= last {
-                        super::simd::prefetch(chunk, ahead + first as usize * 4);
-                        super::simd::prefetch(chunk, ahead + last as usize * 4);
-                    }
-                }
-                minus_spans.clear();
-                if let Some(m) = minus {
-                    row_spans(m, minus_edges, src, yi, sy, minus_spans, thresholds);
-                }
-                let row = &mut chunk[(y - top) * info.pitch..];
-                let mut cut = minus_spans.iter().map(|&iv| pixels(iv)).peekable();
-                for &iv in spans.iter() {
-                    let (mut first, last) = pixels(iv);
-                    // Take out the minus layer's pixel runs (sorted, disjoint) in turn.
-                    while first <= last {
-                        while cut.peek().is_some_and(|&(_, l)| l < first) {
-                            cut.next();
-                        }
-                        let end = match cut.peek() {
-                            Some(&(f, _)) if f <= last => f - 1,
-                            _ => last,
-                        };
-                        if first <= end {
-                            let span = &mut row[first as usize * 4..(end as usize + 1) * 4];
-                            super::pointwise::blend_span(span, c.color, has_alpha);
-                        }
-                        match cut.peek() {
-                            Some(&(f, l)) if f <= last => first = l + 1,
-                            _ => break,
-                        }
-                    }
-                }
-            }
-        });
-        return;
-    }
-    let a = u32::from(c.color[3]);
-    // For the row hint only (see `draw` above); never read or written through.
+    // For the row hints only (see `AHEAD`); never read or written through.
     let (base, len, pitch) = (chunk.as_ptr(), chunk.len(), info.pitch);
     let ahead = |y: i32, lo: i32, hi: i32| {
         let at = (y as usize + AHEAD - top) * pitch;
         super::simd::prefetch_ptr(base, len, at + lo as usize * 4);
         super::simd::prefetch_ptr(base, len, at + hi as usize * 4);
     };
+    // Without anti-aliasing the colour blends as it is over whole runs of pixels.
+    if for_each_run(c, src, y0 as i32, y1 as i32, ahead, |y, first, last| {
+        let row = &mut chunk[(y as usize - top) * pitch..];
+        let span = &mut row[first as usize * 4..(last as usize + 1) * 4];
+        super::pointwise::blend_span(span, c.color, has_alpha);
+    }) {
+        return;
+    }
+    let a = u32::from(c.color[3]);
     for_each_covered(c, src, y0 as i32, y1 as i32, ahead, |x, y, k| {
         let alpha = ((a * k + 127) / 255) as u8;
         let at = (y as usize - top) * info.pitch + x as usize * 4;
@@ -575,6 +505,91 @@ pub(super) fn draw(
         );
     });
 }
+}
+
+/// Calls `run(y, first, last)` for every run of pixels [first, last] of rows [y0, y1)
+/// that shape command `c` covers, in row order (a row's runs sorted and disjoint), when
+/// its layer and its `minus` layer draw without anti-aliasing; returns false, calling
+/// nothing, otherwise. Without anti-aliasing a pixel's coverage is 255 or 0, and a minus
+/// layer (also without) takes out exactly the pixels it covers ((255 (255 - 255) + 127) /
+/// 255 = 0): the colour applies as it is, (a 255 + 127) / 255 = a, on whole runs, each
+/// pixel once. Before a row's runs, `ahead(y, first, last)` hears their extent (a
+/// prefetch hint; it must not draw).
+pub(super) fn for_each_run(
+    c: &CdCmd,
+    src: &Sources<'_>,
+    y0: i32,
+    y1: i32,
+    mut ahead: impl FnMut(i32, i32, i32),
+    mut run: impl FnMut(i32, i32, i32),
+) -> bool {
+    let minus_of = |s: &CdShape| {
+        (s.minus != CD_NO_SHAPE)
+            .then(|| src.shapes.get(s.minus as usize))
+            .flatten()
+    };
+    let Some(s) = src.shapes.get(c.param as usize) else {
+        return false;
+    };
+    let minus = minus_of(s);
+    if s.flags & CD_SHAPE_AA != 0 || minus.is_some_and(|m| m.flags & CD_SHAPE_AA != 0) {
+        return false;
+    }
+    let (x0, x1) = (i64::from(c.clip.x0), i64::from(c.clip.x1));
+    // Pixels x with lo <= 256 x + 128 < hi, inside the clip, as [first, last].
+    let pixels = move |iv: (i64, i64)| sample_pixels(iv, 128, (x0, x1));
+    SCRATCH.with_borrow_mut(|sc| {
+        let RowScratch {
+            edges,
+            minus_edges,
+            spans,
+            thresholds,
+            minus_spans,
+            ..
+        } = sc;
+        row_edges(s, src, edges);
+        if let Some(m) = minus {
+            row_edges(m, src, minus_edges);
+        }
+        for y in y0..y1 {
+            let sy = (i64::from(y) << 8) + 128;
+            row_spans(s, edges, src, y, sy, spans, thresholds);
+            if let (Some(&a), Some(&b)) = (spans.first(), spans.last()) {
+                let ((first, _), (_, last)) = (pixels(a), pixels(b));
+                if first <= last {
+                    ahead(y, first as i32, last as i32);
+                }
+            } else {
+                continue;
+            }
+            minus_spans.clear();
+            if let Some(m) = minus {
+                row_spans(m, minus_edges, src, y, sy, minus_spans, thresholds);
+            }
+            let mut cut = minus_spans.iter().map(|&iv| pixels(iv)).peekable();
+            for &iv in spans.iter() {
+                let (mut first, last) = pixels(iv);
+                // Take out the minus layer's pixel runs (sorted, disjoint) in turn.
+                while first <= last {
+                    while cut.peek().is_some_and(|&(_, l)| l < first) {
+                        cut.next();
+                    }
+                    let end = match cut.peek() {
+                        Some(&(f, _)) if f <= last => f - 1,
+                        _ => last,
+                    };
+                    if first <= end {
+                        run(y, first as i32, end as i32);
+                    }
+                    match cut.peek() {
+                        Some(&(f, l)) if f <= last => first = l + 1,
+                        _ => break,
+                    }
+                }
+            }
+        }
+    });
+    true
 }
 
 /// Calls `f(x, y, k)` for every pixel of rows [y0, y1) of shape command `c`'s clip with

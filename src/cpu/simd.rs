@@ -78,18 +78,13 @@ macro_rules! multiversioned {
 }
 pub(crate) use multiversioned;
 
-/// Asks the CPU to start loading the cache line of `data[at]` (nothing if `at` is out
-/// of range). A hint only: it changes no byte. Shapes walk a frame row by row, each row
-/// a pitch (a page or more) from the last, where the hardware prefetchers see no
-/// stream: a thin line then waits for memory on every row unless it asks rows ahead.
-#[inline(always)]
-pub(crate) fn prefetch(data: &[u8], at: usize) {
-    prefetch_ptr(data.as_ptr(), data.len(), at);
-}
-
-/// [`prefetch`] by the start and length of a buffer that the caller is writing through
-/// another borrow: a prefetch is no access (nothing is read into the program, it cannot
-/// fault), so the pointer is only an address here.
+/// Asks the CPU to start loading the cache line of byte `at` of the `len` bytes at
+/// `base` (nothing if `at` is out of range). A hint only: it changes no byte. Shapes
+/// walk a frame row by row, each row a pitch (a page or more) from the last, where the
+/// hardware prefetchers see no stream: a thin line then waits for memory on every row
+/// unless it asks rows ahead. By address, since the caller is writing the buffer
+/// through another borrow: a prefetch is no access (nothing is read into the program,
+/// it cannot fault), so the pointer is only an address here.
 #[inline(always)]
 pub(crate) fn prefetch_ptr(base: *const u8, len: usize, at: usize) {
     if at >= len {
