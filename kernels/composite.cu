@@ -202,9 +202,11 @@ __device__ __forceinline__ void composite(const CdFrame* __restrict__ frames,
                 need |= ((opq_ring ? 0u : ring) | (opq_in ? 0u : in)) & ~det;
                 det |= ring | in;
             }
+            if (any_reads) { // else need is 0: no row's predicate need be tested
 #pragma unroll
-            for (int i = 0; i < WT_H; i++)
-                if (need & (1u << i)) px[i] = *(const uint32_t*)(p0 + (size_t)i * pitch);
+                for (int i = 0; i < WT_H; i++)
+                    if (need & (1u << i)) px[i] = *(const uint32_t*)(p0 + (size_t)i * pitch);
+            }
 
             // (2) The commands in list order, each on the rows it changes.
             for (int k = 0; k < n; k++) {
