@@ -224,17 +224,8 @@ fn draw_frame(
             CD_OP_BLUR_BOX | CD_OP_BLUR_GAUSS | CD_OP_PIXELATE => {
                 blur(data, &g, c, weights, s);
             }
-            _ if RUNS.load(std::sync::atomic::Ordering::Relaxed)
-                && draw_runs(
-                    data,
-                    &g,
-                    &conv,
-                    c,
-                    &clip,
-                    src,
-                    &mut s.covered,
-                    &mut s.touched,
-                ) => {}
+            _ if runs_enabled()
+                && draw_runs(data, &g, &conv, c, src, &mut s.covered, &mut s.touched) => {}
             _ => {
                 let (fp, _) = footprint(&clip, &g);
                 let mut parts = [fp; 4];
@@ -255,9 +246,18 @@ fn draw_frame(
     }
 }
 
-/// Whether `draw_runs` may take the commands it can (tests turn it off to hold it to
-/// the effect buffer's bytes).
+/// Whether `draw_runs` may take the commands it can: always, but a test turns it off to
+/// hold it to the effect buffer's bytes.
+#[cfg(test)]
 static RUNS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+#[inline]
+fn runs_enabled() -> bool {
+    #[cfg(test)]
+    return RUNS.load(std::sync::atomic::Ordering::Relaxed);
+    #[cfg(not(test))]
+    true
+}
 
 /// Shapes without anti-aliasing: their effect is one colour at its own alpha on runs of
 /// pixels (coverage 255 or 0), so they skip the effect buffer, whose bytes they give
@@ -268,13 +268,11 @@ static RUNS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(
 /// rotated box's effect buffer is mostly empty). Returns false, drawing nothing, for
 /// anything else. (Boxes by runs were measured slower than the effect buffer over the
 /// bands around their hole: docs/performance.md.)
-#[allow(clippy::too_many_arguments)]
 fn draw_runs(
     data: Planes<'_, '_>,
     g: &Geometry,
     conv: &YuvConv,
     c: &CdCmd,
-    clip: &PixelRect,
     src: &Sources<'_>,
     covered: &mut Vec<u8>,
     touched: &mut Vec<(usize, usize)>,
@@ -288,6 +286,7 @@ fn draw_runs(
         return true;
     }
     let ycc = conv.convert([c.color[0], c.color[1], c.color[2]]);
+    let clip = PixelRect::from(c.clip);
     // Chroma samples of the clip's blocks: [cx0, cx1).
     let (cx0, cx1) = (clip.x0 as usize / 2, (clip.x1 as usize).div_ceil(2));
     let counts = sized(covered, cx1 - cx0);
@@ -330,10 +329,8 @@ fn draw_runs(
         }
         touched.push((first / 2 - cx0, last / 2 - cx0 + 1));
     };
-    let mut sub = *c;
-    sub.clip = (*clip).into();
     let drawn = shape::for_each_run(
-        &sub,
+        c,
         src,
         clip.y0,
         clip.y1,
